@@ -92,7 +92,7 @@ function parsesAsNumber(frame: pl.DataFrame, column: string): boolean {
   if (s.isNumeric()) return true;
   const parsed = frame.select(pl.col(column).cast(pl.Float64, false).alias("v"));
   const v = parsed.getColumn("v");
-  return v.nullCount() === s.nullCount() && v.isFinite().all();
+  return v.nullCount() === s.nullCount() && Boolean(v.isFinite().all());
 }
 
 function toFloat(frame: pl.DataFrame, file: string, column: string): pl.Expr {
@@ -146,7 +146,7 @@ function toTime(frame: pl.DataFrame, file: string, column: string): TimeColumn {
   if (parsesAsNumber(frame, column)) return { expr: toFloat(frame, file, column) };
   const parsed = frame.select(pl.col(column).str.strptime(pl.Datetime("ms")).alias("v"));
   const bad = rowOf(
-    frame.hstack([parsed.getColumn("v").alias("__v")]),
+    frame.withColumns(parsed.getColumn("v").rename("__v")),
     pl.col(column).isNotNull().and(pl.col("__v").isNull()),
   );
   if (bad >= 0) {
@@ -155,7 +155,7 @@ function toTime(frame: pl.DataFrame, file: string, column: string): TimeColumn {
         `(expected ISO 8601 like 2025-01-31T13:45:00 in the same format as row 1, or numeric seconds)`,
     );
   }
-  return { series: parsed.getColumn("v").cast(pl.Datetime("ms")).alias(column) };
+  return { series: parsed.getColumn("v").cast(pl.Datetime("ms")).rename(column) };
 }
 
 function readFrame(

@@ -137,7 +137,7 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
     const col: ColumnProfile = {
       name,
       role,
-      dtype: String(s.dtype).replace(/^DataType\((.*)\)$/, "$1"),
+      dtype: String(s.dtype).replace(/^DataType\((.*)\)$/, "$1").replace(",)", ")"),
       missing,
       missingShare: missing / rows,
       distinct,
@@ -154,7 +154,7 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
         pl.col(name).min().alias("min"),
         pl.col(name).max().alias("max"),
         pl.col(name).mean().alias("mean"),
-        pl.col(name).std(0).alias("std"),
+        pl.col(name).std().alias("std"),
       ).row(0);
       col.stats = { min: num(st[0]), max: num(st[1]), mean: num(st[2]), std: num(st[3]) };
       const means = frame.groupBy(label).agg(pl.col(name).mean().alias("m"));
@@ -313,6 +313,28 @@ export function formatProfile(p: DataProfile): string {
   lines.push("", p.warnings.length ? `warnings (${p.warnings.length}):` : "warnings: none");
   for (const w of p.warnings) lines.push(`  [${w.kind}] ${w.message}`);
   return lines.join("\n");
+}
+
+/**
+ * Mean of each of `columns` per class of `labels` (0/1, one per row), for a
+ * quick look at which features move with fraud.
+ */
+export function meansByClass(
+  frame: pl.DataFrame,
+  labels: pl.Series,
+  columns: string[] = frame.columns,
+): { column: string; legit: number | null; fraud: number | null }[] {
+  const y = labels.rename("__y");
+  const means = pl.concat([frame.select(...columns), pl.DataFrame([y])], { how: "horizontal" }).groupBy("__y").agg(...columns.map((c) => pl.col(c).mean()));
+  const ys = means.getColumn("__y").toArray().map(Number);
+  return columns.map((c) => {
+    const vals = means.getColumn(c).toArray();
+    const at = (cls: number) => {
+      const i = ys.indexOf(cls);
+      return i < 0 || vals[i] === null ? null : Number(vals[i]);
+    };
+    return { column: c, legit: at(0), fraud: at(1) };
+  });
 }
 
 /** Left-aligned text table. */

@@ -93,7 +93,7 @@ const REACH_KM = 5;
 const CAT_ELECTRONICS = 4, CAT_TRAVEL = 5, CAT_DIGITAL = 7;
 
 /** Per-day probabilities of fraud events (per terminal or per customer). */
-const P_COMPROMISE_TERMINAL = 0.00012;
+const P_COMPROMISE_TERMINAL = 0.0002;
 const P_COMPROMISE_CARD = 0.0003;
 const P_CARD_TESTING = 0.00008;
 const P_LARGE_AMOUNT = 0.0002;
@@ -378,8 +378,8 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
     const catShift = active("category_shift", d);
 
     // New compromises start today.
-    for (let k = rng.poisson(P_COMPROMISE_TERMINAL * terminals); k > 0; k--) {
-      terminalBadUntil[rng.int(terminals)] = d + 28;
+    for (let k = rng.poisson(P_COMPROMISE_TERMINAL * w.physical.length); k > 0; k--) {
+      terminalBadUntil[w.physical[rng.int(w.physical.length)]] = d + 28;
     }
     for (let k = rng.poisson(P_COMPROMISE_CARD * customers); k > 0; k--) {
       cardBadUntil[rng.int(customers)] = d + 14;

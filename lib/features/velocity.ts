@@ -70,7 +70,7 @@ function rolling(sorted: pl.DataFrame, periodMs: number, offsetMs: number, ...ag
     period: `${periodMs}i`,
     offset: `${offsetMs}i`,
     closed: "left",
-  }).agg(...aggs);
+  }).agg(aggs[0], ...aggs.slice(1));
   if (out.height !== sorted.height || !out.getColumn("__key").seriesEqual(sorted.getColumn("__key"))) {
     throw new Error("velocity: rolling output is not aligned with its input");
   }
@@ -89,7 +89,7 @@ function rolling(sorted: pl.DataFrame, periodMs: number, offsetMs: number, ...ag
  * @example
  * ```ts
  * const feats = velocityFeatures(ds, { windowsDays: [1, 7], delayDays: 7 });
- * const frame = ds.frame.hstack(feats);
+ * const frame = pl.concat([ds.frame, feats], { how: "horizontal" });
  * ```
  */
 export function velocityFeatures(data: FramedData, options: VelocityOptions = {}): pl.DataFrame {
@@ -163,7 +163,7 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
         "__row",
         ...names.map((n) => pl.when(pl.col("__null")).then(pl.lit(null)).otherwise(pl.col(n)).cast(pl.Float64).alias(n)),
       ).sort("__row");
-    out = out.hstack(feats.drop("__row"));
+    out = pl.concat([out, feats.drop("__row")], { how: "horizontal" });
   }
   if (options.calendar ?? true) {
     const t = base.select(pl.col("__t"));
@@ -176,7 +176,7 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
       pl.col("hour").lt(6).cast(pl.Float64).alias("is_night"),
       pl.col("__dow").gt(5).cast(pl.Float64).alias("is_weekend"),
     );
-    out = out.hstack(cal);
+    out = pl.concat([out, cal], { how: "horizontal" });
   }
   return out.drop("__row");
 }

@@ -1,0 +1,31 @@
+/**
+ * The dataset report behind `deno task data:info` and the demo: version plus
+ * profile plus quality warnings, as one value or as text.
+ * @module
+ */
+import { type Dataset, loadDataset } from "./load.ts";
+import { datasetVersion, type DatasetVersion } from "./fingerprint.ts";
+import { type DataProfile, formatProfile, profileDataset } from "./profile.ts";
+import type { DatasetSpec } from "./spec.ts";
+
+/** A dataset's version and profile. */
+export interface DataInfo {
+  version: DatasetVersion;
+  profile: DataProfile;
+}
+
+/** Loads a file and computes its version and profile. */
+export async function dataInfo(path: string, spec: DatasetSpec): Promise<DataInfo & { dataset: Dataset }> {
+  const dataset = await loadDataset(path, spec);
+  return { dataset, version: datasetVersion(dataset), profile: profileDataset(dataset) };
+}
+
+/** Renders a dataset's version and profile as text. */
+export function formatDataInfo(info: DataInfo): string {
+  const v = info.version;
+  return [
+    `dataset ${v.path} (spec ${v.spec.name} v${v.spec.version})`,
+    `version sha256 ${v.sha256}  bytes ${v.bytes}  schema ${v.schemaHash}`,
+    formatProfile(info.profile),
+  ].join("\n");
+}
