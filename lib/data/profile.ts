@@ -205,7 +205,7 @@ function checkIdLike(
   if (rows < 20 || col.distinct < rows - col.missing || col.distinct < 20) return;
   const s = frame.getColumn(name);
   const integral = !s.isNumeric() ||
-    frame.select(pl.col(name).eq(pl.col(name).floor()).all().alias("v")).getColumn("v").get(0) === true;
+    frame.select(pl.col(name).eq(pl.col(name).floor()).all().alias("v")).getColumn("v").toArray()[0] === true;
   if (!integral) return;
   warnings.push({
     kind: "id_like",

@@ -88,7 +88,7 @@ const CATEGORY_AMOUNT = [0.6, 0.5, 0.7, 1.0, 2.0, 2.5, 0.8, 0.4];
 const CATEGORY_POP_PRESENT = [3, 2.5, 1.5, 2, 0.6, 0.3, 1, 0];
 const CATEGORY_POP_ONLINE = [0.3, 0.4, 0, 2, 1.5, 1, 1, 2.5];
 /** category_shift: multipliers on category popularity. */
-const CATEGORY_SHIFT = [0.7, 0.8, 1, 1, 3, 2, 1, 3];
+const CATEGORY_SHIFT = [0.6, 0.7, 1, 1, 3, 2, 1, 3];
 const REACH_KM = 5;
 const CAT_ELECTRONICS = 4, CAT_TRAVEL = 5, CAT_DIGITAL = 7;
 
@@ -280,6 +280,15 @@ function buildWorld(rng: Rng, customers: number, terminals: number): World {
       let best = 0;
       for (let j = 1; j < physicalList.length; j++) if (dist[j] < dist[best]) best = j;
       byCat[tCategory[physicalList[best]]].push(physicalList[best]);
+    }
+    // For a category with nothing in reach, the customer travels to its nearest terminal.
+    for (let k = 0; k < K; k++) {
+      if (byCat[k].length > 0) continue;
+      let best = -1;
+      for (let j = 0; j < physicalList.length; j++) {
+        if (tCategory[physicalList[j]] === k && (best < 0 || dist[j] < dist[best])) best = j;
+      }
+      if (best >= 0) byCat[k].push(physicalList[best]);
     }
     for (let k = 0; k < K; k++) {
       nearStart[c * K + k] = near.length;

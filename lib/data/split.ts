@@ -16,7 +16,7 @@ export interface Split {
 
 /** `mod5`: row i is test iff i % 5 == 4 (the peer protocol's rule). */
 export function splitMod5(rows: number): Split {
-  const test = new Uint32Array(Math.floor((rows + 1) / 5));
+  const test = new Uint32Array(Math.floor(rows / 5));
   const train = new Uint32Array(rows - test.length);
   let a = 0, b = 0;
   for (let i = 0; i < rows; i++) {
