@@ -12,7 +12,11 @@ await runTask(async (args) => {
     json: { type: "boolean", default: false },
   });
   if (!flags.data) throw new UserError("--data FILE is required (a .csv or .parquet file)");
-  if (!flags.spec) throw new UserError("--spec NAME|path.json is required (built-in: txsim, creditcard, payment_fraud)");
+  if (!flags.spec) {
+    throw new UserError(
+      "--spec NAME|path.json is required (built-in: txsim, creditcard, payment_fraud)",
+    );
+  }
   const { version, profile } = await dataInfo(flags.data, await loadSpec(flags.spec));
   if (flags.json) console.log(JSON.stringify({ version, profile }, null, 2));
   else console.log(formatDataInfo({ version, profile }));

@@ -29,12 +29,17 @@ await runTask(async (args) => {
   const days = intFlag(flags.days, "days", 60, { min: 2 });
   const seed = intFlag(flags.seed, "seed", 7, { min: 0 });
   await Deno.mkdir("data", { recursive: true });
-  console.log(`== 1. simulate ${customers} customers over ${days} days (seed ${seed}, new_fraud drift halfway)`);
+  console.log(
+    `== 1. simulate ${customers} customers over ${days} days (seed ${seed}, new_fraud drift halfway)`,
+  );
   const frame = simulateTransactions({
     customers,
     days,
     seed,
-    drift: [{ scenario: "new_fraud", from: new Date(Date.UTC(2025, 0, 1 + Math.floor(days / 2))).toISOString().slice(0, 10) }],
+    drift: [{
+      scenario: "new_fraud",
+      from: new Date(Date.UTC(2025, 0, 1 + Math.floor(days / 2))).toISOString().slice(0, 10),
+    }],
   });
   writeFrame(frame, flags.out!);
   console.log(`wrote ${flags.out} (${frame.height} transactions)`);
@@ -45,7 +50,13 @@ await runTask(async (args) => {
 
   console.log(`\n== 3. leak-free velocity features (windows 1, 7, 30 days; label delay 7 days)`);
   const feats = velocityFeatures(ds);
-  const shown = ["customer_id_n_1d", "customer_id_mean_amount_7d", "terminal_id_risk_7d", "terminal_id_risk_30d", "is_night"];
+  const shown = [
+    "customer_id_n_1d",
+    "customer_id_mean_amount_7d",
+    "terminal_id_risk_7d",
+    "terminal_id_risk_30d",
+    "is_night",
+  ];
   const rows = meansByClass(feats, ds.frame.getColumn("is_fraud"), shown)
     .map((m) => [m.column, m.legit?.toFixed(3) ?? "-", m.fraud?.toFixed(3) ?? "-"]);
   console.log(`${feats.width} features added; means by class:`);

@@ -19,7 +19,11 @@ await runTask(async (args) => {
   if (!flags.out) throw new UserError("--out FILE is required (.parquet or .csv)");
   const windowsDays = flags.windows!.split(",").map((w) => {
     const n = Number(w);
-    if (!(n > 0)) throw new UserError(`--windows: expected days > 0 separated by commas, got "${flags.windows}"`);
+    if (!(n > 0)) {
+      throw new UserError(
+        `--windows: expected days > 0 separated by commas, got "${flags.windows}"`,
+      );
+    }
     return n;
   });
   const delayDays = Number(flags.delay);
@@ -30,7 +34,9 @@ await runTask(async (args) => {
   const seconds = (performance.now() - t0) / 1000;
   writeFrame(pl.concat([ds.frame, feats], { how: "horizontal" }), flags.out);
   console.log(
-    `wrote ${flags.out}: ${ds.frame.height} rows, ${feats.width} features added in ${seconds.toFixed(1)}s ` +
+    `wrote ${flags.out}: ${ds.frame.height} rows, ${feats.width} features added in ${
+      seconds.toFixed(1)
+    }s ` +
       `(${feats.columns.join(", ")})`,
   );
 });

@@ -44,9 +44,13 @@ await runTask(async (args) => {
   const fraud = Number(frame.getColumn("is_fraud").sum());
   const sha = sha256Hex(await Deno.readFile(flags.out));
   console.log(
-    `wrote ${flags.out}: ${frame.height} transactions, ${fraud} fraud (${(100 * fraud / frame.height).toFixed(3)}%), ` +
+    `wrote ${flags.out}: ${frame.height} transactions, ${fraud} fraud (${
+      (100 * fraud / frame.height).toFixed(3)
+    }%), ` +
       `${drift.length ? `drift ${drift.map((d) => `${d.scenario}@${d.from}`).join(", ")}, ` : ""}` +
-      `simulate ${((simulated - t0) / 1000).toFixed(1)}s, write ${((written - simulated) / 1000).toFixed(1)}s`,
+      `simulate ${((simulated - t0) / 1000).toFixed(1)}s, write ${
+        ((written - simulated) / 1000).toFixed(1)
+      }s`,
   );
   console.log(`sha256 ${sha}`);
 });

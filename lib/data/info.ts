@@ -4,7 +4,7 @@
  * @module
  */
 import { type Dataset, loadDataset } from "./load.ts";
-import { datasetVersion, type DatasetVersion } from "./fingerprint.ts";
+import { type DatasetVersion, datasetVersion } from "./fingerprint.ts";
 import { type DataProfile, formatProfile, profileDataset } from "./profile.ts";
 import type { DatasetSpec } from "./spec.ts";
 
@@ -15,7 +15,10 @@ export interface DataInfo {
 }
 
 /** Loads a file and computes its version and profile. */
-export async function dataInfo(path: string, spec: DatasetSpec): Promise<DataInfo & { dataset: Dataset }> {
+export async function dataInfo(
+  path: string,
+  spec: DatasetSpec,
+): Promise<DataInfo & { dataset: Dataset }> {
   const dataset = await loadDataset(path, spec);
   return { dataset, version: datasetVersion(dataset), profile: profileDataset(dataset) };
 }

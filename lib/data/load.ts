@@ -113,7 +113,9 @@ function toLabel(frame: pl.DataFrame, file: string, column: string): pl.Expr {
   const s = frame.getColumn(column);
   const missing = rowOf(frame, pl.col(column).isNull());
   if (missing >= 0) {
-    throw new UserError(`${where(file, column, missing)}: label is missing (expected 0/1 or true/false)`);
+    throw new UserError(
+      `${where(file, column, missing)}: label is missing (expected 0/1 or true/false)`,
+    );
   }
   let expr: pl.Expr;
   if (s.dtype.equals(pl.Bool)) expr = pl.col(column).cast(pl.Int8);
@@ -173,7 +175,9 @@ function readFrame(
       const prev = seen.get(name);
       if (prev !== undefined) {
         throw new UserError(
-          `${file}: duplicate column name ${JSON.stringify(name)} in header (columns ${prev + 1} and ${i + 1})`,
+          `${file}: duplicate column name ${JSON.stringify(name)} in header (columns ${
+            prev + 1
+          } and ${i + 1})`,
         );
       }
       seen.set(name, i);
@@ -196,7 +200,9 @@ function readFrame(
     const frame = pl.readParquet(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { frame, header: frame.columns };
   } catch (e) {
-    throw new UserError(`${file}: not a readable Parquet file (${(e as Error).message.split("\n")[0]})`);
+    throw new UserError(
+      `${file}: not a readable Parquet file (${(e as Error).message.split("\n")[0]})`,
+    );
   }
 }
 
@@ -228,7 +234,9 @@ export async function loadDataset(
     bytes = await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new UserError(`${path}: no such file`);
-    if (e instanceof Deno.errors.IsADirectory) throw new UserError(`${path}: is a directory, not a file`);
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new UserError(`${path}: is a directory, not a file`);
+    }
     throw new UserError(`${path}: cannot read (${(e as Error).message})`);
   }
   return fromBytes(bytes, path, spec, format);
@@ -265,7 +273,9 @@ function fromBytes(
   const ignored = header.filter((c) => !used.has(c));
   for (const c of used) {
     if (raw.getColumn(c).nullCount() === raw.height) {
-      throw new UserError(`${file}: column "${c}" is entirely missing (all ${raw.height} rows empty)`);
+      throw new UserError(
+        `${file}: column "${c}" is entirely missing (all ${raw.height} rows empty)`,
+      );
     }
   }
   const exprs: pl.Expr[] = [toLabel(raw, file, resolved.label)];
@@ -275,7 +285,9 @@ function fromBytes(
   if (time) exprs.push("expr" in time ? time.expr : pl.col(resolved.time!));
   for (const c of resolved.entities) exprs.push(asText(c));
   const numeric = new Set(resolved.numeric);
-  if (resolved.amount && !numeric.has(resolved.amount)) exprs.push(toFloat(raw, file, resolved.amount));
+  if (resolved.amount && !numeric.has(resolved.amount)) {
+    exprs.push(toFloat(raw, file, resolved.amount));
+  }
   for (const c of resolved.numeric) exprs.push(toFloat(raw, file, c));
   for (const c of resolved.categorical) exprs.push(asText(c));
   let frame = raw.select(...exprs);

@@ -52,7 +52,10 @@ Deno.test("load: infers numeric and categorical columns when the spec omits them
   assert.deepEqual(ds.spec.numeric, ["n"]);
   assert.deepEqual(ds.spec.categorical, ["s"]);
   assert.equal(ds.frame.getColumn("t").dtype.variant, "Datetime");
-  assert.deepEqual(ds.frame.getColumn("t").cast(pl.Int64).toArray(), [Date.UTC(2025, 0, 1), Date.UTC(2025, 0, 2, 10)]);
+  assert.deepEqual(ds.frame.getColumn("t").cast(pl.Int64).toArray(), [
+    Date.UTC(2025, 0, 1),
+    Date.UTC(2025, 0, 2, 10),
+  ]);
 });
 
 Deno.test("load: optional spec columns join when present", async () => {
@@ -69,12 +72,27 @@ Deno.test("load: each bad input names the file, column and row", async () => {
   assert.match(loadError(""), /t\.csv: empty file/);
   assert.match(loadError("y,a,c\n"), /t\.csv: no data rows/);
   assert.match(loadError("y,a\n0,1\n"), /t\.csv: spec "t" needs column "c" not in the header/);
-  assert.match(loadError("y,a,c,a\n0,1,x,2\n"), /duplicate column name "a" in header \(columns 2 and 4\)/);
-  assert.match(loadError("y,a,c\n0,1,x\n2,1,x\n"), /column "y", row 2 \(line 3\): label "2" is not 0\/1/);
+  assert.match(
+    loadError("y,a,c,a\n0,1,x,2\n"),
+    /duplicate column name "a" in header \(columns 2 and 4\)/,
+  );
+  assert.match(
+    loadError("y,a,c\n0,1,x\n2,1,x\n"),
+    /column "y", row 2 \(line 3\): label "2" is not 0\/1/,
+  );
   assert.match(loadError("y,a,c\n0,1,x\n,1,x\n"), /column "y", row 2 \(line 3\): label is missing/);
-  assert.match(loadError("y,a,c\n0,1,x\n1,abc,x\n"), /column "a", row 2 \(line 3\): "abc" is not a number/);
-  assert.match(loadError("y,a,c\n0,1,\n1,2,\n"), /column "c" is entirely missing \(all 2 rows empty\)/);
-  await assert.rejects(loadDataset("/nonexistent/x.csv", SPEC), /\/nonexistent\/x.csv: no such file/);
+  assert.match(
+    loadError("y,a,c\n0,1,x\n1,abc,x\n"),
+    /column "a", row 2 \(line 3\): "abc" is not a number/,
+  );
+  assert.match(
+    loadError("y,a,c\n0,1,\n1,2,\n"),
+    /column "c" is entirely missing \(all 2 rows empty\)/,
+  );
+  await assert.rejects(
+    loadDataset("/nonexistent/x.csv", SPEC),
+    /\/nonexistent\/x.csv: no such file/,
+  );
   await assert.rejects(loadDataset("x.txt", SPEC), /unknown file type ".txt"/);
 });
 
@@ -100,7 +118,10 @@ Deno.test("data:info: a user error prints one line and exits with code 2", async
     [["--data", bad, "--spec", "creditcard", "--bogus"], /Unknown option '--bogus'/],
   ];
   const specPath = await tempFile(JSON.stringify(SPEC), ".json");
-  cases.push([["--data", bad, "--spec", specPath], /column "a", row 2 \(line 3\): "oops" is not a number/]);
+  cases.push([
+    ["--data", bad, "--spec", specPath],
+    /column "a", row 2 \(line 3\): "oops" is not a number/,
+  ]);
   for (const [args, pattern] of cases) {
     const r = await runTaskFile("data_info", args);
     assert.equal(r.code, 2, `exit code for ${args.join(" ")}: ${r.stderr}`);

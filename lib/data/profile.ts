@@ -39,7 +39,13 @@ export interface ColumnProfile {
 
 /** A data-quality finding. */
 export interface QualityWarning {
-  kind: "constant" | "duplicate_rows" | "id_like" | "leakage" | "leakage_missingness" | "single_class";
+  kind:
+    | "constant"
+    | "duplicate_rows"
+    | "id_like"
+    | "leakage"
+    | "leakage_missingness"
+    | "single_class";
   column?: string;
   message: string;
 }
@@ -126,7 +132,8 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
     warnings.push({
       kind: "single_class",
       column: label,
-      message: `label "${label}" has a single class (${positives} fraud of ${rows} rows): supervised training and AP/ROC-AUC need both`,
+      message:
+        `label "${label}" has a single class (${positives} fraud of ${rows} rows): supervised training and AP/ROC-AUC need both`,
     });
   }
 
@@ -188,7 +195,8 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
   if (dupes > 0) {
     warnings.push({
       kind: "duplicate_rows",
-      message: `${dupes} rows (${pct(dupes / rows)}) duplicate an earlier row in every used column: ` +
+      message:
+        `${dupes} rows (${pct(dupes / rows)}) duplicate an earlier row in every used column: ` +
         `across a random split they make test metrics optimistic`,
     });
   }
@@ -205,7 +213,8 @@ function checkIdLike(
   if (rows < 20 || col.distinct < rows - col.missing || col.distinct < 20) return;
   const s = frame.getColumn(name);
   const integral = !s.isNumeric() ||
-    frame.select(pl.col(name).eq(pl.col(name).floor()).all().alias("v")).getColumn("v").toArray()[0] === true;
+    frame.select(pl.col(name).eq(pl.col(name).floor()).all().alias("v")).getColumn("v")
+        .toArray()[0] === true;
   if (!integral) return;
   warnings.push({
     kind: "id_like",
@@ -237,14 +246,20 @@ function checkLeakage(
       present.groupBy(name).agg(pl.col(label).mean().alias("__rate")),
       { on: name, how: "left" },
     );
-    sep = separation(rated.getColumn(label).toTypedArray() as Int8Array, rated.getColumn("__rate").toTypedArray() as Float64Array);
+    sep = separation(
+      rated.getColumn(label).toTypedArray() as Int8Array,
+      rated.getColumn("__rate").toTypedArray() as Float64Array,
+    );
     how = "its category";
   }
   if (sep >= threshold) {
     warnings.push({
       kind: "leakage",
       column: name,
-      message: `possible label leakage: "${name}" alone separates the label (${how}: ROC-AUC ${sep.toFixed(4)}` +
+      message:
+        `possible label leakage: "${name}" alone separates the label (${how}: ROC-AUC ${
+          sep.toFixed(4)
+        }` +
         `${present.height < rows ? ` on ${present.height} non-missing rows` : ""}${
           positivesIn(y) < 100 ? `, from only ${positivesIn(y)} fraud rows` : ""
         }); check it is known before the label`,
@@ -252,12 +267,18 @@ function checkLeakage(
   }
   if (col.missing > 0 && col.missing < rows) {
     const all = frame.select(pl.col(label), pl.col(name).isNull().cast(pl.Float64).alias("__miss"));
-    const sepMissing = separation(all.getColumn(label).toTypedArray() as Int8Array, all.getColumn("__miss").toTypedArray() as Float64Array);
+    const sepMissing = separation(
+      all.getColumn(label).toTypedArray() as Int8Array,
+      all.getColumn("__miss").toTypedArray() as Float64Array,
+    );
     if (sepMissing >= threshold) {
       warnings.push({
         kind: "leakage_missingness",
         column: name,
-        message: `possible label leakage: whether "${name}" is missing separates the label (ROC-AUC ${sepMissing.toFixed(4)})`,
+        message:
+          `possible label leakage: whether "${name}" is missing separates the label (ROC-AUC ${
+            sepMissing.toFixed(4)
+          })`,
       });
     }
   }
@@ -285,7 +306,18 @@ export function formatProfile(p: DataProfile): string {
   const lines: string[] = [];
   lines.push(`rows ${p.rows}, fraud ${p.positives} (${pct(p.fraudRate)})`);
   if (p.ignored.length) lines.push(`ignored columns (not in spec): ${p.ignored.join(", ")}`);
-  const header = ["column", "role", "type", "missing", "distinct", "min", "max", "mean", "mean|legit", "mean|fraud"];
+  const header = [
+    "column",
+    "role",
+    "type",
+    "missing",
+    "distinct",
+    "min",
+    "max",
+    "mean",
+    "mean|legit",
+    "mean|fraud",
+  ];
   const rowsOut: string[][] = [];
   for (const c of p.columns) {
     rowsOut.push([
@@ -306,7 +338,9 @@ export function formatProfile(p: DataProfile): string {
   if (cats.length) {
     lines.push("", "top categories (share, fraud rate):");
     for (const c of cats) {
-      const items = c.top!.map((t) => `${t.value ?? "(missing)"} ${pct(t.share)} fraud ${pct(t.fraudRate)}`);
+      const items = c.top!.map((t) =>
+        `${t.value ?? "(missing)"} ${pct(t.share)} fraud ${pct(t.fraudRate)}`
+      );
       lines.push(`  ${c.name}: ${items.join("; ")}`);
     }
   }
@@ -325,7 +359,8 @@ export function meansByClass(
   columns: string[] = frame.columns,
 ): { column: string; legit: number | null; fraud: number | null }[] {
   const y = labels.rename("__y");
-  const means = pl.concat([frame.select(...columns), pl.DataFrame([y])], { how: "horizontal" }).groupBy("__y").agg(...columns.map((c) => pl.col(c).mean()));
+  const means = pl.concat([frame.select(...columns), pl.DataFrame([y])], { how: "horizontal" })
+    .groupBy("__y").agg(...columns.map((c) => pl.col(c).mean()));
   const ys = means.getColumn("__y").toArray().map(Number);
   return columns.map((c) => {
     const vals = means.getColumn(c).toArray();

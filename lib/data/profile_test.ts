@@ -15,7 +15,9 @@ function dataset(withLeaks: boolean) {
     const y = r.bernoulli(0.05) ? 1 : 0;
     const noise = r.normal(0, 1).toFixed(4);
     const age = withLeaks ? (y ? 1 : 2 + r.int(500)) : 1 + r.int(500);
-    const note = withLeaks ? (y ? "" : r.normal(0, 1).toFixed(3)) : (r.bernoulli(0.05) ? "" : "1.5");
+    const note = withLeaks
+      ? (y ? "" : r.normal(0, 1).toFixed(3))
+      : (r.bernoulli(0.05) ? "" : "1.5");
     const kind = withLeaks ? (y ? "k9" : `k${r.int(5)}`) : `k${r.int(6)}`;
     rows.push(`${i},${y},${noise},${age},${note},${kind},${1000 + i},7`);
   }
@@ -43,7 +45,10 @@ Deno.test("profile: no leakage warning on honest features", () => {
 });
 
 Deno.test("profile: counts rows that duplicate an earlier row", () => {
-  const ds = loadDatasetBytes(csv(["y,a", "0,1", "0,1", "1,2", "0,1", "1,2", "0,3"]), "d.csv", { name: "d", label: "y" });
+  const ds = loadDatasetBytes(csv(["y,a", "0,1", "0,1", "1,2", "0,1", "1,2", "0,3"]), "d.csv", {
+    name: "d",
+    label: "y",
+  });
   const w = profileDataset(ds).warnings.find((w) => w.kind === "duplicate_rows");
   assert.ok(w);
   assert.match(w.message, /^3 rows/);

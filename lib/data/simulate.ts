@@ -116,7 +116,9 @@ export function parseDay(value: string, what: string): number {
 export function parseDrift(value: string, start: string, days: number): DriftEvent {
   const [name, date] = value.split("@");
   if (!(DRIFT_SCENARIOS as readonly string[]).includes(name)) {
-    throw new UserError(`--drift: unknown scenario "${name}" (known: ${DRIFT_SCENARIOS.join(", ")})`);
+    throw new UserError(
+      `--drift: unknown scenario "${name}" (known: ${DRIFT_SCENARIOS.join(", ")})`,
+    );
   }
   const from = date ??
     new Date(parseDay(start, "--start") + Math.floor(days / 2) * DAY_MS).toISOString().slice(0, 10);
@@ -256,7 +258,9 @@ function buildWorld(rng: Rng, customers: number, terminals: number): World {
     else physicalList.push(t);
   }
   if (physicalList.length === 0 || onlineLists.every((l) => l.length === 0)) {
-    throw new UserError(`--terminals ${terminals}: too few terminals to have both kinds; use 50 or more`);
+    throw new UserError(
+      `--terminals ${terminals}: too few terminals to have both kinds; use 50 or more`,
+    );
   }
   // Nearby physical terminals per customer, grouped by category (CSR).
   const nearStart = new Int32Array(customers * K + 1);
@@ -357,12 +361,19 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
   const days = options.days ?? 90;
   const start = options.start ?? "2025-01-01";
   const startMs = parseDay(start, "--start");
-  for (const [name, v] of [["customers", customers], ["terminals", terminals], ["days", days]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new UserError(`--${name}: expected a whole number >= 1, got ${v}`);
+  for (
+    const [name, v] of [["customers", customers], ["terminals", terminals], ["days", days]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new UserError(`--${name}: expected a whole number >= 1, got ${v}`);
+    }
   }
   const driftDay = new Map<DriftScenario, number>();
   for (const ev of options.drift ?? []) {
-    driftDay.set(ev.scenario, Math.round((parseDay(ev.from, `--drift ${ev.scenario}`) - startMs) / DAY_MS));
+    driftDay.set(
+      ev.scenario,
+      Math.round((parseDay(ev.from, `--drift ${ev.scenario}`) - startMs) / DAY_MS),
+    );
   }
   const active = (s: DriftScenario, d: number) => {
     const from = driftDay.get(s);
@@ -437,13 +448,25 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
           amount *= rng.uniform(3, 6);
           device = rng.uniform(0.5, 1);
           distance = rng.uniform(30, 3000);
-          const list = w.online[CAT_ELECTRONICS].length > 0 ? w.online[CAT_ELECTRONICS] : w.online[CAT_DIGITAL];
+          const list = w.online[CAT_ELECTRONICS].length > 0
+            ? w.online[CAT_ELECTRONICS]
+            : w.online[CAT_DIGITAL];
           if (list.length > 0) {
             terminal = list[rng.int(list.length)];
             category = w.tCategory[terminal];
           }
         }
-        day.push(dayMs + seconds * 1000, c, terminal, round(amount, 2), channel, category, device, distance, scenario);
+        day.push(
+          dayMs + seconds * 1000,
+          c,
+          terminal,
+          round(amount, 2),
+          channel,
+          category,
+          device,
+          distance,
+          scenario,
+        );
       }
     }
 
@@ -456,7 +479,17 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
       for (let b = 5 + rng.int(11); b > 0; b--) {
         const terminal = pickOnline(rng, w, CAT_DIGITAL);
         const seconds = t0 + rng.int(1200);
-        day.push(dayMs + seconds * 1000, c, terminal, round(rng.uniform(0.5, 5), 2), 1, w.tCategory[terminal], device, far, 4);
+        day.push(
+          dayMs + seconds * 1000,
+          c,
+          terminal,
+          round(rng.uniform(0.5, 5), 2),
+          1,
+          w.tCategory[terminal],
+          device,
+          far,
+          4,
+        );
       }
     }
     // Large amounts on a stolen card, card-present, away from home.

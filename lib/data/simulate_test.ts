@@ -24,7 +24,11 @@ Deno.test("simulate: realistic prevalence, every base scenario, time order, sane
   for (let i = 1; i < t.length; i++) assert.ok(t[i] >= t[i - 1], `row ${i} out of time order`);
   assert.ok(Number(f.getColumn("amount").min()) > 0);
   const cp = f.filter(pl.col("channel").eq(pl.lit("card_present")));
-  assert.equal(cp.getColumn("device_risk").nullCount(), cp.height, "card-present rows have no device");
+  assert.equal(
+    cp.getColumn("device_risk").nullCount(),
+    cp.height,
+    "card-present rows have no device",
+  );
   // Compromised cards move to card-not-present with large amounts far from home.
   const stolen = f.filter(pl.col("fraud_scenario").eq(3));
   assert.ok(share(stolen, pl.col("channel").eq(pl.lit("online"))) === 1);
@@ -38,7 +42,10 @@ Deno.test("simulate: same options give byte-identical Parquet and CSV; another s
     const f = simulateTransactions({ ...BASE, customers: 300, days: 20, seed });
     writeFrame(f, `${dir}/${i}.parquet`);
     writeFrame(f, `${dir}/${i}.csv`);
-    shas.push(sha256Hex(await Deno.readFile(`${dir}/${i}.parquet`)) + sha256Hex(await Deno.readFile(`${dir}/${i}.csv`)));
+    shas.push(
+      sha256Hex(await Deno.readFile(`${dir}/${i}.parquet`)) +
+        sha256Hex(await Deno.readFile(`${dir}/${i}.csv`)),
+    );
   }
   assert.equal(shas[0], shas[1]);
   assert.notEqual(shas[0], shas[2]);
@@ -51,7 +58,8 @@ Deno.test("simulate: CSV and Parquet outputs load to the same frame", async () =
   writeFrame(f, `${dir}/x.parquet`);
   writeFrame(f, `${dir}/x.csv`);
   const spec = await loadSpec("txsim");
-  const a = await loadDataset(`${dir}/x.parquet`, spec), b = await loadDataset(`${dir}/x.csv`, spec);
+  const a = await loadDataset(`${dir}/x.parquet`, spec),
+    b = await loadDataset(`${dir}/x.csv`, spec);
   assert.ok(a.frame.frameEqual(b.frame, true), "frames differ");
   await Deno.remove(dir, { recursive: true });
 });
@@ -61,7 +69,8 @@ Deno.test("simulate: drift scenarios change the world from their date only", () 
   const split = pl.col("tx_time").lt(pl.lit(new Date(Date.UTC(2025, 0, 31))));
   const world = (scenario: Parameters<typeof parseDrift>[0]) =>
     simulateTransactions({ ...BASE, drift: [parseDrift(`${scenario}@${from}`, "2025-01-01", 60)] });
-  const before = (f: pl.DataFrame) => f.filter(split), after = (f: pl.DataFrame) => f.filter(split.not());
+  const before = (f: pl.DataFrame) => f.filter(split),
+    after = (f: pl.DataFrame) => f.filter(split.not());
   const legit = pl.col("is_fraud").eq(0);
 
   const inflated = world("amount_inflation");
@@ -81,7 +90,9 @@ Deno.test("simulate: drift scenarios change the world from their date only", () 
   const s5 = pl.col("fraud_scenario").eq(5);
   assert.equal(before(novel).filter(s5).height, 0);
   assert.ok(after(novel).filter(s5).height > 20);
-  const hours = after(novel).filter(s5).select(pl.col("tx_time").dt.hour().alias("h")).getColumn("h").toArray().map(Number);
+  const hours = after(novel).filter(s5).select(pl.col("tx_time").dt.hour().alias("h")).getColumn(
+    "h",
+  ).toArray().map(Number);
   assert.ok(hours.every((h: number) => h >= 1 && h < 5), "night takeover happens at night");
 
   const baseline = simulateTransactions(BASE);
@@ -90,7 +101,10 @@ Deno.test("simulate: drift scenarios change the world from their date only", () 
 
 Deno.test("simulate: bad options are user errors", () => {
   assert.throws(() => parseDrift("meteor", "2025-01-01", 30), UserError);
-  assert.throws(() => parseDrift("new_fraud@2025-02-30", "2025-01-01", 30), /expected a date YYYY-MM-DD/);
+  assert.throws(
+    () => parseDrift("new_fraud@2025-02-30", "2025-01-01", 30),
+    /expected a date YYYY-MM-DD/,
+  );
   assert.throws(() => simulateTransactions({ days: 0, quiet: true }), /--days/);
   assert.throws(() => simulateTransactions({ start: "01/02/2025", quiet: true }), /--start/);
 });
@@ -98,7 +112,19 @@ Deno.test("simulate: bad options are user errors", () => {
 Deno.test("generate task: same arguments twice give the same sha256", async () => {
   const dir = await Deno.makeTempDir();
   const run = (out: string) =>
-    runTaskFile("generate", ["--customers", "300", "--days", "15", "--seed", "7", "--drift", "channel_shift", "--quiet", "--out", out]);
+    runTaskFile("generate", [
+      "--customers",
+      "300",
+      "--days",
+      "15",
+      "--seed",
+      "7",
+      "--drift",
+      "channel_shift",
+      "--quiet",
+      "--out",
+      out,
+    ]);
   const a = await run(`${dir}/a.parquet`), b = await run(`${dir}/b.parquet`);
   assert.equal(a.code, 0, a.stderr);
   const sha = (s: string) => /sha256 ([0-9a-f]{64})/.exec(s)?.[1];

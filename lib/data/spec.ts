@@ -62,7 +62,9 @@ export function validateSpec(value: unknown, source: string): DatasetSpec {
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!ALL_KEYS.has(key)) {
-      throw new UserError(`${source}: unknown spec key "${key}" (known: ${[...ALL_KEYS].join(", ")})`);
+      throw new UserError(
+        `${source}: unknown spec key "${key}" (known: ${[...ALL_KEYS].join(", ")})`,
+      );
     }
   }
   for (const key of STRING_KEYS) {
@@ -70,7 +72,9 @@ export function validateSpec(value: unknown, source: string): DatasetSpec {
     const required = key === "name" || key === "label";
     if (v === undefined && !required) continue;
     if (typeof v !== "string" || (required && v.length === 0)) {
-      throw new UserError(`${source}: spec key "${key}" must be a ${required ? "non-empty " : ""}string`);
+      throw new UserError(
+        `${source}: spec key "${key}" must be a ${required ? "non-empty " : ""}string`,
+      );
     }
   }
   for (const key of LIST_KEYS) {

@@ -28,7 +28,9 @@ export function splitMod5(rows: number): Split {
 
 /** File-order prefix: the first floor(fraction · rows) rows train (the protocol's `time80` with 0.8). */
 export function splitPrefix(rows: number, fraction = 0.8): Split {
-  if (!(fraction > 0 && fraction < 1)) throw new UserError(`split fraction must be in (0, 1), got ${fraction}`);
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new UserError(`split fraction must be in (0, 1), got ${fraction}`);
+  }
   const cut = fraction === 0.8 ? Math.floor((4 * rows) / 5) : Math.floor(fraction * rows);
   const train = new Uint32Array(cut), test = new Uint32Array(rows - cut);
   for (let i = 0; i < cut; i++) train[i] = i;
@@ -50,7 +52,9 @@ export interface StratifiedOptions {
  */
 export function splitStratified(labels: ArrayLike<number>, options: StratifiedOptions = {}): Split {
   const fraction = options.testFraction ?? 0.2;
-  if (!(fraction > 0 && fraction < 1)) throw new UserError(`--test-fraction must be in (0, 1), got ${fraction}`);
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new UserError(`--test-fraction must be in (0, 1), got ${fraction}`);
+  }
   const rng = new Rng(options.seed ?? 0);
   const isTest = new Uint8Array(labels.length);
   for (const cls of [0, 1]) {
@@ -98,8 +102,15 @@ const DAY_MS = 86_400_000;
 export function splitTimeWindows(timesMs: ArrayLike<number>, options: TimeWindowOptions): Split {
   const { trainDays, testDays } = options;
   const gapDays = options.gapDays ?? 0;
-  for (const [name, v] of [["train-days", trainDays], ["gap-days", gapDays], ["test-days", testDays]] as const) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new UserError(`--${name}: expected a number of days >= 0, got ${v}`);
+  for (
+    const [name, v] of [["train-days", trainDays], ["gap-days", gapDays], [
+      "test-days",
+      testDays,
+    ]] as const
+  ) {
+    if (!(Number.isFinite(v) && v >= 0)) {
+      throw new UserError(`--${name}: expected a number of days >= 0, got ${v}`);
+    }
   }
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < timesMs.length; i++) {
@@ -117,10 +128,18 @@ export function splitTimeWindows(timesMs: ArrayLike<number>, options: TimeWindow
     if (t >= start && t < trainEnd) train.push(i);
     else if (t >= testStart && t < testEnd) test.push(i);
   }
-  const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 19) : "none");
+  const iso = (
+    ms: number,
+  ) => (Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 19) : "none");
   const range = `data spans ${iso(min)} to ${iso(max)}`;
-  if (train.length === 0) throw new UserError(`train window ${iso(start)} to ${iso(trainEnd)} holds no rows (${range})`);
-  if (test.length === 0) throw new UserError(`test window ${iso(testStart)} to ${iso(testEnd)} holds no rows (${range})`);
+  if (train.length === 0) {
+    throw new UserError(`train window ${iso(start)} to ${iso(trainEnd)} holds no rows (${range})`);
+  }
+  if (test.length === 0) {
+    throw new UserError(
+      `test window ${iso(testStart)} to ${iso(testEnd)} holds no rows (${range})`,
+    );
+  }
   return {
     train: Uint32Array.from(train),
     test: Uint32Array.from(test),
@@ -135,7 +154,10 @@ export interface SideCounts {
 }
 
 /** Counts rows and positives on each side. */
-export function splitCounts(split: Split, labels: ArrayLike<number>): { train: SideCounts; test: SideCounts } {
+export function splitCounts(
+  split: Split,
+  labels: ArrayLike<number>,
+): { train: SideCounts; test: SideCounts } {
   const count = (idx: Uint32Array): SideCounts => {
     let p = 0;
     for (const i of idx) p += labels[i] === 1 ? 1 : 0;

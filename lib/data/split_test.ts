@@ -44,7 +44,10 @@ Deno.test("splitStratified: a single fraud row lands on one side and the other s
   const s = splitStratified(y, { testFraction: 0.3, seed: 1 });
   const counts = splitCounts(s, y);
   assert.equal(counts.train.positives + counts.test.positives, 1);
-  assert.throws(() => requireBothClasses(s, y), (e) => e instanceof UserError && /single class/.test(e.message));
+  assert.throws(
+    () => requireBothClasses(s, y),
+    (e) => e instanceof UserError && /single class/.test(e.message),
+  );
 });
 
 Deno.test("splitTimeWindows: train, gap and test windows by event time", () => {
@@ -60,7 +63,10 @@ Deno.test("splitTimeWindows: an empty window is a UserError naming it and the da
   const times = Array.from({ length: 10 }, (_, d) => t0 + d * DAY);
   assert.throws(
     () => splitTimeWindows(times, { trainDays: 8, gapDays: 5, testDays: 3 }),
-    (e) => e instanceof UserError && /test window 2025-01-14T00:00:00 .* holds no rows \(data spans 2025-01-01T00:00:00 to 2025-01-10/.test(e.message),
+    (e) =>
+      e instanceof UserError &&
+      /test window 2025-01-14T00:00:00 .* holds no rows \(data spans 2025-01-01T00:00:00 to 2025-01-10/
+        .test(e.message),
   );
   assert.throws(
     () => splitTimeWindows(times, { trainDays: 2, testDays: 2, startMs: t0 - 100 * DAY }),
@@ -71,5 +77,8 @@ Deno.test("splitTimeWindows: an empty window is a UserError naming it and the da
 Deno.test("requireBothClasses: accepts a split with fraud on both sides", () => {
   const y = [0, 1, 0, 0, 1, 0, 1, 0, 0, 0];
   requireBothClasses(splitMod5(10), y);
-  assert.throws(() => requireBothClasses(splitMod5(10), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0]), /test side/);
+  assert.throws(
+    () => requireBothClasses(splitMod5(10), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
+    /test side/,
+  );
 });

@@ -51,7 +51,9 @@ export function velocityColumnNames(entities: string[], options: VelocityOptions
   const windows = options.windowsDays ?? [1, 7, 30];
   const names: string[] = [];
   for (const e of entities) {
-    for (const w of windows) names.push(`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`);
+    for (const w of windows) {
+      names.push(`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`);
+    }
   }
   if (options.calendar ?? true) names.push("hour", "is_night", "is_weekend");
   return names;
@@ -64,14 +66,21 @@ const ENTITY_STRIDE = 2 ** 40;
  * One rolling aggregation over the composite key (entity rank · 2^40 + time),
  * so windows never cross entities and polars keeps row order (no `by` groups).
  */
-function rolling(sorted: pl.DataFrame, periodMs: number, offsetMs: number, ...aggs: pl.Expr[]): pl.DataFrame {
+function rolling(
+  sorted: pl.DataFrame,
+  periodMs: number,
+  offsetMs: number,
+  ...aggs: pl.Expr[]
+): pl.DataFrame {
   const out = sorted.groupByRolling({
     indexColumn: "__key",
     period: `${periodMs}i`,
     offset: `${offsetMs}i`,
     closed: "left",
   }).agg(aggs[0], ...aggs.slice(1));
-  if (out.height !== sorted.height || !out.getColumn("__key").seriesEqual(sorted.getColumn("__key"))) {
+  if (
+    out.height !== sorted.height || !out.getColumn("__key").seriesEqual(sorted.getColumn("__key"))
+  ) {
     throw new Error("velocity: rolling output is not aligned with its input");
   }
   return out.drop("__key");
@@ -97,17 +106,21 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
   const windows = options.windowsDays ?? [1, 7, 30];
   const delay = options.delayDays ?? 7;
   const entities = options.entities ?? spec.entities;
-  if (!spec.time) throw new UserError(`spec "${spec.name}" has no time column: velocity features need one`);
-  for (const w of windows) {
-    if (!(Number.isFinite(w) && w > 0)) throw new UserError(`velocity window must be > 0 days, got ${w}`);
+  if (!spec.time) {
+    throw new UserError(`spec "${spec.name}" has no time column: velocity features need one`);
   }
-  if (!(Number.isFinite(delay) && delay >= 0)) throw new UserError(`label delay must be >= 0 days, got ${delay}`);
+  for (const w of windows) {
+    if (!(Number.isFinite(w) && w > 0)) {
+      throw new UserError(`velocity window must be > 0 days, got ${w}`);
+    }
+  }
+  if (!(Number.isFinite(delay) && delay >= 0)) {
+    throw new UserError(`label delay must be >= 0 days, got ${delay}`);
+  }
   for (const e of entities) {
     if (!frame.columns.includes(e)) throw new UserError(`entity column "${e}" is not in the data`);
   }
-  const amount = spec.amount
-    ? pl.col(spec.amount).cast(pl.Float64)
-    : pl.lit(null).cast(pl.Float64);
+  const amount = spec.amount ? pl.col(spec.amount).cast(pl.Float64) : pl.lit(null).cast(pl.Float64);
   const base = frame.select(
     timeMsExpr(frame, spec.time).alias("__t"),
     pl.col(spec.label).cast(pl.Float64).alias("__y"),
@@ -115,14 +128,18 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
     ...entities.map((e) => pl.col(e)),
   ).withRowIndex("__row");
   if (base.getColumn("__t").nullCount() > 0) {
-    throw new UserError(`time column "${spec.time}" has missing values: velocity features need every time`);
+    throw new UserError(
+      `time column "${spec.time}" has missing values: velocity features need every time`,
+    );
   }
 
   const tMin = Number(base.getColumn("__t").min());
   const span = Number(base.getColumn("__t").max()) - tMin;
   const reach = (Math.max(...windows) + delay) * DAY_MS;
   if (span + reach >= ENTITY_STRIDE) {
-    throw new UserError(`time column "${spec.time}" spans more than 30 years: velocity windows cannot be computed`);
+    throw new UserError(
+      `time column "${spec.time}" spans more than 30 years: velocity windows cannot be computed`,
+    );
   }
   let out = base.select("__row");
   for (const e of entities) {
@@ -157,11 +174,17 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
       );
       parts.push(risk);
     }
-    const names = windows.flatMap((w) => [`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`]);
+    const names = windows.flatMap((
+      w,
+    ) => [`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`]);
     const feats = pl.concat(parts, { how: "horizontal" })
       .select(
         "__row",
-        ...names.map((n) => pl.when(pl.col("__null")).then(pl.lit(null)).otherwise(pl.col(n)).cast(pl.Float64).alias(n)),
+        ...names.map((n) =>
+          pl.when(pl.col("__null")).then(pl.lit(null)).otherwise(pl.col(n)).cast(pl.Float64).alias(
+            n,
+          )
+        ),
       ).sort("__row");
     out = pl.concat([out, feats.drop("__row")], { how: "horizontal" });
   }

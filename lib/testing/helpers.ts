@@ -34,7 +34,12 @@ export async function runTaskFile(name: string, args: string[]): Promise<TaskRes
 }
 
 /** Asserts |actual − expected| ≤ tolerance, naming both in the failure. */
-export function assertClose(actual: number, expected: number, tolerance: number, what = "value"): void {
+export function assertClose(
+  actual: number,
+  expected: number,
+  tolerance: number,
+  what = "value",
+): void {
   if (!(Math.abs(actual - expected) <= tolerance)) {
     throw new Error(`${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
   }

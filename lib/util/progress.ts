@@ -59,7 +59,11 @@ export function progress(label: string, total: number, options: ProgressOptions 
           `${rate.toFixed(0)} ${unit}/s${eta}   ${final ? "\n" : ""}`,
       );
     } else {
-      write(`${label}: ${doneUnits}/${total} ${unit} (${Math.round(frac * 100)}%), ${fmtSeconds(elapsed)}\n`);
+      write(
+        `${label}: ${doneUnits}/${total} ${unit} (${Math.round(frac * 100)}%), ${
+          fmtSeconds(elapsed)
+        }\n`,
+      );
     }
   };
   return {
