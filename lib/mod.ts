@@ -8,6 +8,7 @@ export * from "./data/load.ts";
 export * from "./data/fingerprint.ts";
 export * from "./data/profile.ts";
 export * from "./data/simulate.ts";
+export * from "./data/write.ts";
 export * from "./data/split.ts";
 export * from "./features/velocity.ts";
 export * from "./eval/metrics.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { parseDrift, simulateTransactions, writeFrame } from "./simulate.ts";
+import { parseDrift, simulateTransactions } from "./simulate.ts";
+import { writeFrame } from "./write.ts";
 import { loadDataset } from "./load.ts";
 import { loadSpec } from "./datasets.ts";
 import { sha256Hex } from "./fingerprint.ts";
