@@ -122,6 +122,18 @@ Deno.test("data:info: a user error prints one line and exits with code 2", async
     ["--data", bad, "--spec", specPath],
     /column "a", row 2 \(line 3\): "oops" is not a number/,
   ]);
+  const files: string[] = [bad, specPath];
+  const badFiles: [string, RegExp][] = [
+    ["", /empty file/],
+    ["y,a,c,a\n0,1,x,2\n", /duplicate column name "a"/],
+    ["y,a,c\n0,1,x\nyes,1,x\n", /column "y", row 2 \(line 3\): label "yes" is not 0\/1/],
+    ["y,a,c\n0,,x\n1,,y\n", /column "a" is entirely missing/],
+  ];
+  for (const [text, pattern] of badFiles) {
+    const path = await tempFile(text);
+    files.push(path);
+    cases.push([["--data", path, "--spec", specPath], pattern]);
+  }
   for (const [args, pattern] of cases) {
     const r = await runTaskFile("data_info", args);
     assert.equal(r.code, 2, `exit code for ${args.join(" ")}: ${r.stderr}`);
@@ -130,6 +142,5 @@ Deno.test("data:info: a user error prints one line and exits with code 2", async
     assert.match(lines[0], /^error: /);
     assert.match(lines[0], pattern);
   }
-  await Deno.remove(bad);
-  await Deno.remove(specPath);
+  for (const f of files) await Deno.remove(f);
 });
