@@ -10,6 +10,7 @@ import {
   loadDataset,
   loadSpec,
   meansByClass,
+  parseDrift,
   profileDataset,
   simulateTransactions,
   table,
@@ -36,10 +37,7 @@ await runTask(async (args) => {
     customers,
     days,
     seed,
-    drift: [{
-      scenario: "new_fraud",
-      from: new Date(Date.UTC(2025, 0, 1 + Math.floor(days / 2))).toISOString().slice(0, 10),
-    }],
+    drift: [parseDrift("new_fraud", "2025-01-01", days)],
   });
   writeFrame(frame, flags.out!);
   console.log(`wrote ${flags.out} (${frame.height} transactions)`);

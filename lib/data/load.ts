@@ -162,10 +162,9 @@ function toTime(frame: pl.DataFrame, file: string, column: string): TimeColumn {
 
 function readFrame(
   bytes: Uint8Array,
-  path: string,
+  file: string,
   format: "csv" | "parquet",
 ): { frame: pl.DataFrame; header: string[] } {
-  const file = path;
   if (format === "csv") {
     const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 1 << 20)));
     if (head.trim().length === 0) throw new UserError(`${file}: empty file (no header, no rows)`);
@@ -248,8 +247,8 @@ function fromBytes(
   spec: DatasetSpec,
   format: "csv" | "parquet",
 ): Dataset {
-  const { frame: raw, header } = readFrame(bytes, path, format);
   const file = path;
+  const { frame: raw, header } = readFrame(bytes, file, format);
   const missing = requiredColumns(spec).filter((c) => !header.includes(c));
   if (missing.length > 0) {
     const shown = header.slice(0, 12).map((c) => JSON.stringify(c)).join(", ");

@@ -127,6 +127,12 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
   const columns: ColumnProfile[] = [];
   const roles = rolesOf(ds);
   const features = new Set([...spec.numeric, ...spec.categorical]);
+  const numericCols = [...roles].filter(([n, r]) =>
+    (r === "numeric" || r === "amount" || r === "time") && frame.getColumn(n).isNumeric()
+  ).map(([n]) => n);
+  const classMeans = new Map(
+    meansByClass(frame, frame.getColumn(label), numericCols).map((m) => [m.column, m]),
+  );
 
   if (positives === 0 || positives === rows) {
     warnings.push({
@@ -164,13 +170,8 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
         pl.col(name).std().alias("std"),
       ).row(0);
       col.stats = { min: num(st[0]), max: num(st[1]), mean: num(st[2]), std: num(st[3]) };
-      const means = frame.groupBy(label).agg(pl.col(name).mean().alias("m"));
-      const lab = means.getColumn(label).toArray(), m = means.getColumn("m").toArray();
-      const at = (cls: number) => {
-        const i = lab.findIndex((v) => Number(v) === cls);
-        return i < 0 || m[i] === null ? null : Number(m[i]);
-      };
-      col.byClass = { legit: at(0), fraud: at(1) };
+      const m = classMeans.get(name);
+      col.byClass = { legit: m?.legit ?? null, fraud: m?.fraud ?? null };
     } else if (role === "categorical" || role === "entity") {
       col.top = topValues(frame, name, label, topK);
     }

@@ -184,7 +184,7 @@ class Columns {
     this.scenario[i] = scenario;
   }
 
-  /** Appends rows [from, n) of `day` in time order (ties by insertion order). */
+  /** Appends all rows of `day` in time order (ties by insertion order) and empties it. */
   appendSorted(day: Columns): void {
     const order = new Uint32Array(day.n);
     for (let i = 0; i < day.n; i++) order[i] = i;
@@ -222,9 +222,6 @@ interface World {
   /** CSR: per customer and category, the nearby physical terminals. */
   nearStart: Int32Array;
   near: Int32Array;
-  /** Per customer, all nearby physical terminals (any category). */
-  anyStart: Int32Array;
-  anyNear: Int32Array;
   /** Online terminals per category. */
   online: Int32Array[];
   physical: Int32Array;
@@ -264,8 +261,7 @@ function buildWorld(rng: Rng, customers: number, terminals: number): World {
   }
   // Nearby physical terminals per customer, grouped by category (CSR).
   const nearStart = new Int32Array(customers * K + 1);
-  const anyStart = new Int32Array(customers + 1);
-  const near: number[] = [], anyNear: number[] = [];
+  const near: number[] = [];
   const byCat: number[][] = Array.from({ length: K }, () => []);
   const dist = new Float64Array(physicalList.length);
   for (let c = 0; c < customers; c++) {
@@ -296,12 +292,8 @@ function buildWorld(rng: Rng, customers: number, terminals: number): World {
     }
     for (let k = 0; k < K; k++) {
       nearStart[c * K + k] = near.length;
-      for (const t of byCat[k]) {
-        near.push(t);
-        anyNear.push(t);
-      }
+      near.push(...byCat[k]);
     }
-    anyStart[c + 1] = anyNear.length;
   }
   nearStart[customers * K] = near.length;
   return {
@@ -317,8 +309,6 @@ function buildWorld(rng: Rng, customers: number, terminals: number): World {
     tCategory,
     nearStart,
     near: Int32Array.from(near),
-    anyStart,
-    anyNear: Int32Array.from(anyNear),
     online: onlineLists.map((l) => Int32Array.from(l)),
     physical: Int32Array.from(physicalList),
   };
@@ -433,8 +423,9 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
           const a = w.nearStart[c * K + category], b = w.nearStart[c * K + category + 1];
           if (b > a) terminal = w.near[a + rng.int(b - a)];
           else {
-            const a2 = w.anyStart[c], b2 = w.anyStart[c + 1];
-            terminal = w.anyNear[a2 + rng.int(b2 - a2)];
+            // No terminal of that category exists: any of the customer's terminals.
+            const a2 = w.nearStart[c * K], b2 = w.nearStart[c * K + K];
+            terminal = w.near[a2 + rng.int(b2 - a2)];
             category = w.tCategory[terminal];
           }
           distance = Math.hypot(w.tx[terminal] - w.cx[c], w.ty[terminal] - w.cy[c]);
