@@ -1,0 +1,133 @@
+/**
+ * Every evaluation figure for one scored set of rows, in one call: ranking
+ * metrics, the confusion matrix at the chosen threshold, daily and entity
+ * precision@k when times (and entities) are known, and the curves reports
+ * draw.
+ * @module
+ */
+import {
+  averagePrecisionOf,
+  budgetCurve,
+  costCurve,
+  type Curve,
+  prCurve,
+  rocCurve,
+  type ScoreHistogram,
+  scoreHistogram,
+  sweep,
+} from "./curves.ts";
+import {
+  type Confusion,
+  confusionAt,
+  type DailyPrecisionAtK,
+  dailyPrecisionAtK,
+  descendingOrder,
+  entityPrecisionAtK,
+  precisionAtK,
+  recallAtFpr,
+  rocAuc,
+} from "./metrics.ts";
+
+/** A scored set of rows and what is known about them. */
+export interface EvalInput {
+  labels: ArrayLike<number>;
+  scores: Float32Array;
+  /** Event times, epoch ms (enables daily precision@k and the budget curve). */
+  timesMs?: ArrayLike<number>;
+  /** Entity per row (enables entity precision@k), e.g. the card or customer. */
+  entities?: ArrayLike<string | null>;
+  /** Which entity column `entities` holds (for labels). */
+  entityName?: string;
+  /** Transaction amounts (cost curve). */
+  amounts?: ArrayLike<number>;
+  /** The alert threshold (alert iff score ≥ threshold). */
+  threshold: number;
+  /** k of the top-k metrics. Default 100. */
+  k?: number;
+  /** Fee per alert for the cost figures. Default 5. */
+  alertFee?: number;
+}
+
+/** The figures of one evaluation (stored as a run's metrics). */
+export interface EvalMetrics {
+  rows: number;
+  positives: number;
+  rocAuc: number;
+  averagePrecision: number;
+  recallAt1pctFpr: number;
+  k: number;
+  precisionAtK: number;
+  atThreshold: Confusion;
+  /** Mean daily precision@k (with per-day figures), when times are known. */
+  dailyPrecisionAtK?: DailyPrecisionAtK;
+  /** Mean daily entity precision@k, when times and entities are known. */
+  entityPrecisionAtK?: DailyPrecisionAtK & { entity: string };
+  /** Days the rows span (by UTC date). */
+  days?: number;
+  /** Expected cost at the threshold: alerts × fee + missed fraud amount. */
+  costAtThreshold?: number;
+}
+
+/** Curves for reports. */
+export interface EvalCurves {
+  roc: Curve;
+  pr: Curve;
+  cost: Curve;
+  budget: Curve;
+  histogram: ScoreHistogram;
+}
+
+function distinctDays(timesMs: ArrayLike<number>): number {
+  const days = new Set<number>();
+  for (let i = 0; i < timesMs.length; i++) days.add(Math.floor(timesMs[i] / 86_400_000));
+  return days.size;
+}
+
+/** Computes every metric and curve for one scored set. */
+export function evaluateScores(input: EvalInput): { metrics: EvalMetrics; curves: EvalCurves } {
+  const { labels, scores } = input;
+  const k = input.k ?? 100;
+  const alertFee = input.alertFee ?? 5;
+  const s = sweep(labels, scores, input.amounts);
+  const order = descendingOrder(scores);
+  const days = input.timesMs ? distinctDays(input.timesMs) : undefined;
+  const atThreshold = confusionAt(labels, scores, input.threshold);
+  const metrics: EvalMetrics = {
+    rows: labels.length,
+    positives: s.nPos,
+    rocAuc: rocAuc(labels, scores),
+    averagePrecision: averagePrecisionOf(s),
+    recallAt1pctFpr: recallAtFpr(labels, scores, 0.01).recall,
+    k,
+    precisionAtK: precisionAtK(labels, scores, k, order),
+    atThreshold,
+  };
+  if (input.timesMs) {
+    metrics.days = days;
+    metrics.dailyPrecisionAtK = dailyPrecisionAtK(labels, scores, input.timesMs, k);
+    if (input.entities) {
+      metrics.entityPrecisionAtK = {
+        entity: input.entityName ?? "entity",
+        ...entityPrecisionAtK(labels, scores, input.timesMs, input.entities, k),
+      };
+    }
+  }
+  const costs = input.amounts ? { alertFee } : { alertFee, missCost: 100 };
+  if (input.amounts) {
+    let missed = 0;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] === 1 && !(scores[i] >= input.threshold)) missed += input.amounts[i] || 0;
+    }
+    metrics.costAtThreshold = alertFee * (atThreshold.tp + atThreshold.fp) + missed;
+  }
+  return {
+    metrics,
+    curves: {
+      roc: rocCurve(s),
+      pr: prCurve(s),
+      cost: costCurve(s, costs),
+      budget: budgetCurve(s, days ?? 1),
+      histogram: scoreHistogram(labels, scores),
+    },
+  };
+}

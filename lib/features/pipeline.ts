@@ -1,0 +1,334 @@
+/**
+ * The feature pipeline: turns a validated frame (or one JSON record, as the
+ * scoring server receives it) into a row-major `Float32Array` matrix.
+ *
+ * Fitted on training rows only:
+ * - numeric columns: median imputation (median of the non-missing training
+ *   values, 0 when there are none), optional `log1p` (sign-preserving, so
+ *   negative values stay ordered), optional standardization with the mean
+ *   and population standard deviation of the imputed column (a constant
+ *   column, min == max, gets std 1);
+ * - categorical columns: missing → `__missing__`; one 0/1 column per training
+ *   category sorted by code point; an unseen value is all zeros;
+ * - velocity features (entity counts, mean amounts, delayed-label risk,
+ *   calendar) when the spec has entities and a time column. They need the
+ *   entity's history, so they are computed on the whole frame in time order
+ *   and then treated as numeric columns; a single record carries them as
+ *   fields (the server computes them from its entity state).
+ *
+ * The fitted pipeline is plain JSON ({@linkcode FittedPipeline}), and
+ * {@linkcode transformFrame} and {@linkcode transformRecord} share one
+ * per-value code path, so a record and the same row of a frame give
+ * identical numbers.
+ * @module
+ */
+import pl from "nodejs-polars";
+import type { Dataset } from "../data/load.ts";
+import type { ResolvedSpec } from "../data/spec.ts";
+import { UserError } from "../util/errors.ts";
+import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
+
+/** The category a missing categorical value maps to. */
+export const MISSING_CATEGORY = "__missing__";
+
+/** What to build; part of a run's config. */
+export interface PipelineConfig {
+  /** Standardize numeric columns (logreg, autoencoder). Default false. */
+  standardize?: boolean;
+  /** Numeric columns to pass through sign-preserving log1p before scaling. */
+  log1p?: string[];
+  /**
+   * Velocity features: false to leave them out; an options object (or true
+   * for defaults) to add them when the spec has entities and time.
+   */
+  velocity?: boolean | VelocityOptions;
+}
+
+/** One fitted numeric column. */
+export interface NumericStep {
+  name: string;
+  median: number;
+  log1p: boolean;
+  mean: number;
+  std: number;
+  /** Computed by velocity features rather than read from the input. */
+  derived: boolean;
+}
+
+/** One fitted categorical column. */
+export interface CategoricalStep {
+  name: string;
+  categories: string[];
+}
+
+/** A fitted pipeline: plain JSON, stored in every run. */
+export interface FittedPipeline {
+  format: "fraudlab.pipeline/1";
+  standardize: boolean;
+  numeric: NumericStep[];
+  categorical: CategoricalStep[];
+  /** Velocity options used, or null when no velocity features are built. */
+  velocity: Required<VelocityOptions> | null;
+  /** Output column names in matrix order. */
+  columns: string[];
+  /** Training rows the pipeline was fitted on. */
+  fittedRows: number;
+}
+
+/** A dense row-major feature matrix. */
+export interface Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  columns: string[];
+}
+
+/** A feature-ready frame: the dataset's columns plus derived velocity columns. */
+export interface FeatureFrame {
+  frame: pl.DataFrame;
+  spec: ResolvedSpec;
+}
+
+/** Velocity options a config asks for on this spec, or null for none. */
+export function velocityOptionsFor(
+  spec: ResolvedSpec,
+  config: PipelineConfig,
+): Required<VelocityOptions> | null {
+  const v = config.velocity ?? true;
+  if (v === false || !spec.time || spec.entities.length === 0) return null;
+  const o = v === true ? {} : v;
+  return {
+    windowsDays: o.windowsDays ?? [1, 7, 30],
+    delayDays: o.delayDays ?? 7,
+    entities: o.entities ?? spec.entities,
+    calendar: o.calendar ?? true,
+  };
+}
+
+/**
+ * Adds the velocity columns a pipeline needs to a dataset's frame (computed
+ * over every row, in time order, leak-free by construction).
+ */
+export function featureFrame(
+  ds: { frame: pl.DataFrame; spec: ResolvedSpec },
+  velocity: Required<VelocityOptions> | null,
+): FeatureFrame {
+  if (!velocity) return { frame: ds.frame, spec: ds.spec };
+  const feats = velocityFeatures(ds, velocity);
+  return { frame: pl.concat([ds.frame, feats], { how: "horizontal" }), spec: ds.spec };
+}
+
+/** A numeric column as Float64Array, NaN where missing. */
+export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
+  const s = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
+    .getColumn(name);
+  return s.toTypedArray() as Float64Array;
+}
+
+/** A categorical column as strings, null where missing. */
+export function stringColumn(frame: pl.DataFrame, name: string): (string | null)[] {
+  return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
+}
+
+function gather<T extends { [i: number]: number; length: number }>(
+  values: T,
+  rows: ArrayLike<number> | undefined,
+): number[] | T {
+  if (!rows) return values;
+  const out = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]];
+  return out;
+}
+
+/** Sign-preserving log1p: keeps order for negative values. */
+export function signedLog1p(x: number): number {
+  return x < 0 ? -Math.log1p(-x) : Math.log1p(x);
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  values.sort((a, b) => a - b);
+  const m = values.length >> 1;
+  return values.length % 2 ? values[m] : (values[m - 1] + values[m]) / 2;
+}
+
+/**
+ * Fits a pipeline on the rows `rows` of a feature frame (all rows when
+ * omitted). `ff` must come from {@linkcode featureFrame} with the same
+ * velocity options.
+ */
+export function fitPipeline(
+  ff: FeatureFrame,
+  rows: ArrayLike<number> | undefined,
+  config: PipelineConfig = {},
+): FittedPipeline {
+  const spec = ff.spec;
+  const standardize = config.standardize ?? false;
+  const logCols = new Set(config.log1p ?? []);
+  const velocity = velocityOptionsFor(spec, config);
+  const derived = velocity ? velocityColumnNames(velocity.entities, velocity) : [];
+  for (const c of logCols) {
+    if (!spec.numeric.includes(c) && !derived.includes(c)) {
+      throw new UserError(
+        `log1p: "${c}" is not a numeric feature (numeric: ${spec.numeric.join(", ")})`,
+      );
+    }
+  }
+  const n = rows ? rows.length : ff.frame.height;
+  if (n === 0) throw new UserError("cannot fit the feature pipeline on zero training rows");
+  const numeric: NumericStep[] = [];
+  for (
+    const [name, isDerived] of [
+      ...spec.numeric.map((c) => [c, false] as const),
+      ...derived.map((c) => [c, true] as const),
+    ]
+  ) {
+    if (!ff.frame.columns.includes(name)) {
+      throw new UserError(`feature frame lacks column "${name}"`);
+    }
+    const col = gather(numericColumn(ff.frame, name), rows);
+    const present: number[] = [];
+    for (let i = 0; i < col.length; i++) if (!Number.isNaN(col[i])) present.push(col[i]);
+    const med = median(present);
+    const log = logCols.has(name);
+    let sum = 0, min = Infinity, max = -Infinity;
+    const vals = new Float64Array(col.length);
+    for (let i = 0; i < col.length; i++) {
+      let v = Number.isNaN(col[i]) ? med : col[i];
+      if (log) v = signedLog1p(v);
+      vals[i] = v;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const mean = sum / vals.length;
+    let ss = 0;
+    for (let i = 0; i < vals.length; i++) ss += (vals[i] - mean) * (vals[i] - mean);
+    const std = min === max ? 1 : Math.sqrt(ss / vals.length);
+    numeric.push({
+      name,
+      median: med,
+      log1p: log,
+      mean: min === max ? min : mean,
+      std,
+      derived: isDerived,
+    });
+  }
+  const categorical: CategoricalStep[] = spec.categorical.map((name) => {
+    const col = stringColumn(ff.frame, name);
+    const seen = new Set<string>();
+    if (rows) { for (let i = 0; i < rows.length; i++) seen.add(col[rows[i]] ?? MISSING_CATEGORY); }
+    else for (const v of col) seen.add(v ?? MISSING_CATEGORY);
+    return { name, categories: [...seen].sort() };
+  });
+  const columns = [
+    ...numeric.map((s) => s.name),
+    ...categorical.flatMap((s) => s.categories.map((c) => `${s.name}=${c}`)),
+  ];
+  return {
+    format: "fraudlab.pipeline/1",
+    standardize,
+    numeric,
+    categorical,
+    velocity,
+    columns,
+    fittedRows: n,
+  };
+}
+
+/** The value a numeric step writes for one input (NaN or null = missing). */
+export function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
+  let v = x === null || Number.isNaN(x) ? step.median : x;
+  if (step.log1p) v = signedLog1p(v);
+  return standardize ? (v - step.mean) / step.std : v;
+}
+
+/**
+ * Transforms rows `rows` (all when omitted) of a feature frame into a
+ * matrix. The frame must hold the velocity columns when the pipeline uses
+ * them ({@linkcode featureFrame}).
+ */
+export function transformFrame(
+  fp: FittedPipeline,
+  ff: { frame: pl.DataFrame },
+  rows?: ArrayLike<number>,
+): Matrix {
+  const frame = ff.frame;
+  const n = rows ? rows.length : frame.height;
+  const cols = fp.columns.length;
+  const data = new Float32Array(n * cols);
+  let j = 0;
+  for (const step of fp.numeric) {
+    if (!frame.columns.includes(step.name)) {
+      throw new UserError(`input lacks numeric feature column "${step.name}"`);
+    }
+    const col = numericColumn(frame, step.name);
+    for (let i = 0; i < n; i++) {
+      data[i * cols + j] = numericValue(step, fp.standardize, col[rows ? rows[i] : i]);
+    }
+    j++;
+  }
+  for (const step of fp.categorical) {
+    if (!frame.columns.includes(step.name)) {
+      throw new UserError(`input lacks categorical feature column "${step.name}"`);
+    }
+    const col = stringColumn(frame, step.name);
+    const index = new Map(step.categories.map((c, k) => [c, k]));
+    for (let i = 0; i < n; i++) {
+      const k = index.get(col[rows ? rows[i] : i] ?? MISSING_CATEGORY);
+      if (k !== undefined) data[i * cols + j + k] = 1;
+    }
+    j += step.categories.length;
+  }
+  return { data, rows: n, cols, columns: fp.columns };
+}
+
+/** One input record: field name → number, string or null. */
+export type FeatureRecord = Record<string, number | string | boolean | null | undefined>;
+
+/**
+ * Transforms one record (as the server receives it) into a feature vector,
+ * with the same per-value code as {@linkcode transformFrame}. Numeric fields
+ * must be numbers (or null/absent = missing); categorical fields strings (or
+ * null/absent = missing). Velocity fields are read from the record.
+ */
+export function transformRecord(fp: FittedPipeline, record: FeatureRecord): Float32Array {
+  const out = new Float32Array(fp.columns.length);
+  let j = 0;
+  for (const step of fp.numeric) {
+    const raw = record[step.name];
+    let x: number | null;
+    if (raw === null || raw === undefined) x = null;
+    else if (typeof raw === "number") x = raw;
+    else if (typeof raw === "boolean") x = raw ? 1 : 0;
+    else throw new UserError(`field "${step.name}": expected a number, got ${JSON.stringify(raw)}`);
+    out[j++] = numericValue(step, fp.standardize, x);
+  }
+  for (const step of fp.categorical) {
+    const raw = record[step.name];
+    const v = raw === null || raw === undefined ? MISSING_CATEGORY : String(raw);
+    const k = step.categories.indexOf(v);
+    if (k >= 0) out[j + k] = 1;
+    j += step.categories.length;
+  }
+  return out;
+}
+
+/** Fits the pipeline a model needs on a dataset's training rows (velocity included). */
+export function fitDatasetPipeline(
+  ds: Dataset,
+  rows: ArrayLike<number> | undefined,
+  config: PipelineConfig = {},
+): { pipeline: FittedPipeline; features: FeatureFrame } {
+  const features = featureFrame(ds, velocityOptionsFor(ds.spec, config));
+  return { pipeline: fitPipeline(features, rows, config), features };
+}
+
+/** Checks that a JSON value is a fitted pipeline (as read from a run). */
+export function pipelineFromJSON(value: unknown): FittedPipeline {
+  const v = value as FittedPipeline;
+  if (!v || v.format !== "fraudlab.pipeline/1" || !Array.isArray(v.columns)) {
+    throw new UserError("not a fraudlab pipeline (format fraudlab.pipeline/1)");
+  }
+  return v;
+}

@@ -1,0 +1,181 @@
+/**
+ * The one contract every model kind implements, and the table of kinds the
+ * trainer, the registry and the server look kinds up in (and nowhere else).
+ * @module
+ */
+import type { Matrix } from "../features/pipeline.ts";
+import { UserError } from "../util/errors.ts";
+
+/** Model parameters: JSON scalars only, so a run's config stays re-runnable. */
+export type Params = Record<string, number | string | boolean>;
+
+/** Options for {@linkcode Detector.fit}. */
+export interface FitOptions {
+  /** Seed for every random choice. */
+  seed: number;
+  /** Hide the progress bar. */
+  quiet?: boolean;
+}
+
+/** What a fit reports besides the fitted state (loss history and the like). */
+export interface FitReport {
+  [key: string]: number | string | number[] | boolean;
+}
+
+/**
+ * A fraud detector. Scores are "higher = more suspicious"; explanations are
+ * per-feature contributions for one row, in matrix column order.
+ */
+export interface Detector {
+  /** The kind's name in {@linkcode KINDS}. */
+  readonly kind: string;
+  /** Resolved parameters (defaults filled in). */
+  readonly params: Params;
+  /** Fits on `X` (and labels `y` for supervised kinds). */
+  fit(X: Matrix, y: Int8Array | undefined, options: FitOptions): Promise<FitReport>;
+  /** Scores every row of `X`. */
+  score(X: Matrix): Float32Array;
+  /** Per-feature contributions to one row's score (length = columns). */
+  explain(row: Float32Array): Float32Array;
+  /** Writes the fitted model into `dir`; returns the file names written. */
+  save(dir: string): Promise<string[]>;
+}
+
+/** A registered kind. */
+export interface DetectorKind {
+  name: string;
+  /** One line for listings. */
+  description: string;
+  /** The feature scaling the kind expects. */
+  standardize: boolean;
+  /** Which training rows it fits on: every row, or only label-0 rows. */
+  fitOn: "all" | "negatives";
+  /** Parameter defaults; the only keys `create` accepts. */
+  defaults: Params;
+  /** What the explanation means, for reports. */
+  explains: string;
+  /** A new unfitted detector with validated parameters. */
+  create(params: Params): Detector;
+  /** Reads a fitted detector written by `save`. */
+  load(dir: string, params: Params): Promise<Detector>;
+}
+
+const KINDS = new Map<string, DetectorKind>();
+
+/** Adds a kind to the table (each model module calls this once). */
+export function registerKind(kind: DetectorKind): void {
+  KINDS.set(kind.name, kind);
+}
+
+/** The registered kind called `name`, or a UserError listing the known ones. */
+export function getKind(name: string): DetectorKind {
+  const k = KINDS.get(name);
+  if (!k) {
+    throw new UserError(`unknown model kind "${name}" (known: ${[...KINDS.keys()].join(", ")})`);
+  }
+  return k;
+}
+
+/** Every registered kind's name. */
+export function kindNames(): string[] {
+  return [...KINDS.keys()];
+}
+
+/**
+ * Merges user parameters over a kind's defaults, refusing unknown keys and
+ * values of the wrong type. Strings that look like numbers or booleans are
+ * converted when the default is a number or boolean (`--param trees=200`).
+ */
+export function resolveParams(kind: DetectorKind, given: Record<string, unknown>): Params {
+  const out: Params = { ...kind.defaults };
+  for (const [key, raw] of Object.entries(given)) {
+    if (!(key in kind.defaults)) {
+      throw new UserError(
+        `${kind.name}: unknown parameter "${key}" (known: ${
+          Object.keys(kind.defaults).join(", ")
+        })`,
+      );
+    }
+    const def = kind.defaults[key];
+    if (typeof def === "number") {
+      const v = typeof raw === "number" ? raw : Number(raw);
+      if (raw === "" || !Number.isFinite(v)) {
+        throw new UserError(`${kind.name}: parameter "${key}" must be a number, got "${raw}"`);
+      }
+      out[key] = v;
+    } else if (typeof def === "boolean") {
+      if (raw === true || raw === "true") out[key] = true;
+      else if (raw === false || raw === "false") out[key] = false;
+      else {throw new UserError(
+          `${kind.name}: parameter "${key}" must be true or false, got "${raw}"`,
+        );}
+    } else {
+      out[key] = String(raw);
+    }
+  }
+  return out;
+}
+
+/** Checks a numeric parameter's range, naming the kind and parameter. */
+export function checkParam(
+  kind: string,
+  params: Params,
+  key: string,
+  range: { min?: number; max?: number; integer?: boolean },
+): number {
+  const v = params[key] as number;
+  const bad = (range.integer && !Number.isInteger(v)) ||
+    (range.min !== undefined && v < range.min) || (range.max !== undefined && v > range.max);
+  if (bad) {
+    const what = range.integer ? "a whole number" : "a number";
+    const lo = range.min ?? "-inf", hi = range.max ?? "inf";
+    throw new UserError(`${kind}: parameter "${key}" must be ${what} in [${lo}, ${hi}], got ${v}`);
+  }
+  return v;
+}
+
+/** Rows of a matrix selected by index, as a new matrix. */
+export function selectRows(X: Matrix, rows: ArrayLike<number>): Matrix {
+  const data = new Float32Array(rows.length * X.cols);
+  for (let i = 0; i < rows.length; i++) {
+    data.set(X.data.subarray(rows[i] * X.cols, (rows[i] + 1) * X.cols), i * X.cols);
+  }
+  return { data, rows: rows.length, cols: X.cols, columns: X.columns };
+}
+
+/** Concatenates typed arrays into one little-endian byte buffer (model files). */
+export function packArrays(arrays: (Float32Array | Float64Array | Int32Array)[]): Uint8Array {
+  let bytes = 0;
+  for (const a of arrays) bytes += a.byteLength;
+  const out = new Uint8Array(bytes);
+  let off = 0;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += a.byteLength;
+  }
+  return out;
+}
+
+/** Splits bytes written by {@linkcode packArrays} back into arrays of the given kinds and lengths. */
+export function unpackArrays(
+  bytes: Uint8Array,
+  layout: { type: "f32" | "f64" | "i32"; length: number }[],
+  what: string,
+): (Float32Array | Float64Array | Int32Array)[] {
+  let off = 0;
+  const out: (Float32Array | Float64Array | Int32Array)[] = [];
+  const expected = layout.reduce((s, l) => s + l.length * (l.type === "f64" ? 8 : 4), 0);
+  if (expected !== bytes.byteLength) {
+    throw new UserError(`${what}: expected ${expected} bytes, found ${bytes.byteLength}`);
+  }
+  for (const l of layout) {
+    const size = l.type === "f64" ? 8 : 4;
+    // Copy each array so its buffer is aligned whatever precedes it.
+    const buf = bytes.slice(off, off + l.length * size).buffer;
+    if (l.type === "f32") out.push(new Float32Array(buf));
+    else if (l.type === "f64") out.push(new Float64Array(buf));
+    else out.push(new Int32Array(buf));
+    off += l.length * size;
+  }
+  return out;
+}

@@ -1,0 +1,282 @@
+/**
+ * The model registry: named models with numbered versions, each pointing at
+ * a run, and aliases (`champion`, `challenger`, …) with a promotion history.
+ * Stored as one JSON file (`artifacts/registry.json`) rewritten atomically.
+ * @module
+ */
+import { join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import { artifactsRoot, jsonText, writeAtomic } from "./store.ts";
+import {
+  evaluateRows,
+  headline,
+  type LoadedRun,
+  loadRun,
+  scoreWithRun,
+  type TrainResult,
+} from "./runs.ts";
+
+/** One registered version. */
+export interface ModelVersion {
+  version: number;
+  run_id: string;
+  kind: string;
+  registered: string;
+  /** Test metrics of the run when it was registered. */
+  test: Record<string, number | null>;
+  data_sha256: string;
+}
+
+/** One alias move. */
+export interface AliasEvent {
+  at: string;
+  alias: string;
+  from: number | null;
+  to: number;
+  reason: string;
+}
+
+/** A registered model. */
+export interface RegisteredModel {
+  versions: ModelVersion[];
+  aliases: Record<string, number>;
+  history: AliasEvent[];
+}
+
+/** The whole registry file. */
+export interface Registry {
+  format: "fraudlab.registry/1";
+  models: Record<string, RegisteredModel>;
+}
+
+/** Path of the registry file. */
+export function registryPath(root = artifactsRoot()): string {
+  return join(root, "registry.json");
+}
+
+/** Reads the registry (empty when none exists yet). */
+export async function readRegistry(root = artifactsRoot()): Promise<Registry> {
+  try {
+    const r = JSON.parse(await Deno.readTextFile(registryPath(root))) as Registry;
+    if (r.format !== "fraudlab.registry/1") throw new Error("wrong format");
+    return r;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { format: "fraudlab.registry/1", models: {} };
+    throw new UserError(`${registryPath(root)}: unreadable registry (${(e as Error).message})`);
+  }
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Options for {@linkcode promote}. */
+export interface PromoteOptions {
+  /** Model name. Default: the run's dataset spec name. */
+  model?: string;
+  /** Alias to move. Default "champion". */
+  alias?: string;
+  /** Why (kept in the history). */
+  reason?: string;
+  root?: string;
+}
+
+/**
+ * Registers a run as a new version of a model and points the alias at it.
+ * The run is loaded (checksums verified) first; a tampered run is refused.
+ */
+export async function promote(
+  runId: string,
+  options: PromoteOptions = {},
+): Promise<{ model: string; version: ModelVersion; alias: string; previous: number | null }> {
+  const root = options.root ?? artifactsRoot();
+  const run = await loadRun(runId, root);
+  const name = options.model ?? run.spec.name;
+  const alias = options.alias ?? "champion";
+  if (!NAME.test(name)) {
+    throw new UserError(`--model: "${name}" is not a valid model name (letters, digits, _ . -)`);
+  }
+  if (!NAME.test(alias)) {
+    throw new UserError(`--alias: "${alias}" is not a valid alias (letters, digits, _ . -)`);
+  }
+  const reg = await readRegistry(root);
+  const model = reg.models[name] ??= { versions: [], aliases: {}, history: [] };
+  let version = model.versions.find((v) => v.run_id === run.id);
+  if (!version) {
+    version = {
+      version: model.versions.length ? Math.max(...model.versions.map((v) => v.version)) + 1 : 1,
+      run_id: run.id,
+      kind: run.config.model,
+      registered: new Date().toISOString(),
+      test: headline(run.metrics.test),
+      data_sha256: run.dataset.sha256,
+    };
+    model.versions.push(version);
+  }
+  const previous = model.aliases[alias] ?? null;
+  model.aliases[alias] = version.version;
+  model.history.push({
+    at: new Date().toISOString(),
+    alias,
+    from: previous,
+    to: version.version,
+    reason: options.reason ?? "manual promotion",
+  });
+  await writeAtomic(registryPath(root), jsonText(reg));
+  return { model: name, version, alias, previous };
+}
+
+/** Parses `NAME@ALIAS`, `NAME@VERSION` or a bare alias (model defaults to the only one). */
+export async function resolveModelRef(
+  ref: string,
+  root = artifactsRoot(),
+): Promise<{ model: string; version: ModelVersion; alias?: string }> {
+  const reg = await readRegistry(root);
+  let [name, tag] = ref.includes("@") ? ref.split("@", 2) : [undefined, ref];
+  if (!name) {
+    const names = Object.keys(reg.models).filter((n) => tag in reg.models[n].aliases);
+    if (names.length === 0) {
+      throw new UserError(`no model has the alias "${tag}" (registry ${registryPath(root)})`);
+    }
+    if (names.length > 1) {
+      throw new UserError(
+        `alias "${tag}" exists for several models (${names.join(", ")}): write NAME@${tag}`,
+      );
+    }
+    name = names[0];
+  }
+  const model = reg.models[name];
+  if (!model) {
+    throw new UserError(
+      `no registered model "${name}" (known: ${Object.keys(reg.models).join(", ") || "none"})`,
+    );
+  }
+  const num = /^\d+$/.test(tag) ? Number(tag) : model.aliases[tag];
+  const version = model.versions.find((v) => v.version === num);
+  if (!version) throw new UserError(`model "${name}" has no version or alias "${tag}"`);
+  return { model: name, version, alias: /^\d+$/.test(tag) ? undefined : tag };
+}
+
+/** Loads the run behind `NAME@ALIAS` (or a bare alias such as `champion`). */
+export async function loadModelRef(
+  ref: string,
+  root = artifactsRoot(),
+): Promise<LoadedRun & { model: string; version: number }> {
+  const r = await resolveModelRef(ref, root);
+  const run = await loadRun(r.version.run_id, root);
+  return { ...run, model: r.model, version: r.version.version };
+}
+
+/** Metric names `--promote-if-better` accepts, with their keys in a run's headline. */
+export const PROMOTION_METRICS: Record<string, string> = {
+  ap: "averagePrecision",
+  averagePrecision: "averagePrecision",
+  auc: "rocAuc",
+  rocAuc: "rocAuc",
+  "recall@1%fpr": "recallAt1pctFpr",
+  recallAt1pctFpr: "recallAt1pctFpr",
+  "p@k": "precisionAtK",
+  precisionAtK: "precisionAtK",
+  "daily-p@k": "dailyPrecisionAtK",
+  dailyPrecisionAtK: "dailyPrecisionAtK",
+  "card-p@k": "entityPrecisionAtK",
+  entityPrecisionAtK: "entityPrecisionAtK",
+  f1: "f1",
+};
+
+/** Parses `METRIC[:MARGIN]`. */
+export function parsePromotionRule(text: string): { metric: string; margin: number } {
+  const [name, marginText] = text.split(":", 2);
+  const metric = PROMOTION_METRICS[name];
+  if (!metric) {
+    throw new UserError(
+      `--promote-if-better: unknown metric "${name}" (known: ${
+        Object.keys(PROMOTION_METRICS).join(", ")
+      })`,
+    );
+  }
+  const margin = marginText === undefined ? 0 : Number(marginText);
+  if (!Number.isFinite(margin) || margin < 0) {
+    throw new UserError(`--promote-if-better: margin must be a number >= 0, got "${marginText}"`);
+  }
+  return { metric, margin };
+}
+
+/** The outcome of {@linkcode promoteIfBetter}. */
+export interface PromotionDecision {
+  promoted: boolean;
+  metric: string;
+  candidate: number;
+  /** The champion's figure on the same test rows (null when there was no champion). */
+  champion: number | null;
+  championRun: string | null;
+  margin: number;
+  reason: string;
+}
+
+/**
+ * Promotes a freshly trained run when it beats the current holder of the
+ * alias on the same test rows by more than the margin. The champion is
+ * re-scored on the candidate's test rows (its own pipeline and model), so
+ * the comparison holds even when the champion was trained on other data.
+ */
+export async function promoteIfBetter(
+  result: TrainResult,
+  rule: { metric: string; margin: number },
+  options: PromoteOptions = {},
+): Promise<PromotionDecision> {
+  const root = options.root ?? artifactsRoot();
+  const name = options.model ?? result.ds.spec.name;
+  const alias = options.alias ?? "champion";
+  const candidate = headline(result.test)[rule.metric] ?? NaN;
+  const reg = await readRegistry(root);
+  const current = reg.models[name]?.aliases[alias];
+  let champion: number | null = null, championRun: string | null = null;
+  if (current !== undefined) {
+    const run = await loadModelRef(`${name}@${alias}`, root);
+    championRun = run.id;
+    const { scores } = scoreWithRun(run, result.ds, result.testRows);
+    const part = evaluateRows(result.ds, result.testRows, scores, result.labels, {
+      threshold: run.threshold.threshold,
+      k: result.config.k,
+      alertFee: result.config.alertFee,
+    });
+    champion = headline(part.metrics)[rule.metric] ?? NaN;
+  }
+  const better = champion === null || candidate > champion + rule.margin;
+  const fmt = (v: number | null) => (v === null ? "none" : v.toFixed(4));
+  const reason = `${rule.metric} ${fmt(candidate)} vs champion ${
+    fmt(champion)
+  } (margin ${rule.margin}) on ${result.testRows.length} test rows`;
+  if (better) {
+    await promote(result.id, {
+      ...options,
+      model: name,
+      alias,
+      root,
+      reason: `promote-if-better: ${reason}`,
+    });
+  }
+  return {
+    promoted: better,
+    metric: rule.metric,
+    candidate,
+    champion,
+    championRun,
+    margin: rule.margin,
+    reason,
+  };
+}
+
+/**
+ * Loads a run named by id (or unique id prefix), by `NAME@ALIAS` /
+ * `NAME@VERSION`, or by a bare alias such as `champion`.
+ */
+export async function loadRunRef(ref: string, root = artifactsRoot()): Promise<LoadedRun> {
+  if (!ref.includes("@")) {
+    try {
+      return await loadRun(ref, root);
+    } catch (e) {
+      if (!(e instanceof UserError) || !e.message.startsWith("no run")) throw e;
+    }
+  }
+  return await loadModelRef(ref, root);
+}

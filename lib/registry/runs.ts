@@ -1,0 +1,518 @@
+/**
+ * Training runs: split, fit the pipeline and the model on training rows,
+ * choose the threshold on validation rows, evaluate on test rows, and write
+ * everything as an immutable, checksummed run directory:
+ *
+ * ```
+ * artifacts/runs/<run-id>/
+ *   run.json        id, kind, created, status, headline metrics
+ *   config.json     resolved config (re-run with --config)
+ *   dataset.json    dataset version (sha256, rows, positives, schema hash)
+ *   spec.json       the resolved dataset spec (the server validates input with it)
+ *   pipeline.json   fitted feature pipeline
+ *   model/          the kind's files
+ *   threshold.json  strategy, threshold, validation objective
+ *   metrics.json    validation and test metrics
+ *   curves.json     ROC, PR, cost, alert-budget curves and score histograms
+ *   explain.json    top contributing features over the top test alerts
+ *   fit.json        what the fit reported (loss history, iterations, …)
+ *   timings.json    seconds per stage (not part of reproducibility)
+ *   code.json       git sha and dirty flag of the code that made it
+ *   manifest.json   sha256 of every file above
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { loadSpec } from "../data/datasets.ts";
+import { type DatasetVersion, datasetVersion, sha256Hex } from "../data/fingerprint.ts";
+import { type Dataset, loadDataset } from "../data/load.ts";
+import type { ResolvedSpec } from "../data/spec.ts";
+import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../data/split.ts";
+import { type EvalCurves, type EvalMetrics, evaluateScores } from "../eval/evaluate.ts";
+import { chooseThreshold, type ChosenThreshold, parseStrategy } from "../eval/threshold.ts";
+import {
+  featureFrame,
+  fitPipeline,
+  type FittedPipeline,
+  type Matrix,
+  numericColumn,
+  pipelineFromJSON,
+  stringColumn,
+  transformFrame,
+  velocityOptionsFor,
+} from "../features/pipeline.ts";
+import { timesMs } from "../features/velocity.ts";
+import { type Detector, type FitReport, getKind } from "../models/mod.ts";
+import { UserError } from "../util/errors.ts";
+import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
+import { artifactsRoot, runsDir, RunWriter, verifyRun } from "./store.ts";
+
+const DAY_MS = 86_400_000;
+
+/** Row indices of the three parts a run uses. */
+export interface RunSplit {
+  fit: Uint32Array;
+  validation: Uint32Array;
+  test: Uint32Array;
+  description: string;
+}
+
+/** Splits a dataset's rows as a run config says. */
+export function splitForRun(config: RunConfig, ds: Dataset, labels: Int8Array): RunSplit {
+  const split = config.split;
+  if (split.method === "time") {
+    if (!ds.spec.time) {
+      throw new UserError(`--split time: spec "${ds.spec.name}" has no time column`);
+    }
+    if (split.trainDays < 2) {
+      throw new UserError(
+        "--split time: --train-days must be at least 2 (one day is held out to choose the threshold)",
+      );
+    }
+    const t = timesMs(ds.frame, ds.spec.time);
+    let max = -Infinity;
+    for (let i = 0; i < t.length; i++) if (t[i] > max) max = t[i];
+    const end = split.testEnd ? Date.parse(split.testEnd) : (Math.floor(max / DAY_MS) + 1) * DAY_MS;
+    const startMs = end - (split.testDays + split.delayDays + split.trainDays) * DAY_MS;
+    const s = splitTimeWindows(t, {
+      trainDays: split.trainDays,
+      gapDays: split.delayDays,
+      testDays: split.testDays,
+      startMs,
+    });
+    const valDays = Math.max(1, Math.round(split.trainDays * config.validationFraction));
+    const valStart = startMs + (split.trainDays - valDays) * DAY_MS;
+    const fit = s.train.filter((i) => t[i] < valStart),
+      validation = s.train.filter((i) => t[i] >= valStart);
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    return {
+      fit,
+      validation,
+      test: s.test,
+      description: `time: fit ${iso(startMs)}..${iso(valStart)}, validation ${iso(valStart)}..${
+        iso(startMs + split.trainDays * DAY_MS)
+      }, label delay ${split.delayDays}d, test ${iso(end - split.testDays * DAY_MS)}..${
+        iso(end)
+      } (end exclusive)`,
+    };
+  }
+  const base = split.method === "mod5"
+    ? splitMod5(labels.length)
+    : split.method === "prefix"
+    ? splitPrefix(labels.length, split.trainFraction)
+    : splitStratified(labels, { testFraction: split.testFraction, seed: config.seed });
+  const trainLabels = Int8Array.from(base.train, (i) => labels[i]);
+  const inner = splitStratified(trainLabels, {
+    testFraction: config.validationFraction,
+    seed: config.seed + 1,
+  });
+  return {
+    fit: inner.train.map((j) => base.train[j]),
+    validation: inner.test.map((j) => base.train[j]),
+    test: base.test,
+    description: `${base.method}; validation = stratified ${config.validationFraction} of train`,
+  };
+}
+
+/** Labels of a dataset as 0/1 bytes. */
+export function labelsOf(ds: { frame: pl.DataFrame; spec: ResolvedSpec }): Int8Array {
+  return Int8Array.from(ds.frame.getColumn(ds.spec.label).cast(pl.Int8).toArray() as number[]);
+}
+
+/** The code version: git sha of the working tree and whether it has uncommitted changes. */
+export async function codeVersion(): Promise<{ git: string; dirty: boolean | null }> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const git = async (args: string[]) => {
+    try {
+      const out = await new Deno.Command("git", {
+        args,
+        cwd: root,
+        stdout: "piped",
+        stderr: "null",
+      })
+        .output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+    } catch {
+      return null;
+    }
+  };
+  const sha = await git(["rev-parse", "HEAD"]);
+  if (!sha) return { git: "unknown", dirty: null };
+  const status = await git(["status", "--porcelain", "--untracked-files=no"]);
+  return { git: sha, dirty: status === null ? null : status.length > 0 };
+}
+
+/** Per-feature mean contribution over the top test alerts. */
+export interface FeatureContribution {
+  feature: string;
+  meanContribution: number;
+  meanAbsContribution: number;
+}
+
+/** Explains the `n` highest-scored rows and ranks features by mean |contribution|. */
+export function topContributions(
+  detector: Detector,
+  X: Matrix,
+  scores: Float32Array,
+  n = 50,
+): FeatureContribution[] {
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b).slice(
+    0,
+    n,
+  );
+  const sum = new Float64Array(X.cols), abs = new Float64Array(X.cols);
+  for (const r of order) {
+    const c = detector.explain(X.data.subarray(r * X.cols, (r + 1) * X.cols));
+    for (let j = 0; j < X.cols; j++) {
+      sum[j] += c[j];
+      abs[j] += Math.abs(c[j]);
+    }
+  }
+  return X.columns.map((feature, j) => ({
+    feature,
+    meanContribution: sum[j] / Math.max(order.length, 1),
+    meanAbsContribution: abs[j] / Math.max(order.length, 1),
+  })).sort((a, b) => b.meanAbsContribution - a.meanAbsContribution).slice(0, 15);
+}
+
+/** What a run records about the rows it was evaluated on. */
+export interface ScoredPart {
+  metrics: EvalMetrics;
+  curves: EvalCurves;
+}
+
+/** Evaluates scores of `rows` of a dataset with everything the spec offers. */
+export function evaluateRows(
+  ds: Dataset,
+  rows: Uint32Array,
+  scores: Float32Array,
+  labels: Int8Array,
+  opts: { threshold: number; k: number; alertFee: number },
+): ScoredPart {
+  const spec = ds.spec;
+  const pick = <T>(a: ArrayLike<T>) => Array.from(rows, (i) => a[i]);
+  const times = spec.time ? timesMs(ds.frame, spec.time) : undefined;
+  const entity = spec.entities[0];
+  const amounts = spec.amount ? numericColumn(ds.frame, spec.amount) : undefined;
+  return evaluateScores({
+    labels: Int8Array.from(rows, (i) => labels[i]),
+    scores,
+    timesMs: times ? Float64Array.from(rows, (i) => times[i]) : undefined,
+    entities: entity ? pick(stringColumn(ds.frame, entity)) : undefined,
+    entityName: entity,
+    amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
+    threshold: opts.threshold,
+    k: opts.k,
+    alertFee: opts.alertFee,
+  });
+}
+
+/** The outcome of {@linkcode trainRun}. */
+export interface TrainResult {
+  id: string;
+  dir: string;
+  config: RunConfig;
+  dataset: DatasetVersion;
+  split: string;
+  threshold: ChosenThreshold;
+  validation: EvalMetrics;
+  test: EvalMetrics;
+  fit: FitReport;
+  timings: Record<string, number>;
+  /** The fitted detector and pipeline (still in memory). */
+  detector: Detector;
+  pipeline: FittedPipeline;
+  /** The loaded dataset and the test rows (to compare other models on the same rows). */
+  ds: Dataset;
+  testRows: Uint32Array;
+  labels: Int8Array;
+}
+
+/** Options for {@linkcode trainRun}. */
+export interface TrainOptions {
+  /** Artifacts root (default {@linkcode artifactsRoot}). */
+  root?: string;
+  quiet?: boolean;
+  /** Called with a line of progress text (stage names). */
+  log?: (line: string) => void;
+}
+
+function elapsed(t0: number): number {
+  return Math.round(performance.now() - t0) / 1000;
+}
+
+function runId(config: RunConfig, data: DatasetVersion): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace(
+    "T",
+    "-",
+  );
+  const hash = sha256Hex(JSON.stringify(config) + data.sha256).slice(0, 6);
+  return `${stamp}-${config.model}-${hash}`;
+}
+
+/** Trains one run from a config (see the module doc for what it writes). */
+export async function trainRun(
+  input: RunConfigInput,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const config = resolveRunConfig(input);
+  const log = options.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const ds = await loadDataset(config.data, await loadSpec(config.spec));
+  timings.load_s = elapsed(t0);
+  const labels = labelsOf(ds);
+  const dataset = datasetVersion(ds);
+  const split = splitForRun(config, ds, labels);
+  const count = (rows: Uint32Array) => rows.reduce((s, i) => s + labels[i], 0);
+  for (
+    const [name, rows] of [["fit", split.fit], ["validation", split.validation], [
+      "test",
+      split.test,
+    ]] as const
+  ) {
+    if (rows.length === 0) {
+      throw new UserError(`the ${name} part of the split is empty (${split.description})`);
+    }
+  }
+  log(
+    `split: ${split.description}\n  fit ${split.fit.length} rows (${
+      count(split.fit)
+    } fraud), validation ${split.validation.length} (${
+      count(split.validation)
+    }), test ${split.test.length} (${count(split.test)})`,
+  );
+  const kind = getKind(config.model);
+
+  t0 = performance.now();
+  const features = featureFrame(ds, velocityOptionsFor(ds.spec, config.features));
+  timings.features_s = elapsed(t0);
+  t0 = performance.now();
+  const pipeline = fitPipeline(features, split.fit, config.features);
+  const fitRows = kind.fitOn === "negatives" ? split.fit.filter((i) => labels[i] === 0) : split.fit;
+  const Xfit = transformFrame(pipeline, features, fitRows);
+  timings.pipeline_s = elapsed(t0);
+  log(
+    `features: ${pipeline.columns.length} columns; fitting ${kind.name} on ${fitRows.length} rows`,
+  );
+  if (kind.fitOn === "all" && count(fitRows) === 0) {
+    throw new UserError(
+      `${kind.name} is supervised but the fit rows hold no fraud (${split.description})`,
+    );
+  }
+
+  t0 = performance.now();
+  const detector = kind.create(config.params);
+  const fit = await detector.fit(Xfit, Int8Array.from(fitRows, (i) => labels[i]), {
+    seed: config.seed,
+    quiet: options.quiet,
+  });
+  timings.model_fit_s = elapsed(t0);
+
+  t0 = performance.now();
+  const Xval = transformFrame(pipeline, features, split.validation);
+  const valScores = detector.score(Xval);
+  const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
+  const valDays = times
+    ? new Set(Array.from(split.validation, (i) => Math.floor(times[i] / DAY_MS))).size
+    : 1;
+  const strategy = parseStrategy(config.threshold);
+  const amounts = ds.spec.amount ? numericColumn(ds.frame, ds.spec.amount) : undefined;
+  const threshold = chooseThreshold(strategy, {
+    labels: Int8Array.from(split.validation, (i) => labels[i]),
+    scores: valScores,
+    amounts: amounts ? Float64Array.from(split.validation, (i) => amounts[i]) : undefined,
+    days: valDays,
+  });
+  const opts = { threshold: threshold.threshold, k: config.k, alertFee: config.alertFee };
+  const validation = evaluateRows(ds, split.validation, valScores, labels, opts);
+  timings.validation_s = elapsed(t0);
+
+  t0 = performance.now();
+  const Xtest = transformFrame(pipeline, features, split.test);
+  const t1 = performance.now();
+  const testScores = detector.score(Xtest);
+  const modelMs = performance.now() - t1;
+  timings.score_test_model_s = elapsed(t1);
+  timings.score_test_s = elapsed(t0);
+  timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
+  const test = evaluateRows(ds, split.test, testScores, labels, opts);
+  const explain = topContributions(detector, Xtest, testScores);
+
+  const root = options.root ?? artifactsRoot();
+  const id = runId(config, dataset);
+  const writer = new RunWriter(runsDir(root), id);
+  try {
+    const modelFiles = await (async () => {
+      await Deno.mkdir(writer.path("model"), { recursive: true });
+      return await detector.save(writer.path("model"));
+    })();
+    await writer.json("run.json", {
+      id,
+      kind: kind.name,
+      created: new Date().toISOString(),
+      status: "finished",
+      data: { path: config.data, sha256: dataset.sha256, rows: dataset.rows },
+      threshold: threshold.threshold,
+      test: headline(test.metrics),
+      model_files: modelFiles,
+    });
+    await writer.json("config.json", config);
+    await writer.json("dataset.json", { ...dataset, split: split.description });
+    await writer.json("spec.json", ds.spec);
+    await writer.json("pipeline.json", pipeline);
+    await writer.json("threshold.json", threshold);
+    await writer.json("metrics.json", { validation: validation.metrics, test: test.metrics });
+    await writer.json("curves.json", { validation: validation.curves, test: test.curves });
+    await writer.json("explain.json", {
+      explains: kind.explains,
+      rows: Math.min(50, split.test.length),
+      features: explain,
+    });
+    await writer.json("fit.json", {
+      kind: kind.name,
+      params: config.params,
+      rows: fitRows.length,
+      ...fit,
+    });
+    await writer.json("timings.json", timings);
+    await writer.json("code.json", await codeVersion());
+    const dir = await writer.commit();
+    return {
+      id,
+      dir,
+      config,
+      dataset,
+      split: split.description,
+      threshold,
+      validation: validation.metrics,
+      test: test.metrics,
+      fit,
+      timings,
+      detector,
+      pipeline,
+      ds,
+      testRows: split.test,
+      labels,
+    };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+/** The figures a listing shows for a run's test metrics. */
+export function headline(m: EvalMetrics): Record<string, number | null> {
+  return {
+    rows: m.rows,
+    positives: m.positives,
+    rocAuc: m.rocAuc,
+    averagePrecision: m.averagePrecision,
+    recallAt1pctFpr: m.recallAt1pctFpr,
+    precisionAtK: m.precisionAtK,
+    dailyPrecisionAtK: m.dailyPrecisionAtK?.mean ?? null,
+    entityPrecisionAtK: m.entityPrecisionAtK?.mean ?? null,
+    precision: m.atThreshold.precision,
+    recall: m.atThreshold.recall,
+    f1: m.atThreshold.f1,
+  };
+}
+
+/** A run read back from disk, checksums verified. */
+export interface LoadedRun {
+  id: string;
+  dir: string;
+  info: { id: string; kind: string; created: string; status: string; threshold: number | string };
+  config: RunConfig;
+  dataset: DatasetVersion & { split: string };
+  spec: ResolvedSpec;
+  pipeline: FittedPipeline;
+  detector: Detector;
+  threshold: ChosenThreshold;
+  metrics: { validation: EvalMetrics; test: EvalMetrics };
+}
+
+async function readJson<T>(dir: string, name: string): Promise<T> {
+  return JSON.parse(await Deno.readTextFile(join(dir, name))) as T;
+}
+
+/** Resolves a run id (or a unique prefix of one) to its directory. */
+export async function findRun(idOrPath: string, root = artifactsRoot()): Promise<string> {
+  try {
+    if ((await Deno.stat(join(idOrPath, "manifest.json"))).isFile) return idOrPath;
+  } catch { /* not a path */ }
+  const dir = runsDir(root);
+  const matches: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && !e.name.startsWith(".") && e.name.startsWith(idOrPath)) {
+        matches.push(e.name);
+      }
+    }
+  } catch { /* no runs yet */ }
+  if (matches.length === 0) throw new UserError(`no run "${idOrPath}" in ${dir}`);
+  if (matches.length > 1 && !matches.includes(idOrPath)) {
+    throw new UserError(`run "${idOrPath}" is ambiguous: ${matches.sort().join(", ")}`);
+  }
+  return join(dir, matches.includes(idOrPath) ? idOrPath : matches[0]);
+}
+
+/** Loads a run after verifying every checksum (a tampered run is refused). */
+export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise<LoadedRun> {
+  const dir = await findRun(idOrPath, root);
+  const manifest = await verifyRun(dir);
+  const config = await readJson<RunConfig>(dir, "config.json");
+  const kind = getKind(config.model);
+  const threshold = await readJson<ChosenThreshold>(dir, "threshold.json");
+  threshold.threshold = Number(threshold.threshold);
+  return {
+    id: manifest.run_id,
+    dir,
+    info: await readJson(dir, "run.json"),
+    config,
+    dataset: await readJson(dir, "dataset.json"),
+    spec: await readJson(dir, "spec.json"),
+    pipeline: pipelineFromJSON(await readJson(dir, "pipeline.json")),
+    detector: await kind.load(join(dir, "model"), config.params),
+    threshold,
+    metrics: await readJson(dir, "metrics.json"),
+  };
+}
+
+/** Scores rows of a dataset (all when omitted) with a run's pipeline and model. */
+export function scoreWithRun(
+  run: Pick<LoadedRun, "pipeline" | "detector">,
+  ds: Dataset,
+  rows?: Uint32Array,
+): { scores: Float32Array; X: Matrix } {
+  const features = featureFrame(ds, run.pipeline.velocity);
+  const X = transformFrame(run.pipeline, features, rows);
+  return { scores: run.detector.score(X), X };
+}
+
+/** One line per run for listings. */
+export interface RunListing {
+  id: string;
+  kind: string;
+  created: string;
+  data: { path: string; sha256: string; rows: number };
+  threshold: number | string;
+  test: Record<string, number | null>;
+}
+
+/** Lists runs (newest first) from their run.json files; does not verify checksums. */
+export async function listRuns(root = artifactsRoot()): Promise<RunListing[]> {
+  const out: RunListing[] = [];
+  try {
+    for await (const e of Deno.readDir(runsDir(root))) {
+      if (!e.isDirectory || e.name.startsWith(".")) continue;
+      try {
+        out.push(await readJson<RunListing>(join(runsDir(root), e.name), "run.json"));
+      } catch { /* incomplete or foreign directory: skipped */ }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort((a, b) => b.id.localeCompare(a.id));
+}
