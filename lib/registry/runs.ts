@@ -81,20 +81,18 @@ export function splitForRun(config: RunConfig, ds: Dataset, labels: Int8Array): 
       testDays: split.testDays,
       startMs,
     });
-    const valDays = Math.max(1, Math.round(split.trainDays * config.validationFraction));
-    const valStart = startMs + (split.trainDays - valDays) * DAY_MS;
-    const fit = s.train.filter((i) => t[i] < valStart),
-      validation = s.train.filter((i) => t[i] >= valStart);
+    const inner = splitStratified(Int8Array.from(s.train, (i) => labels[i]), {
+      testFraction: config.validationFraction,
+      seed: config.seed + 1,
+    });
     const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     return {
-      fit,
-      validation,
+      fit: inner.train.map((j) => s.train[j]),
+      validation: inner.test.map((j) => s.train[j]),
       test: s.test,
-      description: `time: fit ${iso(startMs)}..${iso(valStart)}, validation ${iso(valStart)}..${
-        iso(startMs + split.trainDays * DAY_MS)
-      }, label delay ${split.delayDays}d, test ${iso(end - split.testDays * DAY_MS)}..${
-        iso(end)
-      } (end exclusive)`,
+      description: `time: train ${iso(startMs)}..${iso(startMs + split.trainDays * DAY_MS)} ` +
+        `(validation = stratified ${config.validationFraction} of it), label delay ${split.delayDays}d, ` +
+        `test ${iso(end - split.testDays * DAY_MS)}..${iso(end)} (end exclusive)`,
     };
   }
   const base = split.method === "mod5"

@@ -34,6 +34,7 @@ function curvePlot(
   return plotSvg({
     width: 500,
     height: 320,
+    marginLeft: 60,
     grid: true,
     x: { label: labels.x },
     y: { label: labels.y },

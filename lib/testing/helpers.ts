@@ -20,14 +20,18 @@ export interface TaskResult {
 }
 
 /** Runs `deno run -A tasks/<name>.ts ...args` from the repository root. */
-export async function runTaskFile(name: string, args: string[]): Promise<TaskResult> {
+export async function runTaskFile(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<TaskResult> {
   const root = new URL("../../", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `tasks/${name}.ts`, ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { averagePathLength, getKind, kindNames, lbfgs, resolveParams } from "./mod.ts";
+import type { Matrix } from "../features/pipeline.ts";
+import { rocAuc } from "../eval/metrics.ts";
+import { Rng } from "../util/rng.ts";
+import { assertClose } from "../testing/helpers.ts";
+
+/** Gaussian legit rows; fraud rows shifted on the first 3 features. */
+function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
+  const rng = new Rng(seed);
+  const data = new Float32Array(n * d), y = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.random() < 0.05 ? 1 : 0;
+    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (y[i] && j < 3 ? 3 : 0);
+  }
+  return {
+    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
+    y,
+  };
+}
+
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(dir)) {
+    out[e.name] = Array.from(await Deno.readFile(join(dir, e.name))).join(",");
+  }
+  return out;
+}
+
+Deno.test("every kind: fits, ranks shifted rows higher, saves and reloads identical scores, deterministic", async () => {
+  assert.deepEqual(kindNames().sort(), ["autoencoder", "iforest", "logreg"]);
+  const { X, y } = blobs(3000, 6, 1);
+  for (const name of kindNames()) {
+    const kind = getKind(name);
+    const params = resolveParams(kind, name === "autoencoder" ? { epochs: 4 } : {});
+    const saved: Record<string, string>[] = [];
+    let firstScores: Float32Array | null = null;
+    for (let rep = 0; rep < 2; rep++) {
+      const det = kind.create(params);
+      await det.fit(X, y, { seed: 11, quiet: true });
+      const scores = det.score(X);
+      assert.ok(rocAuc(y, scores) > 0.75, `${name} AUC ${rocAuc(y, scores)}`);
+      const dir = await Deno.makeTempDir();
+      await det.save(dir);
+      saved.push(await filesOf(dir));
+      const back = await kind.load(dir, params);
+      assert.deepEqual(Array.from(back.score(X)), Array.from(scores), `${name} reload`);
+      if (firstScores) {
+        assert.deepEqual(Array.from(scores), Array.from(firstScores), `${name} rerun`);
+      }
+      firstScores = scores;
+      const contrib = det.explain(X.data.subarray(0, X.cols));
+      assert.equal(contrib.length, X.cols);
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.deepEqual(saved[0], saved[1], `${name}: same seed must give byte-identical model files`);
+  }
+});
+
+Deno.test("iforest: c(n) values, score range and explanation sums to c(psi) - E[h]", async () => {
+  assert.equal(averagePathLength(1), 0);
+  assert.equal(averagePathLength(2), 1);
+  assertClose(
+    averagePathLength(256),
+    2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256,
+    1e-12,
+  );
+  const { X } = blobs(2000, 4, 2);
+  const kind = getKind("iforest");
+  const det = kind.create(kind.defaults);
+  await det.fit(X, undefined, { seed: 3, quiet: true });
+  const s = det.score(X);
+  for (const v of s) assert.ok(v > 0 && v < 1);
+  const far = new Float32Array([8, 8, 8, 8]), center = new Float32Array([0, 0, 0, 0]);
+  const m = (row: Float32Array) =>
+    det.score({ data: row, rows: 1, cols: 4, columns: X.columns })[0];
+  assert.ok(m(far) > 0.6 && m(center) < 0.5, `far ${m(far)} center ${m(center)}`);
+  const c = averagePathLength(256);
+  const eh = -c * Math.log2(m(far));
+  const sum = Array.from(det.explain(far)).reduce((a, b) => a + b, 0);
+  assertClose(sum, c - eh, 1e-4, "sum of contributions");
+});
+
+Deno.test("logreg: the gradient of the weighted objective vanishes at the fit", async () => {
+  const { X, y } = blobs(1500, 4, 4);
+  const kind = getKind("logreg");
+  const det = kind.create(kind.defaults);
+  await det.fit(X, y, { seed: 0, quiet: true });
+  // Recompute the sklearn objective's gradient independently (balanced weights, C = 1).
+  const n = X.rows, d = X.cols;
+  let pos = 0;
+  for (const v of y) pos += v;
+  const w1 = n / (2 * pos), w0 = n / (2 * (n - pos));
+  const z = det.score(X);
+  const contrib0 = det.explain(new Float32Array(d).fill(1)); // = coef
+  const grad = new Float64Array(d + 1);
+  for (let i = 0; i < n; i++) {
+    const p = 1 / (1 + Math.exp(-z[i]));
+    const r = (y[i] ? w1 : w0) * (p - y[i]);
+    for (let j = 0; j < d; j++) grad[j] += r * X.data[i * d + j];
+    grad[d] += r;
+  }
+  for (let j = 0; j < d; j++) grad[j] += contrib0[j]; // + w / C
+  for (const g of grad) assert.ok(Math.abs(g) < 1e-2, `gradient ${g}`);
+});
+
+Deno.test("lbfgs minimizes the Rosenbrock function", () => {
+  const r = lbfgs(
+    (x, g) => {
+      const [a, b] = x;
+      g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+      g[1] = 200 * (b - a * a);
+      return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+    },
+    new Float64Array([-1.2, 1]),
+    { gtol: 1e-9, maxIter: 500 },
+  );
+  assert.ok(r.converged);
+  assertClose(r.x[0], 1, 1e-6);
+  assertClose(r.x[1], 1, 1e-6);
+});
+
+Deno.test("kinds: unknown kind and bad parameters are user errors naming them", () => {
+  assert.throws(() => getKind("forest"), /unknown model kind "forest" \(known: .*iforest/);
+  const k = getKind("iforest");
+  assert.throws(() => resolveParams(k, { depth: 3 }), /unknown parameter "depth"/);
+  assert.throws(() => resolveParams(k, { trees: "many" }), /"trees" must be a number/);
+  assert.throws(
+    () => k.create(resolveParams(k, { trees: 0 })),
+    /"trees" must be a whole number in \[1/,
+  );
+  assert.throws(
+    () => getKind("autoencoder").create(resolveParams(getKind("autoencoder"), { hidden: "16-x" })),
+    /hidden/,
+  );
+  assert.throws(
+    () => getKind("logreg").create(resolveParams(getKind("logreg"), { classWeight: "auto" })),
+    /classWeight/,
+  );
+});

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { simulateTransactions } from "../data/simulate.ts";
+import { writeFrame } from "../data/write.ts";
+import { kindNames } from "../models/mod.ts";
+import { runTaskFile } from "../testing/helpers.ts";
+import { loadRun, trainRun } from "./runs.ts";
+import { loadRunRef, promote, promoteIfBetter, readRegistry } from "./aliases.ts";
+import { resolveRunConfig } from "./config.ts";
+import { writeEvalReport } from "../report/eval_report.ts";
+
+async function simFile(): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 800, days: 35, seed: 2, quiet: true }), path);
+  return path;
+}
+
+const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
+
+async function runFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string, prefix: string) => {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isDirectory) await walk(join(d, e.name), `${prefix}${e.name}/`);
+      else out[prefix + e.name] = new TextDecoder().decode(await Deno.readFile(join(d, e.name)));
+    }
+  };
+  await walk(dir, "");
+  return out;
+}
+
+Deno.test("train: every kind twice gives byte-identical model files, pipeline and metrics", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir();
+  for (const model of kindNames()) {
+    const params: Record<string, number> = model === "autoencoder" ? { epochs: 3 } : {};
+    const a = await trainRun({ data, model, params, split: TIME_SPLIT, seed: 4 }, {
+      root,
+      quiet: true,
+    });
+    const b = await trainRun({ data, model, params, split: TIME_SPLIT, seed: 4 }, {
+      root,
+      quiet: true,
+    });
+    assert.notEqual(a.id, b.id);
+    const fa = await runFiles(a.dir), fb = await runFiles(b.dir);
+    for (const f of Object.keys(fa)) {
+      if (["run.json", "timings.json", "manifest.json"].includes(f)) continue;
+      assert.equal(fa[f], fb[f], `${model}: ${f} differs between identical runs`);
+    }
+    assert.ok(Object.keys(fa).some((f) => f.startsWith("model/")), `${model} wrote model files`);
+  }
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(data);
+});
+
+Deno.test("train (time split): per-day precision@100 and card precision@100; report and reload", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir(), reports = await Deno.makeTempDir();
+  const r = await trainRun({ data, model: "logreg", split: TIME_SPLIT, threshold: "budget:50" }, {
+    root,
+    quiet: true,
+  });
+  assert.equal(r.test.dailyPrecisionAtK!.days.length, 7);
+  assert.equal(r.test.entityPrecisionAtK!.entity, "customer_id");
+  assert.equal(r.test.entityPrecisionAtK!.days.length, 7);
+  assert.ok(r.test.rocAuc > 0.6, `AUC ${r.test.rocAuc}`);
+  const run = await loadRun(r.id, root);
+  assert.equal(run.config.split.method, "time");
+  assert.equal(run.threshold.strategy, "budget:50");
+  const html = await Deno.readTextFile(await writeEvalReport(r.dir, reports));
+  for (
+    const part of [
+      "Precision–recall",
+      "ROC",
+      "Confusion matrix",
+      "Alert budget",
+      "Cost by alerts",
+      "Model card",
+      "<svg",
+    ]
+  ) {
+    assert.ok(html.includes(part), `report lacks ${part}`);
+  }
+  assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(html), "report must be self-contained");
+  assert.ok((await Deno.readTextFile(join(reports, "index.html"))).includes(r.id));
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(reports, { recursive: true });
+  await Deno.remove(data);
+});
+
+Deno.test("registry: a run with one byte changed is refused; promote keeps history; promote-if-better", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir();
+  const good = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
+  const p1 = await promote(good.id, { root });
+  assert.equal(p1.version.version, 1);
+  assert.equal((await loadRunRef("champion", root)).id, good.id);
+  assert.equal((await loadRunRef("txsim@1", root)).id, good.id);
+  // promote-if-better: a weaker model (iforest) must not replace logreg on AP.
+  const weak = await trainRun({ data, model: "iforest", split: TIME_SPLIT }, { root, quiet: true });
+  const d = await promoteIfBetter(weak, { metric: "averagePrecision", margin: 0 }, { root });
+  assert.equal(d.promoted, false, d.reason);
+  assert.equal(d.championRun, good.id);
+  // A huge negative margin is not allowed, but the same model retrained with margin 0 is not better either.
+  const again = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
+  assert.equal(
+    (await promoteIfBetter(again, { metric: "averagePrecision", margin: 0 }, { root })).promoted,
+    false,
+  );
+  await promote(weak.id, { root, alias: "challenger" });
+  const reg = await readRegistry(root);
+  assert.deepEqual(reg.models.txsim.aliases, { champion: 1, challenger: 2 });
+  assert.equal(reg.models.txsim.history.length, 2);
+
+  // Tamper: flip one byte of the model file.
+  const modelFile = join(good.dir, "model", "logreg.json");
+  const bytes = await Deno.readFile(modelFile);
+  bytes[10] ^= 1;
+  await Deno.writeFile(modelFile, bytes);
+  await assert.rejects(
+    () => loadRun(good.id, root),
+    /run refused: .*logreg\.json does not match its checksum/,
+  );
+  await assert.rejects(() => loadRunRef("champion", root), /run refused/);
+  await assert.rejects(() => promote(good.id, { root }), /run refused/);
+  // An extra file is refused as well.
+  await Deno.writeTextFile(join(weak.dir, "extra.txt"), "x");
+  await assert.rejects(() => loadRun(weak.id, root), /extra\.txt is not in the manifest/);
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(data);
+});
+
+Deno.test("run config: bad values are user errors naming the flag", () => {
+  assert.throws(() => resolveRunConfig({}), /data \(--data FILE\) is required/);
+  assert.throws(
+    () => resolveRunConfig({ data: "x", split: { method: "weekly" } as never }),
+    /--split: expected time, random, mod5 or prefix/,
+  );
+  assert.throws(
+    () => resolveRunConfig({ data: "x", split: { method: "time", trainDays: 0 } }),
+    /--train-days/,
+  );
+  assert.throws(
+    () => resolveRunConfig({ data: "x", threshold: "f1" }),
+    /unknown threshold strategy/,
+  );
+  assert.throws(() => resolveRunConfig({ data: "x", model: "svm" }), /unknown model kind "svm"/);
+  const c = resolveRunConfig({ data: "x", model: "logreg", split: { method: "time" } });
+  assert.equal(c.features.standardize, true);
+  assert.deepEqual(c.split, { method: "time", trainDays: 7, delayDays: 7, testDays: 7 });
+});
+
+Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; errors exit 2", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir(), reports = await Deno.makeTempDir();
+  const env = { FRAUDLAB_ARTIFACTS: root, FRAUDLAB_REPORTS: reports };
+  const train = await runTaskFile("train", [
+    "--data",
+    data,
+    "--spec",
+    "txsim",
+    "--model",
+    "iforest",
+    "--param",
+    "trees=50",
+    "--split",
+    "time",
+    "--train-days",
+    "7",
+    "--delay-days",
+    "7",
+    "--test-days",
+    "7",
+    "--json",
+    "--quiet",
+  ], env);
+  assert.equal(train.code, 0, train.stderr);
+  const out = JSON.parse(train.stdout.trim().split("\n").at(-1)!);
+  assert.ok(
+    out.run_id && out.test.rocAuc > 0.5 && out.dailyPrecisionAtK !== null &&
+      out.entityPrecisionAtK !== null,
+  );
+  await Deno.stat(out.report);
+  const rerun = await runTaskFile("train", [
+    "--config",
+    join(out.dir, "config.json"),
+    "--json",
+    "--quiet",
+  ], env);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.deepEqual(JSON.parse(rerun.stdout.trim().split("\n").at(-1)!).test, out.test);
+  const prom = await runTaskFile("promote", [out.run_id], env);
+  assert.equal(prom.code, 0, prom.stderr);
+  assert.match(prom.stdout, /txsim v1 .* is now champion/);
+  const runs = await runTaskFile("runs", [], env);
+  assert.match(runs.stdout, /txsim v1 \(champion\)/);
+  const ev = await runTaskFile("evaluate", ["--run", "champion", "--data", data, "--json"], env);
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout.trim()).run_id, out.run_id);
+  for (
+    const args of [
+      ["--data", data, "--model", "svm"],
+      ["--data", data, "--param", "trees"],
+      ["--data", data, "--split", "time", "--train-days", "x"],
+      ["--data", "/nonexistent.csv"],
+      ["--data", data, "--threshold", "best"],
+      ["--data", data, "--promote-if-better", "accuracy"],
+    ]
+  ) {
+    const r = await runTaskFile("train", [...args, "--quiet"], env);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: /m);
+  }
+  const bad = await runTaskFile("promote", ["nope"], env);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no run "nope"/);
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(reports, { recursive: true });
+  await Deno.remove(data);
+});
