@@ -1,8 +1,10 @@
 /**
- * `deno task demo`: the main job end to end on simulated data. For now:
- * simulate a month of transactions with a drift, profile them, and add
- * leak-free features; later stages (train, evaluate, promote, drift report)
- * join as they land.
+ * `deno task demo`: the main job end to end on simulated data: simulate
+ * transactions with a drift, profile them, add leak-free features, train
+ * iforest, logreg and autoencoder on a time split with label delay, promote
+ * the best (by average precision on the same test days) to champion, and
+ * print where the reports are. The drift report and the server join as they
+ * land.
  */
 import {
   datasetVersion,
@@ -18,6 +20,12 @@ import {
   writeFrame,
 } from "../lib/mod.ts";
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
+import { trainRun } from "../lib/registry/runs.ts";
+import { promoteIfBetter } from "../lib/registry/aliases.ts";
+import { writeEvalReport } from "../lib/report/eval_report.ts";
+import { reportsRoot } from "../lib/registry/store.ts";
+import { fmt } from "../lib/report/html.ts";
+import { join } from "node:path";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
@@ -59,4 +67,39 @@ await runTask(async (args) => {
     .map((m) => [m.column, m.legit?.toFixed(3) ?? "-", m.fraud?.toFixed(3) ?? "-"]);
   console.log(`${feats.width} features added; means by class:`);
   console.log(table(["feature", "legit", "fraud"], rows));
+
+  console.log(
+    `\n== 4. train iforest, logreg and autoencoder (time split: train 21 days, label delay 7, test 7)`,
+  );
+  const results: string[][] = [];
+  for (const model of ["iforest", "logreg", "autoencoder"]) {
+    const r = await trainRun({
+      data: flags.out!,
+      spec: "txsim",
+      model,
+      split: { method: "time", trainDays: 21, delayDays: 7, testDays: 7 },
+      seed,
+    }, { quiet: true });
+    const report = await writeEvalReport(r.dir);
+    const decision = await promoteIfBetter(r, { metric: "averagePrecision", margin: 0 });
+    results.push([
+      model,
+      r.id,
+      fmt(r.test.rocAuc),
+      fmt(r.test.averagePrecision),
+      fmt(r.test.dailyPrecisionAtK?.mean),
+      fmt(r.test.entityPrecisionAtK?.mean),
+      decision.promoted ? "champion" : "",
+      report,
+    ]);
+  }
+  console.log(
+    table(
+      ["model", "run", "AUC", "AP", "daily P@100", "card P@100", "promoted", "report"],
+      results,
+    ),
+  );
+  console.log(`\n== 5. reports: ${join(reportsRoot(), "index.html")} lists every report`);
+  console.log(`   deno task runs            # runs and the champion`);
+  console.log(`   deno task evaluate --run champion --data ${flags.out}`);
 });

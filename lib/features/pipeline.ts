@@ -118,11 +118,23 @@ export function featureFrame(
   return { frame: pl.concat([ds.frame, feats], { how: "horizontal" }), spec: ds.spec };
 }
 
-/** A numeric column as Float64Array, NaN where missing. */
+const COLUMN_CACHE = new WeakMap<pl.DataFrame, Map<string, Float64Array>>();
+
+/**
+ * A numeric column as Float64Array, NaN where missing. Cached per frame
+ * (frames are immutable), so fitting and transforming read each column once;
+ * callers must not modify the array.
+ */
 export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
-  const s = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
-    .getColumn(name);
-  return s.toTypedArray() as Float64Array;
+  let cache = COLUMN_CACHE.get(frame);
+  if (!cache) COLUMN_CACHE.set(frame, cache = new Map());
+  let col = cache.get(name);
+  if (!col) {
+    col = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
+      .getColumn(name).toTypedArray() as Float64Array;
+    cache.set(name, col);
+  }
+  return col;
 }
 
 /** A categorical column as strings, null where missing. */
@@ -130,12 +142,9 @@ export function stringColumn(frame: pl.DataFrame, name: string): (string | null)
   return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
 }
 
-function gather<T extends { [i: number]: number; length: number }>(
-  values: T,
-  rows: ArrayLike<number> | undefined,
-): number[] | T {
+function gather(values: Float64Array, rows: ArrayLike<number> | undefined): Float64Array {
   if (!rows) return values;
-  const out = new Array<number>(rows.length);
+  const out = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]];
   return out;
 }
@@ -145,11 +154,60 @@ export function signedLog1p(x: number): number {
   return x < 0 ? -Math.log1p(-x) : Math.log1p(x);
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  values.sort((a, b) => a - b);
-  const m = values.length >> 1;
-  return values.length % 2 ? values[m] : (values[m - 1] + values[m]) / 2;
+/** The k-th smallest value (0-based) of a[0..n), by quickselect; reorders a. */
+function selectKth(a: Float64Array, n: number, k: number): number {
+  let lo = 0, hi = n - 1;
+  while (hi > lo) {
+    // Median-of-three pivot keeps sorted inputs linear.
+    const mid = (lo + hi) >> 1;
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/**
+ * The k-th smallest of a[0..n) (0-based). One counting pass over the top 16
+ * bits of each value's order-preserving bit pattern finds the bucket holding
+ * rank k; only that bucket is then quickselected. Linear time with small
+ * constants, which matters on millions of training rows.
+ */
+function kthSmallest(a: Float64Array, n: number, k: number): number {
+  if (n < 4096) return selectKth(a.slice(0, n), n, k);
+  const hi = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  const counts = new Uint32Array(65536);
+  // Little-endian: the high word of value i is hi[2i + 1].
+  const key = (h: number) => ((h & 0x80000000 ? ~h : h | 0x80000000) >>> 16);
+  for (let i = 0; i < n; i++) counts[key(hi[2 * i + 1])]++;
+  let bucket = 0, before = 0;
+  while (before + counts[bucket] <= k) before += counts[bucket++];
+  const part = new Float64Array(counts[bucket]);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (key(hi[2 * i + 1]) === bucket) part[m++] = a[i];
+  return selectKth(part, m, k - before);
+}
+
+/** Median of the non-NaN values (mean of the two middle ones for an even count; 0 when none). */
+export function medianOf(values: Float64Array): number {
+  const a = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) a[n++] = values[i] + 0; // -0 → +0
+  if (n === 0) return 0;
+  const upper = kthSmallest(a, n, n >> 1);
+  return n % 2 ? upper : (kthSmallest(a, n, (n >> 1) - 1) + upper) / 2;
 }
 
 /**
@@ -187,9 +245,7 @@ export function fitPipeline(
       throw new UserError(`feature frame lacks column "${name}"`);
     }
     const col = gather(numericColumn(ff.frame, name), rows);
-    const present: number[] = [];
-    for (let i = 0; i < col.length; i++) if (!Number.isNaN(col[i])) present.push(col[i]);
-    const med = median(present);
+    const med = medianOf(col);
     const log = logCols.has(name);
     let sum = 0, min = Infinity, max = -Infinity;
     const vals = new Float64Array(col.length);

@@ -110,3 +110,24 @@ Deno.test("pipeline: transform names a missing input column", () => {
     /lacks numeric feature column "b"/,
   );
 });
+
+Deno.test("medianOf matches sorting, with ties, NaN and even counts", async () => {
+  const { medianOf } = await import("./pipeline.ts");
+  const { Rng } = await import("../util/rng.ts");
+  const r = new Rng(8);
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + (t % 10 === 0 ? 5000 + r.int(3000) : r.int(60));
+    const a = Float64Array.from(
+      { length: n },
+      () => (r.random() < 0.1 ? NaN : t % 3 ? r.int(10) - 5 : r.normal() * 1e3),
+    );
+    const present = Array.from(a).filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
+    const m = present.length >> 1;
+    const want = present.length === 0
+      ? 0
+      : present.length % 2
+      ? present[m]
+      : (present[m - 1] + present[m]) / 2;
+    assert.equal(medianOf(a), want, `case ${t} (n ${n})`);
+  }
+});

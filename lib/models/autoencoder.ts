@@ -118,6 +118,7 @@ class Autoencoder implements Detector {
         loss.dispose();
       }
       lossHistory.push(total / order.length);
+      options.onEpoch?.(epoch, total / order.length);
       let monitor = lossHistory[lossHistory.length - 1];
       if (valX) {
         monitor = meanOf(reconstructionErrors(model, valX));

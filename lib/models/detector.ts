@@ -15,6 +15,8 @@ export interface FitOptions {
   seed: number;
   /** Hide the progress bar. */
   quiet?: boolean;
+  /** Called after each training epoch of iterative kinds (timing, notebooks). */
+  onEpoch?: (epoch: number, loss: number) => void;
 }
 
 /** What a fit reports besides the fitted state (loss history and the like). */

@@ -194,25 +194,49 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
   if (X.cols !== forest.cols) {
     throw new UserError(`iforest: expected ${forest.cols} features, got ${X.cols}`);
   }
-  const { feature, threshold, left, right, value, roots } = forest;
+  const { value, roots } = forest;
   const cols = X.cols, data = X.data, trees = roots.length;
   const norm = -1 / (trees * averagePathLength(forest.psi));
+  checkLayout(forest);
+  const { feature, threshold, left } = forest;
   const out = new Float32Array(X.rows);
-  for (let r = 0; r < X.rows; r++) {
-    const base = r * cols;
-    let sum = 0;
+  // Tree-major over blocks of rows: one tree's nodes stay in cache while a
+  // block of rows walks it, and the block's rows stay in cache across trees.
+  const BLOCK = 4096;
+  const sums = new Float64Array(BLOCK);
+  for (let start = 0; start < X.rows; start += BLOCK) {
+    const end = Math.min(start + BLOCK, X.rows);
+    sums.fill(0);
     for (let t = 0; t < trees; t++) {
-      let node = roots[t];
-      let f = feature[node];
-      while (f >= 0) {
-        node = data[base + f] <= threshold[node] ? left[node] : right[node];
-        f = feature[node];
+      const root = roots[t];
+      for (let r = start; r < end; r++) {
+        const base = r * cols;
+        let node = root;
+        let f = feature[node];
+        while (f >= 0) {
+          // Children are allocated side by side: right = left + 1.
+          node = left[node] + (data[base + f] <= threshold[node] ? 0 : 1);
+          f = feature[node];
+        }
+        sums[r - start] += value[node];
       }
-      sum += value[node];
     }
-    out[r] = Math.pow(2, sum * norm);
+    for (let r = start; r < end; r++) out[r] = Math.pow(2, sums[r - start] * norm);
   }
   return out;
+}
+
+const CHECKED = new WeakSet<Forest>();
+
+/** Refuses a forest whose children are not side by side (right = left + 1), which scoring relies on. */
+function checkLayout(forest: Forest): void {
+  if (CHECKED.has(forest)) return;
+  for (let i = 0; i < forest.feature.length; i++) {
+    if (forest.feature[i] >= 0 && forest.right[i] !== forest.left[i] + 1) {
+      throw new UserError("iforest: corrupt model (children not side by side)");
+    }
+  }
+  CHECKED.add(forest);
 }
 
 /** Per-feature path attribution for one row (see the module doc). */
