@@ -96,7 +96,7 @@ async function ours(model: string, seed: number): Promise<Figures> {
   await det.fit(X, Int8Array.from(fitRows, (i) => labels[i]), { seed, quiet: true });
   const fitS = (performance.now() - t0) / 1000;
   const runs: number[] = [], modelRuns: number[] = [];
-  let scores = new Float32Array(0);
+  let scores: Float32Array = new Float32Array(0);
   for (let r = 0; r < 3; r++) {
     const a = performance.now();
     const Xt = transformFrame(pipeline, ff, split.test);
