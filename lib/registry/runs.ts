@@ -240,13 +240,20 @@ function elapsed(t0: number): number {
   return Math.round(performance.now() - t0) / 1000;
 }
 
-function runId(config: RunConfig, data: DatasetVersion): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace(
-    "T",
-    "-",
-  );
+/** `<UTC time>-<kind>-<config+data hash>`, with `-2`, `-3`, … when that run already exists. */
+async function runId(config: RunConfig, data: DatasetVersion, root: string): Promise<string> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "")
+    .replace("T", "-");
   const hash = sha256Hex(JSON.stringify(config) + data.sha256).slice(0, 6);
-  return `${stamp}-${config.model}-${hash}`;
+  const base = `${stamp}-${config.model}-${hash}`;
+  for (let n = 1;; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    try {
+      await Deno.stat(join(runsDir(root), id));
+    } catch {
+      return id;
+    }
+  }
 }
 
 /** Trains one run from a config (see the module doc for what it writes). */
@@ -339,7 +346,7 @@ export async function trainRun(
   const explain = topContributions(detector, Xtest, testScores);
 
   const root = options.root ?? artifactsRoot();
-  const id = runId(config, dataset);
+  const id = await runId(config, dataset, root);
   const writer = new RunWriter(runsDir(root), id);
   try {
     const modelFiles = await (async () => {
