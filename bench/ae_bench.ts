@@ -6,9 +6,10 @@
  *   /usr/bin/python3 ../shared/peers/limits/ae_data.py /tmp/ae_200k_30.f32
  *   deno run -A bench/ae_bench.ts --data /tmp/ae_200k_30.f32 [--batches 256,1024] [--no-peer]
  *
- * fraudlab: the `autoencoder` kind's own fit loop (wasm backend), one warm-up
- * epoch then one timed epoch; rows/s = rows / timed epoch seconds. Peer:
- * `ae_torch.py` (torch, 2 threads) run right after, same batch.
+ * fraudlab: the `autoencoder` kind's own fit loop with each engine (typed
+ * arrays, the default; TensorFlow.js wasm), one warm-up epoch then one timed
+ * epoch; rows/s = rows / timed epoch seconds. Peer: `ae_torch.py` (torch,
+ * 2 threads) run right after, same batch.
  */
 import { parseArgs } from "node:util";
 import { getKind, resolveParams, tfReady } from "../lib/models/mod.ts";
@@ -33,10 +34,16 @@ const D = 30, n = data.length / D;
 const X = { data, rows: n, cols: D, columns: Array.from({ length: D }, (_, j) => `f${j}`) };
 const backend = await tfReady();
 
-async function ours(batch: number): Promise<number> {
+async function ours(batch: number, engine: string): Promise<number> {
   const kind = getKind("autoencoder");
   const det = kind.create(
-    resolveParams(kind, { epochs: 2, batchSize: batch, patience: 0, validationFraction: 0 }),
+    resolveParams(kind, {
+      epochs: 2,
+      batchSize: batch,
+      patience: 0,
+      validationFraction: 0,
+      engine,
+    }),
   );
   const marks: number[] = [performance.now()];
   await det.fit(X, undefined, {
@@ -64,14 +71,25 @@ async function torch(batch: number): Promise<number | null> {
 
 const rows: string[][] = [];
 for (const b of flags.batches!.split(",").map(Number)) {
-  const a = await ours(b);
+  const a = await ours(b, "typed");
+  const w = await ours(b, "tfjs");
   const t = await torch(b);
+  const fmt = (v: number) => Math.round(v).toLocaleString("en-US");
   rows.push([
     String(b),
-    Math.round(a).toLocaleString("en-US"),
-    t === null ? "–" : Math.round(t).toLocaleString("en-US"),
+    fmt(a),
+    fmt(w),
+    t === null ? "–" : fmt(t),
     t === null ? "–" : `${(a / t).toFixed(2)}×`,
+    t === null ? "–" : `${(w / t).toFixed(2)}×`,
   ]);
 }
-console.log(`autoencoder training, ${n.toLocaleString("en-US")} × ${D}, tfjs backend ${backend}`);
-console.log(table(["batch", "fraudlab rows/s", "PyTorch rows/s", "fraudlab / PyTorch"], rows));
+console.log(`autoencoder training, ${n.toLocaleString("en-US")} × ${D}; tfjs backend ${backend}`);
+console.log(table([
+  "batch",
+  "fraudlab typed rows/s",
+  "fraudlab tfjs rows/s",
+  "PyTorch rows/s",
+  "typed / PyTorch",
+  "tfjs / PyTorch",
+], rows));

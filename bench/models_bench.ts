@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
 import { splitMod5, splitPrefix } from "../lib/data/split.ts";
 import { featureFrame, fitPipeline, transformFrame } from "../lib/features/pipeline.ts";
-import { getKind, resolveParams } from "../lib/models/mod.ts";
+import { getKind, resolveParams, scoreBatch } from "../lib/models/mod.ts";
 import { averagePrecision } from "../lib/eval/curves.ts";
 import { precisionAtK, recallAtFpr, rocAuc } from "../lib/eval/metrics.ts";
 import { labelsOf } from "../lib/registry/runs.ts";
@@ -101,7 +101,7 @@ async function ours(model: string, seed: number): Promise<Figures> {
     const a = performance.now();
     const Xt = transformFrame(pipeline, ff, split.test);
     const b = performance.now();
-    scores = det.score(Xt);
+    scores = await scoreBatch(det, Xt);
     const c = performance.now();
     runs.push((c - a) / 1000);
     modelRuns.push((c - b) / 1000);

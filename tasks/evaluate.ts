@@ -28,7 +28,7 @@ await runTask(async (args) => {
   const ds = await loadDataset(flags.data, run.spec);
   const rows = Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
   const t0 = performance.now();
-  const { scores } = scoreWithRun(run, ds, rows);
+  const { scores } = await scoreWithRun(run, ds, rows);
   const seconds = (performance.now() - t0) / 1000;
   const labels = labelsOf(ds);
   const part = evaluateRows(ds, rows, scores, labels, {

@@ -130,8 +130,11 @@ export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
   if (!cache) COLUMN_CACHE.set(frame, cache = new Map());
   let col = cache.get(name);
   if (!col) {
-    col = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
-      .getColumn(name).toTypedArray() as Float64Array;
+    const series = frame.getColumn(name);
+    col = series.dtype.equals(pl.Float64) && series.nullCount() === 0
+      ? series.toTypedArray() as Float64Array
+      : frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
+        .getColumn(name).toTypedArray() as Float64Array;
     cache.set(name, col);
   }
   return col;
@@ -142,11 +145,14 @@ export function stringColumn(frame: pl.DataFrame, name: string): (string | null)
   return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
 }
 
-function gather(values: Float64Array, rows: ArrayLike<number> | undefined): Float64Array {
-  if (!rows) return values;
-  const out = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]];
-  return out;
+/**
+ * Row indices as an Int32Array: the hot loops index columns with them, and
+ * V8 compiles Int32Array loads to plain integer indices (Uint32Array loads
+ * may not fit a small integer and take a slower path).
+ */
+function int32Rows(rows: ArrayLike<number> | undefined): Int32Array | undefined {
+  if (!rows || rows instanceof Int32Array) return rows as Int32Array | undefined;
+  return Int32Array.from(rows);
 }
 
 /** Sign-preserving log1p: keeps order for negative values. */
@@ -179,25 +185,46 @@ function selectKth(a: Float64Array, n: number, k: number): number {
   return a[k];
 }
 
+/** Order-preserving 16-bit bucket of a double from its high 32 bits. */
+function bucketOf(hi: number): number {
+  return (hi & 0x80000000 ? ~hi : hi | 0x80000000) >>> 16;
+}
+
 /**
- * The k-th smallest of a[0..n) (0-based). One counting pass over the top 16
- * bits of each value's order-preserving bit pattern finds the bucket holding
- * rank k; only that bucket is then quickselected. Linear time with small
- * constants, which matters on millions of training rows.
+ * The values of rank k − 1 and k (0-based) of a[0..n), k ≥ 1. One counting
+ * pass over the top 16 bits of each value's order-preserving bit pattern
+ * finds the buckets holding those ranks; only their values are then
+ * quickselected. Linear time with small constants, which matters on millions
+ * of training rows.
  */
-function kthSmallest(a: Float64Array, n: number, k: number): number {
-  if (n < 4096) return selectKth(a.slice(0, n), n, k);
-  const hi = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+function ranksAround(a: Float64Array, n: number, k: number): [number, number] {
+  if (n < 4096) {
+    const b = a.slice(0, n);
+    const upper = selectKth(b, n, k);
+    let lower = -Infinity;
+    for (let i = 0; i < k; i++) if (b[i] > lower) lower = b[i];
+    return [lower, upper];
+  }
+  const hi = new Uint32Array(a.buffer, a.byteOffset, n * 2);
   const counts = new Uint32Array(65536);
-  // Little-endian: the high word of value i is hi[2i + 1].
-  const key = (h: number) => ((h & 0x80000000 ? ~h : h | 0x80000000) >>> 16);
-  for (let i = 0; i < n; i++) counts[key(hi[2 * i + 1])]++;
-  let bucket = 0, before = 0;
-  while (before + counts[bucket] <= k) before += counts[bucket++];
-  const part = new Float64Array(counts[bucket]);
+  for (let i = 0; i < n; i++) counts[bucketOf(hi[2 * i + 1])]++;
+  // Buckets of rank k - 1 and rank k, and the count of values before each.
+  let lo = 0, beforeLo = 0;
+  while (beforeLo + counts[lo] <= k - 1) beforeLo += counts[lo++];
+  let up = lo, beforeUp = beforeLo;
+  while (beforeUp + counts[up] <= k) beforeUp += counts[up++];
+  const part = new Float64Array(counts[lo] + (up === lo ? 0 : counts[up]));
   let m = 0;
-  for (let i = 0; i < n; i++) if (key(hi[2 * i + 1]) === bucket) part[m++] = a[i];
-  return selectKth(part, m, k - before);
+  for (let i = 0; i < n; i++) {
+    const bk = bucketOf(hi[2 * i + 1]);
+    if (bk === lo || bk === up) part[m++] = a[i];
+  }
+  // part holds the lo bucket's values and (if different) the up bucket's: ranks
+  // within part start at beforeLo.
+  const upper = selectKth(part, m, k - beforeLo);
+  let lower = -Infinity;
+  for (let i = 0; i < k - beforeLo; i++) if (part[i] > lower) lower = part[i];
+  return [lower, upper];
 }
 
 /** Median of the non-NaN values (mean of the two middle ones for an even count; 0 when none). */
@@ -205,9 +232,15 @@ export function medianOf(values: Float64Array): number {
   const a = new Float64Array(values.length);
   let n = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) a[n++] = values[i] + 0; // -0 → +0
+  return medianOfPresent(a, n);
+}
+
+/** Median of a[0..n) (no NaN); reorders a. 0 when n = 0. */
+function medianOfPresent(a: Float64Array, n: number): number {
   if (n === 0) return 0;
-  const upper = kthSmallest(a, n, n >> 1);
-  return n % 2 ? upper : (kthSmallest(a, n, (n >> 1) - 1) + upper) / 2;
+  if (n === 1) return a[0];
+  const [lower, upper] = ranksAround(a, n, n >> 1);
+  return n % 2 ? upper : (lower + upper) / 2;
 }
 
 /**
@@ -234,6 +267,7 @@ export function fitPipeline(
   }
   const n = rows ? rows.length : ff.frame.height;
   if (n === 0) throw new UserError("cannot fit the feature pipeline on zero training rows");
+  const idx = int32Rows(rows);
   const numeric: NumericStep[] = [];
   for (
     const [name, isDerived] of [
@@ -244,23 +278,38 @@ export function fitPipeline(
     if (!ff.frame.columns.includes(name)) {
       throw new UserError(`feature frame lacks column "${name}"`);
     }
-    const col = gather(numericColumn(ff.frame, name), rows);
-    const med = medianOf(col);
+    const src = numericColumn(ff.frame, name);
     const log = logCols.has(name);
-    let sum = 0, min = Infinity, max = -Infinity;
-    const vals = new Float64Array(col.length);
-    for (let i = 0; i < col.length; i++) {
-      let v = Number.isNaN(col[i]) ? med : col[i];
-      if (log) v = signedLog1p(v);
-      vals[i] = v;
+    const rows = idx;
+    // One pass gathers the present training values (for the median) and the
+    // sum, min and max of their transformed values; the imputed rows all
+    // hold the median, so they enter the statistics in closed form.
+    const present = new Float64Array(n);
+    let m = 0, sum = 0, min = Infinity, max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const x = src[rows ? rows[i] : i];
+      if (x !== x) continue; // NaN = missing
+      present[m++] = x + 0; // -0 → +0
+      const v = log ? signedLog1p(x) : x;
       sum += v;
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    const mean = sum / vals.length;
-    let ss = 0;
-    for (let i = 0; i < vals.length; i++) ss += (vals[i] - mean) * (vals[i] - mean);
-    const std = min === max ? 1 : Math.sqrt(ss / vals.length);
+    const missing = n - m;
+    const med = medianOfPresent(present, m);
+    const tMed = log ? signedLog1p(med) : med;
+    if (missing > 0) {
+      sum += missing * tMed;
+      if (tMed < min) min = tMed;
+      if (tMed > max) max = tMed;
+    }
+    const mean = sum / n;
+    let ss = missing * (tMed - mean) * (tMed - mean);
+    for (let i = 0; i < m; i++) {
+      const d = (log ? signedLog1p(present[i]) : present[i]) - mean;
+      ss += d * d;
+    }
+    const std = min === max ? 1 : Math.sqrt(ss / n);
     numeric.push({
       name,
       median: med,
@@ -311,19 +360,33 @@ export function transformFrame(
 ): Matrix {
   const frame = ff.frame;
   const n = rows ? rows.length : frame.height;
+  rows = int32Rows(rows);
   const cols = fp.columns.length;
   const data = new Float32Array(n * cols);
-  let j = 0;
-  for (const step of fp.numeric) {
+  const sources: Float64Array[] = fp.numeric.map((step) => {
     if (!frame.columns.includes(step.name)) {
       throw new UserError(`input lacks numeric feature column "${step.name}"`);
     }
-    const col = numericColumn(frame, step.name);
-    for (let i = 0; i < n; i++) {
-      data[i * cols + j] = numericValue(step, fp.standardize, col[rows ? rows[i] : i]);
+    return numericColumn(frame, step.name);
+  });
+  // Blocks of rows, column by column within a block: the block's slice of
+  // the row-major output stays in cache while every column is written.
+  const BLOCK = 1024, standardize = fp.standardize;
+  for (let start = 0; start < n; start += BLOCK) {
+    const end = Math.min(start + BLOCK, n);
+    for (let j = 0; j < sources.length; j++) {
+      const col = sources[j];
+      // numericValue, inlined for speed (same operations, so identical results).
+      const { median, mean, std, log1p } = fp.numeric[j];
+      for (let i = start, at = start * cols + j; i < end; i++, at += cols) {
+        let v = col[rows ? rows[i] : i];
+        if (v !== v) v = median; // NaN = missing
+        if (log1p) v = signedLog1p(v);
+        data[at] = standardize ? (v - mean) / std : v;
+      }
     }
-    j++;
   }
+  let j = sources.length;
   for (const step of fp.categorical) {
     if (!frame.columns.includes(step.name)) {
       throw new UserError(`input lacks categorical feature column "${step.name}"`);

@@ -1,18 +1,23 @@
 /**
- * Dense autoencoder in TensorFlow.js (wasm backend, cpu fallback): default
- * layers D→16→8→16→D with ReLU on the hidden layers and a linear output,
- * MSE loss, Adam (lr 1e-3), batch 256. Fits on label-0 training rows; a
- * seeded share of them (`validationFraction`) is held out and training stops
- * when the validation loss has not improved for `patience` epochs, keeping
- * the best weights.
+ * Dense autoencoder: default layers D→16→8→16→D with ReLU on the hidden
+ * layers and a linear output, MSE loss, Adam (lr 1e-3), batch 256, Glorot
+ * uniform initial kernels. Fits on label-0 training rows; a seeded share of
+ * them (`validationFraction`) is held out and training stops when the
+ * validation loss has not improved for `patience` epochs, keeping the best
+ * weights.
+ *
+ * Two training engines give the same kind of model: `engine=typed` (default)
+ * runs forward, backward and Adam on typed arrays (lib/models/dense.ts);
+ * `engine=tfjs` trains with TensorFlow.js on its wasm backend (cpu
+ * fallback). Scoring always uses the typed forward pass, so the server needs
+ * no tensor runtime.
  *
  * Score = per-row mean over the D features of the squared reconstruction
  * error. Explanation = each feature's squared error / D (they sum to the
  * score).
  *
- * Deterministic: Glorot-uniform initializers take seeds derived from the run
- * seed, the epoch permutations come from the seeded {@linkcode Rng}, and
- * batches are fed in a fixed order.
+ * Deterministic: initial weights and epoch permutations come from the
+ * seeded {@linkcode Rng}; batches are fed in a fixed order.
  * @module
  */
 import { join } from "node:path";
@@ -31,6 +36,13 @@ import {
   unpackArrays,
 } from "./detector.ts";
 import { tf, tfReady } from "./tf.ts";
+import {
+  AutoencoderTrainer,
+  type DenseLayer,
+  initLayers,
+  reconstructionError,
+  roundToFloat32,
+} from "./dense.ts";
 
 function parseLayers(spec: string): number[] {
   const units = spec.split("-").map(Number);
@@ -40,25 +52,6 @@ function parseLayers(spec: string): number[] {
     );
   }
   return units;
-}
-
-function buildModel(inputs: number, hidden: number[], seed: number): tf.Sequential {
-  const model = tf.sequential();
-  hidden.forEach((units, i) => {
-    model.add(tf.layers.dense({
-      units,
-      activation: "relu",
-      ...(i === 0 ? { inputShape: [inputs] } : {}),
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
-      biasInitializer: "zeros",
-    }));
-  });
-  model.add(tf.layers.dense({
-    units: inputs,
-    kernelInitializer: tf.initializers.glorotUniform({ seed: seed + hidden.length }),
-    biasInitializer: "zeros",
-  }));
-  return model;
 }
 
 /** Copies rows `order[from..to)` of X into `out` (row-major). */
@@ -71,7 +64,7 @@ function fillBatch(X: Matrix, order: Int32Array, from: number, to: number, out: 
 
 class Autoencoder implements Detector {
   readonly kind = "autoencoder";
-  model: tf.Sequential | null = null;
+  layers: DenseLayer[] | null = null;
   hidden: number[];
 
   constructor(readonly params: Params) {
@@ -81,15 +74,17 @@ class Autoencoder implements Detector {
     checkParam("autoencoder", params, "learningRate", { min: 1e-9, max: 10 });
     checkParam("autoencoder", params, "patience", { min: 0, max: 10000, integer: true });
     checkParam("autoencoder", params, "validationFraction", { min: 0, max: 0.5 });
+    if (params.engine !== "typed" && params.engine !== "tfjs") {
+      throw new UserError(
+        `autoencoder: parameter "engine" must be "typed" or "tfjs", got "${params.engine}"`,
+      );
+    }
   }
 
   async fit(X: Matrix, _y: Int8Array | undefined, options: FitOptions): Promise<FitReport> {
-    const backend = await tfReady();
     if (X.rows < 2) throw new UserError("autoencoder: needs at least 2 rows to fit");
     const rng = new Rng(options.seed);
-    const model = buildModel(X.cols, this.hidden, options.seed);
-    const optimizer = tf.train.adam(this.params.learningRate as number);
-    const batch = this.params.batchSize as number;
+    const batch = this.params.batchSize as number, lr = this.params.learningRate as number;
     const epochs = this.params.epochs as number, patience = this.params.patience as number;
     // Seeded hold-out for early stopping.
     const all = rng.shuffle(Int32Array.from({ length: X.rows }, (_, i) => i));
@@ -97,12 +92,142 @@ class Autoencoder implements Detector {
     const valRows = all.slice(0, nVal).sort();
     const trainRows = all.slice(nVal).sort();
     const valX = nVal > 0 ? selectMatrix(X, valRows) : null;
-    const buf = new Float32Array(batch * X.cols);
+    const layers = initLayers([X.cols, ...this.hidden, X.cols], rng);
+    const engine = this.params.engine === "tfjs"
+      ? await tfjsEngine(layers, X, batch, lr)
+      : typedEngine(layers, X, batch, lr);
     const lossHistory: number[] = [], valHistory: number[] = [];
-    let best = Infinity, bestEpoch = 0, bestWeights: Float32Array[] | null = null;
+    let best = Infinity, bestEpoch = 0, bestWeights: Float64Array[] | null = null;
     const bar = progress("autoencoder fit", epochs, { quiet: options.quiet, unit: "epochs" });
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = rng.shuffle(trainRows.slice());
+      const loss = await engine.epoch(order);
+      lossHistory.push(loss);
+      options.onEpoch?.(epoch, loss);
+      let monitor = loss;
+      if (valX) {
+        engine.sync();
+        monitor = meanOf(reconstructionError(layers, valX.data, valX.rows));
+        valHistory.push(monitor);
+      }
+      bar.tick();
+      if (monitor < best) {
+        best = monitor;
+        bestEpoch = epoch;
+        engine.sync();
+        bestWeights = layers.flatMap((l) => [l.W.slice(), l.b.slice()]);
+      } else if (patience > 0 && epoch - bestEpoch >= patience) {
+        break;
+      }
+    }
+    bar.done();
+    engine.sync();
+    engine.dispose();
+    if (bestWeights) {
+      layers.forEach((l, i) => {
+        l.W.set(bestWeights![2 * i]);
+        l.b.set(bestWeights![2 * i + 1]);
+      });
+    }
+    roundToFloat32(layers);
+    this.layers = layers;
+    return {
+      engine: String(this.params.engine),
+      epochsRun: lossHistory.length,
+      bestEpoch,
+      trainLoss: lossHistory,
+      validationLoss: valHistory,
+    };
+  }
+
+  #fitted(): DenseLayer[] {
+    if (!this.layers) throw new Error("autoencoder: score or explain before fit");
+    return this.layers;
+  }
+
+  score(X: Matrix): Float32Array {
+    const layers = this.#fitted();
+    if (X.cols !== layers[0].inputs) {
+      throw new UserError(`autoencoder: expected ${layers[0].inputs} features, got ${X.cols}`);
+    }
+    return reconstructionError(layers, X.data, X.rows);
+  }
+
+  explain(row: Float32Array): Float32Array {
+    const layers = this.#fitted();
+    const per = new Float64Array(row.length);
+    reconstructionError(layers, row, 1, per);
+    return Float32Array.from(per, (e) => e / row.length);
+  }
+
+  async save(dir: string): Promise<string[]> {
+    const layers = this.#fitted();
+    const meta = {
+      format: "fraudlab.autoencoder/2",
+      inputs: layers[0].inputs,
+      hidden: this.hidden,
+      shapes: layers.flatMap((l) => [[l.inputs, l.outputs], [l.outputs]]),
+    };
+    await Deno.writeTextFile(join(dir, "autoencoder.json"), JSON.stringify(meta, null, 2) + "\n");
+    await Deno.writeFile(
+      join(dir, "autoencoder.weights.bin"),
+      packArrays(layers.flatMap((l) => [Float32Array.from(l.W), Float32Array.from(l.b)])),
+    );
+    return ["autoencoder.json", "autoencoder.weights.bin"];
+  }
+}
+
+/** What the fit loop needs from a training engine. */
+interface Engine {
+  /** One epoch over rows in `order`; returns the mean training loss. */
+  epoch(order: Int32Array): Promise<number>;
+  /** Makes `layers` hold the engine's current weights. */
+  sync(): void;
+  dispose(): void;
+}
+
+function typedEngine(layers: DenseLayer[], X: Matrix, batch: number, lr: number): Engine {
+  const trainer = new AutoencoderTrainer(layers, batch, lr);
+  return {
+    epoch(order) {
+      let total = 0;
+      for (let from = 0; from < order.length; from += batch) {
+        const n = Math.min(batch, order.length - from);
+        total += trainer.step(X.data, order, from, n) * n;
+      }
+      return Promise.resolve(total / order.length);
+    },
+    sync() {},
+    dispose() {},
+  };
+}
+
+async function tfjsEngine(
+  layers: DenseLayer[],
+  X: Matrix,
+  batch: number,
+  lr: number,
+): Promise<Engine> {
+  await tfReady();
+  const model = tf.sequential();
+  layers.forEach((l, i) => {
+    model.add(tf.layers.dense({
+      units: l.outputs,
+      activation: i < layers.length - 1 ? "relu" : "linear",
+      ...(i === 0 ? { inputShape: [l.inputs] } : {}),
+    }));
+  });
+  // Start from the same seeded weights as the typed engine.
+  const initial = layers.flatMap((l) => [
+    tf.tensor2d(Float32Array.from(l.W), [l.inputs, l.outputs]),
+    tf.tensor1d(Float32Array.from(l.b)),
+  ]);
+  model.setWeights(initial);
+  initial.forEach((t) => t.dispose());
+  const optimizer = tf.train.adam(lr);
+  const buf = new Float32Array(batch * X.cols);
+  return {
+    epoch(order) {
       let total = 0;
       for (let from = 0; from < order.length; from += batch) {
         const to = Math.min(from + batch, order.length);
@@ -117,69 +242,19 @@ class Autoencoder implements Detector {
         total += loss.dataSync()[0] * (to - from);
         loss.dispose();
       }
-      lossHistory.push(total / order.length);
-      options.onEpoch?.(epoch, total / order.length);
-      let monitor = lossHistory[lossHistory.length - 1];
-      if (valX) {
-        monitor = meanOf(reconstructionErrors(model, valX));
-        valHistory.push(monitor);
-      }
-      bar.tick();
-      if (monitor < best) {
-        best = monitor;
-        bestEpoch = epoch;
-        bestWeights = model.getWeights().map((w) => w.dataSync() as Float32Array).map((a) =>
-          a.slice()
-        );
-      } else if (epoch - bestEpoch >= patience && patience > 0) {
-        break;
-      }
-    }
-    bar.done();
-    if (bestWeights) setWeights(model, bestWeights);
-    optimizer.dispose();
-    this.model = model;
-    return {
-      backend,
-      epochsRun: lossHistory.length,
-      bestEpoch,
-      trainLoss: lossHistory,
-      validationLoss: valHistory,
-    };
-  }
-
-  #fitted(): tf.Sequential {
-    if (!this.model) throw new Error("autoencoder: score or explain before fit");
-    return this.model;
-  }
-
-  score(X: Matrix): Float32Array {
-    return reconstructionErrors(this.#fitted(), X);
-  }
-
-  explain(row: Float32Array): Float32Array {
-    const model = this.#fitted();
-    const rec = tf.tidy(() =>
-      (model.predict(tf.tensor2d(row, [1, row.length])) as tf.Tensor).dataSync()
-    ) as Float32Array;
-    const out = new Float32Array(row.length);
-    for (let j = 0; j < row.length; j++) out[j] = (row[j] - rec[j]) ** 2 / row.length;
-    return out;
-  }
-
-  async save(dir: string): Promise<string[]> {
-    const model = this.#fitted();
-    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
-    const meta = {
-      format: "fraudlab.autoencoder/1",
-      inputs: model.inputs[0].shape[1],
-      hidden: this.hidden,
-      shapes: model.getWeights().map((w) => w.shape),
-    };
-    await Deno.writeTextFile(join(dir, "autoencoder.json"), JSON.stringify(meta, null, 2) + "\n");
-    await Deno.writeFile(join(dir, "autoencoder.weights.bin"), packArrays(weights));
-    return ["autoencoder.json", "autoencoder.weights.bin"];
-  }
+      return Promise.resolve(total / order.length);
+    },
+    sync() {
+      model.getWeights().forEach((w, i) => {
+        const target = i % 2 === 0 ? layers[i >> 1].W : layers[i >> 1].b;
+        target.set(w.dataSync() as Float32Array);
+      });
+    },
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
 }
 
 function meanOf(a: Float32Array): number {
@@ -194,55 +269,34 @@ function selectMatrix(X: Matrix, rows: Int32Array): Matrix {
   return { data, rows: rows.length, cols: X.cols, columns: X.columns };
 }
 
-function setWeights(model: tf.Sequential, arrays: Float32Array[]): void {
-  const current = model.getWeights();
-  const tensors = arrays.map((a, i) => tf.tensor(a, current[i].shape));
-  model.setWeights(tensors);
-  tensors.forEach((t) => t.dispose());
-}
-
-const SCORE_CHUNK = 65536;
-
-/** Per-row mean squared reconstruction error, in chunks to bound memory. */
-function reconstructionErrors(model: tf.LayersModel, X: Matrix): Float32Array {
-  const inputs = model.inputs[0].shape[1];
-  if (X.cols !== inputs) {
-    throw new UserError(`autoencoder: expected ${inputs} features, got ${X.cols}`);
-  }
-  const out = new Float32Array(X.rows);
-  for (let from = 0; from < X.rows; from += SCORE_CHUNK) {
-    const to = Math.min(from + SCORE_CHUNK, X.rows);
-    const errs = tf.tidy(() => {
-      const x = tf.tensor2d(X.data.subarray(from * X.cols, to * X.cols), [to - from, X.cols]);
-      const rec = model.predict(x) as tf.Tensor;
-      return rec.sub(x).square().mean(1).dataSync() as Float32Array;
-    });
-    out.set(errs, from);
-  }
-  return out;
-}
-
 async function loadAutoencoder(dir: string, params: Params): Promise<Detector> {
-  await tfReady();
   const meta = JSON.parse(await Deno.readTextFile(join(dir, "autoencoder.json")));
-  if (meta.format !== "fraudlab.autoencoder/1") {
-    throw new UserError(`${dir}: not an autoencoder model`);
+  if (meta.format !== "fraudlab.autoencoder/2") {
+    throw new UserError(`${dir}: not an autoencoder model (format fraudlab.autoencoder/2)`);
   }
   const shapes = meta.shapes as number[][];
   const arrays = unpackArrays(
     await Deno.readFile(join(dir, "autoencoder.weights.bin")),
     shapes.map((s) => ({ type: "f32" as const, length: s.reduce((a, b) => a * b, 1) })),
     join(dir, "autoencoder.weights.bin"),
-  ) as Float32Array[];
+  );
   const d = new Autoencoder(params);
-  d.model = buildModel(meta.inputs, meta.hidden, 0);
-  setWeights(d.model, arrays);
+  d.layers = [];
+  for (let i = 0; i < shapes.length; i += 2) {
+    d.layers.push({
+      inputs: shapes[i][0],
+      outputs: shapes[i][1],
+      W: Float64Array.from(arrays[i]),
+      b: Float64Array.from(arrays[i + 1]),
+    });
+  }
   return d;
 }
 
 registerKind({
   name: "autoencoder",
-  description: "dense autoencoder in TensorFlow.js (unsupervised; reconstruction error)",
+  description:
+    "dense autoencoder (unsupervised; reconstruction error), typed-array or tfjs training",
   standardize: true,
   fitOn: "negatives",
   defaults: {
@@ -252,6 +306,7 @@ registerKind({
     learningRate: 1e-3,
     patience: 3,
     validationFraction: 0.1,
+    engine: "typed",
   },
   explains: "squared reconstruction error per feature / number of features",
   create: (params) => new Autoencoder(params),

@@ -37,6 +37,8 @@ export interface Detector {
   fit(X: Matrix, y: Int8Array | undefined, options: FitOptions): Promise<FitReport>;
   /** Scores every row of `X`. */
   score(X: Matrix): Float32Array;
+  /** Optional: scores a large batch using more than one core; same numbers as `score`. */
+  scoreMany?(X: Matrix): Promise<Float32Array>;
   /** Per-feature contributions to one row's score (length = columns). */
   explain(row: Float32Array): Float32Array;
   /** Writes the fitted model into `dir`; returns the file names written. */
@@ -134,6 +136,11 @@ export function checkParam(
     throw new UserError(`${kind}: parameter "${key}" must be ${what} in [${lo}, ${hi}], got ${v}`);
   }
   return v;
+}
+
+/** Scores a batch with every core the kind can use (`scoreMany` when it has one). */
+export function scoreBatch(detector: Detector, X: Matrix): Promise<Float32Array> {
+  return detector.scoreMany ? detector.scoreMany(X) : Promise.resolve(detector.score(X));
 }
 
 /** Rows of a matrix selected by index, as a new matrix. */

@@ -239,6 +239,48 @@ function checkLayout(forest: Forest): void {
   CHECKED.add(forest);
 }
 
+/** Rows from which scoring is split between this thread and a worker. */
+export const PARALLEL_MIN_ROWS = 50_000;
+
+/**
+ * Scores like {@linkcode scoreForest}, splitting large batches between this
+ * thread and one worker (the machine has two cores). Each row's sum runs
+ * over the trees in the same order, so the scores are identical.
+ */
+export async function scoreForestParallel(forest: Forest, X: Matrix): Promise<Float32Array> {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (X.rows < PARALLEL_MIN_ROWS || cores < 2) return scoreForest(forest, X);
+  const half = Math.floor(X.rows / 2);
+  const worker = new Worker(new URL("./iforest_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  try {
+    const tail = X.data.slice(half * X.cols);
+    const done = new Promise<Float32Array>((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<Float32Array>) => resolve(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`iforest scoring worker failed: ${e.message}`));
+      };
+    });
+    worker.postMessage({ forest, data: tail, rows: X.rows - half, cols: X.cols }, [
+      tail.buffer as ArrayBuffer,
+    ]);
+    const head = scoreForest(forest, {
+      data: X.data.subarray(0, half * X.cols),
+      rows: half,
+      cols: X.cols,
+      columns: X.columns,
+    });
+    const out = new Float32Array(X.rows);
+    out.set(head, 0);
+    out.set(await done, half);
+    return out;
+  } finally {
+    worker.terminate();
+  }
+}
+
 /** Per-feature path attribution for one row (see the module doc). */
 export function explainForest(forest: Forest, row: Float32Array): Float32Array {
   const { feature, threshold, left, right, value, roots } = forest;
@@ -286,6 +328,10 @@ class IsolationForest implements Detector {
 
   score(X: Matrix): Float32Array {
     return scoreForest(this.#fitted(), X);
+  }
+
+  scoreMany(X: Matrix): Promise<Float32Array> {
+    return scoreForestParallel(this.#fitted(), X);
   }
 
   explain(row: Float32Array): Float32Array {

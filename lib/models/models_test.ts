@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { averagePathLength, getKind, kindNames, lbfgs, resolveParams } from "./mod.ts";
+import { averagePathLength, getKind, kindNames, lbfgs, resolveParams, scoreForest } from "./mod.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { Rng } from "../util/rng.ts";
@@ -138,4 +138,39 @@ Deno.test("kinds: unknown kind and bad parameters are user errors naming them", 
     () => getKind("logreg").create(resolveParams(getKind("logreg"), { classWeight: "auto" })),
     /classWeight/,
   );
+});
+
+Deno.test("iforest: parallel batch scoring gives exactly the single-thread scores", async () => {
+  const { scoreForestParallel, PARALLEL_MIN_ROWS } = await import("./iforest.ts");
+  const { X } = blobs(PARALLEL_MIN_ROWS + 1234, 5, 6);
+  const kind = getKind("iforest");
+  const det = kind.create(kind.defaults) as unknown as { forest: import("./iforest.ts").Forest };
+  await (det as unknown as import("./detector.ts").Detector).fit(X, undefined, {
+    seed: 1,
+    quiet: true,
+  });
+  const serial = scoreForest(det.forest, X);
+  const parallel = await scoreForestParallel(det.forest, X);
+  assert.equal(parallel.length, X.rows);
+  assert.deepEqual(Array.from(parallel), Array.from(serial));
+});
+
+Deno.test("autoencoder: the typed-array engine follows TensorFlow.js step for step", async () => {
+  // Same seeded initial weights and batch order: the hand-written backprop and
+  // Adam must track tfjs's autodiff and optimizer (float64 vs float32 math).
+  const { X } = blobs(2000, 6, 12);
+  const kind = getKind("autoencoder");
+  const losses: number[][] = [];
+  for (const engine of ["typed", "tfjs"]) {
+    const det = kind.create(
+      resolveParams(kind, { engine, epochs: 3, batchSize: 64, validationFraction: 0 }),
+    );
+    const rep = await det.fit(X, undefined, { seed: 5, quiet: true });
+    losses.push(rep.trainLoss as number[]);
+  }
+  assert.equal(losses[0].length, 3);
+  for (let e = 0; e < 3; e++) {
+    assertClose(losses[0][e], losses[1][e], 1e-4 * losses[1][e], `epoch ${e + 1} loss`);
+  }
+  assert.ok(losses[0][2] < losses[0][0], "loss decreases");
 });

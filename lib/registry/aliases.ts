@@ -233,7 +233,7 @@ export async function promoteIfBetter(
   if (current !== undefined) {
     const run = await loadModelRef(`${name}@${alias}`, root);
     championRun = run.id;
-    const { scores } = scoreWithRun(run, result.ds, result.testRows);
+    const { scores } = await scoreWithRun(run, result.ds, result.testRows);
     const part = evaluateRows(result.ds, result.testRows, scores, result.labels, {
       threshold: run.threshold.threshold,
       k: result.config.k,

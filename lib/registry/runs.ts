@@ -43,7 +43,7 @@ import {
   velocityOptionsFor,
 } from "../features/pipeline.ts";
 import { timesMs } from "../features/velocity.ts";
-import { type Detector, type FitReport, getKind } from "../models/mod.ts";
+import { type Detector, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
 import { artifactsRoot, runsDir, RunWriter, verifyRun } from "./store.ts";
@@ -317,7 +317,7 @@ export async function trainRun(
 
   t0 = performance.now();
   const Xval = transformFrame(pipeline, features, split.validation);
-  const valScores = detector.score(Xval);
+  const valScores = await scoreBatch(detector, Xval);
   const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
   const valDays = times
     ? new Set(Array.from(split.validation, (i) => Math.floor(times[i] / DAY_MS))).size
@@ -337,7 +337,7 @@ export async function trainRun(
   t0 = performance.now();
   const Xtest = transformFrame(pipeline, features, split.test);
   const t1 = performance.now();
-  const testScores = detector.score(Xtest);
+  const testScores = await scoreBatch(detector, Xtest);
   const modelMs = performance.now() - t1;
   timings.score_test_model_s = elapsed(t1);
   timings.score_test_s = elapsed(t0);
@@ -486,14 +486,14 @@ export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise
 }
 
 /** Scores rows of a dataset (all when omitted) with a run's pipeline and model. */
-export function scoreWithRun(
+export async function scoreWithRun(
   run: Pick<LoadedRun, "pipeline" | "detector">,
   ds: Dataset,
   rows?: Uint32Array,
-): { scores: Float32Array; X: Matrix } {
+): Promise<{ scores: Float32Array; X: Matrix }> {
   const features = featureFrame(ds, run.pipeline.velocity);
   const X = transformFrame(run.pipeline, features, rows);
-  return { scores: run.detector.score(X), X };
+  return { scores: await scoreBatch(run.detector, X), X };
 }
 
 /** One line per run for listings. */
