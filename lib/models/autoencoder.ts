@@ -7,7 +7,9 @@
  * weights.
  *
  * Two training engines give the same kind of model: `engine=typed` (default)
- * runs forward, backward and Adam on typed arrays (lib/models/dense.ts);
+ * runs forward, backward and Adam on typed arrays (lib/models/dense.ts),
+ * splitting each batch between two threads (`threads=2`, default; the split
+ * is fixed, so results do not depend on the machine);
  * `engine=tfjs` trains with TensorFlow.js on its wasm backend (cpu
  * fallback). Scoring always uses the typed forward pass, so the server needs
  * no tensor runtime.
@@ -40,6 +42,7 @@ import {
   AutoencoderTrainer,
   type DenseLayer,
   initLayers,
+  ParallelAutoencoderTrainer,
   reconstructionError,
   roundToFloat32,
 } from "./dense.ts";
@@ -74,6 +77,7 @@ class Autoencoder implements Detector {
     checkParam("autoencoder", params, "learningRate", { min: 1e-9, max: 10 });
     checkParam("autoencoder", params, "patience", { min: 0, max: 10000, integer: true });
     checkParam("autoencoder", params, "validationFraction", { min: 0, max: 0.5 });
+    checkParam("autoencoder", params, "threads", { min: 1, max: 2, integer: true });
     if (params.engine !== "typed" && params.engine !== "tfjs") {
       throw new UserError(
         `autoencoder: parameter "engine" must be "typed" or "tfjs", got "${params.engine}"`,
@@ -95,6 +99,8 @@ class Autoencoder implements Detector {
     const layers = initLayers([X.cols, ...this.hidden, X.cols], rng);
     const engine = this.params.engine === "tfjs"
       ? await tfjsEngine(layers, X, batch, lr)
+      : this.params.threads === 2
+      ? await parallelEngine(layers, X, batch, lr)
       : typedEngine(layers, X, batch, lr);
     const lossHistory: number[] = [], valHistory: number[] = [];
     let best = Infinity, bestEpoch = 0, bestWeights: Float64Array[] | null = null;
@@ -199,6 +205,35 @@ function typedEngine(layers: DenseLayer[], X: Matrix, batch: number, lr: number)
     },
     sync() {},
     dispose() {},
+  };
+}
+
+async function parallelEngine(
+  layers: DenseLayer[],
+  X: Matrix,
+  batch: number,
+  lr: number,
+): Promise<Engine> {
+  const trainer = await ParallelAutoencoderTrainer.start(layers, X.data, batch, lr);
+  return {
+    epoch(order) {
+      trainer.setOrder(order);
+      let total = 0;
+      for (let from = 0; from < order.length; from += batch) {
+        const n = Math.min(batch, order.length - from);
+        total += trainer.step(from, n) * n;
+      }
+      return Promise.resolve(total / order.length);
+    },
+    sync() {
+      trainer.layers.forEach((l, i) => {
+        layers[i].W.set(l.W);
+        layers[i].b.set(l.b);
+      });
+    },
+    dispose() {
+      trainer.stop();
+    },
   };
 }
 
@@ -307,6 +342,7 @@ registerKind({
     patience: 3,
     validationFraction: 0.1,
     engine: "typed",
+    threads: 2,
   },
   explains: "squared reconstruction error per feature / number of features",
   create: (params) => new Autoencoder(params),

@@ -138,27 +138,35 @@ export class Adam {
   }
 }
 
-/** Trains layers as an autoencoder, one mini-batch at a time. */
-export class AutoencoderTrainer {
+/**
+ * Gradients of the autoencoder loss for a slice of a batch, on one thread.
+ * The loss is the mean over `total × d` squared errors of the whole batch,
+ * so gradients of the slices of one batch add up to the batch gradient.
+ */
+export class GradientWorker {
   readonly acts: Float64Array[];
-  readonly grads: Float64Array[];
   readonly deltas: Float64Array[];
-  readonly adam: Adam;
 
-  constructor(readonly layers: DenseLayer[], readonly batch: number, learningRate: number) {
+  constructor(
+    readonly layers: DenseLayer[],
+    readonly grads: Float64Array[],
+    batch: number,
+  ) {
     this.acts = batchBuffers(layers, batch);
     this.deltas = batchBuffers(layers, batch);
-    this.grads = layers.flatMap((
-      l,
-    ) => [new Float64Array(l.W.length), new Float64Array(l.b.length)]);
-    this.adam = new Adam(layers.flatMap((l) => [l.W, l.b]), learningRate);
   }
 
   /**
-   * One Adam step on rows `order[from..from+n)` of `data`; returns the batch's
-   * mean squared error (before the step).
+   * Writes into `grads` the gradient contribution of rows `order[from..from+n)`
+   * of `data` to a batch of `total` rows; returns their sum of squared errors.
    */
-  step(data: Float32Array, order: ArrayLike<number>, from: number, n: number): number {
+  compute(
+    data: Float32Array,
+    order: ArrayLike<number>,
+    from: number,
+    n: number,
+    total: number,
+  ): number {
     const { layers, acts, deltas, grads } = this;
     const d = layers[0].inputs, L = layers.length;
     const a0 = acts[0];
@@ -167,12 +175,12 @@ export class AutoencoderTrainer {
       for (let j = 0; j < d; j++) a0[r * d + j] = data[src + j];
     }
     forward(layers, acts, n);
-    // dLoss/dOutput for the mean over n × d squared errors.
-    const out = acts[L], gOut = deltas[L], scale = 2 / (n * d);
-    let loss = 0;
+    // dLoss/dOutput for the mean over total × d squared errors.
+    const out = acts[L], gOut = deltas[L], scale = 2 / (total * d);
+    let sse = 0;
     for (let i = 0; i < n * d; i++) {
       const e = out[i] - a0[i];
-      loss += e * e;
+      sse += e * e;
       gOut[i] = e * scale;
     }
     for (let l = L - 1; l >= 0; l--) {
@@ -208,7 +216,209 @@ export class AutoencoderTrainer {
         }
       }
     }
-    this.adam.update(grads);
-    return loss / (n * d);
+    return sse;
   }
 }
+
+/** Sizes of every parameter array of `layers`, in [W, b] order per layer. */
+export function parameterSizes(layers: DenseLayer[]): number[] {
+  return layers.flatMap((l) => [l.W.length, l.b.length]);
+}
+
+/** Views of consecutive Float64 arrays of the given sizes over one buffer. */
+export function viewsOver(buffer: ArrayBufferLike, sizes: number[], offset = 0): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (const n of sizes) {
+    out.push(new Float64Array(buffer, offset, n));
+    offset += n * 8;
+  }
+  return out;
+}
+
+/** Layers whose weights are views over `buffer` (shared with a worker). */
+export function layersOver(shapes: [number, number][], buffer: ArrayBufferLike): DenseLayer[] {
+  const views = viewsOver(buffer, shapes.flatMap(([i, o]) => [i * o, o]));
+  return shapes.map(([inputs, outputs], l) => ({
+    inputs,
+    outputs,
+    W: views[2 * l],
+    b: views[2 * l + 1],
+  }));
+}
+
+/** Trains layers as an autoencoder, one mini-batch at a time, on this thread. */
+export class AutoencoderTrainer {
+  readonly worker: GradientWorker;
+  readonly adam: Adam;
+
+  constructor(readonly layers: DenseLayer[], readonly batch: number, learningRate: number) {
+    const grads = layers.flatMap((
+      l,
+    ) => [new Float64Array(l.W.length), new Float64Array(l.b.length)]);
+    this.worker = new GradientWorker(layers, grads, batch);
+    this.adam = new Adam(layers.flatMap((l) => [l.W, l.b]), learningRate);
+  }
+
+  /**
+   * One Adam step on rows `order[from..from+n)` of `data`; returns the batch's
+   * mean squared error (before the step).
+   */
+  step(data: Float32Array, order: ArrayLike<number>, from: number, n: number): number {
+    const sse = this.worker.compute(data, order, from, n, n);
+    this.adam.update(this.worker.grads);
+    return sse / (n * this.layers[0].inputs);
+  }
+}
+
+// Control words shared with the helper thread.
+const SEQ = 0, DONE = 1, FROM = 2, COUNT = 3, TOTAL = 4, STOP = 5;
+
+/**
+ * Trains on two threads: each batch is split in two halves, this thread and
+ * a helper worker compute the gradients of one half each over shared
+ * weights, and this thread adds them (in a fixed order) and applies Adam.
+ * The split depends only on the batch size, never on timing, so results are
+ * deterministic (and the same whatever the machine's core count).
+ */
+export class ParallelAutoencoderTrainer {
+  readonly layers: DenseLayer[];
+  readonly local: GradientWorker;
+  readonly remoteGrads: Float64Array[];
+  readonly adam: Adam;
+  readonly ctrl: Int32Array;
+  readonly sse: Float64Array;
+  readonly data: Float32Array;
+  readonly order: Int32Array;
+  readonly helper: Worker;
+  seq = 0;
+
+  private constructor(init: {
+    layers: DenseLayer[];
+    remoteGrads: Float64Array[];
+    ctrl: Int32Array;
+    sse: Float64Array;
+    data: Float32Array;
+    order: Int32Array;
+    helper: Worker;
+    batch: number;
+    learningRate: number;
+  }) {
+    this.layers = init.layers;
+    this.remoteGrads = init.remoteGrads;
+    this.ctrl = init.ctrl;
+    this.sse = init.sse;
+    this.data = init.data;
+    this.order = init.order;
+    this.helper = init.helper;
+    const grads = init.layers.flatMap((
+      l,
+    ) => [new Float64Array(l.W.length), new Float64Array(l.b.length)]);
+    this.local = new GradientWorker(init.layers, grads, init.batch);
+    this.adam = new Adam(init.layers.flatMap((l) => [l.W, l.b]), init.learningRate);
+  }
+
+  /**
+   * Starts the helper. `layers` give the initial weights; the trainer's own
+   * `layers` (shared views) hold the weights from then on.
+   */
+  static async start(
+    layers: DenseLayer[],
+    data: Float32Array,
+    batch: number,
+    learningRate: number,
+  ): Promise<ParallelAutoencoderTrainer> {
+    const shapes = layers.map((l) => [l.inputs, l.outputs] as [number, number]);
+    const sizes = parameterSizes(layers);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const weightBuf = new SharedArrayBuffer(total * 8);
+    const shared = layersOver(shapes, weightBuf);
+    shared.forEach((l, i) => {
+      l.W.set(layers[i].W);
+      l.b.set(layers[i].b);
+    });
+    const gradBuf = new SharedArrayBuffer(total * 8);
+    const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+    const sse = new Float64Array(new SharedArrayBuffer(8));
+    const dataBuf = new SharedArrayBuffer(data.byteLength);
+    const sharedData = new Float32Array(dataBuf);
+    sharedData.set(data);
+    const order = new Int32Array(new SharedArrayBuffer((data.length / layers[0].inputs) * 4));
+    const helper = new Worker(new URL("./dense_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      helper.onmessage = () => resolve();
+      helper.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`autoencoder helper thread failed: ${e.message}`));
+      };
+    });
+    helper.postMessage({
+      shapes,
+      weightBuf,
+      gradBuf,
+      ctrlBuf: ctrl.buffer,
+      sseBuf: sse.buffer,
+      dataBuf,
+      orderBuf: order.buffer,
+      batch,
+    });
+    await ready;
+    return new ParallelAutoencoderTrainer({
+      layers: shared,
+      remoteGrads: viewsOver(gradBuf, sizes),
+      ctrl,
+      sse,
+      data: sharedData,
+      order,
+      helper,
+      batch,
+      learningRate,
+    });
+  }
+
+  /** Sets the row order of the next epoch (copied into shared memory). */
+  setOrder(order: Int32Array): void {
+    this.order.set(order);
+  }
+
+  /** One Adam step on rows `order[from..from+n)`; returns the batch's mean squared error. */
+  step(from: number, n: number): number {
+    const d = this.layers[0].inputs;
+    const half = n >> 1; // helper takes the second half, rounded down
+    const mine = n - half;
+    let sseRemote = 0;
+    if (half > 0) {
+      const { ctrl } = this;
+      Atomics.store(ctrl, FROM, from + mine);
+      Atomics.store(ctrl, COUNT, half);
+      Atomics.store(ctrl, TOTAL, n);
+      Atomics.store(ctrl, SEQ, ++this.seq);
+      Atomics.notify(ctrl, SEQ);
+    }
+    const sseLocal = this.local.compute(this.data, this.order, from, mine, n);
+    const grads = this.local.grads;
+    if (half > 0) {
+      while (Atomics.load(this.ctrl, DONE) !== this.seq) {
+        Atomics.wait(this.ctrl, DONE, this.seq - 1, 1000);
+      }
+      sseRemote = this.sse[0];
+      for (let p = 0; p < grads.length; p++) {
+        const g = grads[p], r = this.remoteGrads[p];
+        for (let i = 0; i < g.length; i++) g[i] += r[i];
+      }
+    }
+    this.adam.update(grads);
+    return (sseLocal + sseRemote) / (n * d);
+  }
+
+  /** Stops the helper thread. */
+  stop(): void {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.store(this.ctrl, SEQ, ++this.seq);
+    Atomics.notify(this.ctrl, SEQ);
+    this.helper.terminate();
+  }
+}
+
+export const CONTROL = { SEQ, DONE, FROM, COUNT, TOTAL, STOP };
