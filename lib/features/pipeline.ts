@@ -268,6 +268,8 @@ export function fitPipeline(
   const n = rows ? rows.length : ff.frame.height;
   if (n === 0) throw new UserError("cannot fit the feature pipeline on zero training rows");
   const idx = int32Rows(rows);
+  // One scratch buffer for every column's present values (no per-column allocation).
+  const present = new Float64Array(n);
   const numeric: NumericStep[] = [];
   for (
     const [name, isDerived] of [
@@ -284,7 +286,6 @@ export function fitPipeline(
     // One pass gathers the present training values (for the median) and the
     // sum, min and max of their transformed values; the imputed rows all
     // hold the median, so they enter the statistics in closed form.
-    const present = new Float64Array(n);
     let m = 0, sum = 0, min = Infinity, max = -Infinity;
     for (let i = 0; i < n; i++) {
       const x = src[rows ? rows[i] : i];
