@@ -110,8 +110,8 @@ async function ours(model: string, seed: number): Promise<Figures> {
   return {
     auc: rocAuc(yTest, scores),
     ap: averagePrecision(yTest, scores),
-    r1: recallAtFpr(yTest, scores, 0.01).recall,
-    p100: precisionAtK(yTest, scores, 100),
+    r1: recallAtFpr(yTest, scores, { fpr: 0.01 }).recall,
+    p100: precisionAtK(yTest, scores, { k: 100 }),
     fit_s: fitS,
     score_s: scoreS,
     model_score_s: median(modelRuns),

@@ -31,7 +31,7 @@ await runTask(async (args) => {
   const { scores } = await scoreWithRun(run, ds, rows);
   const seconds = (performance.now() - t0) / 1000;
   const labels = labelsOf(ds);
-  const part = evaluateRows(ds, rows, scores, labels, {
+  const part = evaluateRows(ds, { rows, scores, labels }, {
     threshold: run.threshold.threshold,
     k: run.config.k,
     alertFee: run.config.alertFee,

@@ -48,7 +48,7 @@ Deno.test("average precision: known value and the step definition with ties", ()
 Deno.test("recall@1%FPR is the best TPR on the ROC curve with FPR <= 1%", () => {
   for (let seed = 0; seed < 5; seed++) {
     const { y, s } = randomCase(3000, seed, 400);
-    const r = recallAtFpr(y, s, 0.01);
+    const r = recallAtFpr(y, s, { fpr: 0.01 });
     const sw = sweep(y, s);
     let best = 0;
     for (let i = 0; i < sw.thresholds.length; i++) {
@@ -60,10 +60,10 @@ Deno.test("recall@1%FPR is the best TPR on the ROC curve with FPR <= 1%", () => 
 });
 
 Deno.test("precision@k breaks ties by row order; confusion at a threshold", () => {
-  assert.equal(precisionAtK([0, 1, 1], [5, 5, 1], 1), 0); // row 0 comes first among the tie
-  assert.equal(precisionAtK([1, 0, 1], [5, 5, 1], 1), 1);
-  assert.equal(precisionAtK([1, 0], [1, 2], 10), 0.5);
-  const c = confusionAt([1, 1, 0, 0, 1], [0.9, 0.2, 0.8, 0.1, 0.5], 0.5);
+  assert.equal(precisionAtK([0, 1, 1], [5, 5, 1], { k: 1 }), 0); // row 0 comes first among the tie
+  assert.equal(precisionAtK([1, 0, 1], [5, 5, 1], { k: 1 }), 1);
+  assert.equal(precisionAtK([1, 0], [1, 2], { k: 10 }), 0.5);
+  const c = confusionAt([1, 1, 0, 0, 1], [0.9, 0.2, 0.8, 0.1, 0.5], { threshold: 0.5 });
   assert.deepEqual([c.tp, c.fn, c.fp, c.tn], [2, 1, 1, 1]);
   assertClose(c.f1, 2 / 3, 1e-12);
 });
@@ -73,13 +73,21 @@ Deno.test("daily and entity precision@k follow the Handbook definitions", () => 
   const t = [0, 1, 2, day, day + 1, day + 2];
   const y = [1, 0, 0, 0, 1, 1];
   const s = [0.9, 0.8, 0.1, 0.7, 0.6, 0.5];
-  const d = dailyPrecisionAtK(y, s, t, 2);
+  const d = dailyPrecisionAtK(y, s, { timesMs: t, k: 2 });
   assert.deepEqual(d.days.map((x) => x.precision), [0.5, 0.5]);
   assert.equal(d.mean, 0.5);
   // Day 2: card A has max score 0.7 and a fraud (row 4); card B 0.5 fraud.
-  const e = entityPrecisionAtK(y, s, t, ["A", "B", "A", "A", "A", "B"], 1);
+  const e = entityPrecisionAtK(y, s, {
+    timesMs: t,
+    entities: ["A", "B", "A", "A", "A", "B"],
+    k: 1,
+  });
   assert.deepEqual(e.days.map((x) => [x.n, x.precision]), [[2, 1], [2, 1]]);
-  const e2 = entityPrecisionAtK(y, s, t, ["A", "B", "C", "C", "D", "D"], 1);
+  const e2 = entityPrecisionAtK(y, s, {
+    timesMs: t,
+    entities: ["A", "B", "C", "C", "D", "D"],
+    k: 1,
+  });
   assert.deepEqual(e2.days.map((x) => x.precision), [1, 0]);
 });
 

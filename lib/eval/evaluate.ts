@@ -91,24 +91,28 @@ export function evaluateScores(input: EvalInput): { metrics: EvalMetrics; curves
   const s = sweep(labels, scores, input.amounts);
   const order = descendingOrder(scores);
   const days = input.timesMs ? distinctDays(input.timesMs) : undefined;
-  const atThreshold = confusionAt(labels, scores, input.threshold);
+  const atThreshold = confusionAt(labels, scores, { threshold: input.threshold });
   const metrics: EvalMetrics = {
     rows: labels.length,
     positives: s.nPos,
     rocAuc: rocAuc(labels, scores),
     averagePrecision: averagePrecisionOf(s),
-    recallAt1pctFpr: recallAtFpr(labels, scores, 0.01).recall,
+    recallAt1pctFpr: recallAtFpr(labels, scores, { fpr: 0.01 }).recall,
     k,
-    precisionAtK: precisionAtK(labels, scores, k, order),
+    precisionAtK: precisionAtK(labels, scores, { k, order }),
     atThreshold,
   };
   if (input.timesMs) {
     metrics.days = days;
-    metrics.dailyPrecisionAtK = dailyPrecisionAtK(labels, scores, input.timesMs, k);
+    metrics.dailyPrecisionAtK = dailyPrecisionAtK(labels, scores, { timesMs: input.timesMs, k });
     if (input.entities) {
       metrics.entityPrecisionAtK = {
         entity: input.entityName ?? "entity",
-        ...entityPrecisionAtK(labels, scores, input.timesMs, input.entities, k),
+        ...entityPrecisionAtK(labels, scores, {
+          timesMs: input.timesMs,
+          entities: input.entities,
+          k,
+        }),
       };
     }
   }

@@ -65,8 +65,9 @@ function countPositives(labels: ArrayLike<number>): number {
 export function recallAtFpr(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  fpr = 0.01,
+  options: { fpr?: number } = {},
 ): { recall: number; threshold: number; allowedFalsePositives: number; achievedFpr: number } {
+  const fpr = options.fpr ?? 0.01;
   const nPos = countPositives(labels), nNeg = labels.length - nPos;
   if (nPos === 0 || nNeg === 0) {
     return { recall: NaN, threshold: NaN, allowedFalsePositives: 0, achievedFpr: NaN };
@@ -94,9 +95,9 @@ export function recallAtFpr(
 export function precisionAtK(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  k: number,
-  order: Uint32Array = descendingOrder(scores),
+  options: { k: number; order?: Uint32Array },
 ): number {
+  const k = options.k, order = options.order ?? descendingOrder(scores);
   const m = Math.min(k, order.length);
   if (m === 0) return NaN;
   let tp = 0;
@@ -122,8 +123,9 @@ export interface Confusion {
 export function confusionAt(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  threshold: number,
+  options: { threshold: number },
 ): Confusion {
+  const threshold = options.threshold;
   let tp = 0, fp = 0, tn = 0, fn = 0;
   for (let i = 0; i < labels.length; i++) {
     const alert = scores[i] >= threshold;
@@ -194,9 +196,9 @@ function groupByDay(timesMs: ArrayLike<number>): Map<number, number[]> {
 export function dailyPrecisionAtK(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  timesMs: ArrayLike<number>,
-  k: number,
+  options: { timesMs: ArrayLike<number>; k: number },
 ): DailyPrecisionAtK {
+  const { timesMs, k } = options;
   const days: DailyPrecision[] = [];
   for (const [d, rows] of groupByDay(timesMs)) {
     rows.sort((a, b) => scores[b] - scores[a] || a - b);
@@ -219,10 +221,9 @@ export function dailyPrecisionAtK(
 export function entityPrecisionAtK(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  timesMs: ArrayLike<number>,
-  entities: ArrayLike<string | null>,
-  k: number,
+  options: { timesMs: ArrayLike<number>; entities: ArrayLike<string | null>; k: number },
 ): DailyPrecisionAtK {
+  const { timesMs, entities, k } = options;
   const days: DailyPrecision[] = [];
   for (const [d, rows] of groupByDay(timesMs)) {
     const score = new Map<string, number>(), fraud = new Map<string, number>();

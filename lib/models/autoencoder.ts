@@ -113,7 +113,7 @@ class Autoencoder implements Detector {
       let monitor = loss;
       if (valX) {
         engine.sync();
-        monitor = meanOf(reconstructionError(layers, valX.data, valX.rows));
+        monitor = meanOf(reconstructionError(layers, valX));
         valHistory.push(monitor);
       }
       bar.tick();
@@ -156,13 +156,13 @@ class Autoencoder implements Detector {
     if (X.cols !== layers[0].inputs) {
       throw new UserError(`autoencoder: expected ${layers[0].inputs} features, got ${X.cols}`);
     }
-    return reconstructionError(layers, X.data, X.rows);
+    return reconstructionError(layers, X);
   }
 
   explain(row: Float32Array): Float32Array {
     const layers = this.#fitted();
     const per = new Float64Array(row.length);
-    reconstructionError(layers, row, 1, per);
+    reconstructionError(layers, { data: row, rows: 1 }, { perFeature: per });
     return Float32Array.from(per, (e) => e / row.length);
   }
 

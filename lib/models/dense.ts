@@ -73,16 +73,16 @@ export function batchBuffers(layers: DenseLayer[], batch: number): Float64Array[
 }
 
 /**
- * Per-row mean squared reconstruction error of `rows` rows of row-major
- * float32 data (`data.length = rows × inputs`). `perFeature`, when given,
+ * Per-row mean squared reconstruction error of the rows of X (row-major
+ * float32, `data.length = rows × inputs`). `perFeature`, when given,
  * receives each row's squared error per feature.
  */
 export function reconstructionError(
   layers: DenseLayer[],
-  data: Float32Array,
-  rows: number,
-  perFeature?: Float64Array,
+  X: { data: Float32Array; rows: number },
+  options: { perFeature?: Float64Array } = {},
 ): Float32Array {
+  const { data, rows } = X, perFeature = options.perFeature;
   const d = layers[0].inputs, CHUNK = 1024;
   const acts = batchBuffers(layers, Math.min(CHUNK, Math.max(rows, 1)));
   const out = new Float32Array(rows);

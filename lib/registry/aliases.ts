@@ -234,7 +234,7 @@ export async function promoteIfBetter(
     const run = await loadModelRef(`${name}@${alias}`, root);
     championRun = run.id;
     const { scores } = await scoreWithRun(run, result.ds, result.testRows);
-    const part = evaluateRows(result.ds, result.testRows, scores, result.labels, {
+    const part = evaluateRows(result.ds, { rows: result.testRows, scores, labels: result.labels }, {
       threshold: run.threshold.threshold,
       k: result.config.k,
       alertFee: result.config.alertFee,

@@ -183,12 +183,11 @@ export interface ScoredPart {
 /** Evaluates scores of `rows` of a dataset with everything the spec offers. */
 export function evaluateRows(
   ds: Dataset,
-  rows: Uint32Array,
-  scores: Float32Array,
-  labels: Int8Array,
+  scored: { rows: Uint32Array; scores: Float32Array; labels: Int8Array },
   opts: { threshold: number; k: number; alertFee: number },
 ): ScoredPart {
   const spec = ds.spec;
+  const { rows, scores, labels } = scored;
   const pick = <T>(a: ArrayLike<T>) => Array.from(rows, (i) => a[i]);
   const times = spec.time ? timesMs(ds.frame, spec.time) : undefined;
   const entity = spec.entities[0];
@@ -331,7 +330,7 @@ export async function trainRun(
     days: valDays,
   });
   const opts = { threshold: threshold.threshold, k: config.k, alertFee: config.alertFee };
-  const validation = evaluateRows(ds, split.validation, valScores, labels, opts);
+  const validation = evaluateRows(ds, { rows: split.validation, scores: valScores, labels }, opts);
   timings.validation_s = elapsed(t0);
 
   t0 = performance.now();
@@ -342,7 +341,7 @@ export async function trainRun(
   timings.score_test_model_s = elapsed(t1);
   timings.score_test_s = elapsed(t0);
   timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
-  const test = evaluateRows(ds, split.test, testScores, labels, opts);
+  const test = evaluateRows(ds, { rows: split.test, scores: testScores, labels }, opts);
   const explain = topContributions(detector, Xtest, testScores);
 
   const root = options.root ?? artifactsRoot();
