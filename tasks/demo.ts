@@ -21,7 +21,7 @@ import {
 } from "../lib/mod.ts";
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
 import { trainRun } from "../lib/registry/runs.ts";
-import { promoteIfBetter } from "../lib/registry/aliases.ts";
+import { loadRunRef, promoteIfBetter } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
 import { reportsRoot } from "../lib/registry/store.ts";
 import { fmt } from "../lib/report/html.ts";
@@ -89,15 +89,21 @@ await runTask(async (args) => {
       fmt(r.test.averagePrecision),
       fmt(r.test.dailyPrecisionAtK?.mean),
       fmt(r.test.entityPrecisionAtK?.mean),
-      decision.promoted ? "champion" : "",
+      decision.promoted ? "yes" : "no",
       report,
     ]);
   }
   console.log(
     table(
-      ["model", "run", "AUC", "AP", "daily P@100", "card P@100", "promoted", "report"],
+      ["model", "run", "AUC", "AP", "daily P@100", "card P@100", "promoted on AP", "report"],
       results,
     ),
+  );
+  const champion = await loadRunRef("txsim@champion");
+  console.log(
+    `champion: ${champion.config.model} (run ${champion.id}, test AP ${
+      fmt(champion.metrics.test.averagePrecision)
+    })`,
   );
   console.log(`\n== 5. reports: ${join(reportsRoot(), "index.html")} lists every report`);
   console.log(`   deno task runs            # runs and the champion`);
