@@ -14,7 +14,6 @@ import { readRunConfig, type RunConfigInput } from "../lib/registry/config.ts";
 import { headline, trainRun } from "../lib/registry/runs.ts";
 import { parsePromotionRule, promoteIfBetter } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
-import { STRATEGY_SYNTAX } from "../lib/eval/threshold.ts";
 import { table } from "../lib/data/profile.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
@@ -139,5 +138,3 @@ await runTask(async (args) => {
     }));
   }
 });
-
-export const HELP = `threshold strategies: ${STRATEGY_SYNTAX}`;

@@ -23,7 +23,6 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { Dataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
@@ -432,16 +431,6 @@ export function transformRecord(fp: FittedPipeline, record: FeatureRecord): Floa
     j += step.categories.length;
   }
   return out;
-}
-
-/** Fits the pipeline a model needs on a dataset's training rows (velocity included). */
-export function fitDatasetPipeline(
-  ds: Dataset,
-  rows: ArrayLike<number> | undefined,
-  config: PipelineConfig = {},
-): { pipeline: FittedPipeline; features: FeatureFrame } {
-  const features = featureFrame(ds, velocityOptionsFor(ds.spec, config));
-  return { pipeline: fitPipeline(features, rows, config), features };
 }
 
 /** Checks that a JSON value is a fitted pipeline (as read from a run). */

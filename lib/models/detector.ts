@@ -143,15 +143,6 @@ export function scoreBatch(detector: Detector, X: Matrix): Promise<Float32Array>
   return detector.scoreMany ? detector.scoreMany(X) : Promise.resolve(detector.score(X));
 }
 
-/** Rows of a matrix selected by index, as a new matrix. */
-export function selectRows(X: Matrix, rows: ArrayLike<number>): Matrix {
-  const data = new Float32Array(rows.length * X.cols);
-  for (let i = 0; i < rows.length; i++) {
-    data.set(X.data.subarray(rows[i] * X.cols, (rows[i] + 1) * X.cols), i * X.cols);
-  }
-  return { data, rows: rows.length, cols: X.cols, columns: X.columns };
-}
-
 /** Concatenates typed arrays into one little-endian byte buffer (model files). */
 export function packArrays(arrays: (Float32Array | Float64Array | Int32Array)[]): Uint8Array {
   let bytes = 0;
