@@ -168,6 +168,38 @@ const f = (
   d = 4,
 ) => (v === undefined || Number.isNaN(v) ? "–" : v.toFixed(d));
 const range = (xs: number[]) => `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
+/** One table row of an implementation's figures. */
+function figureRow(model: string, impl: string, x: Figures): string[] {
+  return [
+    model,
+    impl,
+    f(x.auc),
+    f(x.ap),
+    f(x.r1),
+    f(x.p100, 2),
+    f(x.fit_s, 3),
+    f(x.score_s, 3),
+    f(x.model_score_s, 4),
+    Math.round(x.rows_per_s).toLocaleString("en-US"),
+  ];
+}
+
+/** One table row of metric ranges over seeds. */
+function seedRow(impl: string, runs: Pick<Figures, "auc" | "ap" | "r1" | "p100">[]): string[] {
+  return [
+    "",
+    impl,
+    range(runs.map((e) => e.auc)),
+    range(runs.map((e) => e.ap)),
+    range(runs.map((e) => e.r1)),
+    range(runs.map((e) => e.p100)),
+    "",
+    "",
+    "",
+    "",
+  ];
+}
+
 const rows: string[][] = [];
 const nSeeds = Number(flags.seeds);
 for (const model of flags.models!.split(",")) {
@@ -177,59 +209,11 @@ for (const model of flags.models!.split(",")) {
     for (let s = 1; s < nSeeds; s++) extra.push(await ours(model, s));
   }
   const p = await peer(model);
-  rows.push([
-    model,
-    "fraudlab",
-    f(a.auc),
-    f(a.ap),
-    f(a.r1),
-    f(a.p100, 2),
-    f(a.fit_s, 3),
-    f(a.score_s, 3),
-    f(a.model_score_s, 4),
-    Math.round(a.rows_per_s).toLocaleString("en-US"),
-  ]);
-  if (extra.length > 1) {
-    rows.push([
-      "",
-      `fraudlab seeds 0..${nSeeds - 1}`,
-      range(extra.map((e) => e.auc)),
-      range(extra.map((e) => e.ap)),
-      range(extra.map((e) => e.r1)),
-      range(extra.map((e) => e.p100)),
-      "",
-      "",
-      "",
-      "",
-    ]);
-  }
+  rows.push(figureRow(model, "fraudlab", a));
+  if (extra.length > 1) rows.push(seedRow(`fraudlab seeds 0..${nSeeds - 1}`, extra));
   if (p) {
-    rows.push([
-      "",
-      "peer (Python)",
-      f(p.auc),
-      f(p.ap),
-      f(p.r1),
-      f(p.p100, 2),
-      f(p.fit_s, 3),
-      f(p.score_s, 3),
-      f(p.model_score_s, 4),
-      Math.round(p.rows_per_s).toLocaleString("en-US"),
-    ]);
-    if (p.seeds) {
-      rows.push([
-        "",
-        `peer seeds 0..${p.seeds.length - 1}`,
-        range(p.seeds.map((e) => e.auc)),
-        range(p.seeds.map((e) => e.ap)),
-        range(p.seeds.map((e) => e.r1)),
-        range(p.seeds.map((e) => e.p100)),
-        "",
-        "",
-        "",
-        "",
-      ]);
-    }
+    rows.push(figureRow("", "peer (Python)", p));
+    if (p.seeds) rows.push(seedRow(`peer seeds 0..${p.seeds.length - 1}`, p.seeds));
     rows.push([
       "",
       "difference / speed-up",
