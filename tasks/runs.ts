@@ -4,7 +4,7 @@
  * --compare, shows chosen runs side by side (params, data, split, metrics).
  */
 import { listRuns, type LoadedRun, loadRun } from "../lib/registry/runs.ts";
-import { readRegistry } from "../lib/registry/aliases.ts";
+import { readRegistry, registryTags } from "../lib/registry/aliases.ts";
 import { table } from "../lib/data/profile.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
@@ -17,16 +17,7 @@ await runTask(async (args) => {
     limit: { type: "string", default: "50" },
   });
   const reg = await readRegistry();
-  const tags = new Map<string, string[]>();
-  for (const [name, m] of Object.entries(reg.models)) {
-    for (const v of m.versions) {
-      const aliases = Object.entries(m.aliases).filter(([, n]) => n === v.version).map(([a]) => a);
-      tags.set(v.run_id, [
-        ...(tags.get(v.run_id) ?? []),
-        `${name} v${v.version}${aliases.length ? ` (${aliases.join(", ")})` : ""}`,
-      ]);
-    }
-  }
+  const tags = registryTags(reg);
   if (flags.compare?.length) {
     if (flags.compare.length < 2) {
       throw new UserError("--compare needs at least two runs (repeat --compare RUN)");

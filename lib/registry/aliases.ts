@@ -66,6 +66,21 @@ export async function readRegistry(root = artifactsRoot()): Promise<Registry> {
   }
 }
 
+/** For each registered run id: labels such as `txsim v2 (champion)`. */
+export function registryTags(reg: Registry): Map<string, string[]> {
+  const tags = new Map<string, string[]>();
+  for (const [name, m] of Object.entries(reg.models)) {
+    for (const v of m.versions) {
+      const aliases = Object.entries(m.aliases).filter(([, n]) => n === v.version).map(([a]) => a);
+      tags.set(v.run_id, [
+        ...(tags.get(v.run_id) ?? []),
+        `${name} v${v.version}${aliases.length ? ` (${aliases.join(", ")})` : ""}`,
+      ]);
+    }
+  }
+  return tags;
+}
+
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Options for {@linkcode promote}. */
