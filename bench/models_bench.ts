@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
 import { splitMod5, splitPrefix } from "../lib/data/split.ts";
 import { featureFrame, fitPipeline, transformFrame } from "../lib/features/pipeline.ts";
-import { getKind, resolveParams, scoreBatch } from "../lib/models/mod.ts";
+import { fitOnRows, getKind, resolveParams, scoreBatch } from "../lib/models/mod.ts";
 import { averagePrecision } from "../lib/eval/curves.ts";
 import { precisionAtK, recallAtFpr, rocAuc } from "../lib/eval/metrics.ts";
 import { labelsOf } from "../lib/registry/runs.ts";
@@ -88,12 +88,10 @@ async function ours(model: string, seed: number): Promise<Figures> {
   );
   const t0 = performance.now();
   const pipeline = fitPipeline(ff, split.train, { standardize: kind.standardize });
-  const fitRows = kind.fitOn === "negatives"
-    ? split.train.filter((i) => labels[i] === 0)
-    : split.train;
-  const X = transformFrame(pipeline, ff, fitRows);
-  const det = kind.create(params);
-  await det.fit(X, Int8Array.from(fitRows, (i) => labels[i]), { seed, quiet: true });
+  const { detector: det } = await fitOnRows(kind, params, pipeline, ff, split.train, labels, {
+    seed,
+    quiet: true,
+  });
   const fitS = (performance.now() - t0) / 1000;
   const runs: number[] = [], modelRuns: number[] = [];
   let scores: Float32Array = new Float32Array(0);

@@ -131,3 +131,27 @@ Deno.test("medianOf matches sorting, with ties, NaN and even counts", async () =
     assert.equal(medianOf(a), want, `case ${t} (n ${n})`);
   }
 });
+
+Deno.test("fitOnRows: iforest transforms only its sample and fits the same forest", async () => {
+  const { fitOnRows, getKind } = await import("../models/mod.ts");
+  const { labelsOf } = await import("../registry/runs.ts");
+  const frame = simulateTransactions({ customers: 200, days: 20, seed: 8, quiet: true });
+  const path = await Deno.makeTempFile({ suffix: ".parquet" });
+  writeFrame(frame, path);
+  const ds = loadDatasetBytes(await Deno.readFile(path), path, TXSIM_SPEC, "parquet");
+  await Deno.remove(path);
+  const ff = featureFrame(ds, velocityOptionsFor(ds.spec, {}));
+  const labels = labelsOf(ds);
+  const rows = Array.from({ length: ff.frame.height }, (_, i) => i);
+  const fp = fitPipeline(ff, rows, {});
+  const kind = getKind("iforest");
+  const params = { trees: 20, maxSamples: 64 };
+  const viaSample = await fitOnRows(kind, params, fp, ff, rows, labels, { seed: 4, quiet: true });
+  const negatives = rows.filter((i) => labels[i] === 0);
+  assert.equal(viaSample.fitRows, negatives.length);
+  assert.ok(viaSample.transformedRows <= 20 * 64, `${viaSample.transformedRows} rows transformed`);
+  const direct = kind.create(params);
+  await direct.fit(transformFrame(fp, ff, negatives), undefined, { seed: 4, quiet: true });
+  const X = transformFrame(fp, ff);
+  assert.deepEqual(Array.from(viaSample.detector.score(X)), Array.from(direct.score(X)));
+});

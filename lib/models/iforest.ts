@@ -145,15 +145,82 @@ function growTree(
   return root;
 }
 
-/** Fits a forest (the algorithm in the module doc). */
+/**
+ * The rows each tree is grown on: `trees` draws of ψ = min(maxSamples, n)
+ * distinct rows of an n-row fit set, tree after tree (ψ per tree, in draw
+ * order). A partial Fisher–Yates over a virtual identity array: only the
+ * displaced entries are stored, so a draw costs O(ψ) whatever n is. The same
+ * `rng` then grows the trees, so the draws come first in its stream.
+ */
+function drawSamples(n: number, trees: number, maxSamples: number, rng: Rng): Int32Array {
+  const psi = Math.min(maxSamples, n);
+  const out = new Int32Array(trees * psi);
+  const moved = new Map<number, number>();
+  for (let t = 0, at = 0; t < trees; t++) {
+    moved.clear();
+    for (let i = 0; i < psi; i++) {
+      const j = i + rng.int(n - i);
+      const vi = moved.get(i) ?? i, vj = moved.get(j) ?? j;
+      moved.set(j, vi);
+      out[at++] = vj;
+    }
+  }
+  return out;
+}
+
+/**
+ * The rows of an n-row fit set that {@linkcode fitForest} reads with this
+ * seed, ascending: at most trees × ψ of them. A trainer transforms only these
+ * rows and passes them as a sample (FitOptions.sample); the forest is the
+ * same as one fitted on every row.
+ */
+export function forestSample(
+  n: number,
+  options: { trees: number; maxSamples: number; seed: number },
+): Int32Array {
+  const drawn = drawSamples(n, options.trees, options.maxSamples, new Rng(options.seed));
+  const unique = Int32Array.from(new Set(drawn)).sort();
+  return unique;
+}
+
+/** Position of `value` in the ascending array `a` (which holds it). */
+function positionOf(a: Int32Array, value: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  if (a[lo] !== value) throw new Error(`iforest: row ${value} is not in the fit sample`);
+  return lo;
+}
+
+/**
+ * Fits a forest (the algorithm in the module doc). With `sample`, X holds
+ * only the rows `sample.rows` (ascending, from {@linkcode forestSample}) of
+ * a `sample.of`-row fit set.
+ */
 export function fitForest(
   X: Matrix,
-  options: { trees: number; maxSamples: number; seed: number; quiet?: boolean },
+  options: {
+    trees: number;
+    maxSamples: number;
+    seed: number;
+    quiet?: boolean;
+    sample?: { of: number; rows: Int32Array };
+  },
 ): Forest {
-  if (X.rows === 0) throw new UserError("iforest: no rows to fit on");
-  const psi = Math.min(options.maxSamples, X.rows);
+  const sample = options.sample;
+  if (sample && sample.rows.length !== X.rows) {
+    throw new Error(`iforest: the sample lists ${sample.rows.length} rows, X has ${X.rows}`);
+  }
+  const n = sample ? sample.of : X.rows;
+  if (n === 0) throw new UserError("iforest: no rows to fit on");
+  const psi = Math.min(options.maxSamples, n);
   const maxDepth = Math.ceil(Math.log2(Math.max(psi, 2)));
   const rng = new Rng(options.seed);
+  const drawn = drawSamples(n, options.trees, options.maxSamples, rng);
+  if (sample) for (let i = 0; i < drawn.length; i++) drawn[i] = positionOf(sample.rows, drawn[i]);
   const nodes = { feature: [], threshold: [], left: [], right: [], value: [] } as {
     feature: number[];
     threshold: number[];
@@ -162,18 +229,9 @@ export function fitForest(
     value: number[];
   };
   const roots = new Int32Array(options.trees);
-  const pool = new Int32Array(X.rows);
   const bar = progress("iforest fit", options.trees, { quiet: options.quiet, unit: "trees" });
   for (let t = 0; t < options.trees; t++) {
-    // Partial Fisher–Yates: the first psi entries become the sample.
-    for (let i = 0; i < X.rows; i++) pool[i] = i;
-    for (let i = 0; i < psi; i++) {
-      const j = i + rng.int(X.rows - i);
-      const tmp = pool[i];
-      pool[i] = pool[j];
-      pool[j] = tmp;
-    }
-    roots[t] = growTree(X, pool.slice(0, psi), maxDepth, rng, nodes);
+    roots[t] = growTree(X, drawn.slice(t * psi, (t + 1) * psi), maxDepth, rng, nodes);
     bar.tick();
   }
   bar.done();
@@ -317,6 +375,7 @@ class IsolationForest implements Detector {
       maxSamples: this.params.maxSamples as number,
       seed: options.seed,
       quiet: options.quiet,
+      sample: options.sample,
     });
     return Promise.resolve({ nodes: this.forest.feature.length, psi: this.forest.psi });
   }
@@ -395,4 +454,10 @@ registerKind({
   explains: "path-length shortfall per split feature (isolation speed credited to features)",
   create: (params) => new IsolationForest(params),
   load: loadIsolationForest,
+  fitSample: (n, params, seed) =>
+    forestSample(n, {
+      trees: params.trees as number,
+      maxSamples: params.maxSamples as number,
+      seed,
+    }),
 });

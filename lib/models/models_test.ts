@@ -174,3 +174,25 @@ Deno.test("autoencoder: the typed-array engine follows TensorFlow.js step for st
   }
   assert.ok(losses[0][2] < losses[0][0], "loss decreases");
 });
+
+Deno.test("iforest: fitting on its sample of rows gives the forest fitted on every row", async () => {
+  const { forestSample, fitForest } = await import("./iforest.ts");
+  const { X } = blobs(20000, 4, 21);
+  const options = { trees: 50, maxSamples: 128, seed: 9 };
+  const full = fitForest(X, options);
+  const rows = forestSample(X.rows, options);
+  assert.ok(rows.length <= 50 * 128 && rows.length > 128, `${rows.length} sampled rows`);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i] > rows[i - 1], "ascending, distinct");
+  const data = new Float32Array(rows.length * X.cols);
+  rows.forEach((r, k) => data.set(X.data.subarray(r * X.cols, (r + 1) * X.cols), k * X.cols));
+  const part: Matrix = { data, rows: rows.length, cols: X.cols, columns: X.columns };
+  const sampled = fitForest(part, { ...options, sample: { of: X.rows, rows } });
+  for (const key of ["feature", "threshold", "left", "right", "value", "roots"] as const) {
+    assert.deepEqual(Array.from(sampled[key]), Array.from(full[key]), key);
+  }
+  // A sample that does not match X is refused rather than misread.
+  assert.throws(
+    () => fitForest(part, { ...options, sample: { of: X.rows, rows: rows.subarray(1) } }),
+    /sample lists/,
+  );
+});

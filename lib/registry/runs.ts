@@ -43,7 +43,7 @@ import {
   velocityOptionsFor,
 } from "../features/pipeline.ts";
 import { timesMs } from "../features/velocity.ts";
-import { type Detector, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
+import { type Detector, fitOnRows, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
 import { artifactsRoot, runsDir, RunWriter, verifyRun } from "./store.ts";
@@ -294,24 +294,23 @@ export async function trainRun(
   timings.features_s = elapsed(t0);
   t0 = performance.now();
   const pipeline = fitPipeline(features, split.fit, config.features);
-  const fitRows = kind.fitOn === "negatives" ? split.fit.filter((i) => labels[i] === 0) : split.fit;
-  const Xfit = transformFrame(pipeline, features, fitRows);
   timings.pipeline_s = elapsed(t0);
-  log(
-    `features: ${pipeline.columns.length} columns; fitting ${kind.name} on ${fitRows.length} rows`,
-  );
-  if (kind.fitOn === "all" && count(fitRows) === 0) {
+  if (kind.fitOn === "all" && count(split.fit) === 0) {
     throw new UserError(
       `${kind.name} is supervised but the fit rows hold no fraud (${split.description})`,
     );
   }
 
   t0 = performance.now();
-  const detector = kind.create(config.params);
-  const fit = await detector.fit(Xfit, Int8Array.from(fitRows, (i) => labels[i]), {
+  const fitted = await fitOnRows(kind, config.params, pipeline, features, split.fit, labels, {
     seed: config.seed,
     quiet: options.quiet,
   });
+  const { detector, report: fit } = fitted;
+  log(
+    `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
+      (fitted.transformedRows < fitted.fitRows ? ` (a sample of ${fitted.transformedRows} read)` : ""),
+  );
   timings.model_fit_s = elapsed(t0);
 
   t0 = performance.now();
@@ -377,7 +376,8 @@ export async function trainRun(
     await writer.json("fit.json", {
       kind: kind.name,
       params: config.params,
-      rows: fitRows.length,
+      rows: fitted.fitRows,
+      transformed_rows: fitted.transformedRows,
       ...fit,
     });
     await writer.json("timings.json", timings);
