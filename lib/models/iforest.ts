@@ -220,7 +220,9 @@ export function fitForest(
   const maxDepth = Math.ceil(Math.log2(Math.max(psi, 2)));
   const rng = new Rng(options.seed);
   const drawn = drawSamples(n, options.trees, options.maxSamples, rng);
-  if (sample) for (let i = 0; i < drawn.length; i++) drawn[i] = positionOf(sample.rows, drawn[i]);
+  if (sample) {
+    for (let i = 0; i < drawn.length; i++) drawn[i] = positionOf(sample.rows, drawn[i]);
+  }
   const nodes = { feature: [], threshold: [], left: [], right: [], value: [] } as {
     feature: number[];
     threshold: number[];

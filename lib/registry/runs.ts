@@ -309,7 +309,9 @@ export async function trainRun(
   const { detector, report: fit } = fitted;
   log(
     `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
-      (fitted.transformedRows < fitted.fitRows ? ` (a sample of ${fitted.transformedRows} read)` : ""),
+      (fitted.transformedRows < fitted.fitRows
+        ? ` (a sample of ${fitted.transformedRows} read)`
+        : ""),
   );
   timings.model_fit_s = elapsed(t0);
 
