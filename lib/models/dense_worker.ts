@@ -34,6 +34,7 @@ scope.onmessage = (e) => {
   scope.postMessage("ready");
   let seen = 0;
   for (;;) {
+    for (let spin = 0; spin < CONTROL.SPIN && Atomics.load(ctrl, CONTROL.SEQ) === seen; spin++);
     Atomics.wait(ctrl, CONTROL.SEQ, seen);
     const seq = Atomics.load(ctrl, CONTROL.SEQ);
     if (seq === seen) continue;
