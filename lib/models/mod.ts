@@ -8,6 +8,7 @@ import "./logreg.ts";
 import "./autoencoder.ts";
 
 export * from "./detector.ts";
+export * from "./fit.ts";
 export {
   averagePathLength,
   explainForest,
