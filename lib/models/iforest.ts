@@ -249,34 +249,101 @@ export function fitForest(
   };
 }
 
+/**
+ * The forest rearranged for branch-free walks: a leaf points to itself
+ * (`next` = itself, `step` 0, `feature` 0), so every row can take exactly
+ * the tree's depth in steps and four rows walk a tree in lockstep. An
+ * internal node goes to `next` (its left child) when x ≤ threshold, else to
+ * `next + 1` (its right child, allocated beside the left one).
+ */
+interface WalkLayout {
+  feature: Int32Array;
+  next: Int32Array;
+  step: Int32Array;
+  /** Levels of each tree (edges from the root to its deepest leaf). */
+  depth: Int32Array;
+}
+
+const LAYOUTS = new WeakMap<Forest, WalkLayout>();
+
+/** The walk layout of a forest (built once per forest); refuses a corrupt one. */
+function walkLayout(forest: Forest): WalkLayout {
+  let layout = LAYOUTS.get(forest);
+  if (layout) return layout;
+  const { feature: f, left, right, roots } = forest;
+  const m = f.length;
+  const feature = new Int32Array(m), next = new Int32Array(m), step = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    if (f[i] >= 0) {
+      if (right[i] !== left[i] + 1 || left[i] <= i || left[i] + 1 >= m) {
+        throw new UserError("iforest: corrupt model (children not side by side)");
+      }
+      feature[i] = f[i];
+      next[i] = left[i];
+      step[i] = 1;
+    } else next[i] = i;
+  }
+  const depth = new Int32Array(roots.length);
+  const stack: number[] = [];
+  for (let t = 0; t < roots.length; t++) {
+    stack.push(roots[t], 0);
+    while (stack.length) {
+      const d = stack.pop()!, node = stack.pop()!;
+      if (f[node] < 0) {
+        if (d > depth[t]) depth[t] = d;
+      } else stack.push(left[node], d + 1, right[node], d + 1);
+    }
+  }
+  layout = { feature, next, step, depth };
+  LAYOUTS.set(forest, layout);
+  return layout;
+}
+
 /** Scores rows of X: 2^(−E[h]/c(ψ)). */
 export function scoreForest(forest: Forest, X: Matrix): Float32Array {
   if (X.cols !== forest.cols) {
     throw new UserError(`iforest: expected ${forest.cols} features, got ${X.cols}`);
   }
-  const { value, roots } = forest;
+  const { value, roots, threshold } = forest;
   const cols = X.cols, data = X.data, trees = roots.length;
   const norm = -1 / (trees * averagePathLength(forest.psi));
-  checkLayout(forest);
-  const { feature, threshold, left } = forest;
+  const { feature, next, step, depth } = walkLayout(forest);
   const out = new Float32Array(X.rows);
   // Tree-major over blocks of rows: one tree's nodes stay in cache while a
   // block of rows walks it, and the block's rows stay in cache across trees.
+  // Within a block, four rows walk each tree in lockstep for exactly its
+  // depth: no data-dependent branch (the comparison becomes a 0/−1 mask, as
+  // a conditional would compile to a branch mispredicted half the time),
+  // four independent chains of loads. NaN goes right, as x ≤ t is false.
   const BLOCK = 4096;
   const sums = new Float64Array(BLOCK);
   for (let start = 0; start < X.rows; start += BLOCK) {
     const end = Math.min(start + BLOCK, X.rows);
+    const end4 = start + ((end - start) & ~3);
     sums.fill(0);
     for (let t = 0; t < trees; t++) {
-      const root = roots[t];
-      for (let r = start; r < end; r++) {
+      const root = roots[t], levels = depth[t];
+      for (let r = start; r < end4; r += 4) {
+        const b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
+        let n0 = root, n1 = root, n2 = root, n3 = root;
+        for (let k = 0; k < levels; k++) {
+          n0 = next[n0] + (step[n0] & -Number(!(data[b0 + feature[n0]] <= threshold[n0])));
+          n1 = next[n1] + (step[n1] & -Number(!(data[b1 + feature[n1]] <= threshold[n1])));
+          n2 = next[n2] + (step[n2] & -Number(!(data[b2 + feature[n2]] <= threshold[n2])));
+          n3 = next[n3] + (step[n3] & -Number(!(data[b3 + feature[n3]] <= threshold[n3])));
+        }
+        const s = r - start;
+        sums[s] += value[n0];
+        sums[s + 1] += value[n1];
+        sums[s + 2] += value[n2];
+        sums[s + 3] += value[n3];
+      }
+      for (let r = end4; r < end; r++) {
         const base = r * cols;
         let node = root;
-        let f = feature[node];
-        while (f >= 0) {
-          // Children are allocated side by side: right = left + 1.
-          node = left[node] + (data[base + f] <= threshold[node] ? 0 : 1);
-          f = feature[node];
+        for (let k = 0; k < levels; k++) {
+          node = next[node] +
+            (step[node] & -Number(!(data[base + feature[node]] <= threshold[node])));
         }
         sums[r - start] += value[node];
       }
@@ -284,19 +351,6 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
     for (let r = start; r < end; r++) out[r] = Math.pow(2, sums[r - start] * norm);
   }
   return out;
-}
-
-const CHECKED = new WeakSet<Forest>();
-
-/** Refuses a forest whose children are not side by side (right = left + 1), which scoring relies on. */
-function checkLayout(forest: Forest): void {
-  if (CHECKED.has(forest)) return;
-  for (let i = 0; i < forest.feature.length; i++) {
-    if (forest.feature[i] >= 0 && forest.right[i] !== forest.left[i] + 1) {
-      throw new UserError("iforest: corrupt model (children not side by side)");
-    }
-  }
-  CHECKED.add(forest);
 }
 
 /** Rows from which scoring is split between this thread and a worker. */

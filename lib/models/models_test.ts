@@ -196,3 +196,25 @@ Deno.test("iforest: fitting on its sample of rows gives the forest fitted on eve
     /sample lists/,
   );
 });
+
+Deno.test("iforest: the lockstep scorer equals a plain walk of every tree, NaN going right", async () => {
+  const { fitForest } = await import("./iforest.ts");
+  const { X } = blobs(3001, 5, 31);
+  const forest = fitForest(X, { trees: 30, maxSamples: 64, seed: 2 });
+  X.data[7] = NaN; // row 1, feature 2
+  X.data[5 * 100] = NaN;
+  const got = scoreForest(forest, X);
+  const { feature, threshold, left, right, value, roots } = forest;
+  for (let r = 0; r < X.rows; r++) {
+    let h = 0;
+    for (const root of roots) {
+      let node = root;
+      while (feature[node] >= 0) {
+        node = X.data[r * X.cols + feature[node]] <= threshold[node] ? left[node] : right[node];
+      }
+      h += value[node];
+    }
+    const want = Math.fround(Math.pow(2, -h / (roots.length * averagePathLength(64))));
+    assert.equal(got[r], want, `row ${r}`);
+  }
+});
