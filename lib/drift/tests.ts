@@ -255,6 +255,24 @@ export function binCounts(edges: ArrayLike<number>, sample: ArrayLike<number>): 
   return counts;
 }
 
+/** Totals of two count vectors over the same bins; refuses mismatched or empty ones. */
+function binTotals(
+  reference: ArrayLike<number>,
+  current: ArrayLike<number>,
+  test: string,
+): [number, number] {
+  if (reference.length !== current.length) {
+    throw new UserError(`${test}: ${reference.length} reference bins vs ${current.length} current`);
+  }
+  let sr = 0, sc = 0;
+  for (let i = 0; i < reference.length; i++) {
+    sr += reference[i];
+    sc += current[i];
+  }
+  nonEmpty(sr, sc, test);
+  return [sr, sc];
+}
+
 /**
  * PSI = Σ (q − p) ln(q / p) over bins, p the reference share and q the
  * current share; a share of 0 becomes `eps` (no renormalization).
@@ -264,16 +282,8 @@ export function psiFromCounts(
   current: ArrayLike<number>,
   options: { eps?: number; threshold?: number } = {},
 ): TestResult {
-  if (reference.length !== current.length) {
-    throw new UserError(`psi: ${reference.length} reference bins vs ${current.length} current`);
-  }
   const eps = options.eps ?? 1e-6;
-  let sr = 0, sc = 0;
-  for (let i = 0; i < reference.length; i++) {
-    sr += reference[i];
-    sc += current[i];
-  }
-  nonEmpty(sr, sc, "psi");
+  const [sr, sc] = binTotals(reference, current, "psi");
   let psi = 0;
   for (let i = 0; i < reference.length; i++) {
     const p = reference[i] / sr || eps, q = current[i] / sc || eps;
@@ -412,17 +422,7 @@ export function jensenShannonTest(
   current: ArrayLike<number>,
   options: { threshold?: number } = {},
 ): TestResult {
-  if (reference.length !== current.length) {
-    throw new UserError(
-      `jensenshannon: ${reference.length} reference bins vs ${current.length} current`,
-    );
-  }
-  let sp = 0, sq = 0;
-  for (let i = 0; i < reference.length; i++) {
-    sp += reference[i];
-    sq += current[i];
-  }
-  nonEmpty(sp, sq, "jensenshannon");
+  const [sp, sq] = binTotals(reference, current, "jensenshannon");
   let js = 0;
   for (let i = 0; i < reference.length; i++) {
     const p = reference[i] / sp, q = current[i] / sq, mid = (p + q) / 2;
