@@ -1,6 +1,6 @@
 /**
  * `deno task generate [--customers N] [--terminals N] [--days N]
- * [--start YYYY-MM-DD] [--seed N] [--drift SCENARIO[@YYYY-MM-DD]]... --out FILE`:
+ * [--start YYYY-MM-DD] [--seed N] [--drift SCENARIO[:INTENSITY][@YYYY-MM-DD]]... --out FILE`:
  * simulates card transactions and writes Parquet or CSV by the extension.
  */
 import { parseDrift, sha256Hex, simulateTransactions, UserError, writeFrame } from "../lib/mod.ts";

@@ -33,12 +33,30 @@ export interface Dataset {
   ignored: string[];
   /** The exact file bytes (hashed for the dataset version). */
   bytes: Uint8Array;
+  /**
+   * False when the file has no labels (allowed by `labels: "optional"`): the
+   * label column is then all null.
+   */
+  labeled: boolean;
+  /** Feature columns of the spec the file lacks (allowed by `missingFeatures: "drop"`). */
+  missingFeatures: string[];
 }
 
 /** Options for {@linkcode loadDataset}. */
 export interface LoadOptions {
   /** Force the format instead of going by the file extension. */
   format?: "csv" | "parquet";
+  /**
+   * "optional" accepts a file without a label column (or with an entirely
+   * empty one), as monitored live traffic is. Default "required".
+   */
+  labels?: "required" | "optional";
+  /**
+   * "drop" accepts a file lacking some numeric or categorical feature
+   * columns: they leave the resolved spec and are listed in
+   * `missingFeatures` (drift reports them as a schema change). Default "error".
+   */
+  missingFeatures?: "error" | "drop";
 }
 
 const LABEL_TRUE = new Set(["1", "true"]);
@@ -238,18 +256,31 @@ export async function loadDataset(
     }
     throw new UserError(`${path}: cannot read (${(e as Error).message})`);
   }
-  return fromBytes(bytes, path, spec, format);
+  return fromBytes(bytes, path, spec, format, options);
 }
 
 function fromBytes(
   bytes: Uint8Array,
   path: string,
-  spec: DatasetSpec,
+  givenSpec: DatasetSpec,
   format: "csv" | "parquet",
+  options: LoadOptions = {},
 ): Dataset {
   const file = path;
   const { frame: raw, header } = readFrame(bytes, file, format);
-  const missing = requiredColumns(spec).filter((c) => !header.includes(c));
+  const has = (c: string) => header.includes(c);
+  const labeled = options.labels !== "optional" ||
+    (has(givenSpec.label) && raw.getColumn(givenSpec.label).nullCount() < raw.height);
+  let spec = givenSpec;
+  const missingFeatures: string[] = [];
+  if (options.missingFeatures === "drop") {
+    for (const c of [...(spec.numeric ?? []), ...(spec.categorical ?? [])]) {
+      if (!has(c) && c !== spec.amount) missingFeatures.push(c);
+    }
+    const keep = (cols?: string[]) => cols?.filter((c) => !missingFeatures.includes(c));
+    spec = { ...spec, numeric: keep(spec.numeric), categorical: keep(spec.categorical) };
+  }
+  const missing = requiredColumns(spec).filter((c) => !has(c) && (labeled || c !== spec.label));
   if (missing.length > 0) {
     const shown = header.slice(0, 12).map((c) => JSON.stringify(c)).join(", ");
     throw new UserError(
@@ -271,13 +302,16 @@ function fromBytes(
   ]);
   const ignored = header.filter((c) => !used.has(c));
   for (const c of used) {
+    if (!labeled && c === resolved.label) continue;
     if (raw.getColumn(c).nullCount() === raw.height) {
       throw new UserError(
         `${file}: column "${c}" is entirely missing (all ${raw.height} rows empty)`,
       );
     }
   }
-  const exprs: pl.Expr[] = [toLabel(raw, file, resolved.label)];
+  const exprs: pl.Expr[] = [
+    labeled ? toLabel(raw, file, resolved.label) : pl.lit(null).cast(pl.Int8).alias(resolved.label),
+  ];
   const asText = (c: string) => pl.col(c).cast(pl.Utf8).alias(c);
   if (resolved.id) exprs.push(asText(resolved.id));
   const time = resolved.time ? toTime(raw, file, resolved.time) : undefined;
@@ -291,7 +325,7 @@ function fromBytes(
   for (const c of resolved.categorical) exprs.push(asText(c));
   let frame = raw.select(...exprs);
   if (time && "series" in time) frame = frame.withColumns(time.series);
-  return { path, format, spec: resolved, frame, ignored, bytes };
+  return { path, format, spec: resolved, frame, ignored, bytes, labeled, missingFeatures };
 }
 
 /**

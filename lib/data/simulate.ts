@@ -56,10 +56,17 @@ export const DRIFT_SCENARIOS = [
 /** One drift scenario name. */
 export type DriftScenario = typeof DRIFT_SCENARIOS[number];
 
-/** A drift scenario and the date (YYYY-MM-DD, UTC) it starts on. */
+/**
+ * A drift scenario, the date (YYYY-MM-DD, UTC) it starts on and its
+ * intensity (default 1): amount_inflation multiplies amounts by
+ * 1 + 0.25 × intensity, channel_shift multiplies online popularity by
+ * 1 + intensity, category_shift raises its category multipliers to the
+ * power intensity, new_fraud multiplies the takeover rate by intensity.
+ */
 export interface DriftEvent {
   scenario: DriftScenario;
   from: string;
+  intensity?: number;
 }
 
 /** Options for {@linkcode simulateTransactions}. */
@@ -110,11 +117,16 @@ export function parseDay(value: string, what: string): number {
 }
 
 /**
- * Parses a `--drift SCENARIO[@YYYY-MM-DD]` value; without a date the drift
- * starts halfway through the simulated range.
+ * Parses a `--drift SCENARIO[:INTENSITY][@YYYY-MM-DD]` value; without a date
+ * the drift starts halfway through the simulated range.
  */
 export function parseDrift(value: string, start: string, days: number): DriftEvent {
-  const [name, date] = value.split("@");
+  const [head, date] = value.split("@");
+  const [name, level] = head.split(":");
+  const intensity = level === undefined ? 1 : Number(level);
+  if (!(Number.isFinite(intensity) && intensity > 0 && intensity <= 100)) {
+    throw new UserError(`--drift ${value}: intensity must be a number in (0, 100], got "${level}"`);
+  }
   if (!(DRIFT_SCENARIOS as readonly string[]).includes(name)) {
     throw new UserError(
       `--drift: unknown scenario "${name}" (known: ${DRIFT_SCENARIOS.join(", ")})`,
@@ -123,7 +135,7 @@ export function parseDrift(value: string, start: string, days: number): DriftEve
   const from = date ??
     new Date(parseDay(start, "--start") + Math.floor(days / 2) * DAY_MS).toISOString().slice(0, 10);
   parseDay(from, `--drift ${name}`);
-  return { scenario: name as DriftScenario, from };
+  return { scenario: name as DriftScenario, from, ...(level === undefined ? {} : { intensity }) };
 }
 
 /** Growable columns of the transactions being generated. */
@@ -359,7 +371,15 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
     }
   }
   const driftDay = new Map<DriftScenario, number>();
+  const level = new Map<DriftScenario, number>();
   for (const ev of options.drift ?? []) {
+    const intensity = ev.intensity ?? 1;
+    if (!(Number.isFinite(intensity) && intensity > 0)) {
+      throw new UserError(
+        `drift ${ev.scenario}: intensity must be a positive number, got ${intensity}`,
+      );
+    }
+    level.set(ev.scenario, intensity);
     driftDay.set(
       ev.scenario,
       Math.round((parseDay(ev.from, `--drift ${ev.scenario}`) - startMs) / DAY_MS),
@@ -383,9 +403,10 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
     const dayMs = startMs + d * DAY_MS;
     const weekday = new Date(dayMs).getUTCDay();
     const weekend = weekday === 0 || weekday === 6;
-    const inflation = active("amount_inflation", d) ? 1.25 : 1;
-    const onlineBoost = active("channel_shift", d) ? 2 : 1;
+    const inflation = active("amount_inflation", d) ? 1 + 0.25 * level.get("amount_inflation")! : 1;
+    const onlineBoost = active("channel_shift", d) ? 1 + level.get("channel_shift")! : 1;
     const catShift = active("category_shift", d);
+    const catPower = level.get("category_shift") ?? 1;
 
     // New compromises start today.
     for (let k = rng.poisson(P_COMPROMISE_TERMINAL * w.physical.length); k > 0; k--) {
@@ -406,7 +427,8 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
         const pop = channel ? CATEGORY_POP_ONLINE : CATEGORY_POP_PRESENT;
         let s = 0;
         for (let k = 0; k < K; k++) {
-          cumPref[k] = s += pop[k] * w.pref[c * K + k] * (catShift ? CATEGORY_SHIFT[k] : 1);
+          cumPref[k] = s += pop[k] * w.pref[c * K + k] *
+            (catShift ? CATEGORY_SHIFT[k] ** catPower : 1);
         }
         let category = rng.weighted(cumPref);
         let terminal: number;
@@ -502,7 +524,8 @@ export function simulateTransactions(options: SimulateOptions = {}): pl.DataFram
     }
     // New fraud pattern (drift): night-time takeover purchases at usual amounts.
     if (active("new_fraud", d)) {
-      for (let k = rng.poisson(P_NIGHT_TAKEOVER * customers); k > 0; k--) {
+      const rate = P_NIGHT_TAKEOVER * level.get("new_fraud")! * customers;
+      for (let k = rng.poisson(rate); k > 0; k--) {
         const c = rng.int(customers);
         for (let b = 2 + rng.int(3); b > 0; b--) {
           const terminal = pickOnline(rng, w, rng.bernoulli(0.6) ? CAT_ELECTRONICS : CAT_TRAVEL);

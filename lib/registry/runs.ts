@@ -16,6 +16,7 @@
  *   curves.json     ROC, PR, cost, alert-budget curves and score histograms
  *   explain.json    top contributing features over the top test alerts
  *   fit.json        what the fit reported (loss history, iterations, …)
+ *   profile.json    reference profile of the fit rows and validation scores (drift)
  *   timings.json    seconds per stage (not part of reproducibility)
  *   code.json       git sha and dirty flag of the code that made it
  *   manifest.json   sha256 of every file above
@@ -30,6 +31,8 @@ import { type Dataset, loadDataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../data/split.ts";
 import { type EvalCurves, type EvalMetrics, evaluateScores } from "../eval/evaluate.ts";
+import { referenceProfile } from "../drift/dataset.ts";
+import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
 import { chooseThreshold, type ChosenThreshold, parseStrategy } from "../eval/threshold.ts";
 import {
   featureFrame,
@@ -335,6 +338,16 @@ export async function trainRun(
   timings.validation_s = elapsed(t0);
 
   t0 = performance.now();
+  const profile = referenceProfile(ds, {
+    rows: split.fit,
+    rowsLabel: `fit rows of ${split.description}`,
+    sha256: dataset.sha256,
+    seed: config.seed,
+    prediction: { scores: valScores, threshold: threshold.threshold },
+  });
+  timings.profile_s = elapsed(t0);
+
+  t0 = performance.now();
   const Xtest = transformFrame(pipeline, features, split.test);
   const t1 = performance.now();
   const testScores = await scoreBatch(detector, Xtest);
@@ -382,6 +395,7 @@ export async function trainRun(
       transformed_rows: fitted.transformedRows,
       ...fit,
     });
+    await writer.file("profile.json", JSON.stringify(profile));
     await writer.json("timings.json", timings);
     await writer.json("code.json", await codeVersion());
     const dir = await writer.commit();
@@ -484,6 +498,22 @@ export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise
     threshold,
     metrics: await readJson(dir, "metrics.json"),
   };
+}
+
+/** Reads a run's reference profile (written at training time). */
+export async function loadProfile(run: Pick<LoadedRun, "id" | "dir">): Promise<ReferenceProfile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(run.dir, "profile.json"));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UserError(
+        `run ${run.id} has no reference profile (profile.json); it predates drift monitoring: retrain it`,
+      );
+    }
+    throw e;
+  }
+  return profileFromJSON(JSON.parse(text), join(run.dir, "profile.json"));
 }
 
 /** Scores rows of a dataset (all when omitted) with a run's pipeline and model. */

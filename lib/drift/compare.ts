@@ -1,0 +1,775 @@
+/**
+ * Compares current data with a stored reference profile: one drift test per
+ * column, dataset drift, prediction drift (score distribution and alert
+ * rate), target drift and data quality.
+ *
+ * Default test choice (Evidently's rule): with a reference of at most 1,000
+ * rows, KS for numeric columns with more than 5 distinct values, otherwise
+ * chi-square (more than 2 categories) or the Z-test; with a larger
+ * reference, Wasserstein distance normalized by the reference std (drift at
+ * ≥ 0.1) for numeric columns with more than 5 distinct values, otherwise
+ * Jensen–Shannon distance (≥ 0.1). Any column's test and threshold can be
+ * overridden. Dataset drift: at least `driftShare` (default 0.5) of the
+ * columns drifted.
+ *
+ * Against a profile the tests read: KS the reservoir sample (the whole
+ * reference when it has at most 5,000 values), Wasserstein the 1,001-point
+ * quantile function (exact integral of |Q_ref − Q_cur| with Q_ref linear
+ * between grid points), PSI the decile bins, Jensen–Shannon the histogram
+ * bins or category counts, chi-square and Z the category counts.
+ * @module
+ */
+import { UserError } from "../util/errors.ts";
+import {
+  chiSquareTest,
+  DEFAULT_THRESHOLDS,
+  DRIFT_TESTS,
+  type DriftTestName,
+  jensenShannonTest,
+  judge,
+  ksTest,
+  psiFromCounts,
+  type TestResult,
+  zTest,
+} from "./tests.ts";
+import {
+  type CategoricalProfile,
+  categoryCounts,
+  finiteValues,
+  lowerBound,
+  type NumericProfile,
+  type ReferenceProfile,
+  sortedBinCounts,
+  sortedHistogram,
+  upperBound,
+} from "./profile.ts";
+import { sortFloat64 } from "./sort.ts";
+
+/** Format tag of a drift result. */
+export const DRIFT_FORMAT = "fraudlab.drift/1";
+/** References up to this many rows get KS / chi-square / Z by default. */
+export const SMALL_REFERENCE_MAX = 1000;
+
+/** A per-column choice of test and threshold. */
+export interface ColumnOverride {
+  test?: DriftTestName;
+  threshold?: number;
+}
+
+/** Options of a comparison. */
+export interface DriftOptions {
+  /** Per-column test and threshold overrides. */
+  columns?: Record<string, ColumnOverride>;
+  /** Dataset drift when at least this share of the columns drifted. Default 0.5. */
+  driftShare?: number;
+  /** Test and threshold for the score distribution. */
+  prediction?: ColumnOverride;
+  /** Test and threshold for the label distribution. */
+  target?: ColumnOverride;
+  /**
+   * The alert rate drifts when it changed by at least this factor (either
+   * way) and a two-proportion Z-test says the change is real (p < 0.05).
+   * Default 2.
+   */
+  alertRateFactor?: number;
+  /** The fraud rate drifts when it changed by this factor (see TargetDrift). Default 2. */
+  targetRateFactor?: number;
+  /** A missing-value share change above this is flagged. Default 0.05. */
+  missingShareTolerance?: number;
+}
+
+/** The current data, column by column. */
+export interface CurrentData {
+  rows: number;
+  /** Numeric columns, NaN = missing. */
+  numeric: Record<string, Float64Array>;
+  /** Categorical columns, null or "" = missing. */
+  categorical: Record<string, ArrayLike<string | null>>;
+  /** The reference model's scores on the current rows. */
+  scores?: Float32Array | null;
+  /** Current labels, when known. */
+  labels?: Int8Array | null;
+}
+
+/** Reference and current distributions of a column, as shares, for plotting. */
+export interface DistributionPlot {
+  kind: "histogram" | "bars";
+  /** histogram: bin edges; shares[0] is below edges[0], the last share above the last edge. */
+  edges?: number[];
+  /** bars: category labels. */
+  labels?: string[];
+  reference: number[];
+  current: number[];
+}
+
+/** Summary statistics of one side of a column. */
+export interface SideStats {
+  count: number;
+  missing: number;
+  missingShare: number;
+  mean?: number;
+  std?: number;
+  min?: number;
+  max?: number;
+  median?: number;
+  /** Categorical: the most frequent category and its share. */
+  top?: [string, number];
+}
+
+/** Drift of one column. */
+export interface ColumnDrift {
+  column: string;
+  type: "numeric" | "categorical";
+  /** How the column was tested (a numeric column with ≤ 5 distinct values as categorical). */
+  testedAs: "numeric" | "categorical";
+  /** The test outcome, or null when the current side had no values. */
+  result: TestResult | null;
+  drifted: boolean;
+  chosenBy: "default" | "override";
+  /** PSI over the reference's decile bins (numeric) or categories, for information. */
+  psi: number | null;
+  reference: SideStats;
+  current: SideStats;
+  quality: {
+    missingShareChange: number;
+    /** Share of current values outside the reference [min, max] (numeric). */
+    outOfRangeShare: number | null;
+    /** Share of current values in categories the reference never had, and the top ones. */
+    unseenShare: number | null;
+    unseen: [string, number][];
+    flags: string[];
+  };
+  plot: DistributionPlot;
+  note?: string;
+}
+
+/** Prediction drift: the score distribution and the alert rate. */
+export interface PredictionDrift {
+  scores: ColumnDrift;
+  threshold: number;
+  alertRate: {
+    reference: number;
+    current: number;
+    ratio: number;
+    z: TestResult;
+    factor: number;
+    drifted: boolean;
+  };
+  drifted: boolean;
+}
+
+/**
+ * Target drift: the fraud rate. By default it drifts when it changed by at
+ * least `targetRateFactor` (either way) and a two-proportion Z-test says
+ * the change is real; with a `target` test override, by that test alone.
+ * (A distance such as Jensen–Shannon barely moves when a 0.5% rate
+ * triples, so it is not the default for a rare class.)
+ */
+export interface TargetDrift {
+  label: string;
+  reference: { rows: number; positives: number; rate: number };
+  current: { rows: number; positives: number; rate: number };
+  ratio: number;
+  /** The rate-change factor applied, or null under a test override. */
+  factor: number | null;
+  result: TestResult;
+  chosenBy: "default" | "override";
+  drifted: boolean;
+}
+
+/** Schema differences between the reference and the current file. */
+export interface SchemaChanges {
+  missing: string[];
+  extra: string[];
+  typeChanged: { column: string; reference: string; current: string }[];
+}
+
+/** The whole comparison. */
+export interface DriftResult {
+  format: typeof DRIFT_FORMAT;
+  created: string;
+  reference: { rows: number; source: ReferenceProfile["source"]; created: string; label: string };
+  current: { rows: number; label: string };
+  driftShare: number;
+  datasetDrift: boolean;
+  driftedColumns: number;
+  testedColumns: number;
+  driftedShareValue: number;
+  /** Drifted columns first, then by column order. */
+  columns: ColumnDrift[];
+  prediction: PredictionDrift | null;
+  target: TargetDrift | null;
+  schema: SchemaChanges;
+  /** Drift verdict (dataset, prediction or target drift) and why. */
+  drift: boolean;
+  reasons: string[];
+  warnings: string[];
+}
+
+const NUMERIC_TESTS = new Set<DriftTestName>(["ks", "wasserstein", "psi", "jensenshannon"]);
+const CATEGORICAL_TESTS = new Set<DriftTestName>(["chisquare", "z", "psi", "jensenshannon"]);
+
+/** The default test for a column (see the module doc). */
+export function defaultTest(
+  referenceRows: number,
+  testedAs: "numeric" | "categorical",
+  categories = 0,
+): DriftTestName {
+  if (referenceRows <= SMALL_REFERENCE_MAX) {
+    return testedAs === "numeric" ? "ks" : categories <= 2 ? "z" : "chisquare";
+  }
+  return testedAs === "numeric" ? "wasserstein" : "jensenshannon";
+}
+
+/** Checks an override and resolves the test to run. */
+function chooseTest(
+  column: string,
+  testedAs: "numeric" | "categorical",
+  referenceRows: number,
+  categories: number,
+  override: ColumnOverride | undefined,
+): { test: DriftTestName; threshold: number; chosenBy: "default" | "override" } {
+  const test = override?.test ?? defaultTest(referenceRows, testedAs, categories);
+  if (!DRIFT_TESTS.includes(test)) {
+    throw new UserError(`column "${column}": unknown test "${test}" (known: ${DRIFT_TESTS})`);
+  }
+  const allowed = testedAs === "numeric" ? NUMERIC_TESTS : CATEGORICAL_TESTS;
+  if (!allowed.has(test)) {
+    throw new UserError(
+      `column "${column}" is tested as ${testedAs}; test "${test}" does not apply ` +
+        `(use one of ${[...allowed].join(", ")})`,
+    );
+  }
+  if (test === "z" && categories > 2) {
+    throw new UserError(
+      `column "${column}": the Z-test needs at most 2 categories, found ${categories} (use chisquare)`,
+    );
+  }
+  const threshold = override?.threshold ?? DEFAULT_THRESHOLDS[test];
+  if (!(Number.isFinite(threshold) && threshold > 0)) {
+    throw new UserError(
+      `column "${column}": threshold must be a positive number, got ${threshold}`,
+    );
+  }
+  return {
+    test,
+    threshold,
+    chosenBy: override?.test || override?.threshold ? "override" : "default",
+  };
+}
+
+/**
+ * Wasserstein-1 distance between a reference given by quantiles at
+ * p = k/Q (k = 0..Q; linear in between) and an ascending current sample:
+ * the exact integral of |Q_ref(u) − Q_cur(u)| over u in [0, 1].
+ */
+export function wassersteinFromQuantiles(q: ArrayLike<number>, cur: Float64Array): number {
+  const Q = q.length - 1, m = cur.length;
+  if (Q < 1 || m === 0) throw new UserError("wasserstein: empty reference or current sample");
+  let area = 0, k = 0, j = 0, u0 = 0;
+  while (k < Q && j < m) {
+    // Next breakpoint: the end of reference cell k or of current step j (integer compare).
+    const refFirst = (k + 1) * m <= (j + 1) * Q, curFirst = (j + 1) * Q <= (k + 1) * m;
+    const u1 = refFirst ? (k + 1) / Q : (j + 1) / m;
+    const slope = (q[k + 1] - q[k]) * Q, c = cur[j];
+    const f0 = q[k] + slope * (u0 - k / Q) - c, f1 = q[k] + slope * (u1 - k / Q) - c;
+    const w = u1 - u0, a0 = Math.abs(f0), a1 = Math.abs(f1);
+    area += (f0 >= 0) === (f1 >= 0) || a0 + a1 === 0
+      ? ((a0 + a1) / 2) * w
+      : ((f0 * f0 + f1 * f1) / (2 * (a0 + a1))) * w;
+    u0 = u1;
+    if (refFirst) k++;
+    if (curFirst) j++;
+  }
+  return area;
+}
+
+function shares(counts: ArrayLike<number>): number[] {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  return Array.from(counts, (c) => (total > 0 ? c / total : 0));
+}
+
+function missingShare(count: number, missing: number): number {
+  return count + missing > 0 ? missing / (count + missing) : 0;
+}
+
+function qualityFlags(
+  q: Omit<ColumnDrift["quality"], "flags">,
+  tolerance: number,
+): string[] {
+  const flags: string[] = [];
+  if (Math.abs(q.missingShareChange) > tolerance) {
+    flags.push(
+      `missing share ${q.missingShareChange > 0 ? "+" : ""}${
+        (100 * q.missingShareChange).toFixed(1)
+      } pts`,
+    );
+  }
+  if (q.outOfRangeShare !== null && q.outOfRangeShare > 0) {
+    flags.push(`${(100 * q.outOfRangeShare).toFixed(2)}% outside the reference range`);
+  }
+  if (q.unseenShare !== null && q.unseenShare > 0) {
+    flags.push(`${(100 * q.unseenShare).toFixed(2)}% in unseen categories`);
+  }
+  return flags;
+}
+
+/** Compares a numeric column with its profile. */
+export function compareNumeric(
+  column: string,
+  p: NumericProfile,
+  values: ArrayLike<number>,
+  referenceRows: number,
+  options: DriftOptions = {},
+  override?: ColumnOverride,
+): ColumnDrift {
+  if (p.discrete) {
+    const cats = p.discrete.map(([v, c]) => [String(v), c] as [string, number]);
+    const strings = Array.from(values, (v) => (v === v ? String(v) : null));
+    return compareCategorical(
+      column,
+      {
+        type: "categorical",
+        count: p.count,
+        missing: p.missing,
+        categories: cats,
+        other: { count: 0, distinct: 0 },
+      },
+      strings,
+      referenceRows,
+      options,
+      override,
+      "numeric",
+    );
+  }
+  const finite = finiteValues(values);
+  const m = finite.values.length;
+  const reference: SideStats = {
+    count: p.count,
+    missing: p.missing,
+    missingShare: missingShare(p.count, p.missing),
+    mean: p.mean,
+    std: p.std,
+    min: p.min,
+    max: p.max,
+    median: p.quantiles[p.quantiles.length >> 1],
+  };
+  const choice = chooseTest(column, "numeric", referenceRows, 0, override);
+  const plotEdges = p.histogram.edges;
+  if (m === 0) {
+    return {
+      column,
+      type: "numeric",
+      testedAs: "numeric",
+      result: null,
+      drifted: true,
+      chosenBy: choice.chosenBy,
+      psi: null,
+      reference,
+      current: { count: 0, missing: finite.missing, missingShare: 1 },
+      quality: withFlags({
+        missingShareChange: 1 - reference.missingShare,
+        outOfRangeShare: null,
+        unseenShare: null,
+        unseen: [],
+      }, options),
+      plot: {
+        kind: "histogram",
+        edges: plotEdges,
+        reference: shares(p.histogram.counts),
+        current: p.histogram.counts.map(() => 0),
+      },
+      note: "every current value is missing: counted as drifted",
+    };
+  }
+  const cs = sortFloat64(finite.values);
+  let mean = 0;
+  for (let i = 0; i < m; i++) mean += cs[i];
+  mean /= m;
+  let ss = 0;
+  for (let i = 0; i < m; i++) ss += (cs[i] - mean) * (cs[i] - mean);
+  const current: SideStats = {
+    count: m,
+    missing: finite.missing,
+    missingShare: missingShare(m, finite.missing),
+    mean,
+    std: Math.sqrt(ss / m),
+    min: cs[0],
+    max: cs[m - 1],
+    median: m % 2 ? cs[m >> 1] : (cs[m / 2 - 1] + cs[m / 2]) / 2,
+  };
+  const curDeciles = sortedBinCounts(cs, p.deciles.edges);
+  const curHist = sortedHistogram(cs, plotEdges);
+  const psi = psiFromCounts(p.deciles.counts, curDeciles).statistic;
+  let result: TestResult;
+  switch (choice.test) {
+    case "ks":
+      result = ksTest(p.sample, cs, { threshold: choice.threshold });
+      break;
+    case "wasserstein": {
+      const statistic = wassersteinFromQuantiles(p.quantiles, cs) / Math.max(p.std, 0.001);
+      result = judge("wasserstein", { statistic, pValue: null }, choice.threshold);
+      break;
+    }
+    case "psi":
+      result = judge("psi", { statistic: psi, pValue: null }, choice.threshold);
+      break;
+    default:
+      result = jensenShannonTest(p.histogram.counts, curHist, { threshold: choice.threshold });
+  }
+  const outside = lowerBound(cs, p.min) + (m - upperBound(cs, p.max));
+  return {
+    column,
+    type: "numeric",
+    testedAs: "numeric",
+    result,
+    drifted: result.drifted,
+    chosenBy: choice.chosenBy,
+    psi,
+    reference,
+    current,
+    quality: withFlags({
+      missingShareChange: current.missingShare - reference.missingShare,
+      outOfRangeShare: outside / m,
+      unseenShare: null,
+      unseen: [],
+    }, options),
+    plot: {
+      kind: "histogram",
+      edges: plotEdges,
+      reference: shares(p.histogram.counts),
+      current: shares(curHist),
+    },
+  };
+}
+
+function withFlags(
+  q: Omit<ColumnDrift["quality"], "flags">,
+  options: DriftOptions,
+): ColumnDrift["quality"] {
+  return { ...q, flags: qualityFlags(q, options.missingShareTolerance ?? 0.05) };
+}
+
+const OTHER = "(other)";
+const PLOT_BARS = 15;
+
+/** Compares a categorical column (or a discrete numeric one) with its profile. */
+export function compareCategorical(
+  column: string,
+  p: CategoricalProfile,
+  values: ArrayLike<string | null>,
+  referenceRows: number,
+  options: DriftOptions = {},
+  override?: ColumnOverride,
+  type: "numeric" | "categorical" = "categorical",
+): ColumnDrift {
+  const cur = categoryCounts(values);
+  const known = new Map(p.categories);
+  const curOf = new Map<string, number>();
+  const unseen: [string, number][] = [];
+  let otherCount = 0;
+  for (const [cat, c] of cur.counts) {
+    if (known.has(cat)) curOf.set(cat, c);
+    else if (p.other.count > 0) otherCount += c;
+    else unseen.push([cat, c]);
+  }
+  const labels = [...p.categories.map(([c]) => c)];
+  const refCounts = p.categories.map(([, c]) => c);
+  const curCounts = labels.map((c) => curOf.get(c) ?? 0);
+  if (p.other.count > 0) {
+    labels.push(OTHER);
+    refCounts.push(p.other.count);
+    curCounts.push(otherCount);
+  }
+  for (const [cat, c] of unseen) {
+    labels.push(cat);
+    refCounts.push(0);
+    curCounts.push(c);
+  }
+  const curTotal = values.length - cur.missing;
+  const reference: SideStats = {
+    count: p.count,
+    missing: p.missing,
+    missingShare: missingShare(p.count, p.missing),
+    top: p.categories.length ? [p.categories[0][0], p.categories[0][1] / p.count] : undefined,
+  };
+  const current: SideStats = {
+    count: curTotal,
+    missing: cur.missing,
+    missingShare: missingShare(curTotal, cur.missing),
+    top: cur.counts.length ? [cur.counts[0][0], cur.counts[0][1] / curTotal] : undefined,
+  };
+  const choice = chooseTest(column, "categorical", referenceRows, labels.length, override);
+  const unseenTotal = unseen.reduce((s, [, c]) => s + c, 0);
+  const quality = withFlags({
+    missingShareChange: current.missingShare - reference.missingShare,
+    outOfRangeShare: null,
+    unseenShare: curTotal > 0 ? unseenTotal / curTotal : null,
+    unseen: unseen.slice(0, 10),
+  }, options);
+  const plot = barsPlot(labels, refCounts, curCounts);
+  const base = {
+    column,
+    type,
+    testedAs: "categorical" as const,
+    chosenBy: choice.chosenBy,
+    reference,
+    current,
+    quality,
+    plot,
+  };
+  if (curTotal === 0) {
+    return {
+      ...base,
+      result: null,
+      drifted: true,
+      psi: null,
+      note: "every current value is missing: counted as drifted",
+    };
+  }
+  const psi = psiFromCounts(refCounts, curCounts).statistic;
+  let result: TestResult;
+  switch (choice.test) {
+    case "chisquare":
+      result = labels.length < 2
+        ? judge("chisquare", { statistic: 0, pValue: 1 }, choice.threshold)
+        : chiSquareTest(refCounts, curCounts, { threshold: choice.threshold });
+      break;
+    case "z":
+      result = zTest(
+        { hits: refCounts[0], n: p.count },
+        { hits: curCounts[0] ?? 0, n: curTotal },
+        { threshold: choice.threshold },
+      );
+      break;
+    case "psi":
+      result = judge("psi", { statistic: psi, pValue: null }, choice.threshold);
+      break;
+    default:
+      result = jensenShannonTest(refCounts, curCounts, { threshold: choice.threshold });
+  }
+  return { ...base, result, drifted: result.drifted, psi };
+}
+
+/** The largest categories side by side (by the larger of the two shares), the rest as "(rest)". */
+function barsPlot(labels: string[], ref: number[], cur: number[]): DistributionPlot {
+  const rs = shares(ref), cs = shares(cur);
+  const order = labels.map((_, i) => i).sort((a, b) =>
+    Math.max(rs[b], cs[b]) - Math.max(rs[a], cs[a]) || a - b
+  );
+  const top = order.slice(0, PLOT_BARS), rest = order.slice(PLOT_BARS);
+  const plot: DistributionPlot = {
+    kind: "bars",
+    labels: top.map((i) => labels[i]),
+    reference: top.map((i) => rs[i]),
+    current: top.map((i) => cs[i]),
+  };
+  if (rest.length) {
+    plot.labels!.push(`(rest: ${rest.length})`);
+    plot.reference.push(rest.reduce((s, i) => s + rs[i], 0));
+    plot.current.push(rest.reduce((s, i) => s + cs[i], 0));
+  }
+  return plot;
+}
+
+function percent(x: number, digits = 1): string {
+  return `${(100 * x).toFixed(digits)}%`;
+}
+
+/** Describes a test result in a few words ("wasserstein 0.23 ≥ 0.1"). */
+export function describeResult(r: TestResult): string {
+  if (r.pValue !== null) {
+    return `${r.test} p=${r.pValue.toExponential(2)} ${r.drifted ? "<" : "≥"} ${r.threshold}`;
+  }
+  return `${r.test} ${r.statistic.toFixed(3)} ${r.drifted ? "≥" : "<"} ${r.threshold}`;
+}
+
+/**
+ * Compares current data with a reference profile (see the module doc).
+ * `schema` lists columns the current file lacks or adds; missing columns
+ * count as drifted.
+ */
+export function compareToProfile(
+  profile: ReferenceProfile,
+  current: CurrentData,
+  options: DriftOptions = {},
+  context: {
+    referenceLabel?: string;
+    currentLabel?: string;
+    schema?: SchemaChanges;
+    warnings?: string[];
+  } = {},
+): DriftResult {
+  const driftShare = options.driftShare ?? 0.5;
+  if (!(driftShare > 0 && driftShare <= 1)) {
+    throw new UserError(`drift share must be in (0, 1], got ${driftShare}`);
+  }
+  for (const name of Object.keys(options.columns ?? {})) {
+    if (!profile.columns[name]) {
+      throw new UserError(
+        `override for column "${name}": the reference has no such column ` +
+          `(columns: ${profile.schema.map((c) => c.name).join(", ")})`,
+      );
+    }
+  }
+  const schema = context.schema ?? { missing: [], extra: [], typeChanged: [] };
+  const columns: ColumnDrift[] = [];
+  let lost = 0;
+  for (const { name } of profile.schema) {
+    const p = profile.columns[name];
+    const override = options.columns?.[name];
+    if (p.type === "numeric" && current.numeric[name]) {
+      columns.push(compareNumeric(name, p, current.numeric[name], profile.rows, options, override));
+    } else if (p.type === "categorical" && current.categorical[name]) {
+      columns.push(
+        compareCategorical(name, p, current.categorical[name], profile.rows, options, override),
+      );
+    } else {
+      lost++;
+      if (!schema.missing.includes(name)) schema.missing.push(name);
+    }
+  }
+  const order = new Map(profile.schema.map((c, i) => [c.name, i]));
+  columns.sort((a, b) =>
+    Number(b.drifted) - Number(a.drifted) || order.get(a.column)! - order.get(b.column)!
+  );
+  const tested = columns.length + lost;
+  const drifted = columns.filter((c) => c.drifted).length + lost;
+  const share = tested > 0 ? drifted / tested : 0;
+  const datasetDrift = tested > 0 && share >= driftShare;
+
+  const reasons: string[] = [];
+  if (datasetDrift) {
+    reasons.push(
+      `dataset drift: ${drifted} of ${tested} columns drifted (${percent(share)} ≥ ${
+        percent(driftShare, 0)
+      })`,
+    );
+  }
+  const prediction = comparePrediction(profile, current, options);
+  if (prediction?.scores.drifted && prediction.scores.result) {
+    reasons.push(`prediction drift: score ${describeResult(prediction.scores.result)}`);
+  }
+  if (prediction?.alertRate.drifted) {
+    const a = prediction.alertRate;
+    reasons.push(
+      `alert rate ${percent(a.reference, 2)} → ${percent(a.current, 2)} (×${a.ratio.toFixed(2)})`,
+    );
+  }
+  const target = compareTarget(profile, current, options);
+  if (target?.drifted) {
+    reasons.push(
+      `target drift: fraud rate ${percent(target.reference.rate, 2)} → ${
+        percent(target.current.rate, 2)
+      } (${describeResult(target.result)})`,
+    );
+  }
+  const warnings = [...(context.warnings ?? [])];
+  if (lost > 0) {
+    warnings.push(`current data lacks ${lost} reference column(s): ${schema.missing.join(", ")}`);
+  }
+  return {
+    format: DRIFT_FORMAT,
+    created: new Date().toISOString(),
+    reference: {
+      rows: profile.rows,
+      source: profile.source,
+      created: profile.created,
+      label: context.referenceLabel ?? profile.source.path,
+    },
+    current: { rows: current.rows, label: context.currentLabel ?? "current" },
+    driftShare,
+    datasetDrift,
+    driftedColumns: drifted,
+    testedColumns: tested,
+    driftedShareValue: share,
+    columns,
+    prediction,
+    target,
+    schema,
+    drift: datasetDrift || Boolean(prediction?.drifted) || Boolean(target?.drifted),
+    reasons,
+    warnings,
+  };
+}
+
+function comparePrediction(
+  profile: ReferenceProfile,
+  current: CurrentData,
+  options: DriftOptions,
+): PredictionDrift | null {
+  const ref = profile.prediction;
+  if (!ref || !current.scores || current.scores.length === 0) return null;
+  const scores = compareNumeric(
+    "score",
+    ref.scores,
+    Float64Array.from(current.scores),
+    ref.rows,
+    options,
+    options.prediction,
+  );
+  let alerts = 0;
+  for (let i = 0; i < current.scores.length; i++) {
+    alerts += Number(current.scores[i] >= ref.threshold);
+  }
+  const factor = options.alertRateFactor ?? 2;
+  if (!(factor > 1)) throw new UserError(`alert rate factor must be > 1, got ${factor}`);
+  const r0 = ref.alerts / ref.rows, r1 = alerts / current.scores.length;
+  const z = zTest({ hits: ref.alerts, n: ref.rows }, { hits: alerts, n: current.scores.length });
+  const ratio = r0 > 0 ? r1 / r0 : r1 > 0 ? Infinity : 1;
+  const alertDrift = z.drifted && (ratio >= factor || ratio <= 1 / factor);
+  return {
+    scores,
+    threshold: ref.threshold,
+    alertRate: { reference: r0, current: r1, ratio, z, factor, drifted: alertDrift },
+    drifted: scores.drifted || alertDrift,
+  };
+}
+
+function compareTarget(
+  profile: ReferenceProfile,
+  current: CurrentData,
+  options: DriftOptions,
+): TargetDrift | null {
+  const ref = profile.target;
+  if (!ref || !current.labels || current.labels.length === 0) return null;
+  let positives = 0;
+  for (let i = 0; i < current.labels.length; i++) positives += Number(current.labels[i] === 1);
+  const n = current.labels.length;
+  const r0 = ref.positives / ref.rows, r1 = positives / n;
+  const ratio = r0 > 0 ? r1 / r0 : r1 > 0 ? Infinity : 1;
+  const factor = options.targetRateFactor ?? 2;
+  if (!(factor > 1)) throw new UserError(`target rate factor must be > 1, got ${factor}`);
+  const refCounts = [ref.rows - ref.positives, ref.positives],
+    curCounts = [n - positives, positives];
+  const base = {
+    label: ref.label,
+    reference: { rows: ref.rows, positives: ref.positives, rate: r0 },
+    current: { rows: n, positives, rate: r1 },
+    ratio,
+  };
+  if (!options.target?.test) {
+    const result = zTest({ hits: ref.positives, n: ref.rows }, { hits: positives, n }, {
+      threshold: options.target?.threshold,
+    });
+    const drifted = result.drifted && (ratio >= factor || ratio <= 1 / factor);
+    return { ...base, result, factor, chosenBy: "default", drifted };
+  }
+  const choice = chooseTest(ref.label, "categorical", ref.rows, 2, options.target);
+  let result: TestResult;
+  switch (choice.test) {
+    case "z":
+      result = zTest({ hits: ref.positives, n: ref.rows }, { hits: positives, n }, choice);
+      break;
+    case "chisquare":
+      result = chiSquareTest(refCounts, curCounts, choice);
+      break;
+    case "psi":
+      result = psiFromCounts(refCounts, curCounts, choice);
+      break;
+    default:
+      result = jensenShannonTest(refCounts, curCounts, choice);
+  }
+  return { ...base, result, factor: null, chosenBy: "override", drifted: result.drifted };
+}
