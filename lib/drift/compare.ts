@@ -13,9 +13,9 @@
  * columns drifted.
  *
  * Against a profile the tests read: KS the reservoir sample (the whole
- * reference when it has at most 5,000 values), Wasserstein the 1,001-point
- * quantile function (exact integral of |Q_ref − Q_cur| with Q_ref linear
- * between grid points), PSI the decile bins, Jensen–Shannon the histogram
+ * reference when it has at most 5,000 values), Wasserstein the quantile
+ * function (exact integral of |Q_ref − Q_cur|, Q_ref exact over the 256
+ * lowest and highest values and linear between 1,001 grid points elsewhere), PSI the decile bins, Jensen–Shannon the histogram
  * bins or category counts, chi-square and Z the category counts.
  * @module
  */
@@ -259,29 +259,65 @@ function chooseTest(
 }
 
 /**
- * Wasserstein-1 distance between a reference given by quantiles at
- * p = k/Q (k = 0..Q; linear in between) and an ascending current sample:
- * the exact integral of |Q_ref(u) − Q_cur(u)| over u in [0, 1].
+ * Wasserstein-1 distance between a reference quantile function given by
+ * knots (u ascending in [0, 1], linear between knots; equal u values make a
+ * jump) and an ascending current sample: the exact integral of
+ * |Q_ref(u) − Q_cur(u)| over u in [0, 1].
  */
-export function wassersteinFromQuantiles(q: ArrayLike<number>, cur: Float64Array): number {
-  const Q = q.length - 1, m = cur.length;
-  if (Q < 1 || m === 0) throw new UserError("wasserstein: empty reference or current sample");
-  let area = 0, k = 0, j = 0, u0 = 0;
-  while (k < Q && j < m) {
-    // Next breakpoint: the end of reference cell k or of current step j (integer compare).
-    const refFirst = (k + 1) * m <= (j + 1) * Q, curFirst = (j + 1) * Q <= (k + 1) * m;
-    const u1 = refFirst ? (k + 1) / Q : (j + 1) / m;
-    const slope = (q[k + 1] - q[k]) * Q, c = cur[j];
-    const f0 = q[k] + slope * (u0 - k / Q) - c, f1 = q[k] + slope * (u1 - k / Q) - c;
+export function wassersteinFromKnots(
+  u: ArrayLike<number>,
+  v: ArrayLike<number>,
+  cur: Float64Array,
+): number {
+  const K = u.length, m = cur.length;
+  if (K < 2 || m === 0) throw new UserError("wasserstein: empty reference or current sample");
+  let area = 0, k = 0, j = 0, u0 = u[0];
+  while (k < K - 1 && j < m) {
+    const ua = u[k], ub = u[k + 1];
+    if (!(ub > ua)) {
+      k++;
+      continue;
+    }
+    const uc = (j + 1) / m;
+    const u1 = Math.min(ub, uc);
+    const slope = (v[k + 1] - v[k]) / (ub - ua), c = cur[j];
+    const f0 = v[k] + slope * (u0 - ua) - c, f1 = v[k] + slope * (u1 - ua) - c;
     const w = u1 - u0, a0 = Math.abs(f0), a1 = Math.abs(f1);
     area += (f0 >= 0) === (f1 >= 0) || a0 + a1 === 0
       ? ((a0 + a1) / 2) * w
       : ((f0 * f0 + f1 * f1) / (2 * (a0 + a1))) * w;
     u0 = u1;
-    if (refFirst) k++;
-    if (curFirst) j++;
+    if (ub <= uc) k++;
+    if (uc <= ub) j++;
   }
   return area;
+}
+
+/**
+ * The knots of a numeric profile's quantile function: the exact step
+ * function over its lowest and highest order statistics (where a heavy tail
+ * makes linear interpolation poor) and the 1,001-point grid in between.
+ */
+export function profileKnots(p: NumericProfile): { u: Float64Array; v: Float64Array } {
+  const n = p.count, low = p.tails.low, high = p.tails.high, T = low.length;
+  const u: number[] = [], v: number[] = [];
+  const step = (rank: number, x: number) => {
+    u.push(rank / n, (rank + 1) / n);
+    v.push(x, x);
+  };
+  for (let r = 0; r < T; r++) step(r, low[r]);
+  if (high.length > 0) {
+    const Q = p.quantiles.length - 1;
+    for (let k = 0; k <= Q; k++) {
+      const uk = k / Q;
+      if (uk > T / n && uk < 1 - high.length / n) {
+        u.push(uk);
+        v.push(p.quantiles[k]);
+      }
+    }
+    for (let r = 0; r < high.length; r++) step(n - high.length + r, high[r]);
+  }
+  return { u: Float64Array.from(u), v: Float64Array.from(v) };
 }
 
 function shares(counts: ArrayLike<number>): number[] {
@@ -408,7 +444,8 @@ export function compareNumeric(
       result = ksTest(p.sample, cs, { threshold: choice.threshold });
       break;
     case "wasserstein": {
-      const statistic = wassersteinFromQuantiles(p.quantiles, cs) / Math.max(p.std, 0.001);
+      const { u, v } = profileKnots(p);
+      const statistic = wassersteinFromKnots(u, v, cs) / Math.max(p.std, 0.001);
       result = judge("wasserstein", { statistic, pValue: null }, choice.threshold);
       break;
     }

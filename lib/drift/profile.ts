@@ -5,7 +5,7 @@
  * drift task compares a current file against it.
  *
  * Per numeric column: counts, missing values, min/max/mean/std, 1,001
- * quantiles (p = k/1000), decile bins with counts (PSI), 40 equal-width bins
+ * quantiles (p = k/1000), the 256 lowest and highest values, decile bins with counts (PSI), 40 equal-width bins
  * over the 0.5–99.5% range plus an underflow and an overflow bin (plots,
  * Jensen–Shannon), and a seeded reservoir sample of at most 5,000 values
  * (KS). A numeric column with at most 5 distinct values also keeps its value
@@ -23,6 +23,8 @@ import { sortFloat64 } from "./sort.ts";
 export const PROFILE_FORMAT = "fraudlab.profile/1";
 /** Quantile grid resolution: quantiles at p = k / QUANTILE_STEPS. */
 export const QUANTILE_STEPS = 1000;
+/** Order statistics kept exactly at each end of a numeric column. */
+export const TAIL_VALUES = 256;
 /** A numeric column with at most this many distinct values is tested as categorical. */
 export const DISCRETE_MAX = 5;
 
@@ -53,6 +55,11 @@ export interface NumericProfile {
   discrete: [number, number][] | null;
   /** QUANTILE_STEPS + 1 quantiles (type 7) at p = k / QUANTILE_STEPS. */
   quantiles: number[];
+  /**
+   * The TAIL_VALUES lowest and highest values, ascending (all values in
+   * `low` and none in `high` when there are at most twice that many).
+   */
+  tails: { low: number[]; high: number[] };
   /** Decile bins: inner edges (right-closed) and counts. */
   deciles: { edges: number[]; counts: number[] };
   /** Equal-width bins: edges (bins + 1) and counts (underflow, bins…, overflow). */
@@ -256,6 +263,10 @@ export function profileNumeric(
     ...moments(s),
     discrete: discreteCounts(s, DISCRETE_MAX),
     quantiles,
+    tails: n <= 2 * TAIL_VALUES ? { low: Array.from(s), high: [] } : {
+      low: Array.from(s.subarray(0, TAIL_VALUES)),
+      high: Array.from(s.subarray(n - TAIL_VALUES)),
+    },
     deciles: { edges: decileEdges, counts: sortedBinCounts(s, decileEdges) },
     histogram: { edges, counts: sortedHistogram(s, edges) },
     sample: reservoirSample(finite.values, o.sampleSize, o.seed),
