@@ -330,6 +330,9 @@ function missingShare(count: number, missing: number): number {
   return count + missing > 0 ? missing / (count + missing) : 0;
 }
 
+/** Values outside the reference range are flagged above this share (a few always fall outside). */
+const OUT_OF_RANGE_FLAG = 0.001;
+
 function qualityFlags(
   q: Omit<ColumnDrift["quality"], "flags">,
   tolerance: number,
@@ -342,7 +345,7 @@ function qualityFlags(
       } pts`,
     );
   }
-  if (q.outOfRangeShare !== null && q.outOfRangeShare > 0) {
+  if (q.outOfRangeShare !== null && q.outOfRangeShare > OUT_OF_RANGE_FLAG) {
     flags.push(`${(100 * q.outOfRangeShare).toFixed(2)}% outside the reference range`);
   }
   if (q.unseenShare !== null && q.unseenShare > 0) {

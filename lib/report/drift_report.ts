@@ -65,7 +65,8 @@ export function distributionSvg(plot: DistributionPlot, label: string): string {
       Plot.rectY(data, {
         x1: "x1",
         x2: "x2",
-        y: "share",
+        y1: 0,
+        y2: "share",
         fill: "side",
         fillOpacity: 0.55,
         mixBlendMode: "multiply",
