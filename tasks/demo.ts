@@ -2,10 +2,12 @@
  * `deno task demo`: the main job end to end on simulated data: simulate
  * transactions with a drift, profile them, add leak-free features, train
  * iforest, logreg and autoencoder on a time split with label delay, promote
- * the best (by average precision on the same test days) to champion, and
- * print where the reports are. The drift report and the server join as they
- * land.
+ * the best (by average precision on the same test days) to champion,
+ * simulate the next month of the same world twice (as it was, and drifted:
+ * amounts inflated, more online, a different category mix), run drift for
+ * both against the champion, and print where the reports are.
  */
+import pl from "nodejs-polars";
 import {
   datasetVersion,
   formatDataInfo,
@@ -26,6 +28,8 @@ import { writeEvalReport } from "../lib/report/eval_report.ts";
 import { reportsRoot } from "../lib/registry/store.ts";
 import { fmt } from "../lib/report/html.ts";
 import { join } from "node:path";
+import { runDriftJob } from "../lib/drift/job.ts";
+import { driftVerdict } from "../lib/report/drift_report.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
@@ -105,7 +109,53 @@ await runTask(async (args) => {
       fmt(champion.metrics.test.averagePrecision)
     })`,
   );
-  console.log(`\n== 5. reports: ${join(reportsRoot(), "index.html")} lists every report`);
+  const DAY_MS = 86_400_000;
+  const day = (d: number) => new Date(Date.UTC(2025, 0, 1) + d * DAY_MS).toISOString().slice(0, 10);
+  const monthStart = day(days);
+  console.log(
+    `\n== 5. drift: the month from ${monthStart} (30 days) as it was, and drifted; ` +
+      `the 30 days before it are velocity history only`,
+  );
+  const monthFiles: Record<string, string> = {};
+  for (
+    const [name, extra] of [
+      ["stable", []],
+      ["drifted", ["amount_inflation", "channel_shift", "category_shift"]],
+    ] as const
+  ) {
+    const path = `data/month_${name}.parquet`;
+    const month = simulateTransactions({
+      customers,
+      days: days + 30,
+      seed,
+      quiet: true,
+      drift: [
+        parseDrift(`new_fraud@${day(Math.floor(days / 2))}`, "2025-01-01", days + 30),
+        ...extra.map((e) => parseDrift(`${e}@${monthStart}`, "2025-01-01", days + 30)),
+      ],
+    });
+    const from = Date.UTC(2025, 0, 1) + (days - 30) * DAY_MS;
+    writeFrame(
+      month.filter(pl.col("tx_time").cast(pl.Float64).gtEq(from)),
+      path,
+    );
+    monthFiles[name] = path;
+    const { result, report } = await runDriftJob({
+      ref: "txsim@champion",
+      cur: path,
+      since: monthStart,
+    });
+    console.log(`${name}: ${driftVerdict(result)} → ${report.html}`);
+    for (const reason of result.reasons) console.log(`  - ${reason}`);
+  }
+  console.log(
+    `   deno task drift --ref champion --cur ${monthFiles.drifted} --since ${monthStart}   # exits 3`,
+  );
+  console.log(
+    `   deno task drift --ref champion --cur ${monthFiles.stable} --since ${monthStart}    # exits 0`,
+  );
+
+  console.log(`\n== 6. reports: ${join(reportsRoot(), "index.html")} lists every report`);
   console.log(`   deno task runs            # runs and the champion`);
   console.log(`   deno task evaluate --run champion --data ${flags.out}`);
 });

@@ -188,7 +188,12 @@ export interface SchemaChanges {
 export interface DriftResult {
   format: typeof DRIFT_FORMAT;
   created: string;
-  reference: { rows: number; source: ReferenceProfile["source"]; created: string; label: string };
+  reference: {
+    rows: number;
+    source: ReferenceProfile["source"];
+    created: string | null;
+    label: string;
+  };
   current: { rows: number; label: string };
   driftShare: number;
   datasetDrift: boolean;

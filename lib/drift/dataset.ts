@@ -65,6 +65,8 @@ export function referenceProfile(
     rowsLabel?: string;
     /** The file's sha256 when already known (saves hashing it again). */
     sha256?: string;
+    /** Creation time to record; default now, null for none. */
+    created?: string | null;
     prediction?: { scores: Float32Array; threshold: number };
   } = {},
 ): ReferenceProfile {
@@ -103,7 +105,7 @@ export function referenceProfile(
   }
   return {
     format: PROFILE_FORMAT,
-    created: new Date().toISOString(),
+    created: options.created === undefined ? new Date().toISOString() : options.created,
     rows: n,
     source: {
       path: ds.path,

@@ -85,7 +85,8 @@ export type ColumnProfile = NumericProfile | CategoricalProfile;
 /** A stored reference profile. */
 export interface ReferenceProfile {
   format: typeof PROFILE_FORMAT;
-  created: string;
+  /** When it was computed; null inside a run (run.json dates it, and run files stay reproducible). */
+  created: string | null;
   /** Rows profiled. */
   rows: number;
   /** Where the rows came from (file, sha256, which rows). */

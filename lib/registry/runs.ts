@@ -343,6 +343,7 @@ export async function trainRun(
     rowsLabel: `fit rows of ${split.description}`,
     sha256: dataset.sha256,
     seed: config.seed,
+    created: null,
     prediction: { scores: valScores, threshold: threshold.threshold },
   });
   timings.profile_s = elapsed(t0);

@@ -142,9 +142,8 @@ export function renderDriftReport(r: DriftResult): string {
     [
       "reference",
       `${r.reference.label}: ${fmt(r.reference.rows)} rows (${r.reference.source.rows}), ` +
-      `sha256 ${r.reference.source.sha256.slice(0, 12)}, profiled ${
-        r.reference.created.slice(0, 19)
-      }`,
+      `sha256 ${r.reference.source.sha256.slice(0, 12)}` +
+      (r.reference.created ? `, profiled ${r.reference.created.slice(0, 19)}` : ""),
     ],
     ["current", `${r.current.label}: ${fmt(r.current.rows)} rows`],
   ]);

@@ -1,0 +1,136 @@
+/**
+ * One drift job, as `deno task drift`, the demo and notebooks run it:
+ * resolve the reference (a run's stored profile, a profile JSON, or a data
+ * file profiled on the fly), load the current file with the reference's
+ * spec, score it with the run's model when there is one, compare, and write
+ * the HTML report, its JSON and the reports index entry.
+ * @module
+ */
+import { basename, extname, join } from "node:path";
+import { loadDataset } from "../data/load.ts";
+import { loadSpec } from "../data/datasets.ts";
+import { sha256Hex } from "../data/fingerprint.ts";
+import { parseDay } from "../data/simulate.ts";
+import { timesMs } from "../features/velocity.ts";
+import { type LoadedRun, loadProfile, loadRun, scoreWithRun } from "../registry/runs.ts";
+import { loadRunRef } from "../registry/aliases.ts";
+import { reportsRoot } from "../registry/store.ts";
+import { writeDriftReport } from "../report/drift_report.ts";
+import { UserError } from "../util/errors.ts";
+import { currentData, referenceProfile, schemaChanges } from "./dataset.ts";
+import { profileFromJSON, type ReferenceProfile } from "./profile.ts";
+import { compareToProfile, type DriftOptions, type DriftResult } from "./compare.ts";
+
+/** A drift job (also the JSON of `deno task drift --config`). */
+export interface DriftJob extends DriftOptions {
+  /** run:ID, champion, NAME@ALIAS, a run id, a profile .json, or a data file (needs spec). */
+  ref: string;
+  /** The data file to monitor. */
+  cur: string;
+  /** Spec for data files; a run reference brings its own. */
+  spec?: string;
+  /** YYYY-MM-DD: earlier rows only feed velocity history and are not monitored. */
+  since?: string;
+  /** Report path; default reports/drift/<current file name>[_since_DAY].html. */
+  out?: string;
+}
+
+/** What a drift job produced. */
+export interface DriftJobResult {
+  result: DriftResult;
+  report: { html: string; json: string; index: string };
+  seconds: number;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves a reference to a profile (and the run, when it names one). */
+export async function resolveReference(
+  ref: string,
+  specName: string | undefined,
+): Promise<{ profile: ReferenceProfile; run: LoadedRun | null; label: string }> {
+  if (ref.startsWith("run:")) {
+    const run = await loadRun(ref.slice(4));
+    return { profile: await loadProfile(run), run, label: `run ${run.id}` };
+  }
+  if (await isFile(ref)) {
+    if (extname(ref).toLowerCase() === ".json") {
+      let value: unknown;
+      try {
+        value = JSON.parse(await Deno.readTextFile(ref));
+      } catch (e) {
+        throw new UserError(`--ref ${ref}: not valid JSON (${(e as Error).message})`);
+      }
+      return { profile: profileFromJSON(value, ref), run: null, label: basename(ref) };
+    }
+    if (!specName) {
+      throw new UserError(
+        `--ref ${ref} is a data file: --spec (a built-in name or a JSON file) is required`,
+      );
+    }
+    const ds = await loadDataset(ref, await loadSpec(specName));
+    return { profile: referenceProfile(ds), run: null, label: basename(ref) };
+  }
+  const run = await loadRunRef(ref);
+  return { profile: await loadProfile(run), run, label: `${ref} (run ${run.id})` };
+}
+
+/** Runs a drift job (see the module doc). */
+export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
+  const t0 = performance.now();
+  const reference = await resolveReference(job.ref, job.spec);
+  const spec = job.spec ? await loadSpec(job.spec) : reference.run?.spec;
+  if (!spec) {
+    throw new UserError(`--spec is required to read --cur ${job.cur} against a profile file`);
+  }
+  const ds = await loadDataset(job.cur, spec, { labels: "optional", missingFeatures: "drop" });
+  const warnings: string[] = [];
+  let rows: Uint32Array | undefined;
+  if (job.since) {
+    if (!ds.spec.time) throw new UserError(`--since: spec "${ds.spec.name}" has no time column`);
+    const from = parseDay(job.since, "--since");
+    const t = timesMs(ds.frame, ds.spec.time);
+    const picked: number[] = [];
+    for (let i = 0; i < t.length; i++) if (t[i] >= from) picked.push(i);
+    if (picked.length === 0) {
+      throw new UserError(`--since ${job.since}: no rows of ${job.cur} on or after that day`);
+    }
+    rows = Uint32Array.from(picked);
+  }
+  const current = currentData(ds, rows);
+  const run = reference.run;
+  if (run && ds.missingFeatures.length === 0) {
+    const all = rows ?? Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
+    current.scores = (await scoreWithRun(run, ds, all)).scores;
+    if (run.pipeline.velocity && !rows) {
+      warnings.push(
+        "the model uses velocity features but --since was not given: the first days of the file " +
+          "have no entity history, which biases their scores (pass a file with history and --since)",
+      );
+    }
+  } else if (run) {
+    warnings.push(
+      `prediction drift not computed: the current file lacks ${ds.missingFeatures.join(", ")}`,
+    );
+  }
+  const result = compareToProfile(reference.profile, current, job, {
+    referenceLabel: reference.label,
+    currentLabel: basename(job.cur) + (job.since ? ` since ${job.since}` : ""),
+    schema: schemaChanges(reference.profile, ds),
+    warnings,
+  });
+  const stem = basename(job.cur, extname(job.cur)).replace(/[^A-Za-z0-9_.-]+/g, "_");
+  const out = job.out ??
+    join(reportsRoot(), "drift", `${stem}${job.since ? `_since_${job.since}` : ""}.html`);
+  const report = await writeDriftReport(result, out, {
+    reference: reference.profile.source.sha256,
+    current: sha256Hex(ds.bytes),
+  });
+  return { result, report, seconds: (performance.now() - t0) / 1000 };
+}
