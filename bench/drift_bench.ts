@@ -21,6 +21,7 @@ import { currentData, referenceProfile } from "../lib/drift/dataset.ts";
 import { compareToProfile, type DriftResult } from "../lib/drift/compare.ts";
 import { renderDriftReport } from "../lib/report/drift_report.ts";
 import { table } from "../lib/data/profile.ts";
+import { loadPeerSpec, runPeerTask } from "./peer.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -39,14 +40,7 @@ if (!flags["peer-spec"] || !flags.csv) {
   );
   Deno.exit(2);
 }
-const peerSpec = JSON.parse(await Deno.readTextFile(flags["peer-spec"]));
-const spec = {
-  name: peerSpec.name ?? "bench",
-  label: peerSpec.label,
-  numeric: peerSpec.numeric,
-  categorical: peerSpec.categorical ?? [],
-  drop: peerSpec.drop ?? [],
-};
+const { peer: peerSpec, spec } = await loadPeerSpec(flags["peer-spec"]);
 const tLoad = performance.now();
 const ds = await loadDataset(flags.csv, spec);
 const n = ds.frame.height;
@@ -84,30 +78,7 @@ interface PeerDrift {
 }
 async function peer(): Promise<PeerDrift | null> {
   if (flags["no-peer"]) return null;
-  const out = await Deno.makeTempDir();
-  const res = await new Deno.Command("/usr/bin/python3", {
-    args: [
-      join(flags.peers!, "bench.py"),
-      "--spec",
-      flags["peer-spec"]!,
-      "--task",
-      "drift",
-      "--csv",
-      flags.csv!,
-      "--out",
-      out,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!res.success) {
-    console.error(`peer drift failed: ${new TextDecoder().decode(res.stderr).slice(-500)}`);
-    return null;
-  }
-  const file = [...Deno.readDirSync(out)].find((e) => e.name.endsWith(`__drift.json`));
-  const j = JSON.parse(await Deno.readTextFile(join(out, file!.name)));
-  await Deno.remove(out, { recursive: true });
-  return j;
+  return await runPeerTask(flags.peers!, flags["peer-spec"]!, "drift", flags.csv!);
 }
 const p = await peer();
 

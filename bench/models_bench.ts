@@ -13,7 +13,6 @@
  * refitted with seeds 0..N-1 to show their seed spread next to the peer's.
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
 import { splitMod5, splitPrefix } from "../lib/data/split.ts";
 import { featureFrame, fitPipeline, transformFrame } from "../lib/features/pipeline.ts";
@@ -22,6 +21,7 @@ import { averagePrecision } from "../lib/eval/curves.ts";
 import { precisionAtK, recallAtFpr, rocAuc } from "../lib/eval/metrics.ts";
 import { labelsOf } from "../lib/registry/runs.ts";
 import { table } from "../lib/data/profile.ts";
+import { loadPeerSpec, runPeerTask } from "./peer.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -40,14 +40,7 @@ if (!flags["peer-spec"] || !flags.csv) {
   );
   Deno.exit(2);
 }
-const peerSpec = JSON.parse(await Deno.readTextFile(flags["peer-spec"]));
-const spec = {
-  name: peerSpec.name ?? "bench",
-  label: peerSpec.label,
-  numeric: peerSpec.numeric,
-  categorical: peerSpec.categorical ?? [],
-  drop: peerSpec.drop ?? [],
-};
+const { peer: peerSpec, spec } = await loadPeerSpec(flags["peer-spec"]);
 
 const tLoad = performance.now();
 const ds = await loadDataset(flags.csv, spec);
@@ -119,29 +112,8 @@ async function ours(model: string, seed: number): Promise<Figures> {
 
 async function peer(model: string): Promise<Figures & { seeds?: Figures[] } | null> {
   if (flags["no-peer"]) return null;
-  const out = await Deno.makeTempDir();
-  const res = await new Deno.Command("/usr/bin/python3", {
-    args: [
-      join(flags.peers!, "bench.py"),
-      "--spec",
-      flags["peer-spec"]!,
-      "--task",
-      model,
-      "--csv",
-      flags.csv!,
-      "--out",
-      out,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!res.success) {
-    console.error(`peer ${model} failed: ${new TextDecoder().decode(res.stderr).slice(-500)}`);
-    return null;
-  }
-  const file = [...Deno.readDirSync(out)].find((e) => e.name.endsWith(`__${model}.json`));
-  const j = JSON.parse(await Deno.readTextFile(join(out, file!.name)));
-  await Deno.remove(out, { recursive: true });
+  const j = await runPeerTask(flags.peers!, flags["peer-spec"]!, model, flags.csv!);
+  if (!j) return null;
   const seeds = j.extra_seed_sensitivity?.runs?.map((r: Record<string, number>) => ({
     auc: r.roc_auc,
     ap: r.average_precision,

@@ -37,6 +37,7 @@ import {
   categoryCounts,
   finiteValues,
   lowerBound,
+  moments,
   type NumericProfile,
   type ReferenceProfile,
   sortedBinCounts,
@@ -428,17 +429,13 @@ export function compareNumeric(
     };
   }
   const cs = sortFloat64(finite.values);
-  let mean = 0;
-  for (let i = 0; i < m; i++) mean += cs[i];
-  mean /= m;
-  let ss = 0;
-  for (let i = 0; i < m; i++) ss += (cs[i] - mean) * (cs[i] - mean);
+  const { mean, std } = moments(cs);
   const current: SideStats = {
     count: m,
     missing: finite.missing,
     missingShare: missingShare(m, finite.missing),
     mean,
-    std: Math.sqrt(ss / m),
+    std,
     min: cs[0],
     max: cs[m - 1],
     median: m % 2 ? cs[m >> 1] : (cs[m / 2 - 1] + cs[m / 2]) / 2,
@@ -758,18 +755,46 @@ function comparePrediction(
   for (let i = 0; i < current.scores.length; i++) {
     alerts += Number(current.scores[i] >= ref.threshold);
   }
-  const factor = options.alertRateFactor ?? 2;
-  if (!(factor > 1)) throw new UserError(`alert rate factor must be > 1, got ${factor}`);
-  const r0 = ref.alerts / ref.rows, r1 = alerts / current.scores.length;
-  const z = zTest({ hits: ref.alerts, n: ref.rows }, { hits: alerts, n: current.scores.length });
-  const ratio = r0 > 0 ? r1 / r0 : r1 > 0 ? Infinity : 1;
-  const alertDrift = z.drifted && (ratio >= factor || ratio <= 1 / factor);
+  const rate = rateChange(
+    { hits: ref.alerts, n: ref.rows },
+    { hits: alerts, n: current.scores.length },
+    options.alertRateFactor ?? 2,
+    "alert rate",
+  );
+  const { result: z, ...change } = rate;
   return {
     scores,
     threshold: ref.threshold,
-    alertRate: { reference: r0, current: r1, ratio, z, factor, drifted: alertDrift },
-    drifted: scores.drifted || alertDrift,
+    alertRate: { ...change, z },
+    drifted: scores.drifted || rate.drifted,
   };
+}
+
+/**
+ * The rate rule for rare events (alerts, fraud): drifted when the rate
+ * changed by at least `factor` either way and a two-proportion Z-test gives
+ * p below its threshold.
+ */
+function rateChange(
+  reference: { hits: number; n: number },
+  current: { hits: number; n: number },
+  factor: number,
+  what: string,
+  threshold?: number,
+): {
+  reference: number;
+  current: number;
+  ratio: number;
+  factor: number;
+  result: TestResult;
+  drifted: boolean;
+} {
+  if (!(factor > 1)) throw new UserError(`${what} factor must be > 1, got ${factor}`);
+  const r0 = reference.hits / reference.n, r1 = current.hits / current.n;
+  const ratio = r0 > 0 ? r1 / r0 : r1 > 0 ? Infinity : 1;
+  const result = zTest(reference, current, { threshold });
+  const drifted = result.drifted && (ratio >= factor || ratio <= 1 / factor);
+  return { reference: r0, current: r1, ratio, factor, result, drifted };
 }
 
 function compareTarget(
@@ -782,23 +807,23 @@ function compareTarget(
   let positives = 0;
   for (let i = 0; i < current.labels.length; i++) positives += Number(current.labels[i] === 1);
   const n = current.labels.length;
-  const r0 = ref.positives / ref.rows, r1 = positives / n;
-  const ratio = r0 > 0 ? r1 / r0 : r1 > 0 ? Infinity : 1;
-  const factor = options.targetRateFactor ?? 2;
-  if (!(factor > 1)) throw new UserError(`target rate factor must be > 1, got ${factor}`);
+  const rate = rateChange(
+    { hits: ref.positives, n: ref.rows },
+    { hits: positives, n },
+    options.targetRateFactor ?? 2,
+    "target rate",
+    options.target?.threshold,
+  );
   const refCounts = [ref.rows - ref.positives, ref.positives],
     curCounts = [n - positives, positives];
   const base = {
     label: ref.label,
-    reference: { rows: ref.rows, positives: ref.positives, rate: r0 },
-    current: { rows: n, positives, rate: r1 },
-    ratio,
+    reference: { rows: ref.rows, positives: ref.positives, rate: rate.reference },
+    current: { rows: n, positives, rate: rate.current },
+    ratio: rate.ratio,
   };
   if (!options.target?.test) {
-    const result = zTest({ hits: ref.positives, n: ref.rows }, { hits: positives, n }, {
-      threshold: options.target?.threshold,
-    });
-    const drifted = result.drifted && (ratio >= factor || ratio <= 1 / factor);
+    const { result, factor, drifted } = rate;
     return { ...base, result, factor, chosenBy: "default", drifted };
   }
   const choice = chooseTest(ref.label, "categorical", ref.rows, 2, options.target);

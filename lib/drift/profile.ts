@@ -212,7 +212,7 @@ function discreteCounts(sorted: Float64Array, max: number): [number, number][] |
 }
 
 /** Mean and population standard deviation. */
-function moments(values: Float64Array): { mean: number; std: number } {
+export function moments(values: Float64Array): { mean: number; std: number } {
   const n = values.length;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += values[i];
