@@ -409,13 +409,19 @@ export type FeatureRecord = Record<string, number | string | boolean | null | un
  * Transforms one record (as the server receives it) into a feature vector,
  * with the same per-value code as {@linkcode transformFrame}. Numeric fields
  * must be numbers (or null/absent = missing); categorical fields strings (or
- * null/absent = missing). Velocity fields are read from the record.
+ * null/absent = missing). Velocity features are read from `derived` when
+ * given (the server computes them from its entity history), otherwise from
+ * the record.
  */
-export function transformRecord(fp: FittedPipeline, record: FeatureRecord): Float32Array {
-  const out = new Float32Array(fp.columns.length);
+export function transformRecord(
+  fp: FittedPipeline,
+  record: FeatureRecord,
+  derived?: Record<string, number | null>,
+  out: Float32Array = new Float32Array(fp.columns.length),
+): Float32Array {
   let j = 0;
   for (const step of fp.numeric) {
-    const raw = record[step.name];
+    const raw = derived && step.derived ? derived[step.name] : record[step.name];
     let x: number | null;
     if (raw === null || raw === undefined) x = null;
     else if (typeof raw === "number") x = raw;
@@ -427,7 +433,7 @@ export function transformRecord(fp: FittedPipeline, record: FeatureRecord): Floa
     const raw = record[step.name];
     const v = raw === null || raw === undefined ? MISSING_CATEGORY : String(raw);
     const k = step.categories.indexOf(v);
-    if (k >= 0) out[j + k] = 1;
+    for (let c = 0; c < step.categories.length; c++) out[j + c] = c === k ? 1 : 0;
     j += step.categories.length;
   }
   return out;

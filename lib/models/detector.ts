@@ -46,6 +46,12 @@ export interface Detector {
   scoreMany?(X: Matrix): Promise<Float32Array>;
   /** Per-feature contributions to one row's score (length = columns). */
   explain(row: Float32Array): Float32Array;
+  /**
+   * Optional, for the serving path: scores one row and writes its
+   * contributions into `contributions` in one pass; same numbers as `score`
+   * and `explain`.
+   */
+  scoreOne?(row: Float32Array, contributions: Float32Array): number;
   /** Writes the fitted model into `dir`; returns the file names written. */
   save(dir: string): Promise<string[]>;
 }
@@ -152,6 +158,23 @@ export function checkParam(
 /** Scores a batch with every core the kind can use (`scoreMany` when it has one). */
 export function scoreBatch(detector: Detector, X: Matrix): Promise<Float32Array> {
   return detector.scoreMany ? detector.scoreMany(X) : Promise.resolve(detector.score(X));
+}
+
+/**
+ * Scores one row and explains it: the kind's fused `scoreOne` when it has
+ * one, otherwise `score` on a one-row matrix and `explain`.
+ */
+export function scoreAndExplain(
+  detector: Detector,
+  row: Float32Array,
+  columns: string[],
+): { score: number; contributions: Float32Array } {
+  if (detector.scoreOne) {
+    const contributions = new Float32Array(row.length);
+    return { score: detector.scoreOne(row, contributions), contributions };
+  }
+  const score = detector.score({ data: row, rows: 1, cols: row.length, columns })[0];
+  return { score, contributions: detector.explain(row) };
 }
 
 /** Concatenates typed arrays into one little-endian byte buffer (model files). */

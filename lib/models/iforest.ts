@@ -417,6 +417,38 @@ export function explainForest(forest: Forest, row: Float32Array): Float32Array {
   return out;
 }
 
+/**
+ * Scores one row and writes its path attribution (as {@linkcode explainForest})
+ * into `out` with a single walk of each tree; the score equals
+ * {@linkcode scoreForest}'s (same leaf values summed in the same order).
+ */
+export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float32Array): number {
+  const { feature, threshold, left, right, value, roots } = forest;
+  const cols = forest.cols;
+  if (row.length !== cols) {
+    throw new UserError(`iforest: expected ${cols} features, got ${row.length}`);
+  }
+  const cPsi = averagePathLength(forest.psi);
+  const acc = new Float64Array(cols);
+  const path = new Int32Array(64);
+  let sum = 0;
+  for (let t = 0; t < roots.length; t++) {
+    let node = roots[t], depth = 0;
+    while (feature[node] >= 0) {
+      const f = feature[node];
+      if (depth < 64) path[depth] = f;
+      depth++;
+      node = row[f] <= threshold[node] ? left[node] : right[node];
+    }
+    sum += value[node];
+    if (depth === 0) continue;
+    const share = (cPsi - value[node]) / depth;
+    for (let k = 0; k < depth && k < 64; k++) acc[path[k]] += share;
+  }
+  for (let f = 0; f < cols; f++) out[f] = acc[f] / roots.length;
+  return Math.fround(Math.pow(2, sum * (-1 / (roots.length * cPsi))));
+}
+
 class IsolationForest implements Detector {
   readonly kind = "iforest";
   forest: Forest | null = null;
@@ -451,6 +483,10 @@ class IsolationForest implements Detector {
 
   explain(row: Float32Array): Float32Array {
     return explainForest(this.#fitted(), row);
+  }
+
+  scoreOne(row: Float32Array, contributions: Float32Array): number {
+    return scoreExplainForest(this.#fitted(), row, contributions);
   }
 
   async save(dir: string): Promise<string[]> {

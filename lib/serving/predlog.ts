@@ -1,0 +1,292 @@
+/**
+ * The prediction log: every scored transaction (its input as sent, score,
+ * decision, model version, times) and every late label, in one embedded
+ * SQLite database (`node:sqlite`, WAL journal).
+ *
+ * Scoring only queues a row; a timer writes the queue in one transaction
+ * (every `flushMs`, sooner when `maxBatch` rows wait), so requests never
+ * wait on the disk. {@linkcode PredictionLog.close} writes what is left:
+ * the server calls it after draining in-flight requests on SIGTERM.
+ *
+ * Feedback (`label`, `labeled_at`) is keyed by transaction id; the latest
+ * label for an id wins. Monitoring joins the two tables.
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { dirname } from "node:path";
+import { mkdirSync } from "node:fs";
+import { UserError } from "../util/errors.ts";
+
+/** One scored transaction. */
+export interface PredictionRow {
+  transaction_id: string;
+  /** When the server scored it (epoch ms). */
+  scored_at: number;
+  /** The transaction's own time (epoch ms), null when it had none. */
+  event_time: number | null;
+  model: string;
+  version: number;
+  run_id: string;
+  score: number;
+  threshold: number;
+  is_fraud: boolean;
+  /** The record as the client sent it (JSON text). */
+  input: string;
+}
+
+/** A logged prediction with its label, when feedback arrived. */
+export interface LabeledPrediction extends PredictionRow {
+  label: 0 | 1 | null;
+  labeled_at: number | null;
+}
+
+/** One late label. */
+export interface Feedback {
+  transaction_id: string;
+  label: 0 | 1;
+  /** When the label became known (epoch ms). */
+  labeled_at: number;
+}
+
+/** Options for {@linkcode PredictionLog.open}. */
+export interface LogOptions {
+  /** Longest a queued row waits before being written, ms. Default 100. */
+  flushMs?: number;
+  /** Queue length that triggers a write at once. Default 5000. */
+  maxBatch?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS predictions (
+  seq INTEGER PRIMARY KEY,
+  transaction_id TEXT NOT NULL,
+  scored_at INTEGER NOT NULL,
+  event_time INTEGER,
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  score REAL NOT NULL,
+  threshold REAL NOT NULL,
+  is_fraud INTEGER NOT NULL,
+  input TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS predictions_scored_at ON predictions (scored_at);
+CREATE INDEX IF NOT EXISTS predictions_transaction ON predictions (transaction_id);
+CREATE TABLE IF NOT EXISTS feedback (
+  transaction_id TEXT PRIMARY KEY,
+  label INTEGER NOT NULL,
+  labeled_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+`;
+
+/** The prediction log of one server (see the module doc). */
+export class PredictionLog {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #upsertFeedback: StatementSync;
+  readonly #known: StatementSync;
+  readonly #flushMs: number;
+  readonly #maxBatch: number;
+  #queue: PredictionRow[] = [];
+  #timer: number | null = null;
+  #closed = false;
+  #written = 0;
+
+  private constructor(path: string, db: DatabaseSync, options: LogOptions) {
+    this.path = path;
+    this.#db = db;
+    this.#flushMs = options.flushMs ?? 100;
+    this.#maxBatch = options.maxBatch ?? 5000;
+    this.#insert = db.prepare(
+      `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
+        score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#upsertFeedback = db.prepare(
+      `INSERT INTO feedback (transaction_id, label, labeled_at, received_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
+         labeled_at = excluded.labeled_at, received_at = excluded.received_at`,
+    );
+    this.#known = db.prepare(`SELECT 1 FROM predictions WHERE transaction_id = ? LIMIT 1`);
+  }
+
+  /** Opens (creating when needed) the log at `path` (":memory:" for tests). */
+  static open(path: string, options: LogOptions = {}): PredictionLog {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      db.exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+      );
+      db.exec(SCHEMA);
+    } catch (e) {
+      throw new UserError(`prediction log ${path}: cannot open (${(e as Error).message})`);
+    }
+    return new PredictionLog(path, db, options);
+  }
+
+  /** Rows queued and not yet written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Rows written by this process. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** Queues one prediction (written by the next flush). */
+  append(row: PredictionRow): void {
+    if (this.#closed) throw new Error("prediction log is closed");
+    this.#queue.push(row);
+    if (this.#queue.length >= this.#maxBatch) this.#schedule(0);
+    else if (this.#timer === null) this.#schedule(this.#flushMs);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer !== null) {
+      if (ms > 0) return;
+      clearTimeout(this.#timer);
+    }
+    const timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, ms) as unknown as number;
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Writes every queued row in one transaction; returns how many. */
+  flush(): number {
+    const rows = this.#queue;
+    if (rows.length === 0) return 0;
+    this.#queue = [];
+    const ins = this.#insert;
+    this.#db.exec("BEGIN");
+    try {
+      for (const r of rows) {
+        ins.run(
+          r.transaction_id,
+          r.scored_at,
+          r.event_time,
+          r.model,
+          r.version,
+          r.run_id,
+          r.score,
+          r.threshold,
+          r.is_fraud ? 1 : 0,
+          r.input,
+        );
+      }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      this.#queue = rows.concat(this.#queue); // nothing lost: retried by the next flush
+      throw e;
+    }
+    this.#written += rows.length;
+    return rows.length;
+  }
+
+  /**
+   * Records a late label. Returns whether a prediction with that id is in
+   * the log (the label is kept either way: it may precede the log's copy).
+   */
+  addFeedback(fb: Feedback, receivedAt = Date.now()): { known: boolean } {
+    this.flush();
+    this.#upsertFeedback.run(fb.transaction_id, fb.label, fb.labeled_at, receivedAt);
+    return { known: this.#known.get(fb.transaction_id) !== undefined };
+  }
+
+  /** Predictions scored in [fromMs, toMs), oldest first, with their labels. */
+  predictions(fromMs: number, toMs: number): LabeledPrediction[] {
+    this.flush();
+    const rows = this.#db.prepare(
+      `SELECT p.transaction_id, p.scored_at, p.event_time, p.model, p.version, p.run_id, p.score,
+         p.threshold, p.is_fraud, p.input, f.label, f.labeled_at
+       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
+       WHERE p.scored_at >= ? AND p.scored_at < ? ORDER BY p.seq`,
+    ).all(
+      fromMs,
+      toMs,
+    ) as unknown as (Omit<LabeledPrediction, "is_fraud"> & { is_fraud: number })[];
+    return rows.map((r) => ({ ...r, is_fraud: r.is_fraud === 1 }));
+  }
+
+  /**
+   * Logged transactions with an event time at or after `sinceMs`, oldest
+   * event first, with labels: replayed into the entity history on start.
+   */
+  eventsSince(
+    sinceMs: number,
+  ): { transaction_id: string; event_time: number; input: string; label: number | null }[] {
+    this.flush();
+    return this.#db.prepare(
+      `SELECT p.transaction_id, p.event_time, p.input, f.label
+       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
+       WHERE p.event_time >= ? ORDER BY p.event_time, p.seq`,
+    ).all(sinceMs) as unknown as {
+      transaction_id: string;
+      event_time: number;
+      input: string;
+      label: number | null;
+    }[];
+  }
+
+  /** The newest event time in the log, or null. */
+  newestEvent(): number | null {
+    this.flush();
+    const r = this.#db.prepare("SELECT max(event_time) AS t FROM predictions").get() as {
+      t: number | null;
+    };
+    return r.t === null ? null : Number(r.t);
+  }
+
+  /** Predictions logged in total. */
+  count(): number {
+    this.flush();
+    const r = this.#db.prepare("SELECT count(*) AS n FROM predictions").get() as { n: number };
+    return Number(r.n);
+  }
+
+  /** The newest `scored_at` in the log, or null when it is empty. */
+  newest(): number | null {
+    this.flush();
+    const r = this.#db.prepare("SELECT max(scored_at) AS t FROM predictions").get() as {
+      t: number | null;
+    };
+    return r.t === null ? null : Number(r.t);
+  }
+
+  /** Writes what is queued and closes the database. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.flush();
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+/**
+ * Opens an existing log read-only for a task (monitor, drift): a clear
+ * error when the file does not exist.
+ */
+export function openLogForReading(path: string): PredictionLog {
+  try {
+    if (!Deno.statSync(path).isFile) throw new Error("not a file");
+  } catch {
+    throw new UserError(
+      `prediction log ${path} does not exist (the server writes it; set --log or FRAUDLAB_LOG)`,
+    );
+  }
+  return PredictionLog.open(path);
+}
+
+/** Default log path: $FRAUDLAB_LOG, else artifacts/predictions.sqlite. */
+export function defaultLogPath(artifacts: string): string {
+  return Deno.env.get("FRAUDLAB_LOG") ?? `${artifacts}/predictions.sqlite`;
+}

@@ -1,0 +1,357 @@
+/**
+ * The scoring input schema, derived from a run's dataset spec and fitted
+ * pipeline, and the validation every scored record goes through.
+ *
+ * Fields a record carries:
+ * - the transaction id (the spec's `id` column, or `transaction_id` when the
+ *   spec has none): optional string (or integer), generated when absent;
+ * - the event time (the spec's `time` column): an ISO 8601 date-time (UTC
+ *   when it has no offset) or a number of seconds, as in the data; required
+ *   when the model uses velocity features;
+ * - entity columns (customer, terminal, …): string or number, null when
+ *   unknown; required when the model uses velocity features;
+ * - every numeric feature: a finite number or null (missing, imputed);
+ * - every categorical feature: a string or null (missing).
+ *
+ * Anything else (the label, dropped columns, derived velocity features,
+ * unknown names) is refused, so a client learns about a misspelt field
+ * instead of having it silently imputed.
+ * @module
+ */
+import type { ResolvedSpec } from "../data/spec.ts";
+import type { FeatureRecord, FittedPipeline } from "../features/pipeline.ts";
+
+/** What a field holds. */
+export type FieldRole = "id" | "time" | "entity" | "numeric" | "categorical";
+
+/** One input field. */
+export interface InputField {
+  name: string;
+  role: FieldRole;
+  /** Must be present (it may still be null when `nullable`). */
+  required: boolean;
+  nullable: boolean;
+  /** Longest accepted string, in UTF-16 code units. */
+  maxLength: number;
+}
+
+/** The input schema of one model. */
+export interface InputSchema {
+  fields: InputField[];
+  /** Name of the transaction id field. */
+  idField: string;
+  timeField: string | null;
+  amountField: string | null;
+  /** Entity fields the velocity features read, in the pipeline's order. */
+  entities: string[];
+}
+
+/** A request that cannot be scored: HTTP status, machine code, field and detail. */
+export class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly field: string | null,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+
+  /** The JSON body the server answers with. */
+  toJSON(): { error: string; field: string | null; detail: string } {
+    return { error: this.code, field: this.field, detail: this.detail };
+  }
+}
+
+/** A record that passed validation. */
+export interface ParsedRecord {
+  /** Transaction id, null when the client sent none. */
+  id: string | null;
+  /** Event time in epoch ms, null when absent. */
+  timeMs: number | null;
+  /** Entity values (strings), in {@linkcode InputSchema.entities} order. */
+  entities: (string | null)[];
+  /** Amount, when the spec has one. */
+  amount: number | null;
+  /** The record as sent (feature values are read from it). */
+  values: FeatureRecord;
+}
+
+const ID_MAX = 128;
+const TIME_MAX = 40;
+const STRING_MAX = 256;
+
+/** Builds the input schema of a run from its spec and pipeline. */
+export function inputSchema(spec: ResolvedSpec, pipeline: FittedPipeline): InputSchema {
+  const velocity = pipeline.velocity;
+  const fields: InputField[] = [];
+  const idField = spec.id ?? "transaction_id";
+  fields.push({ name: idField, role: "id", required: false, nullable: true, maxLength: ID_MAX });
+  if (spec.time) {
+    fields.push({
+      name: spec.time,
+      role: "time",
+      required: velocity !== null,
+      nullable: velocity === null,
+      maxLength: TIME_MAX,
+    });
+  }
+  const entities = velocity?.entities ?? [];
+  for (const e of spec.entities) {
+    fields.push({
+      name: e,
+      role: "entity",
+      required: entities.includes(e),
+      nullable: true,
+      maxLength: STRING_MAX,
+    });
+  }
+  for (const step of pipeline.numeric) {
+    if (step.derived) continue;
+    fields.push({
+      name: step.name,
+      role: "numeric",
+      required: true,
+      nullable: true,
+      maxLength: 0,
+    });
+  }
+  for (const step of pipeline.categorical) {
+    fields.push({
+      name: step.name,
+      role: "categorical",
+      required: true,
+      nullable: true,
+      maxLength: STRING_MAX,
+    });
+  }
+  return {
+    fields,
+    idField,
+    timeField: spec.time ?? null,
+    amountField: spec.amount && pipeline.numeric.some((s) => s.name === spec.amount)
+      ? spec.amount
+      : null,
+    entities,
+  };
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parses an ISO 8601 date or date-time (UTC when it has no offset); NaN when invalid. */
+export function parseIsoTime(text: string): number {
+  const m = ISO.exec(text);
+  if (!m) return NaN;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", zone = "Z"] = m;
+  const ms = frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0;
+  const t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  // Date.UTC rolls over (Feb 30 → Mar 2): refuse dates that do not exist.
+  const back = new Date(t);
+  if (
+    back.getUTCFullYear() !== +y || back.getUTCMonth() !== +mo - 1 || back.getUTCDate() !== +d ||
+    +h > 23 || +mi > 59 || +s > 59
+  ) return NaN;
+  if (zone === "Z") return t;
+  const sign = zone[0] === "-" ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  return t - sign * offset;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}
+
+/**
+ * Validates one record; throws a {@linkcode RequestError} (422, or 400 when
+ * the value is not a JSON object) naming the first bad field. `where`
+ * prefixes field names in batch errors (`[12].amount`).
+ */
+export function validateRecord(schema: InputSchema, value: unknown, where = ""): ParsedRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RequestError(
+      where ? 422 : 400,
+      "invalid_body",
+      where || null,
+      `expected a JSON object with the transaction's fields, got ${typeName(value)}`,
+    );
+  }
+  const rec = value as Record<string, unknown>;
+  const fieldName = (name: string) => where + (where ? "." : "") + name;
+  const known = new Set<string>();
+  let id: string | null = null, timeMs: number | null = null, amount: number | null = null;
+  const entities: (string | null)[] = new Array(schema.entities.length).fill(null);
+  for (const f of schema.fields) {
+    known.add(f.name);
+    const v = Object.hasOwn(rec, f.name) ? rec[f.name] : undefined;
+    if (v === undefined) {
+      if (f.required) {
+        throw new RequestError(422, "missing_field", fieldName(f.name), `"${f.name}" is required`);
+      }
+      continue;
+    }
+    if (v === null) {
+      if (!f.nullable) {
+        throw new RequestError(422, "wrong_type", fieldName(f.name), `"${f.name}" cannot be null`);
+      }
+      continue;
+    }
+    switch (f.role) {
+      case "numeric": {
+        if (typeof v !== "number") {
+          throw new RequestError(
+            422,
+            "wrong_type",
+            fieldName(f.name),
+            `"${f.name}" must be a number or null, got ${typeName(v)}`,
+          );
+        }
+        if (!Number.isFinite(v)) {
+          throw new RequestError(
+            422,
+            "not_finite",
+            fieldName(f.name),
+            `"${f.name}" must be finite, got ${v}`,
+          );
+        }
+        if (f.name === schema.amountField) amount = v;
+        break;
+      }
+      case "time": {
+        if (typeof v === "number") {
+          if (!Number.isFinite(v)) {
+            throw new RequestError(
+              422,
+              "not_finite",
+              fieldName(f.name),
+              `"${f.name}" must be finite`,
+            );
+          }
+          timeMs = Math.round(v * 1000);
+        } else if (typeof v === "string") {
+          if (v.length > f.maxLength) {
+            throw new RequestError(
+              422,
+              "too_long",
+              fieldName(f.name),
+              `"${f.name}" is longer than ${f.maxLength} characters`,
+            );
+          }
+          timeMs = parseIsoTime(v);
+          if (Number.isNaN(timeMs)) {
+            throw new RequestError(
+              422,
+              "invalid_time",
+              fieldName(f.name),
+              `"${f.name}" must be an ISO 8601 date-time (e.g. 2025-03-02T14:05:00Z) or seconds, got ${
+                JSON.stringify(v.slice(0, 40))
+              }`,
+            );
+          }
+        } else {
+          throw new RequestError(
+            422,
+            "wrong_type",
+            fieldName(f.name),
+            `"${f.name}" must be an ISO 8601 string or a number of seconds, got ${typeName(v)}`,
+          );
+        }
+        break;
+      }
+      default: {
+        // id, entity, categorical: strings (ids and entities may be integers).
+        let s: string;
+        if (typeof v === "string") s = v;
+        else if (f.role !== "categorical" && typeof v === "number" && Number.isSafeInteger(v)) {
+          s = String(v);
+        } else {
+          throw new RequestError(
+            422,
+            "wrong_type",
+            fieldName(f.name),
+            `"${f.name}" must be a string${f.role === "categorical" ? "" : " or an integer"}${
+              f.nullable ? " or null" : ""
+            }, got ${typeName(v)}`,
+          );
+        }
+        if (s.length > f.maxLength) {
+          throw new RequestError(
+            422,
+            "too_long",
+            fieldName(f.name),
+            `"${f.name}" is longer than ${f.maxLength} characters (${s.length})`,
+          );
+        }
+        if (f.role === "id") id = s;
+        else if (f.role === "entity") {
+          const k = schema.entities.indexOf(f.name);
+          if (k >= 0) entities[k] = s;
+        }
+      }
+    }
+  }
+  for (const key in rec) {
+    if (!known.has(key)) {
+      throw new RequestError(
+        422,
+        "unknown_field",
+        fieldName(key.slice(0, 64)),
+        `unknown field "${key.slice(0, 64)}" (expected: ${
+          schema.fields.map((f) => f.name).join(", ")
+        })`,
+      );
+    }
+  }
+  return { id, timeMs, entities, amount, values: rec as FeatureRecord };
+}
+
+/** The schema as a JSON Schema object (OpenAPI `components.schemas`). */
+export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const f of schema.fields) {
+    const nullable = f.nullable ? ["null"] : [];
+    let p: Record<string, unknown>;
+    switch (f.role) {
+      case "numeric":
+        p = { type: ["number", ...nullable], description: "numeric feature (null = missing)" };
+        break;
+      case "categorical":
+        p = {
+          type: ["string", ...nullable],
+          maxLength: f.maxLength,
+          description: "categorical feature (null = missing)",
+        };
+        break;
+      case "time":
+        p = {
+          type: ["string", "number", ...nullable],
+          maxLength: f.maxLength,
+          description: "event time: ISO 8601 (UTC when no offset) or seconds",
+        };
+        break;
+      case "entity":
+        p = {
+          type: ["string", "integer", ...nullable],
+          maxLength: f.maxLength,
+          description: "entity id for velocity features (null = unknown)",
+        };
+        break;
+      default:
+        p = {
+          type: ["string", "integer", ...nullable],
+          maxLength: f.maxLength,
+          description: "transaction id (generated when absent); feedback refers to it",
+        };
+    }
+    properties[f.name] = p;
+  }
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: schema.fields.filter((f) => f.required).map((f) => f.name),
+    properties,
+  };
+}

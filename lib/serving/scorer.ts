@@ -1,0 +1,216 @@
+/**
+ * Scoring one transaction (or a batch) with a served model: validation
+ * against the run's input schema, online velocity features from the entity
+ * history, the pipeline, the model's score and per-field reasons.
+ * @module
+ */
+import type { VelocityOptions } from "../features/velocity.ts";
+import { OnlineVelocity } from "../features/online.ts";
+import { transformRecord } from "../features/pipeline.ts";
+import type { Detector } from "../models/detector.ts";
+import { resolveModelRef } from "../registry/aliases.ts";
+import { type LoadedRun, loadProfile, loadRun } from "../registry/runs.ts";
+import { artifactsRoot } from "../registry/store.ts";
+import { type InputSchema, inputSchema, type ParsedRecord } from "./schema.ts";
+
+/** A model ready to serve. */
+export interface ServedModel {
+  /** Registered name, version and the alias it was loaded through (null for a bare run). */
+  name: string;
+  version: number;
+  alias: string | null;
+  run: LoadedRun;
+  schema: InputSchema;
+  threshold: number;
+  /** When this process loaded it (ISO). */
+  loadedAt: string;
+  /** Matrix column → reason group (one group per input field or velocity feature). */
+  groupOf: Int32Array;
+  /** Reason groups: one per numeric column or categorical field. */
+  groups: { field: string; numeric: boolean }[];
+  /** Score histogram bounds: validation score quantiles (5%, 10%, …, 95%, 99%, 99.9%) and the threshold. */
+  scoreBounds: number[];
+}
+
+/** Histogram bounds from a run's validation score quantiles (1001 of them), and its threshold. */
+export function scoreBoundsOf(quantiles: number[] | null, threshold: number): number[] {
+  const raw = [threshold];
+  if (quantiles && quantiles.length > 1) {
+    const at = (p: number) => quantiles[Math.round(p * (quantiles.length - 1))];
+    for (let k = 1; k < 20; k++) raw.push(at(k / 20));
+    raw.push(at(0.99), at(0.999));
+  } else raw.push(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9);
+  return [...new Set(raw.filter(Number.isFinite).map((v) => Number(v.toPrecision(6))))]
+    .sort((a, b) => a - b);
+}
+
+/** One reason: an input field (or derived feature), its contribution and its value. */
+export interface Reason {
+  feature: string;
+  contribution: number;
+  value: number | string | null;
+}
+
+/** What `/v1/score` answers. */
+export interface ScoreResult {
+  transaction_id: string;
+  score: number;
+  is_fraud: boolean;
+  threshold: number;
+  reasons: Reason[];
+  model: { name: string; version: number; run_id: string };
+}
+
+/** Wraps a loaded run as a served model. */
+export function servedModel(
+  run: LoadedRun,
+  registered: { name: string; version: number; alias: string | null },
+  scoreQuantiles: number[] | null = null,
+): ServedModel {
+  const fp = run.pipeline;
+  const groups: { field: string; numeric: boolean }[] = [];
+  const groupOf = new Int32Array(fp.columns.length);
+  let j = 0;
+  for (const step of fp.numeric) {
+    groupOf[j++] = groups.length;
+    groups.push({ field: step.name, numeric: true });
+  }
+  for (const step of fp.categorical) {
+    for (let c = 0; c < step.categories.length; c++) groupOf[j++] = groups.length;
+    groups.push({ field: step.name, numeric: false });
+  }
+  return {
+    ...registered,
+    run,
+    schema: inputSchema(run.spec, fp),
+    threshold: run.threshold.threshold,
+    loadedAt: new Date().toISOString(),
+    groupOf,
+    groups,
+    scoreBounds: scoreBoundsOf(scoreQuantiles, run.threshold.threshold),
+  };
+}
+
+async function validationQuantiles(run: LoadedRun): Promise<number[] | null> {
+  try {
+    return (await loadProfile(run)).prediction?.scores.quantiles ?? null;
+  } catch {
+    return null; // a run without a profile still serves; its score buckets are generic
+  }
+}
+
+/**
+ * Loads the run behind `NAME@ALIAS`, `NAME@VERSION`, a bare alias, or a run
+ * id (`run:ID`), checksums verified.
+ */
+export async function loadServedModel(ref: string, root = artifactsRoot()): Promise<ServedModel> {
+  if (ref.startsWith("run:")) {
+    const run = await loadRun(ref.slice(4), root);
+    return servedModel(
+      run,
+      { name: run.spec.name, version: 0, alias: null },
+      await validationQuantiles(run),
+    );
+  }
+  const r = await resolveModelRef(ref, root);
+  const run = await loadRun(r.version.run_id, root);
+  return servedModel(
+    run,
+    { name: r.model, version: r.version.version, alias: r.alias ?? null },
+    await validationQuantiles(run),
+  );
+}
+
+/** Whether two models can share one entity history (same velocity options). */
+export function sameVelocity(a: VelocityOptions | null, b: VelocityOptions | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A new, empty entity history for a model (null when it uses no velocity features). */
+export function newHistory(model: ServedModel): OnlineVelocity | null {
+  const v = model.run.pipeline.velocity;
+  return v ? new OnlineVelocity(v) : null;
+}
+
+/** Scratch buffers reused across calls (one scoring call at a time per model). */
+const SCRATCH = new WeakMap<
+  ServedModel,
+  { row: Float32Array; contrib: Float32Array; sums: Float64Array }
+>();
+
+function scratchOf(model: ServedModel) {
+  let s = SCRATCH.get(model);
+  if (!s) {
+    const n = model.run.pipeline.columns.length;
+    s = {
+      row: new Float32Array(n),
+      contrib: new Float32Array(n),
+      sums: new Float64Array(model.groups.length),
+    };
+    SCRATCH.set(model, s);
+  }
+  return s;
+}
+
+function scoreRow(detector: Detector, row: Float32Array, contrib: Float32Array, columns: string[]) {
+  if (detector.scoreOne) return detector.scoreOne(row, contrib);
+  const score = detector.score({ data: row, rows: 1, cols: row.length, columns })[0];
+  contrib.set(detector.explain(row));
+  return score;
+}
+
+/**
+ * Scores one validated record: velocity features from `history` (which then
+ * remembers the transaction), the model's score, the decision at the run's
+ * threshold, and the three fields contributing most. `id` is the transaction
+ * id to answer with (the record's, or one generated by the caller).
+ */
+export function scoreParsed(
+  model: ServedModel,
+  history: OnlineVelocity | null,
+  parsed: ParsedRecord,
+  id: string,
+): ScoreResult {
+  const fp = model.run.pipeline;
+  const { row, contrib, sums } = scratchOf(model);
+  let derived: Record<string, number | null> | undefined;
+  if (history && parsed.timeMs !== null) {
+    derived = history.features(parsed.timeMs, parsed.entities);
+    history.add(parsed.timeMs, parsed.entities, parsed.amount, id);
+  }
+  transformRecord(fp, parsed.values, derived, row);
+  const score = scoreRow(model.run.detector, row, contrib, fp.columns);
+  sums.fill(0);
+  const groupOf = model.groupOf;
+  for (let j = 0; j < contrib.length; j++) sums[groupOf[j]] += contrib[j];
+  // Top three groups by contribution (descending), ties by column order.
+  const top = [-1, -1, -1];
+  for (let g = 0; g < sums.length; g++) {
+    for (let k = 0; k < 3; k++) {
+      if (top[k] === -1 || sums[g] > sums[top[k]]) {
+        for (let m = 2; m > k; m--) top[m] = top[m - 1];
+        top[k] = g;
+        break;
+      }
+    }
+  }
+  const reasons: Reason[] = [];
+  for (const g of top) {
+    if (g === -1) continue;
+    const { field } = model.groups[g];
+    const raw = derived && field in derived ? derived[field] : parsed.values[field];
+    reasons.push({
+      feature: field,
+      contribution: Math.fround(sums[g]),
+      value: raw === undefined ? null : raw as number | string | null,
+    });
+  }
+  return {
+    transaction_id: id,
+    score,
+    is_fraud: score >= model.threshold, // the alert rule of evaluation
+    threshold: model.threshold,
+    reasons,
+    model: { name: model.name, version: model.version, run_id: model.run.id },
+  };
+}

@@ -1,0 +1,414 @@
+/**
+ * The scoring server's HTTP app: `createApp(deps)` returns a Hono app that
+ * tests drive in-process with `app.request(...)` and `main.ts` serves.
+ *
+ * Routes: POST /v1/score, POST /v1/score/batch, POST /v1/feedback,
+ * GET /v1/model, /healthz, /readyz, /metrics, /openapi.json, /docs.
+ * Every error is JSON `{ error, field, detail }`; bad input gets a 4xx.
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { headline } from "../lib/registry/runs.ts";
+import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
+import type { PredictionLog } from "../lib/serving/predlog.ts";
+import {
+  jsonSchemaOf,
+  type ParsedRecord,
+  parseIsoTime,
+  RequestError,
+  validateRecord,
+} from "../lib/serving/schema.ts";
+import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
+import { openApiDocument } from "./openapi.ts";
+import { docsAsset, docsPage } from "./docs.ts";
+import { ServerMetrics } from "./metrics.ts";
+
+/** What the app needs. */
+export interface AppDeps {
+  models: ModelHolder;
+  /** Where predictions and feedback go (null: not logged, tests only). */
+  log: PredictionLog | null;
+  /** Metrics (a fresh set when omitted). */
+  metrics?: ServerMetrics;
+  /** Required in `Authorization: Bearer …` or `X-API-Key` for score and feedback when set. */
+  apiKey?: string | null;
+  /** Largest body of /v1/score and /v1/feedback, bytes. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Largest body of /v1/score/batch, bytes. Default 16 MiB. */
+  maxBatchBytes?: number;
+  /** Most records in one batch. Default 10,000. */
+  maxBatchRecords?: number;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
+}
+
+const KNOWN_ROUTES: Record<string, string[]> = {
+  "/v1/score": ["POST"],
+  "/v1/score/batch": ["POST"],
+  "/v1/feedback": ["POST"],
+  "/v1/model": ["GET"],
+  "/healthz": ["GET"],
+  "/readyz": ["GET"],
+  "/metrics": ["GET"],
+  "/openapi.json": ["GET"],
+  "/docs": ["GET"],
+};
+
+function errorJson(c: Context, e: RequestError): Response {
+  return c.json(e.toJSON(), e.status as 400);
+}
+
+function sha256(text: string): Uint8Array {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Parses a request body as JSON, or a 400 naming the problem. */
+function parseJson(text: string): unknown {
+  if (text.length === 0) {
+    throw new RequestError(400, "invalid_json", null, "the request body is empty");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RequestError(
+      400,
+      "invalid_json",
+      null,
+      `the body is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Builds the app (see the module doc). */
+export function createApp(deps: AppDeps): Hono {
+  const metrics = deps.metrics ?? new ServerMetrics();
+  const now = deps.now ?? Date.now;
+  const maxBody = deps.maxBodyBytes ?? 64 * 1024;
+  const maxBatchBytes = deps.maxBatchBytes ?? 16 * 1024 * 1024;
+  const maxBatchRecords = deps.maxBatchRecords ?? 10_000;
+  const keyDigest = deps.apiKey ? sha256(deps.apiKey) : null;
+  const started = now();
+  metrics.watch(deps.models, deps.log);
+
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const path = c.req.path;
+    const route = KNOWN_ROUTES[path]
+      ? path
+      : path.startsWith("/docs/")
+      ? "/docs/:asset"
+      : "unmatched";
+    metrics.request(route, c.req.method, c.res.status, (performance.now() - t0) / 1000);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof RequestError) return errorJson(c, err);
+    console.error(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
+    return c.json({ error: "internal", field: null, detail: "internal server error" }, 500);
+  });
+
+  app.notFound((c) => {
+    const methods = KNOWN_ROUTES[c.req.path];
+    if (methods) {
+      c.header("Allow", methods.join(", "));
+      return c.json({
+        error: "method_not_allowed",
+        field: null,
+        detail: `${c.req.method} is not allowed on ${c.req.path} (allowed: ${methods.join(", ")})`,
+      }, 405);
+    }
+    return c.json({
+      error: "not_found",
+      field: null,
+      detail: `no route ${c.req.method} ${c.req.path.slice(0, 200)}`,
+    }, 404);
+  });
+
+  const limit = (bytes: number) =>
+    bodyLimit({
+      maxSize: bytes,
+      onError: (c) =>
+        c.json({
+          error: "body_too_large",
+          field: null,
+          detail: `the request body is larger than ${bytes} bytes`,
+        }, 413),
+    });
+
+  const authorized = (c: Context): void => {
+    if (!keyDigest) return;
+    const auth = c.req.header("authorization");
+    const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-api-key");
+    // Compare digests: equal lengths, constant time whatever the key sent.
+    if (given === undefined || !timingSafeEqual(sha256(given), keyDigest)) {
+      throw new RequestError(
+        401,
+        "unauthorized",
+        null,
+        "a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)",
+      );
+    }
+  };
+
+  const serving = (): Serving => {
+    const s = deps.models.current;
+    if (!s) throw new RequestError(503, "not_ready", null, "no model is loaded yet");
+    return s;
+  };
+
+  /** Scores one validated record, logs it and counts it. */
+  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
+    const id = parsed.id ?? crypto.randomUUID();
+    const result = scoreParsed(s.model, s.history, parsed, id);
+    const at = now();
+    deps.log?.append({
+      transaction_id: id,
+      scored_at: at,
+      event_time: parsed.timeMs,
+      model: s.model.name,
+      version: s.model.version,
+      run_id: s.model.run.id,
+      score: result.score,
+      threshold: result.threshold,
+      is_fraud: result.is_fraud,
+      input: input ?? JSON.stringify(parsed.values),
+    });
+    metrics.scored(s.model, result.score, result.is_fraud);
+    return result;
+  };
+
+  app.post("/v1/score", limit(maxBody), async (c) => {
+    authorized(c);
+    const s = serving(); // read once: this request finishes on this model
+    const text = await c.req.text();
+    const parsed = validateRecord(s.model.schema, parseJson(text));
+    return c.json(scoreOne(s, parsed, text));
+  });
+
+  app.post("/v1/score/batch", limit(maxBatchBytes), async (c) => {
+    authorized(c);
+    const s = serving();
+    const text = await c.req.text();
+    const type = c.req.header("content-type") ?? "";
+    const ndjson = type.includes("ndjson") || type.includes("jsonl") ||
+      (!type.includes("json") && !text.trimStart().startsWith("["));
+    let values: unknown[];
+    if (ndjson) {
+      values = [];
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].trim();
+        if (!line) continue;
+        try {
+          values.push(JSON.parse(line));
+        } catch (e) {
+          throw new RequestError(
+            400,
+            "invalid_json",
+            `line ${i + 1}`,
+            `line ${i + 1} is not valid JSON: ${(e as Error).message}`,
+          );
+        }
+        if (values.length > maxBatchRecords) break;
+      }
+    } else {
+      const v = parseJson(text);
+      if (!Array.isArray(v)) {
+        throw new RequestError(
+          400,
+          "invalid_body",
+          null,
+          "a JSON batch must be an array of transactions (or send NDJSON with Content-Type application/x-ndjson)",
+        );
+      }
+      values = v;
+    }
+    if (values.length === 0) {
+      throw new RequestError(400, "invalid_body", null, "the batch is empty");
+    }
+    if (values.length > maxBatchRecords) {
+      throw new RequestError(
+        413,
+        "batch_too_large",
+        null,
+        `a batch holds at most ${maxBatchRecords} transactions`,
+      );
+    }
+    // Validate everything first: a batch is scored whole or not at all.
+    const parsed = values.map((v, i) => validateRecord(s.model.schema, v, `[${i}]`));
+    const enc = new TextEncoder();
+    const CHUNK = 500;
+    let next = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const end = Math.min(next + CHUNK, parsed.length);
+        let out = next === 0 && !ndjson ? "[" : "";
+        for (let i = next; i < end; i++) {
+          const r = JSON.stringify(scoreOne(s, parsed[i], null));
+          out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
+        }
+        next = end;
+        if (next >= parsed.length && !ndjson) out += "]";
+        controller.enqueue(enc.encode(out));
+        if (next >= parsed.length) controller.close();
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": ndjson ? "application/x-ndjson" : "application/json",
+        "x-batch-size": String(parsed.length),
+      },
+    });
+  });
+
+  app.post("/v1/feedback", limit(maxBody), async (c) => {
+    authorized(c);
+    const body = parseJson(await c.req.text());
+    const fb = validateFeedback(body, now());
+    const known = deps.log ? deps.log.addFeedback(fb, now()).known : false;
+    const inHistory = deps.models.current?.history?.label(fb.transaction_id, fb.label === 1) ??
+      false;
+    metrics.feedback(fb.label);
+    return c.json({
+      transaction_id: fb.transaction_id,
+      label: fb.label,
+      labeled_at: new Date(fb.labeled_at).toISOString(),
+      known: known || inHistory,
+    });
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok", uptime_s: (now() - started) / 1000 }));
+
+  app.get("/readyz", (c) => {
+    const s = deps.models.current;
+    if (!s) {
+      return c.json({ error: "not_ready", field: null, detail: "no model is loaded yet" }, 503);
+    }
+    return c.json({
+      status: "ready",
+      model: { name: s.model.name, version: s.model.version, run_id: s.model.run.id },
+    });
+  });
+
+  app.get("/v1/model", (c) => {
+    const { model, history } = serving();
+    const run = model.run;
+    return c.json({
+      name: model.name,
+      version: model.version,
+      alias: model.alias,
+      run_id: run.id,
+      kind: run.config.model,
+      params: run.detector.params,
+      loaded_at: model.loadedAt,
+      threshold: run.threshold,
+      metrics: {
+        validation: headline(run.metrics.validation),
+        test: headline(run.metrics.test),
+      },
+      dataset: run.dataset,
+      features: run.pipeline.columns,
+      velocity: run.pipeline.velocity,
+      entity_history: history ? { transactions_with_id: history.idsHeld } : null,
+      input_schema: jsonSchemaOf(model.schema),
+    });
+  });
+
+  app.get("/metrics", (c) => {
+    return c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
+  });
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument(deps.models.current?.model ?? null)));
+
+  app.get("/docs", (c) => c.html(docsPage()));
+  app.get("/docs/:asset", async (c) => {
+    const asset = await docsAsset(c.req.param("asset"));
+    if (!asset) {
+      return c.json(
+        { error: "not_found", field: null, detail: "no such documentation asset" },
+        404,
+      );
+    }
+    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "max-age=3600" });
+  });
+
+  return app;
+}
+
+/** Validates a feedback body: `{ transaction_id, label, labeled_at? }`. */
+export function validateFeedback(
+  body: unknown,
+  nowMs: number,
+): { transaction_id: string; label: 0 | 1; labeled_at: number } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new RequestError(
+      400,
+      "invalid_body",
+      null,
+      "expected a JSON object { transaction_id, label, labeled_at? }",
+    );
+  }
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) {
+    if (k !== "transaction_id" && k !== "label" && k !== "labeled_at") {
+      throw new RequestError(
+        422,
+        "unknown_field",
+        k.slice(0, 64),
+        `unknown field "${k.slice(0, 64)}" (expected: transaction_id, label, labeled_at)`,
+      );
+    }
+  }
+  const id = b.transaction_id;
+  if (id === undefined) {
+    throw new RequestError(422, "missing_field", "transaction_id", '"transaction_id" is required');
+  }
+  let tid: string;
+  if (typeof id === "string" && id.length > 0) tid = id;
+  else if (typeof id === "number" && Number.isSafeInteger(id)) tid = String(id);
+  else {
+    throw new RequestError(
+      422,
+      "wrong_type",
+      "transaction_id",
+      '"transaction_id" must be a non-empty string or an integer',
+    );
+  }
+  if (tid.length > 128) {
+    throw new RequestError(
+      422,
+      "too_long",
+      "transaction_id",
+      '"transaction_id" is longer than 128 characters',
+    );
+  }
+  const l = b.label;
+  if (l === undefined) throw new RequestError(422, "missing_field", "label", '"label" is required');
+  let label: 0 | 1;
+  if (l === 1 || l === true) label = 1;
+  else if (l === 0 || l === false) label = 0;
+  else throw new RequestError(422, "wrong_type", "label", '"label" must be 0, 1, true or false');
+  let labeledAt = nowMs;
+  const at = b.labeled_at;
+  if (at !== undefined && at !== null) {
+    if (typeof at === "string") {
+      labeledAt = at.length <= 40 ? parseIsoTime(at) : NaN;
+    } else if (typeof at === "number" && Number.isFinite(at)) labeledAt = Math.round(at * 1000);
+    else labeledAt = NaN;
+    if (Number.isNaN(labeledAt)) {
+      throw new RequestError(
+        422,
+        "invalid_time",
+        "labeled_at",
+        '"labeled_at" must be an ISO 8601 date-time or seconds since the epoch',
+      );
+    }
+  }
+  return { transaction_id: tid, label, labeled_at: labeledAt };
+}

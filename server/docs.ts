@@ -1,0 +1,58 @@
+/**
+ * `/docs`: Swagger UI served from the locally installed `swagger-ui-dist`
+ * package (no CDN). Only a fixed list of asset names is served; nothing in
+ * a request becomes a file path.
+ * @module
+ */
+import { getAbsoluteFSPath } from "swagger-ui-dist";
+import { join } from "node:path";
+
+const ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+};
+
+const cache = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** One Swagger UI asset by name, or null when the name is not on the list. */
+export async function docsAsset(
+  name: string,
+): Promise<{ body: Uint8Array<ArrayBuffer>; type: string } | null> {
+  const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+  if (!type) return null;
+  let body = cache.get(name);
+  if (!body) {
+    body = await Deno.readFile(join(getAbsoluteFSPath(), name));
+    cache.set(name, body);
+  }
+  return { body, type };
+}
+
+/** The Swagger UI page, pointed at `/openapi.json`. */
+export function docsPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>fraudlab scoring API</title>
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout",
+});
+</script>
+</body>
+</html>
+`;
+}
