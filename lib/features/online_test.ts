@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import { simulateTransactions } from "../data/simulate.ts";
+import { TXSIM_SPEC } from "../data/datasets.ts";
+import { writeFrame } from "../data/write.ts";
+import { loadDataset } from "../data/load.ts";
+import { OnlineVelocity } from "./online.ts";
+import { numericColumn, stringColumn } from "./pipeline.ts";
+import { timesMs, velocityColumnNames, velocityFeatures } from "./velocity.ts";
+
+Deno.test("online velocity: one transaction at a time equals the frame computation", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 300, days: 45, seed: 5, quiet: true }), path);
+  const ds = await loadDataset(path, TXSIM_SPEC);
+  const options = {
+    windowsDays: [1, 7, 30],
+    delayDays: 7,
+    entities: ["customer_id", "terminal_id"],
+    calendar: true,
+  };
+  const frame = velocityFeatures(ds, options);
+  const names = velocityColumnNames(options.entities, options);
+  const expected = names.map((n) => numericColumn(frame, n));
+  const t = timesMs(ds.frame, "tx_time");
+  const ents = options.entities.map((e) => stringColumn(ds.frame, e));
+  const amount = numericColumn(ds.frame, "amount");
+  const labels = ds.frame.getColumn("is_fraud").cast(pl.Int8).toArray() as number[];
+  const ids = stringColumn(ds.frame, "tx_id");
+  const order = Array.from(t.keys()).sort((a, b) => t[a] - t[b] || a - b);
+  const online = new OnlineVelocity(options);
+  let worst = 0, compared = 0;
+  for (const i of order) {
+    const values = ents.map((c) => c[i]);
+    const got = online.features(t[i], values);
+    for (let k = 0; k < names.length; k++) {
+      const want = expected[k][i];
+      const g = got[names[k]];
+      if (Number.isNaN(want)) {
+        assert.equal(g, null, `${names[k]} row ${i}: expected missing, got ${g}`);
+        continue;
+      }
+      assert.ok(g !== null, `${names[k]} row ${i}: expected ${want}, got null`);
+      const d = Math.abs(g - want) / Math.max(1, Math.abs(want));
+      if (d > worst) worst = d;
+      compared++;
+    }
+    // Labels are all known in the frame computation: give them at once.
+    online.add(t[i], values, Number.isNaN(amount[i]) ? null : amount[i], ids[i], labels[i] === 1);
+  }
+  assert.ok(compared > ds.frame.height * names.length * 0.9, `compared ${compared} values`);
+  assert.ok(worst < 1e-9, `largest relative difference ${worst}`);
+  await Deno.remove(path);
+});
+
+Deno.test("online velocity: late labels, missing entities, out-of-order events and pruning", () => {
+  const day = 86_400_000;
+  const v = new OnlineVelocity({
+    windowsDays: [1],
+    delayDays: 2,
+    entities: ["c"],
+    calendar: false,
+  });
+  const t0 = Date.UTC(2025, 0, 10);
+  v.add(t0, ["a"], 10, "x1");
+  v.add(t0 + 3_600_000, ["a"], 30, "x2");
+  v.add(t0 + 1_800_000, ["a"], 20, "x3"); // arrives late, inserted in time order
+  let f = v.features(t0 + 2 * 3_600_000, ["a"]);
+  assert.equal(f.c_n_1d, 3);
+  assert.equal(f.c_mean_amount_1d, 20);
+  // The same time is excluded (windows are [t − w, t)).
+  assert.equal(v.features(t0, ["a"]).c_n_1d, 0);
+  // Risk looks at [t − 2d − 1d, t − 2d): unlabelled transactions count as legitimate.
+  f = v.features(t0 + 2 * day + 7_200_000, ["a"]);
+  assert.equal(f.c_risk_1d, 0);
+  assert.equal(v.label("x2", true), true);
+  f = v.features(t0 + 2 * day + 7_200_000, ["a"]);
+  assert.ok(Math.abs(f.c_risk_1d! - 1 / 3) < 1e-12);
+  assert.equal(v.label("nope", true), false);
+  // A missing entity gives missing features, an unseen one zeros.
+  assert.equal(v.features(t0, [null]).c_n_1d, null);
+  assert.equal(v.features(t0, ["b"]).c_n_1d, 0);
+  assert.equal(v.features(t0, ["b"]).c_mean_amount_1d, null);
+  // The same id twice counts once.
+  v.add(t0 + 3_600_000, ["a"], 30, "x2");
+  assert.equal(v.features(t0 + 2 * 3_600_000, ["a"]).c_n_1d, 3);
+  // Far later, the old events are pruned: their ids no longer take labels.
+  v.add(t0 + 10 * day, ["a"], 5, "late");
+  v.sweep();
+  assert.equal(v.label("x1", true), false);
+  assert.equal(v.idsHeld, 1);
+});

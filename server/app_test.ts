@@ -1,0 +1,335 @@
+import assert from "node:assert/strict";
+import { featureFrame, transformFrame } from "../lib/features/pipeline.ts";
+import { loadDataset } from "../lib/data/load.ts";
+import { ModelHolder } from "../lib/serving/holder.ts";
+import { parseMetrics, seriesKey } from "../lib/serving/metrics.ts";
+import { PredictionLog } from "../lib/serving/predlog.ts";
+import { createApp } from "./app.ts";
+import { fixtureHolder, servingFixture } from "./testing.ts";
+import pl from "nodejs-polars";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+async function setup(opts: { apiKey?: string } = {}) {
+  const f = await servingFixture();
+  const holder = await fixtureHolder(f);
+  const log = PredictionLog.open(":memory:");
+  const app = createApp({ models: holder, log, apiKey: opts.apiKey ?? null });
+  const post = (path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS) =>
+    app.request(path, {
+      method: "POST",
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      headers,
+    });
+  return { f, holder, log, app, post };
+}
+
+Deno.test("score: a record gets score, decision, three reasons and the model", async () => {
+  const { f, post, log } = await setup();
+  const res = await post("/v1/score", f.records[0]);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.transaction_id, f.records[0].tx_id);
+  assert.equal(typeof body.score, "number");
+  assert.equal(body.is_fraud, body.score >= body.threshold);
+  assert.equal(body.threshold, f.model.threshold);
+  assert.equal(body.reasons.length, 3);
+  for (let i = 1; i < 3; i++) {
+    assert.ok(body.reasons[i - 1].contribution >= body.reasons[i].contribution);
+  }
+  for (const r of body.reasons) assert.ok("value" in r && typeof r.feature === "string");
+  assert.deepEqual(body.model, { name: "txsim", version: 1, run_id: f.run.id });
+  // Logged with the input as sent.
+  const rows = log.predictions(0, Date.now() + 1000);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].transaction_id, body.transaction_id);
+  assert.deepEqual(JSON.parse(rows[0].input), f.records[0]);
+  assert.equal(rows[0].score, body.score);
+});
+
+Deno.test("score: replaying the next days one by one (with labels as feedback) equals batch scoring", async () => {
+  const { f, post } = await setup();
+  // The frame computation sees every label; online, each label arrives as feedback after scoring.
+  const { loadDataset: _ } = { loadDataset };
+  const both = pl.concat([
+    (await loadDataset(f.data, f.model.run.spec)).frame,
+    f.ds.frame,
+  ]);
+  const ds = { ...f.ds, frame: both };
+  const ff = featureFrame(ds, f.model.run.pipeline.velocity);
+  const offset = both.height - f.ds.frame.height;
+  const n = Math.min(f.records.length, 1500);
+  const rows = Array.from({ length: n }, (_, i) => offset + i);
+  const X = transformFrame(f.model.run.pipeline, ff, rows);
+  const expected = f.model.run.detector.score(X);
+  const labels = f.ds.frame.getColumn("is_fraud").toArray() as number[];
+  let worst = 0, sameDecision = 0;
+  for (let i = 0; i < n; i++) {
+    const res = await post("/v1/score", f.records[i]);
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    worst = Math.max(worst, Math.abs(body.score - expected[i]));
+    if (body.is_fraud === expected[i] >= f.model.threshold) sameDecision++;
+    const fb = await post("/v1/feedback", {
+      transaction_id: body.transaction_id,
+      label: labels[i],
+    });
+    assert.equal(fb.status, 200);
+  }
+  assert.ok(worst < 1e-6, `largest score difference ${worst}`);
+  assert.equal(sameDecision, n);
+});
+
+Deno.test("score: validation errors are 400/422 JSON naming the field", async () => {
+  const { f, post } = await setup();
+  const good = f.records[1];
+  const cases: [unknown, number, string, string | null][] = [
+    [{ ...good, amount: undefined }, 422, "missing_field", "amount"],
+    [{ ...good, amount: "12" }, 422, "wrong_type", "amount"],
+    // JSON has no Infinity: 1e999 parses to it.
+    [
+      JSON.stringify(good).replace(/"amount":[^,]+/, '"amount":-1e999'),
+      422,
+      "not_finite",
+      "amount",
+    ],
+    [{ ...good, channel: 3 }, 422, "wrong_type", "channel"],
+    [{ ...good, channel: "x".repeat(300) }, 422, "too_long", "channel"],
+    [{ ...good, tx_id: "i".repeat(200) }, 422, "too_long", "tx_id"],
+    [{ ...good, tx_time: "yesterday" }, 422, "invalid_time", "tx_time"],
+    [{ ...good, tx_time: "2025-02-30T10:00:00Z" }, 422, "invalid_time", "tx_time"],
+    [{ ...good, tx_time: null }, 422, "wrong_type", "tx_time"],
+    [{ ...good, is_fraud: 1 }, 422, "unknown_field", "is_fraud"],
+    [{ ...good, customer_id_n_1d: 3 }, 422, "unknown_field", "customer_id_n_1d"],
+    [{ ...good, amount: [1] }, 422, "wrong_type", "amount"],
+    [[good], 400, "invalid_body", null],
+    [42, 400, "invalid_body", null],
+    ["null", 400, "invalid_body", null],
+    ['{"amount": NaN}', 400, "invalid_json", null],
+    ["{", 400, "invalid_json", null],
+    ["", 400, "invalid_json", null],
+  ];
+  for (const [body, status, code, field] of cases) {
+    const res = await post("/v1/score", body);
+    assert.equal(
+      res.status,
+      status,
+      `${code} ${field}: ${JSON.stringify(body).slice(-80)} → ${res.status}`,
+    );
+    const err = await res.json();
+    assert.equal(err.error, code, JSON.stringify(err));
+    assert.equal(err.field, field);
+    assert.equal(typeof err.detail, "string");
+  }
+  // A null feature is a missing value (imputed), not an error.
+  assert.equal((await post("/v1/score", { ...good, device_risk: null })).status, 200);
+  // Numbers are accepted for ids and entities.
+  assert.equal((await post("/v1/score", { ...good, tx_id: 77, customer_id: 5 })).status, 200);
+});
+
+Deno.test("routes: 413 oversized, 404 unknown, 405 wrong method, health, readiness", async () => {
+  const { f, post, app } = await setup();
+  const big = { ...f.records[0], tx_id: "x".repeat(70_000) };
+  const r413 = await post("/v1/score", big);
+  assert.equal(r413.status, 413);
+  assert.equal((await r413.json()).error, "body_too_large");
+  const r404 = await app.request("/v2/anything");
+  assert.equal(r404.status, 404);
+  assert.equal((await r404.json()).error, "not_found");
+  const r405 = await app.request("/v1/score");
+  assert.equal(r405.status, 405);
+  assert.equal(r405.headers.get("allow"), "POST");
+  assert.equal((await app.request("/healthz")).status, 200);
+  const ready = await (await app.request("/readyz")).json();
+  assert.equal(ready.model.run_id, f.run.id);
+  // Without a model: not ready, and scoring answers 503 (not a crash).
+  const empty = createApp({ models: new ModelHolder(), log: null });
+  assert.equal((await empty.request("/readyz")).status, 503);
+  const r503 = await empty.request("/v1/score", { method: "POST", body: "{}" });
+  assert.equal(r503.status, 503);
+  assert.equal((await r503.json()).error, "not_ready");
+  assert.equal((await empty.request("/healthz")).status, 200);
+});
+
+Deno.test("model card, OpenAPI document and local Swagger UI", async () => {
+  const { f, app } = await setup();
+  const card = await (await app.request("/v1/model")).json();
+  assert.equal(card.run_id, f.run.id);
+  assert.equal(card.kind, "iforest");
+  assert.equal(card.threshold.threshold, f.model.threshold);
+  assert.ok(card.metrics.test.averagePrecision > 0);
+  assert.ok(card.input_schema.required.includes("tx_time"));
+  assert.ok(card.input_schema.required.includes("amount"));
+  assert.equal(card.input_schema.additionalProperties, false);
+  assert.ok(card.features.includes("customer_id_n_7d"));
+  const doc = await (await app.request("/openapi.json")).json();
+  assert.equal(doc.openapi, "3.1.0");
+  for (const p of ["/v1/score", "/v1/score/batch", "/v1/feedback", "/v1/model", "/metrics"]) {
+    assert.ok(doc.paths[p], `OpenAPI has ${p}`);
+  }
+  assert.deepEqual(doc.components.schemas.Transaction, card.input_schema);
+  const page = await app.request("/docs");
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.ok(html.includes("/docs/swagger-ui-bundle.js") && !html.includes("https://"));
+  const js = await app.request("/docs/swagger-ui-bundle.js");
+  assert.equal(js.status, 200);
+  assert.ok((await js.arrayBuffer()).byteLength > 100_000);
+  for (const bad of ["package.json", "..%2Fpackage.json", "%2Fetc%2Fpasswd", "index.html"]) {
+    assert.equal((await app.request(`/docs/${bad}`)).status, 404, bad);
+  }
+});
+
+Deno.test("batch: JSON array and NDJSON, streamed, same answers as single scoring", async () => {
+  const a = await setup(), b = await setup();
+  const recs = a.f.records.slice(0, 700);
+  const singles = [];
+  for (const r of recs) singles.push(await (await a.post("/v1/score", r)).json());
+  const res = await b.post("/v1/score/batch", recs);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  const batch = await res.json();
+  assert.deepEqual(batch, singles);
+  // NDJSON in, NDJSON out (a fresh history: same records, same answers).
+  const c = await setup();
+  const nd = await c.post("/v1/score/batch", recs.map((r) => JSON.stringify(r)).join("\n") + "\n", {
+    "content-type": "application/x-ndjson",
+  });
+  assert.equal(nd.status, 200);
+  const lines = (await nd.text()).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines, singles);
+  assert.equal(c.log.count(), recs.length);
+  // One bad record refuses the whole batch, naming it.
+  const bad = recs.slice(0, 5).map((r, i) => (i === 3 ? { ...r, amount: "x" } : r));
+  const r422 = await c.post("/v1/score/batch", bad);
+  assert.equal(r422.status, 422);
+  assert.equal((await r422.json()).field, "[3].amount");
+  assert.equal(c.log.count(), recs.length, "a refused batch logs nothing");
+  const ndBad = await c.post("/v1/score/batch", "{}\n{oops\n", {
+    "content-type": "application/x-ndjson",
+  });
+  assert.equal(ndBad.status, 400);
+  assert.equal((await ndBad.json()).field, "line 2");
+  assert.equal((await c.post("/v1/score/batch", [])).status, 400);
+  assert.equal((await c.post("/v1/score/batch", { a: 1 })).status, 400);
+  const small = createApp({ models: c.holder, log: null, maxBatchRecords: 10 });
+  const tooMany = await small.request("/v1/score/batch", {
+    method: "POST",
+    body: JSON.stringify(recs.slice(0, 11)),
+    headers: JSON_HEADERS,
+  });
+  assert.equal(tooMany.status, 413);
+  assert.equal((await tooMany.json()).error, "batch_too_large");
+});
+
+Deno.test("feedback: joins the log by transaction id; bad bodies are refused", async () => {
+  const { f, post, log } = await setup();
+  const scored = await (await post("/v1/score", f.records[2])).json();
+  const ok = await post("/v1/feedback", {
+    transaction_id: scored.transaction_id,
+    label: 1,
+    labeled_at: "2025-02-10T12:00:00Z",
+  });
+  assert.equal(ok.status, 200);
+  const body = await ok.json();
+  assert.equal(body.known, true);
+  assert.equal(body.labeled_at, "2025-02-10T12:00:00.000Z");
+  const rows = log.predictions(0, Date.now() + 1000);
+  assert.equal(rows[0].label, 1);
+  assert.equal(rows[0].labeled_at, Date.UTC(2025, 1, 10, 12));
+  // The latest label wins.
+  await post("/v1/feedback", { transaction_id: scored.transaction_id, label: false });
+  assert.equal(log.predictions(0, Date.now() + 1000)[0].label, 0);
+  const unknown = await (await post("/v1/feedback", { transaction_id: "never-seen", label: 0 }))
+    .json();
+  assert.equal(unknown.known, false);
+  const cases: [unknown, number, string | null][] = [
+    [{ label: 1 }, 422, "transaction_id"],
+    [{ transaction_id: "a" }, 422, "label"],
+    [{ transaction_id: "a", label: 2 }, 422, "label"],
+    [{ transaction_id: "a", label: "1" }, 422, "label"],
+    [{ transaction_id: "", label: 1 }, 422, "transaction_id"],
+    [{ transaction_id: "a", label: 1, labeled_at: "soon" }, 422, "labeled_at"],
+    [{ transaction_id: "a", label: 1, note: "x" }, 422, "note"],
+    [[1], 400, null],
+  ];
+  for (const [b, status, field] of cases) {
+    const res = await post("/v1/feedback", b);
+    assert.equal(res.status, status, JSON.stringify(b));
+    assert.equal((await res.json()).field, field);
+  }
+});
+
+Deno.test("API key: required for score, batch and feedback when set; health stays open", async () => {
+  const { f, post, app } = await setup({ apiKey: "s3cret-key" });
+  const rec = f.records[0];
+  assert.equal((await post("/v1/score", rec)).status, 401);
+  const wrong = await post("/v1/score", rec, { ...JSON_HEADERS, authorization: "Bearer nope" });
+  assert.equal(wrong.status, 401);
+  assert.equal((await wrong.json()).error, "unauthorized");
+  assert.equal(
+    (await post("/v1/score", rec, { ...JSON_HEADERS, authorization: "Bearer s3cret-key" })).status,
+    200,
+  );
+  assert.equal(
+    (await post("/v1/score", rec, { ...JSON_HEADERS, "x-api-key": "s3cret-key" })).status,
+    200,
+  );
+  assert.equal((await post("/v1/score/batch", [rec])).status, 401);
+  assert.equal((await post("/v1/feedback", { transaction_id: "a", label: 1 })).status, 401);
+  assert.equal((await app.request("/healthz")).status, 200);
+  assert.equal((await app.request("/metrics")).status, 200);
+});
+
+Deno.test("metrics: request counts and latency by route and status, scores, alert rate, model info", async () => {
+  const { f, post, app } = await setup();
+  for (const r of f.records.slice(0, 50)) await post("/v1/score", r);
+  await post("/v1/score", { bad: 1 });
+  await app.request("/nowhere");
+  const text = await (await app.request("/metrics")).text();
+  const m = parseMetrics(text);
+  const ok = { route: "/v1/score", method: "POST", status: "200" };
+  assert.equal(m.get(seriesKey("fraudlab_http_requests_total", ok)), 50);
+  assert.equal(m.get(seriesKey("fraudlab_http_request_duration_seconds_count", ok)), 50);
+  assert.equal(
+    m.get(seriesKey("fraudlab_http_requests_total", { ...ok, status: "422" })),
+    1,
+  );
+  assert.equal(
+    m.get(
+      seriesKey("fraudlab_http_requests_total", {
+        route: "unmatched",
+        method: "GET",
+        status: "404",
+      }),
+    ),
+    1,
+  );
+  assert.equal(m.get(seriesKey("fraudlab_score_count", { model: "txsim", version: "1" })), 50);
+  const alerts = m.get(
+    seriesKey("fraudlab_predictions_total", { model: "txsim", version: "1", decision: "alert" }),
+  ) ?? 0;
+  const passes = m.get(
+    seriesKey("fraudlab_predictions_total", { model: "txsim", version: "1", decision: "pass" }),
+  ) ?? 0;
+  assert.equal(alerts + passes, 50);
+  assert.equal(m.get("fraudlab_alert_rate"), alerts / 50);
+  assert.equal(
+    m.get(
+      seriesKey("fraudlab_model_info", {
+        model: "txsim",
+        version: "1",
+        run_id: f.run.id,
+        kind: "iforest",
+        alias: "champion",
+      }),
+    ),
+    1,
+  );
+  assert.ok(text.includes("# TYPE fraudlab_http_request_duration_seconds histogram"));
+  // Buckets are cumulative and end at the count.
+  const inf = m.get(
+    `fraudlab_http_request_duration_seconds_bucket{route="/v1/score",method="POST",status="200",le="+Inf"}`,
+  );
+  assert.equal(inf, 50);
+});

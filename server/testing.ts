@@ -1,0 +1,63 @@
+/**
+ * A scoring-server fixture for tests: a small simulated world, an iforest
+ * run promoted to champion in a temporary artifacts root, and the test
+ * part's rows as request records. Built once per test process.
+ * @module
+ */
+import { simulateTransactions } from "../lib/data/simulate.ts";
+import { writeFrame } from "../lib/data/write.ts";
+import { loadDataset } from "../lib/data/load.ts";
+import { type Dataset } from "../lib/data/load.ts";
+import { type TrainResult, trainRun } from "../lib/registry/runs.ts";
+import { promote } from "../lib/registry/aliases.ts";
+import { loadServedModel, type ServedModel } from "../lib/serving/scorer.ts";
+import { datasetRecords } from "../lib/serving/records.ts";
+import { ModelHolder } from "../lib/serving/holder.ts";
+import { warmFromFile } from "../lib/serving/warm.ts";
+
+/** What {@linkcode servingFixture} builds. */
+export interface ServingFixture {
+  root: string;
+  /** Training data (the first 30 days) and the next days as requests. */
+  data: string;
+  run: TrainResult;
+  model: ServedModel;
+  ds: Dataset;
+  /** Records of the days after the training data, in time order. */
+  records: Record<string, unknown>[];
+}
+
+let fixture: Promise<ServingFixture> | null = null;
+
+/** The shared fixture (see the module doc). */
+export function servingFixture(): Promise<ServingFixture> {
+  return fixture ??= (async () => {
+    const root = await Deno.makeTempDir({ prefix: "fraudlab_serve_" });
+    const all = simulateTransactions({ customers: 400, days: 36, seed: 3, quiet: true });
+    const data = `${root}/train.parquet`, next = `${root}/next.parquet`;
+    const cut = new Date(Date.UTC(2025, 0, 31));
+    const { default: pl } = await import("nodejs-polars");
+    writeFrame(all.filter(pl.col("tx_time").lt(pl.lit(cut))), data);
+    writeFrame(all.filter(pl.col("tx_time").gtEq(pl.lit(cut))), next);
+    const run = await trainRun({
+      data,
+      model: "iforest",
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      seed: 1,
+    }, { root, quiet: true });
+    await promote(run.id, { root });
+    const model = await loadServedModel("champion", root);
+    const ds = await loadDataset(next, model.run.spec);
+    return { root, data, run, model, ds, records: datasetRecords(ds, model.schema) };
+  })();
+}
+
+/** A holder serving the fixture's champion, its history seeded from the training data. */
+export async function fixtureHolder(f: ServingFixture): Promise<ModelHolder> {
+  const holder = new ModelHolder();
+  holder.warm = async (m, history) => {
+    await warmFromFile(history, m, f.data);
+  };
+  await holder.swap(await loadServedModel("champion", f.root));
+  return holder;
+}
