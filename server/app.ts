@@ -19,6 +19,7 @@ import {
   type ParsedRecord,
   parseIsoTime,
   RequestError,
+  timeInRange,
   validateRecord,
 } from "../lib/serving/schema.ts";
 import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
@@ -401,12 +402,12 @@ export function validateFeedback(
       labeledAt = at.length <= 40 ? parseIsoTime(at) : NaN;
     } else if (typeof at === "number" && Number.isFinite(at)) labeledAt = Math.round(at * 1000);
     else labeledAt = NaN;
-    if (Number.isNaN(labeledAt)) {
+    if (Number.isNaN(labeledAt) || !timeInRange(labeledAt)) {
       throw new RequestError(
         422,
         "invalid_time",
         "labeled_at",
-        '"labeled_at" must be an ISO 8601 date-time or seconds since the epoch',
+        '"labeled_at" must be an ISO 8601 date-time or seconds since the epoch (years 1900..2199)',
       );
     }
   }

@@ -159,6 +159,14 @@ export function parseIsoTime(text: string): number {
   return t - sign * offset;
 }
 
+/** Event and label times accepted: years 1900 to 2199 (epoch ms bounds). */
+export const TIME_RANGE_MS = [Date.UTC(1900, 0, 1), Date.UTC(2200, 0, 1)] as const;
+
+/** Whether an epoch-ms time is within {@linkcode TIME_RANGE_MS}. */
+export function timeInRange(ms: number): boolean {
+  return ms >= TIME_RANGE_MS[0] && ms < TIME_RANGE_MS[1];
+}
+
 function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
@@ -231,6 +239,14 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
             );
           }
           timeMs = Math.round(v * 1000);
+          if (!timeInRange(timeMs)) {
+            throw new RequestError(
+              422,
+              "invalid_time",
+              fieldName(f.name),
+              `"${f.name}" (seconds) must fall in the years 1900..2199, got ${v}`,
+            );
+          }
         } else if (typeof v === "string") {
           if (v.length > f.maxLength) {
             throw new RequestError(
@@ -241,12 +257,12 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
             );
           }
           timeMs = parseIsoTime(v);
-          if (Number.isNaN(timeMs)) {
+          if (Number.isNaN(timeMs) || !timeInRange(timeMs)) {
             throw new RequestError(
               422,
               "invalid_time",
               fieldName(f.name),
-              `"${f.name}" must be an ISO 8601 date-time (e.g. 2025-03-02T14:05:00Z) or seconds, got ${
+              `"${f.name}" must be an ISO 8601 date-time (e.g. 2025-03-02T14:05:00Z, years 1900..2199) or seconds, got ${
                 JSON.stringify(v.slice(0, 40))
               }`,
             );

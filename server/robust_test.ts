@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Rng } from "../lib/util/rng.ts";
+import { PredictionLog } from "../lib/serving/predlog.ts";
+import { promote } from "../lib/registry/aliases.ts";
+import { trainRun } from "../lib/registry/runs.ts";
+import { createApp } from "./app.ts";
+import { startServer } from "./serve.ts";
+import { fixtureHolder, servingFixture } from "./testing.ts";
+
+/** A random malformed (or occasionally valid) body derived from a valid record. */
+function mutate(rng: Rng, good: Record<string, unknown>): string {
+  const keys = Object.keys(good);
+  const pick = <T>(a: T[]) => a[Math.floor(rng.random() * a.length)];
+  const weird: unknown[] = [
+    null,
+    true,
+    0,
+    -1,
+    1e308,
+    "",
+    "x".repeat(1 + Math.floor(rng.random() * 400)),
+    "\u0000\uffff\ud800",
+    [],
+    [1, 2],
+    {},
+    { nested: { deep: [1] } },
+    "2025-13-45T99:99:99Z",
+    "NaN",
+    -0,
+    Number.MAX_SAFE_INTEGER + 2,
+  ];
+  const rec: Record<string, unknown> = { ...good };
+  const ops = 1 + Math.floor(rng.random() * 3);
+  for (let k = 0; k < ops; k++) {
+    const op = Math.floor(rng.random() * 6);
+    if (op === 0) delete rec[pick(keys)];
+    else if (op === 1) rec[pick(keys)] = pick(weird);
+    else if (op === 2) {
+      rec[pick(["__proto__", "constructor", "extra", "is_fraud", "hour"])] = pick(weird);
+    } else if (op === 3) rec[pick(keys)] = String(rec[pick(keys)]);
+    else if (op === 4) rec[pick(keys)] = rng.random() * 1e6 - 5e5;
+    else rec[pick(keys)] = pick(weird);
+  }
+  let text = JSON.stringify(rec);
+  const textOp = Math.floor(rng.random() * 8);
+  if (textOp === 0) text = text.slice(0, Math.floor(rng.random() * text.length)); // truncated
+  else if (textOp === 1) {
+    const at = Math.floor(rng.random() * text.length);
+    text = text.slice(0, at) + pick(["NaN", "Infinity", "}", "{", '"', "\\", ",,", "1e999"]) +
+      text.slice(at);
+  } else if (textOp === 2) text = pick(["[", "]", "null", "42", '"str"', "[{}]", "{}", " "]);
+  else if (textOp === 3) {
+    const bytes = new Uint8Array(1 + Math.floor(rng.random() * 64));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rng.random() * 256);
+    text = new TextDecoder().decode(bytes);
+  }
+  return text;
+}
+
+Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no 5xx", async () => {
+  const f = await servingFixture();
+  const app = createApp({
+    models: await fixtureHolder(f),
+    log: PredictionLog.open(":memory:"),
+  });
+  const rng = new Rng(11);
+  const statuses = new Map<number, number>();
+  const good = f.records[0];
+  for (let i = 0; i < 12_000; i++) {
+    const kind = i % 4;
+    let path = "/v1/score", body = mutate(rng, good);
+    if (kind === 1) {
+      path = "/v1/score/batch";
+      body = rng.random() < 0.5
+        ? `[${body},${mutate(rng, good)}]`
+        : `${body}\n${mutate(rng, good)}`;
+    } else if (kind === 2) {
+      path = "/v1/feedback";
+      body = mutate(rng, { transaction_id: "t", label: 1, labeled_at: "2025-01-01" });
+    }
+    const headers: Record<string, string> = rng.random() < 0.8
+      ? { "content-type": rng.random() < 0.5 ? "application/json" : "application/x-ndjson" }
+      : {};
+    const res = await app.request(path, { method: "POST", body, headers });
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    assert.ok(res.status < 500, `${path} ${JSON.stringify(body).slice(0, 200)} → ${res.status}`);
+    const ct = res.headers.get("content-type") ?? "";
+    assert.ok(ct.includes("json"), `${path} answered ${ct}`);
+    const text = await res.text();
+    if (res.status >= 400) {
+      const err = JSON.parse(text);
+      assert.ok(typeof err.error === "string" && typeof err.detail === "string");
+    }
+  }
+  const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+  assert.equal(total, 12_000);
+  assert.ok(
+    (statuses.get(422) ?? 0) > 1000 && (statuses.get(400) ?? 0) > 1000,
+    JSON.stringify([...statuses]),
+  );
+});
+
+Deno.test("hot swap: promoting during a burst of requests loses none; a tampered run is refused", async () => {
+  const f = await servingFixture();
+  const other = await trainRun({
+    data: f.data,
+    model: "iforest",
+    params: { trees: 50 },
+    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+    seed: 2,
+  }, { root: f.root, quiet: true });
+  const logPath = join(await Deno.makeTempDir(), "log.sqlite");
+  const server = await startServer({
+    root: f.root,
+    port: 0,
+    logPath,
+    history: f.data,
+    pollSeconds: 0,
+    log: () => {},
+  });
+  try {
+    const seen = new Set<number>();
+    let failures = 0, done = 0;
+    let promoted = false;
+    const worker = async (w: number) => {
+      for (let i = w; i < 1600; i += 16) {
+        const res = await fetch(`${server.url}/v1/score`, {
+          method: "POST",
+          body: JSON.stringify(f.records[i % f.records.length]),
+          headers: { "content-type": "application/json" },
+        });
+        const body = await res.json();
+        if (res.status !== 200) failures++;
+        else seen.add(body.model.version);
+        done++;
+        if (!promoted && done >= 400) {
+          promoted = true;
+          // Move the alias and let the server pick it up while requests keep coming.
+          await promote(other.id, { root: f.root, reason: "test swap" });
+          const out = await server.reload();
+          assert.equal(out.status, "swapped");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w)));
+    assert.equal(failures, 0);
+    assert.equal(done, 1600);
+    assert.deepEqual([...seen].sort(), [1, 2], "both versions answered");
+    const card = await (await fetch(`${server.url}/v1/model`)).json();
+    assert.equal(card.run_id, other.id);
+
+    // A run whose files no longer match their checksums is refused; v2 keeps serving.
+    const bad = await trainRun({
+      data: f.data,
+      model: "iforest",
+      params: { trees: 20 },
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      seed: 3,
+    }, { root: f.root, quiet: true });
+    await promote(bad.id, { root: f.root });
+    const bin = join(bad.dir, "model", "iforest.bin");
+    const bytes = await Deno.readFile(bin);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(bin, bytes);
+    const out = await server.reload();
+    assert.equal(out.status, "refused");
+    assert.match(out.error ?? "", /checksum|sha256|manifest/i);
+    const res = await fetch(`${server.url}/v1/score`, {
+      method: "POST",
+      body: JSON.stringify(f.records[0]),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).model.run_id, other.id);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /fraudlab_model_reloads_total\{result="refused"\} 1/);
+    // Put the fixture's champion back for other tests in this process.
+    await promote(f.run.id, { root: f.root });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("SIGTERM: in-flight requests finish and every answered score is in the log", async () => {
+  const f = await servingFixture();
+  const dir = await Deno.makeTempDir();
+  const logPath = join(dir, "log.sqlite");
+  const root = new URL("../", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "server/main.ts", "--port", "0", "--log", logPath, "--history", f.data],
+    cwd: root,
+    env: { FRAUDLAB_ARTIFACTS: f.root, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/at (http:\/\/\S+)/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${out}`);
+    out += value;
+  }
+  const url = /at (http:\/\/\S+)/.exec(out)![1];
+  let answered = 0, refused = 0, otherStatus = 0;
+  let sent = 0;
+  const worker = async () => {
+    while (sent < 4000) {
+      const i = sent++;
+      try {
+        const res = await fetch(`${url}/v1/score/batch`, {
+          method: "POST",
+          body: JSON.stringify([
+            f.records[i % f.records.length],
+            f.records[(i + 1) % f.records.length],
+          ]),
+        });
+        const text = await res.text();
+        if (res.status === 200) answered += JSON.parse(text).length;
+        else otherStatus++;
+      } catch {
+        refused++; // the listener is closed: not an answered request
+        if (refused > 50) return;
+      }
+    }
+  };
+  const workers = Promise.all(Array.from({ length: 24 }, worker));
+  // Terminate while requests are in flight.
+  while (answered < 1000) await new Promise((r) => setTimeout(r, 5));
+  child.kill("SIGTERM");
+  await workers;
+  const status = await child.status;
+  (async () => {
+    for (;;) if ((await reader.read()).done) break;
+  })();
+  await child.stderr.cancel();
+  assert.equal(status.code, 0);
+  assert.equal(otherStatus, 0);
+  assert.ok(
+    refused > 0,
+    "requests after SIGTERM were refused (the test really stopped the server mid-burst)",
+  );
+  const log = PredictionLog.open(logPath);
+  assert.equal(log.count(), answered, `answered ${answered}, logged ${log.count()}`);
+  log.close();
+});
