@@ -27,15 +27,21 @@ export async function loadPeerSpec(
   };
 }
 
-/** Runs `bench.py --task TASK` with Debian's python3; the task's JSON record, or null on failure. */
+/**
+ * Runs `bench.py --task TASK` with Debian's python3; the task's JSON record,
+ * or null on failure. `outDir` keeps the results folder (the serve task
+ * reads the iforest task's pickle from it); by default a temporary one is
+ * used and removed.
+ */
 export async function runPeerTask(
   peers: string,
   specPath: string,
   task: string,
   csv: string,
+  outDir?: string,
   // deno-lint-ignore no-explicit-any
 ): Promise<any | null> {
-  const out = await Deno.makeTempDir();
+  const out = outDir ?? await Deno.makeTempDir();
   try {
     const res = await new Deno.Command("/usr/bin/python3", {
       args: [
@@ -59,6 +65,6 @@ export async function runPeerTask(
     const file = [...Deno.readDirSync(out)].find((e) => e.name.endsWith(`__${task}.json`));
     return JSON.parse(await Deno.readTextFile(join(out, file!.name)));
   } finally {
-    await Deno.remove(out, { recursive: true });
+    if (!outDir) await Deno.remove(out, { recursive: true });
   }
 }

@@ -9,7 +9,6 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { headline } from "../lib/registry/runs.ts";
 import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
@@ -131,16 +130,36 @@ export function createApp(deps: AppDeps): Hono {
     }, 404);
   });
 
-  const limit = (bytes: number) =>
-    bodyLimit({
-      maxSize: bytes,
-      onError: (c) =>
-        c.json({
-          error: "body_too_large",
-          field: null,
-          detail: `the request body is larger than ${bytes} bytes`,
-        }, 413),
-    });
+  const tooLarge = (bytes: number) =>
+    new RequestError(413, "body_too_large", null, `the request body is larger than ${bytes} bytes`);
+
+  /**
+   * The body as text, refusing more than `bytes`: a declared Content-Length
+   * is checked before reading; a body without one is counted as it streams.
+   */
+  const readBody = async (c: Context, bytes: number): Promise<string> => {
+    const declared = c.req.header("content-length");
+    if (declared !== undefined) {
+      if (Number(declared) > bytes) throw tooLarge(bytes);
+      return await c.req.text();
+    }
+    const body = c.req.raw.body;
+    if (!body) return "";
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > bytes) throw tooLarge(bytes);
+      chunks.push(chunk);
+    }
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const ch of chunks) {
+      all.set(ch, at);
+      at += ch.byteLength;
+    }
+    return new TextDecoder().decode(all);
+  };
 
   const authorized = (c: Context): void => {
     if (!keyDigest) return;
@@ -184,18 +203,18 @@ export function createApp(deps: AppDeps): Hono {
     return result;
   };
 
-  app.post("/v1/score", limit(maxBody), async (c) => {
+  app.post("/v1/score", async (c) => {
     authorized(c);
     const s = serving(); // read once: this request finishes on this model
-    const text = await c.req.text();
+    const text = await readBody(c, maxBody);
     const parsed = validateRecord(s.model.schema, parseJson(text));
     return c.json(scoreOne(s, parsed, text));
   });
 
-  app.post("/v1/score/batch", limit(maxBatchBytes), async (c) => {
+  app.post("/v1/score/batch", async (c) => {
     authorized(c);
     const s = serving();
-    const text = await c.req.text();
+    const text = await readBody(c, maxBatchBytes);
     const type = c.req.header("content-type") ?? "";
     const ndjson = type.includes("ndjson") || type.includes("jsonl") ||
       (!type.includes("json") && !text.trimStart().startsWith("["));
@@ -268,9 +287,9 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  app.post("/v1/feedback", limit(maxBody), async (c) => {
+  app.post("/v1/feedback", async (c) => {
     authorized(c);
-    const body = parseJson(await c.req.text());
+    const body = parseJson(await readBody(c, maxBody));
     const fb = validateFeedback(body, now());
     const known = deps.log ? deps.log.addFeedback(fb, now()).known : false;
     const inHistory = deps.models.current?.history?.label(fb.transaction_id, fb.label === 1) ??

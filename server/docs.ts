@@ -4,8 +4,22 @@
  * a request becomes a file path.
  * @module
  */
-import { getAbsoluteFSPath } from "swagger-ui-dist";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+// Resolved, not imported: the package's entry point would load the whole UI
+// bundle into the server. Null when the package is not installed (`deno install`).
+let dist: string | null | undefined;
+function distDir(): string | null {
+  if (dist === undefined) {
+    try {
+      dist = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+    } catch {
+      dist = null;
+    }
+  }
+  return dist;
+}
 
 const ASSETS: Record<string, string> = {
   "swagger-ui.css": "text/css; charset=utf-8",
@@ -24,7 +38,9 @@ export async function docsAsset(
   if (!type) return null;
   let body = cache.get(name);
   if (!body) {
-    body = await Deno.readFile(join(getAbsoluteFSPath(), name));
+    const dir = distDir();
+    if (!dir) return null;
+    body = await Deno.readFile(join(dir, name));
     cache.set(name, body);
   }
   return { body, type };

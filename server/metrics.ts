@@ -79,7 +79,10 @@ export class ServerMetrics {
   #ringAt = 0;
   #ringFill = 0;
   #ringAlerts = 0;
-  #bounds = new WeakMap<ServedModel, { labels: string[]; bounds: number[] }>();
+  #bounds = new WeakMap<
+    ServedModel,
+    { labels: string[]; bounds: number[]; alert: string[]; pass: string[] }
+  >();
 
   constructor() {
     this.registry.add(
@@ -121,9 +124,14 @@ export class ServerMetrics {
     }
   }
 
+  readonly #requestLabels = new Map<string, string[]>();
+
   /** Records one request. */
   request(route: string, method: string, status: number, seconds: number): void {
-    const labels = [route, method, String(status)];
+    // One label array per (route, method, status), built once.
+    const key = route + " " + method + " " + status;
+    let labels = this.#requestLabels.get(key);
+    if (!labels) this.#requestLabels.set(key, labels = [route, method, String(status)]);
     this.requests.inc(labels);
     this.latency.observe(labels, seconds);
   }
@@ -132,11 +140,17 @@ export class ServerMetrics {
   scored(model: ServedModel, score: number, alert: boolean): void {
     let b = this.#bounds.get(model);
     if (!b) {
-      b = { labels: [model.name, String(model.version)], bounds: model.scoreBounds };
+      const v = String(model.version);
+      b = {
+        labels: [model.name, v],
+        bounds: model.scoreBounds,
+        alert: [model.name, v, "alert"],
+        pass: [model.name, v, "pass"],
+      };
       this.#bounds.set(model, b);
     }
     this.scores.observe(b.labels, score, b.bounds);
-    this.predictions.inc([b.labels[0], b.labels[1], alert ? "alert" : "pass"]);
+    this.predictions.inc(alert ? b.alert : b.pass);
     const bit = alert ? 1 : 0;
     if (this.#ringFill === ALERT_WINDOW) this.#ringAlerts -= this.#ring[this.#ringAt];
     else this.#ringFill++;

@@ -423,30 +423,72 @@ export function explainForest(forest: Forest, row: Float32Array): Float32Array {
  * {@linkcode scoreForest}'s (same leaf values summed in the same order).
  */
 export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float32Array): number {
-  const { feature, threshold, left, right, value, roots } = forest;
+  const { value, roots, threshold } = forest;
   const cols = forest.cols;
   if (row.length !== cols) {
     throw new UserError(`iforest: expected ${cols} features, got ${row.length}`);
   }
   const cPsi = averagePathLength(forest.psi);
-  const acc = new Float64Array(cols);
-  const path = new Int32Array(64);
+  const { feature, next, step, depth } = walkLayout(forest);
+  const scratch = scratchFor(forest);
+  const acc = scratch.acc, path = scratch.path;
+  acc.fill(0);
+  const stride = path.length >> 2;
+  const trees = roots.length;
+  const leaves = [0, 0, 0, 0], lens = [0, 0, 0, 0];
   let sum = 0;
-  for (let t = 0; t < roots.length; t++) {
-    let node = roots[t], depth = 0;
-    while (feature[node] >= 0) {
-      const f = feature[node];
-      if (depth < 64) path[depth] = f;
-      depth++;
-      node = row[f] <= threshold[node] ? left[node] : right[node];
+  // Four trees walk in lockstep (four independent chains of loads hide each
+  // other's latency), branch-free for the deepest one's depth: a leaf steps
+  // to itself. Split features are remembered on the way; len counts
+  // internal nodes. Leaf values are summed in tree order, as scoreForest does.
+  for (let t0 = 0; t0 < trees; t0 += 4) {
+    const m = Math.min(4, trees - t0);
+    let n0 = roots[t0], n1 = m > 1 ? roots[t0 + 1] : n0, n2 = m > 2 ? roots[t0 + 2] : n0;
+    let n3 = m > 3 ? roots[t0 + 3] : n0;
+    let l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+    let d = depth[t0];
+    for (let k = 1; k < m; k++) if (depth[t0 + k] > d) d = depth[t0 + k];
+    for (let k = 0; k < d; k++) {
+      path[k] = feature[n0];
+      path[stride + k] = feature[n1];
+      path[2 * stride + k] = feature[n2];
+      path[3 * stride + k] = feature[n3];
+      l0 += step[n0];
+      l1 += step[n1];
+      l2 += step[n2];
+      l3 += step[n3];
+      n0 = next[n0] + (step[n0] & -Number(!(row[feature[n0]] <= threshold[n0])));
+      n1 = next[n1] + (step[n1] & -Number(!(row[feature[n1]] <= threshold[n1])));
+      n2 = next[n2] + (step[n2] & -Number(!(row[feature[n2]] <= threshold[n2])));
+      n3 = next[n3] + (step[n3] & -Number(!(row[feature[n3]] <= threshold[n3])));
     }
-    sum += value[node];
-    if (depth === 0) continue;
-    const share = (cPsi - value[node]) / depth;
-    for (let k = 0; k < depth && k < 64; k++) acc[path[k]] += share;
+    leaves[0] = n0, leaves[1] = n1, leaves[2] = n2, leaves[3] = n3;
+    lens[0] = l0, lens[1] = l1, lens[2] = l2, lens[3] = l3;
+    for (let j = 0; j < m; j++) {
+      const leaf = value[leaves[j]];
+      sum += leaf;
+      const len = lens[j];
+      if (len === 0) continue;
+      const share = (cPsi - leaf) / len;
+      for (let k = 0, at = j * stride; k < len; k++) acc[path[at + k]] += share;
+    }
   }
-  for (let f = 0; f < cols; f++) out[f] = acc[f] / roots.length;
-  return Math.fround(Math.pow(2, sum * (-1 / (roots.length * cPsi))));
+  for (let f = 0; f < cols; f++) out[f] = acc[f] / trees;
+  return Math.fround(Math.pow(2, sum * (-1 / (trees * cPsi))));
+}
+
+const SCRATCH = new WeakMap<Forest, { acc: Float64Array; path: Int32Array }>();
+
+function scratchFor(forest: Forest): { acc: Float64Array; path: Int32Array } {
+  let s = SCRATCH.get(forest);
+  if (!s) {
+    const { depth } = walkLayout(forest);
+    let max = 0;
+    for (let t = 0; t < depth.length; t++) if (depth[t] > max) max = depth[t];
+    s = { acc: new Float64Array(forest.cols), path: new Int32Array(4 * (max + 1)) };
+    SCRATCH.set(forest, s);
+  }
+  return s;
 }
 
 class IsolationForest implements Detector {

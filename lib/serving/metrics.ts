@@ -25,6 +25,15 @@ function num(v: number): string {
   return String(v);
 }
 
+// Series keys by label array: callers on the hot path reuse one array per
+// series, so its key is computed once.
+const KEYS = new WeakMap<string[], string>();
+function keyOf(labels: string[]): string {
+  let k = KEYS.get(labels);
+  if (k === undefined) KEYS.set(labels, k = labels.join("\u0000"));
+  return k;
+}
+
 interface Metric {
   render(): string;
 }
@@ -36,7 +45,7 @@ export class Counter implements Metric {
 
   /** Adds `by` (default 1) to the series with these label values (in `labelNames` order). */
   inc(labels: string[] = [], by = 1): void {
-    const key = labels.join("\u0000");
+    const key = keyOf(labels);
     const s = this.#values.get(key);
     if (s) s.value += by;
     else this.#values.set(key, { labels: [...labels], value: by });
@@ -103,7 +112,7 @@ export class Histogram implements Metric {
    * a new series (score histograms use each model's own bounds).
    */
   observe(labels: string[], value: number, bounds?: number[]): void {
-    const key = labels.join("\u0000");
+    const key = keyOf(labels);
     let s = this.#series.get(key);
     if (!s) {
       const b = bounds ?? this.bounds;

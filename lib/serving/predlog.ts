@@ -3,10 +3,13 @@
  * decision, model version, times) and every late label, in one embedded
  * SQLite database (`node:sqlite`, WAL journal).
  *
- * Scoring only queues a row; a timer writes the queue in one transaction
- * (every `flushMs`, sooner when `maxBatch` rows wait), so requests never
- * wait on the disk. {@linkcode PredictionLog.close} writes what is left:
- * the server calls it after draining in-flight requests on SIGTERM.
+ * Scoring only queues a row; a timer hands the queue (every `flushMs`,
+ * sooner when `maxBatch` rows wait) to a writer worker that inserts it in
+ * one transaction on its own connection, so requests never wait on the
+ * disk. Reads (and {@linkcode PredictionLog.flush}) first wait until the
+ * worker has committed everything handed to it, so they see every row.
+ * {@linkcode PredictionLog.close} writes what is left: the server calls it
+ * after draining in-flight requests on SIGTERM.
  *
  * Feedback (`label`, `labeled_at`) is keyed by transaction id; the latest
  * label for an id wins. Monitoring joins the two tables.
@@ -50,10 +53,42 @@ export interface Feedback {
 
 /** Options for {@linkcode PredictionLog.open}. */
 export interface LogOptions {
-  /** Longest a queued row waits before being written, ms. Default 100. */
+  /** Longest a queued row waits before being written, ms. Default 50. */
   flushMs?: number;
   /** Queue length that triggers a write at once. Default 5000. */
   maxBatch?: number;
+  /** Write from a worker thread (default true; an in-memory log writes inline). */
+  worker?: boolean;
+}
+
+const INSERT =
+  `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
+  score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Inserts rows in one transaction (shared by the inline path and the writer worker). */
+export function insertRows(db: DatabaseSync, rows: PredictionRow[]): void {
+  const ins = db.prepare(INSERT);
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const r of rows) {
+      ins.run(
+        r.transaction_id,
+        r.scored_at,
+        r.event_time,
+        r.model,
+        r.version,
+        r.run_id,
+        r.score,
+        r.threshold,
+        r.is_fraud ? 1 : 0,
+        r.input,
+      );
+    }
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
 }
 
 const SCHEMA = `
@@ -84,7 +119,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 export class PredictionLog {
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #insert: StatementSync;
   readonly #upsertFeedback: StatementSync;
   readonly #known: StatementSync;
   readonly #flushMs: number;
@@ -93,16 +127,31 @@ export class PredictionLog {
   #timer: number | null = null;
   #closed = false;
   #written = 0;
+  #worker: Worker | null = null;
+  /** [rows the worker committed, rows it failed] */
+  #counter: Int32Array | null = null;
+  #handed = 0;
 
   private constructor(path: string, db: DatabaseSync, options: LogOptions) {
     this.path = path;
     this.#db = db;
-    this.#flushMs = options.flushMs ?? 100;
+    this.#flushMs = options.flushMs ?? 50;
     this.#maxBatch = options.maxBatch ?? 5000;
-    this.#insert = db.prepare(
-      `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
-        score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    if ((options.worker ?? true) && path !== ":memory:") {
+      const sab = new SharedArrayBuffer(8);
+      this.#counter = new Int32Array(sab);
+      this.#worker = new Worker(new URL("./predlog_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      this.#worker.onmessage = (e: MessageEvent<{ type: string; rows?: PredictionRow[] }>) => {
+        // A failed batch goes back to the queue: nothing is lost.
+        if (e.data.type === "failed" && e.data.rows) {
+          this.#queue = e.data.rows.concat(this.#queue);
+          this.#schedule(this.#flushMs);
+        }
+      };
+      this.#worker.postMessage({ type: "open", path, counter: sab });
+    }
     this.#upsertFeedback = db.prepare(
       `INSERT INTO feedback (transaction_id, label, labeled_at, received_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
@@ -134,7 +183,7 @@ export class PredictionLog {
 
   /** Rows written by this process. */
   get written(): number {
-    return this.#written;
+    return this.#counter ? Atomics.load(this.#counter, 0) : this.#written;
   }
 
   /** Queues one prediction (written by the next flush). */
@@ -152,42 +201,53 @@ export class PredictionLog {
     }
     const timer = setTimeout(() => {
       this.#timer = null;
-      this.flush();
+      this.#write();
     }, ms) as unknown as number;
     Deno.unrefTimer(timer);
     this.#timer = timer;
   }
 
-  /** Writes every queued row in one transaction; returns how many. */
-  flush(): number {
+  /** Hands the queue to the writer worker (or writes it inline). */
+  #write(): void {
     const rows = this.#queue;
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return;
     this.#queue = [];
-    const ins = this.#insert;
-    this.#db.exec("BEGIN");
+    if (this.#worker) {
+      this.#worker.postMessage({ type: "rows", rows });
+      this.#handed += rows.length;
+      return;
+    }
     try {
-      for (const r of rows) {
-        ins.run(
-          r.transaction_id,
-          r.scored_at,
-          r.event_time,
-          r.model,
-          r.version,
-          r.run_id,
-          r.score,
-          r.threshold,
-          r.is_fraud ? 1 : 0,
-          r.input,
-        );
-      }
-      this.#db.exec("COMMIT");
+      insertRows(this.#db, rows);
     } catch (e) {
-      this.#db.exec("ROLLBACK");
       this.#queue = rows.concat(this.#queue); // nothing lost: retried by the next flush
       throw e;
     }
     this.#written += rows.length;
-    return rows.length;
+  }
+
+  /**
+   * Writes every queued row and waits until the writer has committed all
+   * it was handed; returns how many rows this process has written so far.
+   */
+  flush(): number {
+    this.#write();
+    const c = this.#counter;
+    if (c) {
+      // Rows handed to the worker are either committed or failed (and re-queued).
+      for (;;) {
+        const done = Atomics.load(c, 0) + Atomics.load(c, 1);
+        if (done >= this.#handed) break;
+        Atomics.wait(c, 0, Atomics.load(c, 0), 50);
+      }
+      this.#written = Atomics.load(c, 0);
+      if (Atomics.load(c, 1) > 0 && this.#queue.length) {
+        // Failed rows came back through a message this thread has not seen yet
+        // only after the event loop turns; write them inline now.
+        this.#write();
+      }
+    }
+    return this.#written;
   }
 
   /**
@@ -267,6 +327,7 @@ export class PredictionLog {
     this.#timer = null;
     this.flush();
     this.#closed = true;
+    this.#worker?.terminate();
     this.#db.close();
   }
 }
@@ -283,7 +344,7 @@ export function openLogForReading(path: string): PredictionLog {
       `prediction log ${path} does not exist (the server writes it; set --log or FRAUDLAB_LOG)`,
     );
   }
-  return PredictionLog.open(path);
+  return PredictionLog.open(path, { worker: false });
 }
 
 /** Default log path: $FRAUDLAB_LOG, else artifacts/predictions.sqlite. */

@@ -1,0 +1,268 @@
+/**
+ * Serving benchmark, side by side in one run on the peer's dataset and load:
+ *
+ * 1. trains an iforest run on the peer's CSV (its spec and mod5 split) in a
+ *    temporary artifacts root and promotes it to champion;
+ * 2. in-process batch scoring through the server's code path (validation,
+ *    features, score, reasons) in rows/s;
+ * 3. wrk (2 threads, 32 connections, `--seconds`, `--latency`) against a bare
+ *    Hono route that parses the JSON body and returns fixed JSON, and against
+ *    `deno task serve`'s /v1/score (prediction log on), alternating for
+ *    `--rounds` rounds with a fresh process each time; the body is the
+ *    peer's: the first test row (row 4 under mod5);
+ * 4. with `--peer`, the FastAPI peer's serve task (`bench.py --task iforest`
+ *    then `--task serve`) in the same run.
+ *
+ * deno run -A bench/serve_bench.ts --peer-spec ../shared/peers/specs/payment_fraud.json \
+ *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--peer]
+ */
+import { join } from "node:path";
+import { loadDataset } from "../lib/data/load.ts";
+import { trainRun } from "../lib/registry/runs.ts";
+import { promote } from "../lib/registry/aliases.ts";
+import { loadServedModel, scoreParsed } from "../lib/serving/scorer.ts";
+import { validateRecord } from "../lib/serving/schema.ts";
+import { datasetRecords } from "../lib/serving/records.ts";
+import { intFlag, parseFlags } from "../lib/util/cli.ts";
+import { loadPeerSpec, runPeerTask } from "./peer.ts";
+
+const flags = parseFlags(Deno.args, {
+  "peer-spec": { type: "string" },
+  csv: { type: "string" },
+  seconds: { type: "string" },
+  rounds: { type: "string" },
+  peer: { type: "boolean" },
+  out: { type: "string" },
+});
+if (!flags["peer-spec"] || !flags.csv) {
+  console.error(
+    "usage: serve_bench.ts --peer-spec SPEC.json --csv FILE [--seconds 20] [--rounds 3] [--peer]",
+  );
+  Deno.exit(2);
+}
+const seconds = intFlag(flags.seconds, "seconds", 20, { min: 1 });
+const rounds = intFlag(flags.rounds, "rounds", 3, { min: 1 });
+const repo = new URL("../", import.meta.url).pathname;
+const peersDir = join(flags["peer-spec"], "..", "..");
+
+const { spec } = await loadPeerSpec(flags["peer-spec"]);
+const root = await Deno.makeTempDir({ prefix: "fraudlab_serve_bench_" });
+console.log(`training iforest on ${flags.csv} (mod5 split) in ${root}`);
+const run = await trainRun({
+  data: flags.csv,
+  spec: await writeSpec(spec),
+  model: "iforest",
+  split: { method: "mod5" },
+  seed: 0,
+}, { root, quiet: true });
+await promote(run.id, { root });
+
+async function writeSpec(s: unknown): Promise<string> {
+  const p = join(root, "spec.json");
+  await Deno.writeTextFile(p, JSON.stringify(s));
+  return p;
+}
+
+// ---- in-process batch scoring through the server's path
+const model = await loadServedModel("champion", root);
+const ds = await loadDataset(flags.csv, model.run.spec);
+const records = datasetRecords(ds, model.schema);
+const texts = records.map((r) => JSON.stringify(r));
+const batchRows = Math.max(200_000, records.length);
+const inProcess: number[] = [];
+for (let rep = 0; rep < 3; rep++) {
+  const t0 = performance.now();
+  let alerts = 0;
+  for (let i = 0; i < batchRows; i++) {
+    const parsed = validateRecord(model.schema, JSON.parse(texts[i % texts.length]));
+    if (scoreParsed(model, null, parsed, `b${i}`).is_fraud) alerts++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  inProcess.push(batchRows / s);
+  console.log(
+    `in-process: ${batchRows} records (JSON parse, validate, features, score, reasons) in ${
+      s.toFixed(3)
+    } s = ${Math.round(batchRows / s)} rows/s (${alerts} alerts)`,
+  );
+}
+
+// ---- wrk
+const body = JSON.stringify(records[4]);
+const lua = join(root, "wrk_post.lua");
+await Deno.writeTextFile(
+  lua,
+  `wrk.method = "POST"\nwrk.body = [[${body}]]\nwrk.headers["Content-Type"] = "application/json"\n`,
+);
+console.log(`request body (row 4): ${body}`);
+
+interface Wrk {
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  socketErrors: string | null;
+}
+
+function ms(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+}
+
+function parseWrk(out: string): Wrk {
+  const pct = (p: string) => ms(new RegExp(`^\\s*${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "");
+  return {
+    rps: Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1] ?? NaN),
+    p50: pct("50"),
+    p90: pct("90"),
+    p99: pct("99"),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN),
+    non2xx: Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: /Socket errors: (.*)/.exec(out)?.[1] ?? null,
+  };
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const r = await fetch(url);
+      await r.body?.cancel();
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never came up`);
+}
+
+async function load(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<Wrk & { rssMiB: number | null }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: repo,
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(`${base}/healthz`);
+    const check = await fetch(`${base}/v1/score`, { method: "POST", body });
+    const answer = await check.json();
+    if (!check.ok) throw new Error(`${name}: check request failed: ${JSON.stringify(answer)}`);
+    const out = await new Deno.Command("wrk", {
+      args: ["-t2", "-c32", `-d${seconds}s`, "--latency", "-s", lua, `${base}/v1/score`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    let rssMiB: number | null = null;
+    try {
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+      rssMiB = Number.isFinite(kib) ? Math.round(kib / 1024) : null;
+    } catch { /* not on Linux */ }
+    const r = parseWrk(text);
+    console.log(
+      `${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, ` +
+        `${r.requests} requests, non-2xx ${r.non2xx}${
+          r.socketErrors ? `, socket errors ${r.socketErrors}` : ""
+        }, ` +
+        `peak RSS ${rssMiB} MiB`,
+    );
+    return { ...r, rssMiB };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+const bare: Wrk[] = [], ours: Wrk[] = [];
+const logDir = await Deno.makeTempDir();
+for (let r = 0; r < rounds; r++) {
+  bare.push(await load("bare Hono", ["run", "-A", "bench/hono_bare.ts"], { PORT: "8772" }, 8772));
+  ours.push(
+    await load(
+      "fraudlab /v1/score",
+      [
+        "run",
+        "-A",
+        "server/main.ts",
+        "--port",
+        "8773",
+        "--history",
+        "none",
+        "--poll",
+        "0",
+        "--log",
+        join(logDir, `round${r}.sqlite`),
+      ],
+      { FRAUDLAB_ARTIFACTS: root },
+      8773,
+    ),
+  );
+}
+
+let peer: { rps: number; p99: number } | null = null;
+if (flags.peer) {
+  const out = await Deno.makeTempDir();
+  console.log("peer: bench.py --task iforest, then --task serve (FastAPI + uvicorn, wrk 20 s)");
+  const fit = await runPeerTask(peersDir, flags["peer-spec"], "iforest", flags.csv, out);
+  const serve = fit
+    ? await runPeerTask(peersDir, flags["peer-spec"], "serve", flags.csv, out)
+    : null;
+  if (serve?.wrk) {
+    peer = { rps: serve.wrk.requests_per_s, p99: serve.wrk.p99_ms };
+    console.log(`peer FastAPI /score: ${peer.rps} req/s, p99 ${peer.p99} ms`);
+  }
+  await Deno.remove(out, { recursive: true });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const summary = {
+  bareRps: median(bare.map((w) => w.rps)),
+  oursRps: median(ours.map((w) => w.rps)),
+  oursP99: median(ours.map((w) => w.p99)),
+  oursP50: median(ours.map((w) => w.p50)),
+  bareP99: median(bare.map((w) => w.p99)),
+  ratioToBare: 0,
+  perRoundRatio: ours.map((w, i) => w.rps / bare[i].rps),
+  inProcessRowsPerS: median(inProcess),
+  peer,
+  ratioToPeer: peer ? 0 : null as number | null,
+};
+summary.ratioToBare = summary.oursRps / summary.bareRps;
+if (peer) summary.ratioToPeer = summary.oursRps / peer.rps;
+console.log(`\n== summary (medians over ${rounds} rounds, wrk -t2 -c32 -d${seconds}s)`);
+console.log(`bare Hono          ${summary.bareRps.toFixed(0)} req/s, p99 ${summary.bareP99} ms`);
+console.log(
+  `fraudlab /v1/score ${
+    summary.oursRps.toFixed(0)
+  } req/s, p50 ${summary.oursP50} ms, p99 ${summary.oursP99} ms ` +
+    `= ${(100 * summary.ratioToBare).toFixed(1)}% of bare Hono (rounds: ${
+      summary.perRoundRatio.map((x) => (100 * x).toFixed(1) + "%").join(", ")
+    })`,
+);
+if (peer) {
+  console.log(
+    `FastAPI peer       ${peer.rps} req/s, p99 ${peer.p99} ms → fraudlab ${
+      summary.ratioToPeer!.toFixed(0)
+    }×`,
+  );
+}
+console.log(
+  `in-process batch scoring: ${Math.round(summary.inProcessRowsPerS)} rows/s (median of 3)`,
+);
+if (flags.out) {
+  await Deno.writeTextFile(flags.out, JSON.stringify({ summary, bare, ours, inProcess }, null, 2));
+}
+await Deno.remove(root, { recursive: true });
+await Deno.remove(logDir, { recursive: true });
