@@ -5,7 +5,9 @@
  * the best (by average precision on the same test days) to champion,
  * simulate the next month of the same world twice (as it was, and drifted:
  * amounts inflated, more online, a different category mix), run drift for
- * both against the champion, and print where the reports are.
+ * both against the champion, and print where the reports are. With
+ * `--serve [--port 8000]` it ends by serving the champion and printing a curl
+ * example (and its answer, with reasons).
  */
 import pl from "nodejs-polars";
 import {
@@ -30,6 +32,8 @@ import { fmt } from "../lib/report/html.ts";
 import { join } from "node:path";
 import { runDriftJob } from "../lib/drift/job.ts";
 import { driftVerdict } from "../lib/report/drift_report.ts";
+import { datasetRecords } from "../lib/serving/records.ts";
+import { startServer } from "../server/serve.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
@@ -37,7 +41,10 @@ await runTask(async (args) => {
     days: { type: "string" },
     seed: { type: "string" },
     out: { type: "string", default: "data/demo.parquet" },
+    serve: { type: "boolean", default: false },
+    port: { type: "string" },
   });
+  const port = intFlag(flags.port, "port", 8000, { min: 0, max: 65535 });
   const customers = intFlag(flags.customers, "customers", 2000, { min: 1 });
   const days = intFlag(flags.days, "days", 60, { min: 2 });
   const seed = intFlag(flags.seed, "seed", 7, { min: 0 });
@@ -158,4 +165,43 @@ await runTask(async (args) => {
   console.log(`\n== 6. reports: ${join(reportsRoot(), "index.html")} lists every report`);
   console.log(`   deno task runs            # runs and the champion`);
   console.log(`   deno task evaluate --run champion --data ${flags.out}`);
+
+  if (!flags.serve) {
+    console.log(`\n   deno task demo --serve    # ends with the champion served over HTTP`);
+    return;
+  }
+  console.log(`\n== 7. serve the champion (Ctrl-C stops it, flushing the prediction log)`);
+  const server = await startServer({ model: "txsim@champion", port });
+  // The example: the first transaction of the next month, as a client would send it.
+  const served = server.holder.current!.model;
+  const next = await loadDataset(monthFiles.stable, served.run.spec);
+  const times = next.frame.getColumn("tx_time").cast(pl.Float64).toArray() as number[];
+  const first = times.findIndex((t) => t >= Date.parse(`${monthStart}T00:00:00Z`));
+  const [example] = datasetRecords(next, served.schema, [Math.max(first, 0)]);
+  const body = JSON.stringify(example);
+  const curl =
+    `curl -s -X POST ${server.url}/v1/score -H 'content-type: application/json' \\\n  -d '${body}'`;
+  const res = await fetch(`${server.url}/v1/score`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json" },
+  });
+  const answer = await res.json();
+  if (!res.ok || !Array.isArray(answer.reasons) || answer.reasons.length === 0) {
+    throw new Error(`the example request failed: ${JSON.stringify(answer)}`);
+  }
+  console.log(
+    `\ntry it:\n${curl}\n\nanswer (this request, just made):\n${JSON.stringify(answer, null, 2)}`,
+  );
+  console.log(
+    `\nalso: ${server.url}/docs (Swagger UI), ${server.url}/v1/model, ${server.url}/metrics; ` +
+      `late labels: curl -s -X POST ${server.url}/v1/feedback -d '{"transaction_id":"${answer.transaction_id}","label":0}'`,
+  );
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      await server.stop();
+      Deno.exit(0);
+    });
+  }
+  await server.finished;
 });
