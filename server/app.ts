@@ -15,10 +15,11 @@ import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
 import type { PredictionLog } from "../lib/serving/predlog.ts";
 import {
   jsonSchemaOf,
+  parseBatch,
   type ParsedRecord,
-  parseIsoTime,
+  parseJson,
   RequestError,
-  timeInRange,
+  validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
 import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
@@ -63,23 +64,6 @@ function errorJson(c: Context, e: RequestError): Response {
 
 function sha256(text: string): Uint8Array {
   return createHash("sha256").update(text).digest();
-}
-
-/** Parses a request body as JSON, or a 400 naming the problem. */
-function parseJson(text: string): unknown {
-  if (text.length === 0) {
-    throw new RequestError(400, "invalid_json", null, "the request body is empty");
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new RequestError(
-      400,
-      "invalid_json",
-      null,
-      `the body is not valid JSON: ${(e as Error).message}`,
-    );
-  }
 }
 
 /** Builds the app (see the module doc). */
@@ -215,43 +199,11 @@ export function createApp(deps: AppDeps): Hono {
     authorized(c);
     const s = serving();
     const text = await readBody(c, maxBatchBytes);
-    const type = c.req.header("content-type") ?? "";
-    const ndjson = type.includes("ndjson") || type.includes("jsonl") ||
-      (!type.includes("json") && !text.trimStart().startsWith("["));
-    let values: unknown[];
-    if (ndjson) {
-      values = [];
-      const lines = text.split("\n");
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i].trim();
-        if (!line) continue;
-        try {
-          values.push(JSON.parse(line));
-        } catch (e) {
-          throw new RequestError(
-            400,
-            "invalid_json",
-            `line ${i + 1}`,
-            `line ${i + 1} is not valid JSON: ${(e as Error).message}`,
-          );
-        }
-        if (values.length > maxBatchRecords) break;
-      }
-    } else {
-      const v = parseJson(text);
-      if (!Array.isArray(v)) {
-        throw new RequestError(
-          400,
-          "invalid_body",
-          null,
-          "a JSON batch must be an array of transactions (or send NDJSON with Content-Type application/x-ndjson)",
-        );
-      }
-      values = v;
-    }
-    if (values.length === 0) {
-      throw new RequestError(400, "invalid_body", null, "the batch is empty");
-    }
+    const { ndjson, values } = parseBatch(
+      text,
+      c.req.header("content-type") ?? "",
+      maxBatchRecords,
+    );
     if (values.length > maxBatchRecords) {
       throw new RequestError(
         413,
@@ -359,76 +311,4 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   return app;
-}
-
-/** Validates a feedback body: `{ transaction_id, label, labeled_at? }`. */
-export function validateFeedback(
-  body: unknown,
-  nowMs: number,
-): { transaction_id: string; label: 0 | 1; labeled_at: number } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new RequestError(
-      400,
-      "invalid_body",
-      null,
-      "expected a JSON object { transaction_id, label, labeled_at? }",
-    );
-  }
-  const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) {
-    if (k !== "transaction_id" && k !== "label" && k !== "labeled_at") {
-      throw new RequestError(
-        422,
-        "unknown_field",
-        k.slice(0, 64),
-        `unknown field "${k.slice(0, 64)}" (expected: transaction_id, label, labeled_at)`,
-      );
-    }
-  }
-  const id = b.transaction_id;
-  if (id === undefined) {
-    throw new RequestError(422, "missing_field", "transaction_id", '"transaction_id" is required');
-  }
-  let tid: string;
-  if (typeof id === "string" && id.length > 0) tid = id;
-  else if (typeof id === "number" && Number.isSafeInteger(id)) tid = String(id);
-  else {
-    throw new RequestError(
-      422,
-      "wrong_type",
-      "transaction_id",
-      '"transaction_id" must be a non-empty string or an integer',
-    );
-  }
-  if (tid.length > 128) {
-    throw new RequestError(
-      422,
-      "too_long",
-      "transaction_id",
-      '"transaction_id" is longer than 128 characters',
-    );
-  }
-  const l = b.label;
-  if (l === undefined) throw new RequestError(422, "missing_field", "label", '"label" is required');
-  let label: 0 | 1;
-  if (l === 1 || l === true) label = 1;
-  else if (l === 0 || l === false) label = 0;
-  else throw new RequestError(422, "wrong_type", "label", '"label" must be 0, 1, true or false');
-  let labeledAt = nowMs;
-  const at = b.labeled_at;
-  if (at !== undefined && at !== null) {
-    if (typeof at === "string") {
-      labeledAt = at.length <= 40 ? parseIsoTime(at) : NaN;
-    } else if (typeof at === "number" && Number.isFinite(at)) labeledAt = Math.round(at * 1000);
-    else labeledAt = NaN;
-    if (Number.isNaN(labeledAt) || !timeInRange(labeledAt)) {
-      throw new RequestError(
-        422,
-        "invalid_time",
-        "labeled_at",
-        '"labeled_at" must be an ISO 8601 date-time or seconds since the epoch (years 1900..2199)',
-      );
-    }
-  }
-  return { transaction_id: tid, label, labeled_at: labeledAt };
 }

@@ -50,7 +50,6 @@ Deno.test("score: a record gets score, decision, three reasons and the model", a
 Deno.test("score: replaying the next days one by one (with labels as feedback) equals batch scoring", async () => {
   const { f, post } = await setup();
   // The frame computation sees every label; online, each label arrives as feedback after scoring.
-  const { loadDataset: _ } = { loadDataset };
   const both = pl.concat([
     (await loadDataset(f.data, f.model.run.spec)).frame,
     f.ds.frame,

@@ -103,13 +103,16 @@ Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no
 
 Deno.test("hot swap: promoting during a burst of requests loses none; a tampered run is refused", async () => {
   const f = await servingFixture();
-  const other = await trainRun({
-    data: f.data,
-    model: "iforest",
-    params: { trees: 50 },
-    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
-    seed: 2,
-  }, { root: f.root, quiet: true });
+  // Another iforest on the fixture's data, as a retrain would produce.
+  const retrain = (trees: number, seed: number) =>
+    trainRun({
+      data: f.data,
+      model: "iforest",
+      params: { trees },
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      seed,
+    }, { root: f.root, quiet: true });
+  const other = await retrain(50, 2);
   const logPath = join(await Deno.makeTempDir(), "log.sqlite");
   const server = await startServer({
     root: f.root,
@@ -151,13 +154,7 @@ Deno.test("hot swap: promoting during a burst of requests loses none; a tampered
     assert.equal(card.run_id, other.id);
 
     // A run whose files no longer match their checksums is refused; v2 keeps serving.
-    const bad = await trainRun({
-      data: f.data,
-      model: "iforest",
-      params: { trees: 20 },
-      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
-      seed: 3,
-    }, { root: f.root, quiet: true });
+    const bad = await retrain(20, 3);
     await promote(bad.id, { root: f.root });
     const bin = join(bad.dir, "model", "iforest.bin");
     const bytes = await Deno.readFile(bin);

@@ -160,23 +160,6 @@ export function scoreBatch(detector: Detector, X: Matrix): Promise<Float32Array>
   return detector.scoreMany ? detector.scoreMany(X) : Promise.resolve(detector.score(X));
 }
 
-/**
- * Scores one row and explains it: the kind's fused `scoreOne` when it has
- * one, otherwise `score` on a one-row matrix and `explain`.
- */
-export function scoreAndExplain(
-  detector: Detector,
-  row: Float32Array,
-  columns: string[],
-): { score: number; contributions: Float32Array } {
-  if (detector.scoreOne) {
-    const contributions = new Float32Array(row.length);
-    return { score: detector.scoreOne(row, contributions), contributions };
-  }
-  const score = detector.score({ data: row, rows: 1, cols: row.length, columns })[0];
-  return { score, contributions: detector.explain(row) };
-}
-
 /** Concatenates typed arrays into one little-endian byte buffer (model files). */
 export function packArrays(arrays: (Float32Array | Float64Array | Int32Array)[]): Uint8Array {
   let bytes = 0;

@@ -397,23 +397,8 @@ export async function scoreForestParallel(forest: Forest, X: Matrix): Promise<Fl
 
 /** Per-feature path attribution for one row (see the module doc). */
 export function explainForest(forest: Forest, row: Float32Array): Float32Array {
-  const { feature, threshold, left, right, value, roots } = forest;
-  const acc = new Float64Array(forest.cols);
-  const cPsi = averagePathLength(forest.psi);
-  const path: number[] = [];
-  for (let t = 0; t < roots.length; t++) {
-    let node = roots[t];
-    path.length = 0;
-    while (feature[node] >= 0) {
-      path.push(feature[node]);
-      node = row[feature[node]] <= threshold[node] ? left[node] : right[node];
-    }
-    if (path.length === 0) continue;
-    const share = (cPsi - value[node]) / path.length;
-    for (const f of path) acc[f] += share;
-  }
   const out = new Float32Array(forest.cols);
-  for (let f = 0; f < forest.cols; f++) out[f] = acc[f] / roots.length;
+  scoreExplainForest(forest, row, out);
   return out;
 }
 

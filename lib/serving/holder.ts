@@ -74,7 +74,7 @@ export class ModelHolder {
     } catch (e) {
       return { status: "refused", from: cur?.run.id, error: (e as Error).message };
     }
-    if (cur && (cur.run.id === target || cur.run.id.startsWith(target))) {
+    if (cur && cur.run.id === target) {
       return { status: "unchanged", from: cur.run.id };
     }
     try {

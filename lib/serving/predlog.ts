@@ -234,18 +234,14 @@ export class PredictionLog {
     this.#write();
     const c = this.#counter;
     if (c) {
-      // Rows handed to the worker are either committed or failed (and re-queued).
+      // Rows handed to the worker are either committed or failed; failed
+      // batches come back by message and are re-queued by the handler.
       for (;;) {
         const done = Atomics.load(c, 0) + Atomics.load(c, 1);
         if (done >= this.#handed) break;
         Atomics.wait(c, 0, Atomics.load(c, 0), 50);
       }
       this.#written = Atomics.load(c, 0);
-      if (Atomics.load(c, 1) > 0 && this.#queue.length) {
-        // Failed rows came back through a message this thread has not seen yet
-        // only after the event loop turns; write them inline now.
-        this.#write();
-      }
     }
     return this.#written;
   }
@@ -311,15 +307,6 @@ export class PredictionLog {
     return Number(r.n);
   }
 
-  /** The newest `scored_at` in the log, or null when it is empty. */
-  newest(): number | null {
-    this.flush();
-    const r = this.#db.prepare("SELECT max(scored_at) AS t FROM predictions").get() as {
-      t: number | null;
-    };
-    return r.t === null ? null : Number(r.t);
-  }
-
   /** Writes what is queued and closes the database. */
   close(): void {
     if (this.#closed) return;
@@ -330,21 +317,6 @@ export class PredictionLog {
     this.#worker?.terminate();
     this.#db.close();
   }
-}
-
-/**
- * Opens an existing log read-only for a task (monitor, drift): a clear
- * error when the file does not exist.
- */
-export function openLogForReading(path: string): PredictionLog {
-  try {
-    if (!Deno.statSync(path).isFile) throw new Error("not a file");
-  } catch {
-    throw new UserError(
-      `prediction log ${path} does not exist (the server writes it; set --log or FRAUDLAB_LOG)`,
-    );
-  }
-  return PredictionLog.open(path, { worker: false });
 }
 
 /** Default log path: $FRAUDLAB_LOG, else artifacts/predictions.sqlite. */

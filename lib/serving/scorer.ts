@@ -26,8 +26,8 @@ export interface ServedModel {
   loadedAt: string;
   /** Matrix column → reason group (one group per input field or velocity feature). */
   groupOf: Int32Array;
-  /** Reason groups: one per numeric column or categorical field. */
-  groups: { field: string; numeric: boolean }[];
+  /** Reason groups: the field of each numeric column and of each categorical field. */
+  groups: string[];
   /** Score histogram bounds: validation score quantiles (5%, 10%, …, 95%, 99%, 99.9%) and the threshold. */
   scoreBounds: number[];
 }
@@ -68,16 +68,16 @@ export function servedModel(
   scoreQuantiles: number[] | null = null,
 ): ServedModel {
   const fp = run.pipeline;
-  const groups: { field: string; numeric: boolean }[] = [];
+  const groups: string[] = [];
   const groupOf = new Int32Array(fp.columns.length);
   let j = 0;
   for (const step of fp.numeric) {
     groupOf[j++] = groups.length;
-    groups.push({ field: step.name, numeric: true });
+    groups.push(step.name);
   }
   for (const step of fp.categorical) {
     for (let c = 0; c < step.categories.length; c++) groupOf[j++] = groups.length;
-    groups.push({ field: step.name, numeric: false });
+    groups.push(step.name);
   }
   return {
     ...registered,
@@ -197,7 +197,7 @@ export function scoreParsed(
   const reasons: Reason[] = [];
   for (const g of top) {
     if (g === -1) continue;
-    const { field } = model.groups[g];
+    const field = model.groups[g];
     const raw = derived && field in derived ? derived[field] : parsed.values[field];
     reasons.push({
       feature: field,
