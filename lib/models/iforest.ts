@@ -250,51 +250,76 @@ export function fitForest(
 }
 
 /**
- * The forest rearranged for branch-free walks: a leaf points to itself
- * (`next` = itself, `step` 0, `feature` 0), so every row can take exactly
- * the tree's depth in steps and four rows walk a tree in lockstep. An
- * internal node goes to `next` (its left child) when x ≤ threshold, else to
- * `next + 1` (its right child, allocated beside the left one).
+ * The forest rearranged for branch-free walks, one 16-byte record per node
+ * (so a step touches one cache line, not four arrays): at 4i the split
+ * feature, at 4i+1 where to go when x ≤ threshold (the left child's record
+ * offset), at 4i+2 the offset step to the right child (allocated beside the
+ * left one), and at 4i+3 the threshold as a float32 (the `thr` view).
+ * A leaf points to itself with step 0 and feature 0, so every row can take
+ * exactly the tree's depth in steps and several walks run in lockstep.
+ * Walk positions are record offsets (node id × 4).
+ *
+ * The threshold is the largest float32 ≤ the fitted float64 threshold: for
+ * a float32 x (rows are float32), x ≤ that ⇔ x ≤ the float64 threshold, so
+ * the walk is exact.
  */
 interface WalkLayout {
-  feature: Int32Array;
-  next: Int32Array;
-  step: Int32Array;
+  node: Int32Array;
+  thr: Float32Array;
+  /** Record offset of each tree's root. */
+  roots: Int32Array;
   /** Levels of each tree (edges from the root to its deepest leaf). */
   depth: Int32Array;
 }
 
 const LAYOUTS = new WeakMap<Forest, WalkLayout>();
 
+const F32 = new Float32Array(1);
+const F32_BITS = new Int32Array(F32.buffer);
+
+/** The largest float32 ≤ t. */
+export function float32AtMost(t: number): number {
+  F32[0] = t;
+  if (F32[0] <= t || Number.isNaN(t)) return F32[0];
+  // Rounded up: step one float32 toward −∞.
+  if (F32[0] === 0) F32_BITS[0] = 0x80000001; // −(smallest subnormal)
+  else if (F32[0] > 0) F32_BITS[0] -= 1;
+  else F32_BITS[0] += 1;
+  return F32[0];
+}
+
 /** The walk layout of a forest (built once per forest); refuses a corrupt one. */
 function walkLayout(forest: Forest): WalkLayout {
   let layout = LAYOUTS.get(forest);
   if (layout) return layout;
-  const { feature: f, left, right, roots } = forest;
+  const { feature: f, left, right, roots, threshold } = forest;
   const m = f.length;
-  const feature = new Int32Array(m), next = new Int32Array(m), step = new Int32Array(m);
+  const node = new Int32Array(4 * m);
+  const thr = new Float32Array(node.buffer);
   for (let i = 0; i < m; i++) {
+    const at = 4 * i;
     if (f[i] >= 0) {
       if (right[i] !== left[i] + 1 || left[i] <= i || left[i] + 1 >= m) {
         throw new UserError("iforest: corrupt model (children not side by side)");
       }
-      feature[i] = f[i];
-      next[i] = left[i];
-      step[i] = 1;
-    } else next[i] = i;
+      node[at] = f[i];
+      node[at + 1] = 4 * left[i];
+      node[at + 2] = 4;
+      thr[at + 3] = float32AtMost(threshold[i]);
+    } else node[at + 1] = at;
   }
   const depth = new Int32Array(roots.length);
   const stack: number[] = [];
   for (let t = 0; t < roots.length; t++) {
     stack.push(roots[t], 0);
     while (stack.length) {
-      const d = stack.pop()!, node = stack.pop()!;
-      if (f[node] < 0) {
+      const d = stack.pop()!, n = stack.pop()!;
+      if (f[n] < 0) {
         if (d > depth[t]) depth[t] = d;
-      } else stack.push(left[node], d + 1, right[node], d + 1);
+      } else stack.push(left[n], d + 1, right[n], d + 1);
     }
   }
-  layout = { feature, next, step, depth };
+  layout = { node, thr, roots: roots.map((r) => 4 * r), depth };
   LAYOUTS.set(forest, layout);
   return layout;
 }
@@ -304,10 +329,11 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
   if (X.cols !== forest.cols) {
     throw new UserError(`iforest: expected ${forest.cols} features, got ${X.cols}`);
   }
-  const { value, roots, threshold } = forest;
-  const cols = X.cols, data = X.data, trees = roots.length;
+  const value = forest.value;
+  const cols = X.cols, data = X.data;
+  const { node, thr, roots, depth } = walkLayout(forest);
+  const trees = roots.length;
   const norm = -1 / (trees * averagePathLength(forest.psi));
-  const { feature, next, step, depth } = walkLayout(forest);
   const out = new Float32Array(X.rows);
   // Tree-major over blocks of rows: one tree's nodes stay in cache while a
   // block of rows walks it, and the block's rows stay in cache across trees.
@@ -327,25 +353,24 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
         const b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
         let n0 = root, n1 = root, n2 = root, n3 = root;
         for (let k = 0; k < levels; k++) {
-          n0 = next[n0] + (step[n0] & -Number(!(data[b0 + feature[n0]] <= threshold[n0])));
-          n1 = next[n1] + (step[n1] & -Number(!(data[b1 + feature[n1]] <= threshold[n1])));
-          n2 = next[n2] + (step[n2] & -Number(!(data[b2 + feature[n2]] <= threshold[n2])));
-          n3 = next[n3] + (step[n3] & -Number(!(data[b3 + feature[n3]] <= threshold[n3])));
+          n0 = node[n0 + 1] + (node[n0 + 2] & -Number(!(data[b0 + node[n0]] <= thr[n0 + 3])));
+          n1 = node[n1 + 1] + (node[n1 + 2] & -Number(!(data[b1 + node[n1]] <= thr[n1 + 3])));
+          n2 = node[n2 + 1] + (node[n2 + 2] & -Number(!(data[b2 + node[n2]] <= thr[n2 + 3])));
+          n3 = node[n3 + 1] + (node[n3 + 2] & -Number(!(data[b3 + node[n3]] <= thr[n3 + 3])));
         }
         const s = r - start;
-        sums[s] += value[n0];
-        sums[s + 1] += value[n1];
-        sums[s + 2] += value[n2];
-        sums[s + 3] += value[n3];
+        sums[s] += value[n0 >> 2];
+        sums[s + 1] += value[n1 >> 2];
+        sums[s + 2] += value[n2 >> 2];
+        sums[s + 3] += value[n3 >> 2];
       }
       for (let r = end4; r < end; r++) {
         const base = r * cols;
-        let node = root;
+        let n = root;
         for (let k = 0; k < levels; k++) {
-          node = next[node] +
-            (step[node] & -Number(!(data[base + feature[node]] <= threshold[node])));
+          n = node[n + 1] + (node[n + 2] & -Number(!(data[base + node[n]] <= thr[n + 3])));
         }
-        sums[r - start] += value[node];
+        sums[r - start] += value[n >> 2];
       }
     }
     for (let r = start; r < end; r++) out[r] = Math.pow(2, sums[r - start] * norm);
@@ -403,77 +428,111 @@ export function explainForest(forest: Forest, row: Float32Array): Float32Array {
 }
 
 /**
+ * Each leaf's credits, precomputed: the features split on the path from its
+ * root (a feature split twice counted twice) and the weight each gets, the
+ * tree's shortfall c(ψ) − h shared equally among the path's splits. Indexed
+ * by node: `start[node]` .. `start[node + 1]` (empty for internal nodes).
+ */
+interface LeafCredits {
+  start: Int32Array;
+  feature: Int32Array;
+  weight: Float64Array;
+}
+
+const CREDITS = new WeakMap<Forest, LeafCredits>();
+
+/** The leaf credits of a forest (built once per forest, on first use). */
+function leafCredits(forest: Forest): LeafCredits {
+  let credits = CREDITS.get(forest);
+  if (credits) return credits;
+  const { feature: f, left, right, value } = forest;
+  const m = f.length;
+  const cPsi = averagePathLength(forest.psi);
+  const parent = new Int32Array(m).fill(-1);
+  for (let i = 0; i < m; i++) {
+    if (f[i] >= 0) parent[left[i]] = parent[right[i]] = i;
+  }
+  const count = new Int32Array(forest.cols);
+  const touched: number[] = [];
+  const start = new Int32Array(m + 1);
+  const feats: number[] = [], weights: number[] = [];
+  for (let i = 0; i < m; i++) {
+    start[i] = feats.length;
+    if (f[i] >= 0) continue;
+    let len = 0;
+    for (let p = parent[i]; p >= 0; p = parent[p]) {
+      if (count[f[p]]++ === 0) touched.push(f[p]);
+      len++;
+    }
+    if (len === 0) continue;
+    const share = (cPsi - value[i]) / len;
+    touched.sort((x, y) => x - y);
+    for (const j of touched) {
+      feats.push(j);
+      weights.push(count[j] * share);
+      count[j] = 0;
+    }
+    touched.length = 0;
+  }
+  start[m] = feats.length;
+  credits = { start, feature: Int32Array.from(feats), weight: Float64Array.from(weights) };
+  CREDITS.set(forest, credits);
+  return credits;
+}
+
+/**
  * Scores one row and writes its path attribution (as {@linkcode explainForest})
  * into `out` with a single walk of each tree; the score equals
  * {@linkcode scoreForest}'s (same leaf values summed in the same order).
  */
 export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float32Array): number {
-  const { value, roots, threshold } = forest;
+  const value = forest.value;
   const cols = forest.cols;
   if (row.length !== cols) {
     throw new UserError(`iforest: expected ${cols} features, got ${row.length}`);
   }
   const cPsi = averagePathLength(forest.psi);
-  const { feature, next, step, depth } = walkLayout(forest);
-  const scratch = scratchFor(forest);
-  const acc = scratch.acc, path = scratch.path;
+  const { node, thr, roots, depth } = walkLayout(forest);
+  const credits = leafCredits(forest);
+  const cStart = credits.start, cFeature = credits.feature, cWeight = credits.weight;
+  const acc = accumulatorFor(forest);
   acc.fill(0);
-  const stride = path.length >> 2;
   const trees = roots.length;
-  const leaves = [0, 0, 0, 0], lens = [0, 0, 0, 0];
   let sum = 0;
   // Four trees walk in lockstep (four independent chains of loads hide each
   // other's latency), branch-free for the deepest one's depth: a leaf steps
-  // to itself. Split features are remembered on the way; len counts
-  // internal nodes. Leaf values are summed in tree order, as scoreForest does.
+  // to itself. Each leaf then adds its precomputed credits; leaf values are
+  // summed in tree order, as scoreForest does.
   for (let t0 = 0; t0 < trees; t0 += 4) {
     const m = Math.min(4, trees - t0);
     let n0 = roots[t0], n1 = m > 1 ? roots[t0 + 1] : n0, n2 = m > 2 ? roots[t0 + 2] : n0;
     let n3 = m > 3 ? roots[t0 + 3] : n0;
-    let l0 = 0, l1 = 0, l2 = 0, l3 = 0;
     let d = depth[t0];
     for (let k = 1; k < m; k++) if (depth[t0 + k] > d) d = depth[t0 + k];
     for (let k = 0; k < d; k++) {
-      path[k] = feature[n0];
-      path[stride + k] = feature[n1];
-      path[2 * stride + k] = feature[n2];
-      path[3 * stride + k] = feature[n3];
-      l0 += step[n0];
-      l1 += step[n1];
-      l2 += step[n2];
-      l3 += step[n3];
-      n0 = next[n0] + (step[n0] & -Number(!(row[feature[n0]] <= threshold[n0])));
-      n1 = next[n1] + (step[n1] & -Number(!(row[feature[n1]] <= threshold[n1])));
-      n2 = next[n2] + (step[n2] & -Number(!(row[feature[n2]] <= threshold[n2])));
-      n3 = next[n3] + (step[n3] & -Number(!(row[feature[n3]] <= threshold[n3])));
+      n0 = node[n0 + 1] + (node[n0 + 2] & -Number(!(row[node[n0]] <= thr[n0 + 3])));
+      n1 = node[n1 + 1] + (node[n1 + 2] & -Number(!(row[node[n1]] <= thr[n1 + 3])));
+      n2 = node[n2 + 1] + (node[n2 + 2] & -Number(!(row[node[n2]] <= thr[n2 + 3])));
+      n3 = node[n3 + 1] + (node[n3 + 2] & -Number(!(row[node[n3]] <= thr[n3 + 3])));
     }
-    leaves[0] = n0, leaves[1] = n1, leaves[2] = n2, leaves[3] = n3;
-    lens[0] = l0, lens[1] = l1, lens[2] = l2, lens[3] = l3;
     for (let j = 0; j < m; j++) {
-      const leaf = value[leaves[j]];
-      sum += leaf;
-      const len = lens[j];
-      if (len === 0) continue;
-      const share = (cPsi - leaf) / len;
-      for (let k = 0, at = j * stride; k < len; k++) acc[path[at + k]] += share;
+      const leaf = (j === 0 ? n0 : j === 1 ? n1 : j === 2 ? n2 : n3) >> 2;
+      sum += value[leaf];
+      for (let e = cStart[leaf], end = cStart[leaf + 1]; e < end; e++) {
+        acc[cFeature[e]] += cWeight[e];
+      }
     }
   }
   for (let f = 0; f < cols; f++) out[f] = acc[f] / trees;
   return Math.fround(Math.pow(2, sum * (-1 / (trees * cPsi))));
 }
 
-const SCRATCH = new WeakMap<Forest, { acc: Float64Array; path: Int32Array }>();
+const ACC = new WeakMap<Forest, Float64Array>();
 
-function scratchFor(forest: Forest): { acc: Float64Array; path: Int32Array } {
-  let s = SCRATCH.get(forest);
-  if (!s) {
-    const { depth } = walkLayout(forest);
-    let max = 0;
-    for (let t = 0; t < depth.length; t++) if (depth[t] > max) max = depth[t];
-    s = { acc: new Float64Array(forest.cols), path: new Int32Array(4 * (max + 1)) };
-    SCRATCH.set(forest, s);
-  }
-  return s;
+function accumulatorFor(forest: Forest): Float64Array {
+  let acc = ACC.get(forest);
+  if (!acc) ACC.set(forest, acc = new Float64Array(forest.cols));
+  return acc;
 }
 
 class IsolationForest implements Detector {

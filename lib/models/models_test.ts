@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { averagePathLength, getKind, kindNames, lbfgs, resolveParams, scoreForest } from "./mod.ts";
+import { float32AtMost, type Forest } from "./iforest.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { Rng } from "../util/rng.ts";
@@ -216,5 +217,66 @@ Deno.test("iforest: the lockstep scorer equals a plain walk of every tree, NaN g
     }
     const want = Math.fround(Math.pow(2, -h / (roots.length * averagePathLength(64))));
     assert.equal(got[r], want, `row ${r}`);
+  }
+});
+
+Deno.test("iforest: scoreOne equals batch scoring and a naive path walk's attribution", async () => {
+  const { X } = blobs(1500, 5, 9);
+  const kind = getKind("iforest");
+  const det = kind.create({ ...kind.defaults, trees: 37 }); // not a multiple of the 4-tree lockstep
+  await det.fit(X, undefined, { seed: 5, quiet: true });
+  const forest = (det as unknown as { forest: Forest }).forest;
+  const batch = scoreForest(forest, X);
+  const c = averagePathLength(forest.psi);
+  const contrib = new Float32Array(X.cols);
+  for (let r = 0; r < 300; r++) {
+    const row = X.data.slice(r * X.cols, (r + 1) * X.cols);
+    assert.equal(det.scoreOne!(row, contrib), batch[r], `row ${r} score`);
+    // Independent definition: walk each tree by its left/right links, share
+    // the tree's shortfall c(psi) - h equally among the splits on the path.
+    const naive = new Float64Array(X.cols);
+    for (const root of forest.roots) {
+      const path: number[] = [];
+      let node = root;
+      while (forest.feature[node] >= 0) {
+        path.push(forest.feature[node]);
+        node = row[forest.feature[node]] <= forest.threshold[node]
+          ? forest.left[node]
+          : forest.right[node];
+      }
+      for (const f of path) naive[f] += (c - forest.value[node]) / path.length;
+    }
+    for (let f = 0; f < X.cols; f++) {
+      assertClose(contrib[f], naive[f] / forest.roots.length, 1e-5, `row ${r} feature ${f}`);
+    }
+  }
+});
+
+Deno.test("iforest: float32AtMost is the largest float32 at or below a float64", () => {
+  const f32 = (x: number) => Math.fround(x);
+  const cases = [
+    0.1,
+    -0.1,
+    1 / 3,
+    -1 / 3,
+    1e-46,
+    -1e-46,
+    0,
+    1,
+    2 ** 24 + 1,
+    3.5e38,
+    -3.5e38,
+    1e-39,
+  ];
+  for (const t of cases) {
+    const r = float32AtMost(t);
+    assert.equal(f32(r), r, `${t}: result is a float32`);
+    assert.ok(r <= t, `${t}: ${r} is at most t`);
+    // The next float32 up is above t.
+    const bits = new Float32Array([r]), i = new Int32Array(bits.buffer);
+    if (r === 0 && Object.is(r, -0)) i[0] = 1;
+    else if (r >= 0) i[0] += 1;
+    else i[0] -= 1;
+    assert.ok(bits[0] > t || !Number.isFinite(bits[0]), `${t}: next float32 ${bits[0]} is above t`);
   }
 });

@@ -65,23 +65,55 @@ const INSERT =
   `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
   score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** Inserts rows in one transaction (shared by the inline path and the writer worker). */
-export function insertRows(db: DatabaseSync, rows: PredictionRow[]): void {
+/**
+ * Queued rows, column by column: numbers in packed arrays and the model of
+ * each row as an index into `models`, so a batch costs the request thread
+ * little to hold and to hand to the writer (no object per row to copy).
+ * `event_time` NaN stands for none.
+ */
+export interface RowBatch {
+  models: { model: string; version: number; run_id: string; threshold: number }[];
+  model: number[];
+  transaction_id: string[];
+  scored_at: number[];
+  event_time: number[];
+  score: number[];
+  is_fraud: number[];
+  input: string[];
+}
+
+function emptyBatch(): RowBatch {
+  return {
+    models: [],
+    model: [],
+    transaction_id: [],
+    scored_at: [],
+    event_time: [],
+    score: [],
+    is_fraud: [],
+    input: [],
+  };
+}
+
+/** Inserts a batch in one transaction (shared by the inline path and the writer worker). */
+export function insertRows(db: DatabaseSync, b: RowBatch): void {
   const ins = db.prepare(INSERT);
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (const r of rows) {
+    for (let i = 0; i < b.transaction_id.length; i++) {
+      const m = b.models[b.model[i]];
+      const ev = b.event_time[i];
       ins.run(
-        r.transaction_id,
-        r.scored_at,
-        r.event_time,
-        r.model,
-        r.version,
-        r.run_id,
-        r.score,
-        r.threshold,
-        r.is_fraud ? 1 : 0,
-        r.input,
+        b.transaction_id[i],
+        b.scored_at[i],
+        Number.isNaN(ev) ? null : ev,
+        m.model,
+        m.version,
+        m.run_id,
+        b.score[i],
+        m.threshold,
+        b.is_fraud[i],
+        b.input[i],
       );
     }
     db.exec("COMMIT");
@@ -123,7 +155,9 @@ export class PredictionLog {
   readonly #known: StatementSync;
   readonly #flushMs: number;
   readonly #maxBatch: number;
-  #queue: PredictionRow[] = [];
+  #queue: RowBatch = emptyBatch();
+  /** Batches the writer failed to insert, written again before the queue. */
+  #retry: RowBatch[] = [];
   #timer: number | null = null;
   #closed = false;
   #written = 0;
@@ -143,10 +177,10 @@ export class PredictionLog {
       this.#worker = new Worker(new URL("./predlog_worker.ts", import.meta.url).href, {
         type: "module",
       });
-      this.#worker.onmessage = (e: MessageEvent<{ type: string; rows?: PredictionRow[] }>) => {
-        // A failed batch goes back to the queue: nothing is lost.
+      this.#worker.onmessage = (e: MessageEvent<{ type: string; rows?: RowBatch }>) => {
+        // A failed batch is written again by the next flush: nothing is lost.
         if (e.data.type === "failed" && e.data.rows) {
-          this.#queue = e.data.rows.concat(this.#queue);
+          this.#retry.push(e.data.rows);
           this.#schedule(this.#flushMs);
         }
       };
@@ -178,7 +212,9 @@ export class PredictionLog {
 
   /** Rows queued and not yet written. */
   get pending(): number {
-    return this.#queue.length;
+    let n = this.#queue.transaction_id.length;
+    for (const b of this.#retry) n += b.transaction_id.length;
+    return n;
   }
 
   /** Rows written by this process. */
@@ -189,8 +225,29 @@ export class PredictionLog {
   /** Queues one prediction (written by the next flush). */
   append(row: PredictionRow): void {
     if (this.#closed) throw new Error("prediction log is closed");
-    this.#queue.push(row);
-    if (this.#queue.length >= this.#maxBatch) this.#schedule(0);
+    const q = this.#queue;
+    let m = q.models.length - 1;
+    const last = q.models[m];
+    if (
+      !last || last.run_id !== row.run_id || last.version !== row.version ||
+      last.model !== row.model || last.threshold !== row.threshold
+    ) {
+      m = q.models.length;
+      q.models.push({
+        model: row.model,
+        version: row.version,
+        run_id: row.run_id,
+        threshold: row.threshold,
+      });
+    }
+    q.model.push(m);
+    q.transaction_id.push(row.transaction_id);
+    q.scored_at.push(row.scored_at);
+    q.event_time.push(row.event_time ?? NaN);
+    q.score.push(row.score);
+    q.is_fraud.push(row.is_fraud ? 1 : 0);
+    q.input.push(row.input);
+    if (q.transaction_id.length >= this.#maxBatch) this.#schedule(0);
     else if (this.#timer === null) this.#schedule(this.#flushMs);
   }
 
@@ -209,21 +266,28 @@ export class PredictionLog {
 
   /** Hands the queue to the writer worker (or writes it inline). */
   #write(): void {
-    const rows = this.#queue;
-    if (rows.length === 0) return;
-    this.#queue = [];
-    if (this.#worker) {
-      this.#worker.postMessage({ type: "rows", rows });
-      this.#handed += rows.length;
-      return;
+    const batches = this.#retry;
+    if (this.#queue.transaction_id.length > 0) {
+      batches.push(this.#queue);
+      this.#queue = emptyBatch();
     }
-    try {
-      insertRows(this.#db, rows);
-    } catch (e) {
-      this.#queue = rows.concat(this.#queue); // nothing lost: retried by the next flush
-      throw e;
+    if (batches.length === 0) return;
+    this.#retry = [];
+    for (let i = 0; i < batches.length; i++) {
+      const rows = batches[i];
+      if (this.#worker) {
+        this.#worker.postMessage({ type: "rows", rows });
+        this.#handed += rows.transaction_id.length;
+        continue;
+      }
+      try {
+        insertRows(this.#db, rows);
+      } catch (e) {
+        this.#retry = batches.slice(i); // nothing lost: retried by the next flush
+        throw e;
+      }
+      this.#written += rows.transaction_id.length;
     }
-    this.#written += rows.length;
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { insertRows, type PredictionRow } from "./predlog.ts";
+import { insertRows, type RowBatch } from "./predlog.ts";
 
 /** The worker global scope, typed by what this worker uses. */
 const scope = globalThis as unknown as {
@@ -16,7 +16,7 @@ const scope = globalThis as unknown as {
 
 type Message =
   | { type: "open"; path: string; counter: SharedArrayBuffer }
-  | { type: "rows"; rows: PredictionRow[] }
+  | { type: "rows"; rows: RowBatch }
   | { type: "close" };
 
 let db: DatabaseSync | null = null;
@@ -31,9 +31,9 @@ scope.onmessage = (e) => {
   } else if (m.type === "rows") {
     try {
       insertRows(db!, m.rows);
-      Atomics.add(counter!, 0, m.rows.length);
+      Atomics.add(counter!, 0, m.rows.transaction_id.length);
     } catch (err) {
-      Atomics.add(counter!, 1, m.rows.length); // failed rows: the server re-queues
+      Atomics.add(counter!, 1, m.rows.transaction_id.length); // failed rows: the server re-queues
       scope.postMessage({ type: "failed", rows: m.rows, error: (err as Error).message });
     }
     Atomics.notify(counter!, 0);
