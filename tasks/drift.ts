@@ -1,12 +1,14 @@
 /**
- * `deno task drift --ref (FILE | run:ID | champion | NAME@ALIAS) --cur FILE
- *   [--spec S] [--since YYYY-MM-DD] [--out reports/drift/NAME.html] [--json]
+ * `deno task drift --ref (FILE | run:ID | champion | NAME@ALIAS) --cur (FILE | log:WINDOW)
+ *   [--log PATH] [--spec S] [--since YYYY-MM-DD] [--out reports/drift/NAME.html] [--json]
  *   [--test COLUMN=TEST[:THRESHOLD]]... [--drift-share X] [--config FILE]`
  *
  * Compares a current file with a reference: a run's stored profile (its fit
  * rows and validation scores, so prediction drift is included), a stored
  * profile JSON, or a reference data file (profiled on the fly; needs
- * --spec). Writes a static HTML report, its JSON beside it, and an entry in
+ * --spec). `--cur log:24h` (m, h or d) or `log:FROM..TO` monitors the
+ * requests the scoring server logged in that window (`--log`, default
+ * $FRAUDLAB_LOG or artifacts/predictions.sqlite). Writes a static HTML report, its JSON beside it, and an entry in
  * reports/index.html.
  *
  * Exit codes: 0 no drift, 3 drift (dataset, prediction or target drift),
@@ -28,6 +30,7 @@ const EXIT_DRIFT = 3;
 const CONFIG_KEYS = new Set([
   "ref",
   "cur",
+  "log",
   "spec",
   "since",
   "out",
@@ -88,6 +91,7 @@ await runTask(async (args) => {
   const flags = parseFlags(args, {
     ref: { type: "string" },
     cur: { type: "string" },
+    log: { type: "string" },
     spec: { type: "string" },
     since: { type: "string" },
     out: { type: "string" },
@@ -98,7 +102,7 @@ await runTask(async (args) => {
   });
   const config = flags.config ? await readConfig(flags.config) : {};
   const job: Partial<DriftJob> = { ...config, columns: { ...(config.columns ?? {}) } };
-  for (const key of ["ref", "cur", "spec", "since", "out"] as const) {
+  for (const key of ["ref", "cur", "log", "spec", "since", "out"] as const) {
     if (flags[key] !== undefined) job[key] = flags[key];
   }
   if (!job.ref) {
@@ -106,7 +110,11 @@ await runTask(async (args) => {
       "--ref (a run: run:ID, champion, NAME@ALIAS; a profile .json; or a data file) is required",
     );
   }
-  if (!job.cur) throw new UserError("--cur FILE (the data to monitor) is required");
+  if (!job.cur) {
+    throw new UserError(
+      "--cur (a data file, or a prediction log window such as log:24h) is required",
+    );
+  }
   for (const t of flags.test as string[]) {
     const [column, override] = parseTestFlag(t);
     job.columns![column] = override;

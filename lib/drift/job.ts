@@ -14,7 +14,9 @@ import { parseDay } from "../data/simulate.ts";
 import { timesMs } from "../features/velocity.ts";
 import { type LoadedRun, loadProfile, loadRun, scoreWithRun } from "../registry/runs.ts";
 import { loadRunRef } from "../registry/aliases.ts";
-import { reportsRoot } from "../registry/store.ts";
+import { artifactsRoot, reportsRoot } from "../registry/store.ts";
+import { defaultLogPath, PredictionLog } from "../serving/predlog.ts";
+import { logCurrentData, parseLogWindow } from "../serving/monitor.ts";
 import { writeDriftReport } from "../report/drift_report.ts";
 import { UserError } from "../util/errors.ts";
 import { currentData, referenceProfile, schemaChanges } from "./dataset.ts";
@@ -25,8 +27,13 @@ import { compareToProfile, type DriftOptions, type DriftResult } from "./compare
 export interface DriftJob extends DriftOptions {
   /** run:ID, champion, NAME@ALIAS, a run id, a profile .json, or a data file (needs spec). */
   ref: string;
-  /** The data file to monitor. */
+  /**
+   * The data file to monitor, or a window of the scoring server's
+   * prediction log: `log:24h` (m, h or d before now) or `log:FROM..TO`.
+   */
   cur: string;
+  /** Prediction log read by `log:` windows; default $FRAUDLAB_LOG or artifacts/predictions.sqlite. */
+  log?: string;
   /** Spec for data files; a run reference brings its own. */
   spec?: string;
   /** YYYY-MM-DD: earlier rows only feed velocity history and are not monitored. */
@@ -85,6 +92,7 @@ export async function resolveReference(
 export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
   const t0 = performance.now();
   const reference = await resolveReference(job.ref, job.spec);
+  if (job.cur.startsWith("log:")) return await logDriftJob(job, reference, t0);
   const spec = job.spec ? await loadSpec(job.spec) : reference.run?.spec;
   if (!spec) {
     throw new UserError(`--spec is required to read --cur ${job.cur} against a profile file`);
@@ -125,12 +133,80 @@ export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
     schema: schemaChanges(reference.profile, ds),
     warnings,
   });
-  const stem = basename(job.cur, extname(job.cur)).replace(/[^A-Za-z0-9_.-]+/g, "_");
-  const out = job.out ??
-    join(reportsRoot(), "drift", `${stem}${job.since ? `_since_${job.since}` : ""}.html`);
-  const report = await writeDriftReport(result, out, {
+  const report = await writeDriftReport(result, reportPath(job), {
     reference: reference.profile.source.sha256,
     current: sha256Hex(ds.bytes),
+  });
+  return { result, report, seconds: (performance.now() - t0) / 1000 };
+}
+
+function reportPath(job: DriftJob): string {
+  const stem = (job.cur.startsWith("log:") ? job.cur : basename(job.cur, extname(job.cur)))
+    .replace(/[^A-Za-z0-9_.-]+/g, "_");
+  return job.out ??
+    join(reportsRoot(), "drift", `${stem}${job.since ? `_since_${job.since}` : ""}.html`);
+}
+
+/**
+ * Drift of live traffic: the requests the scoring server logged in a
+ * window, against the reference; prediction drift uses the scores the
+ * reference's run gave (rows other versions scored count for the columns
+ * only), target drift the labels fed back so far.
+ */
+async function logDriftJob(
+  job: DriftJob,
+  reference: Awaited<ReturnType<typeof resolveReference>>,
+  t0: number,
+): Promise<DriftJobResult> {
+  if (job.since) {
+    throw new UserError("--since applies to data files; a log: window sets its own range");
+  }
+  const window = parseLogWindow(job.cur);
+  const path = job.log ?? defaultLogPath(artifactsRoot());
+  try {
+    if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
+  } catch {
+    throw new UserError(
+      `--cur ${job.cur}: no prediction log at ${path} (set --log or FRAUDLAB_LOG)`,
+    );
+  }
+  const log = PredictionLog.open(path, { worker: false });
+  let live;
+  try {
+    live = logCurrentData(log, window, reference.profile.schema, reference.run?.id ?? null);
+  } finally {
+    log.close();
+  }
+  const warnings: string[] = [];
+  const others = live.versions.filter((v) => v.run_id !== reference.run?.id);
+  if (reference.run && others.length > 0) {
+    warnings.push(
+      `${
+        live.current.rows - live.scoredByRun
+      } of ${live.current.rows} logged rows were scored by ` +
+        `other runs (${others.map((v) => `${v.model} v${v.version}`).join(", ")}): ` +
+        "prediction drift uses the reference run's rows only",
+    );
+  }
+  const labeled = live.current.labels?.length ?? 0;
+  if (labeled < live.current.rows) {
+    warnings.push(
+      `labels: ${labeled} of ${live.current.rows} logged rows have feedback so far; ` +
+        "target drift rests on those and labels arrive late (frauds often sooner)",
+    );
+  }
+  if (labeled === 0) live.current.labels = null;
+  const result = compareToProfile(reference.profile, live.current, job, {
+    referenceLabel: reference.label,
+    currentLabel: `${job.cur} (${new Date(window.from).toISOString().slice(0, 16)}Z .. ${
+      new Date(window.to).toISOString().slice(0, 16)
+    }Z, ${path})`,
+    schema: { missing: [], extra: [], typeChanged: [] },
+    warnings,
+  });
+  const report = await writeDriftReport(result, reportPath(job), {
+    reference: reference.profile.source.sha256,
+    current: live.sha256,
   });
   return { result, report, seconds: (performance.now() - t0) / 1000 };
 }

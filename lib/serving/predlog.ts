@@ -43,6 +43,25 @@ export interface LabeledPrediction extends PredictionRow {
   labeled_at: number | null;
 }
 
+/** Predictions of one UTC day and model version, with their feedback. */
+export interface LogSummaryRow {
+  day: string;
+  model: string;
+  version: number;
+  run_id: string;
+  predictions: number;
+  alerts: number;
+  /** Predictions with a label (feedback) so far. */
+  labeled: number;
+  /** Labeled predictions whose label is fraud. */
+  frauds: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+  mean_score: number;
+}
+
 /** One late label. */
 export interface Feedback {
   transaction_id: string;
@@ -333,6 +352,48 @@ export class PredictionLog {
       toMs,
     ) as unknown as (Omit<LabeledPrediction, "is_fraud"> & { is_fraud: number })[];
     return rows.map((r) => ({ ...r, is_fraud: r.is_fraud === 1 }));
+  }
+
+  /**
+   * Predictions scored in [fromMs, toMs) counted per UTC day and model
+   * version, joined with the feedback received so far: alerts, labeled
+   * rows, and the confusion counts among labeled rows.
+   */
+  summary(fromMs: number, toMs: number): LogSummaryRow[] {
+    this.flush();
+    const rows = this.#db.prepare(
+      `SELECT strftime('%Y-%m-%d', p.scored_at / 1000, 'unixepoch') AS day, p.model, p.version,
+         p.run_id, count(*) AS predictions, sum(p.is_fraud) AS alerts,
+         count(f.label) AS labeled, coalesce(sum(f.label), 0) AS frauds,
+         coalesce(sum(p.is_fraud AND f.label = 1), 0) AS tp,
+         coalesce(sum(p.is_fraud AND f.label = 0), 0) AS fp,
+         coalesce(sum(NOT p.is_fraud AND f.label = 1), 0) AS fn,
+         coalesce(sum(NOT p.is_fraud AND f.label = 0), 0) AS tn,
+         avg(p.score) AS mean_score
+       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
+       WHERE p.scored_at >= ? AND p.scored_at < ?
+       GROUP BY day, p.model, p.version, p.run_id ORDER BY day, p.model, p.version`,
+    ).all(fromMs, toMs) as unknown as LogSummaryRow[];
+    return rows.map((r) => {
+      const out = { ...r } as Record<string, unknown>;
+      for (
+        const k of ["version", "predictions", "alerts", "labeled", "frauds", "tp", "fp", "fn", "tn"]
+      ) {
+        out[k] = Number(out[k]);
+      }
+      return out as unknown as LogSummaryRow;
+    });
+  }
+
+  /** Feedback received in [fromMs, toMs) for ids no logged prediction has. */
+  unmatchedFeedback(fromMs: number, toMs: number): number {
+    this.flush();
+    const r = this.#db.prepare(
+      `SELECT count(*) AS n FROM feedback f
+       WHERE f.received_at >= ? AND f.received_at < ?
+         AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.transaction_id = f.transaction_id)`,
+    ).get(fromMs, toMs) as { n: number };
+    return Number(r.n);
   }
 
   /**

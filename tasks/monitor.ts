@@ -1,0 +1,100 @@
+/**
+ * `deno task monitor [--window log:7d] [--log PATH] [--by day|version] [--json]`
+ *
+ * Realized performance of the scoring server from its prediction log and
+ * the late labels sent to /v1/feedback: per UTC day and model version, the
+ * predictions, alerts and alert rate, how many have a label so far, and
+ * among those the confusion counts, precision (labeled alerts that were
+ * fraud) and recall (labeled frauds that were alerted). Labels arrive late:
+ * recent days rest on few labels, which the coverage column shows.
+ */
+import { defaultLogPath, PredictionLog } from "../lib/serving/predlog.ts";
+import { type MonitorLine, monitorLog, parseLogWindow } from "../lib/serving/monitor.ts";
+import { artifactsRoot } from "../lib/registry/store.ts";
+import { table } from "../lib/data/profile.ts";
+import { fmt } from "../lib/report/html.ts";
+import { UserError } from "../lib/util/errors.ts";
+import { parseFlags, runTask } from "../lib/util/cli.ts";
+
+const pct = (v: number) => (Number.isNaN(v) ? "–" : `${fmt(100 * v, 2)}%`);
+
+await runTask(async (args) => {
+  const flags = parseFlags(args, {
+    window: { type: "string", default: "log:7d" },
+    log: { type: "string" },
+    by: { type: "string", default: "day" },
+    json: { type: "boolean", default: false },
+  });
+  const by = flags.by as string;
+  if (by !== "day" && by !== "version") {
+    throw new UserError(`--by: expected day or version, got "${by}"`);
+  }
+  const window = parseLogWindow(flags.window as string);
+  const path = (flags.log as string | undefined) ?? defaultLogPath(artifactsRoot());
+  try {
+    if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
+  } catch {
+    throw new UserError(`no prediction log at ${path} (set --log or FRAUDLAB_LOG)`);
+  }
+  const log = PredictionLog.open(path, { worker: false });
+  let report;
+  try {
+    report = monitorLog(log, window);
+  } finally {
+    log.close();
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(report, (_k, v) => (Number.isNaN(v) ? null : v)));
+    return;
+  }
+  const { from, to } = report.window;
+  console.log(`prediction log ${path}, ${window.label}: ${from} .. ${to}`);
+  if (report.total.predictions === 0) {
+    console.log("no predictions in this window");
+    return;
+  }
+  const lines: MonitorLine[] = by === "day" ? report.days : report.versions;
+  console.log(table(
+    [
+      by === "day" ? "day" : "window",
+      "model",
+      "predictions",
+      "alerts",
+      "alert rate",
+      "labeled",
+      "coverage",
+      "tp",
+      "fp",
+      "fn",
+      "precision",
+      "recall",
+      "mean score",
+    ],
+    lines.map((l) => [
+      l.day ?? "all",
+      `${l.model} v${l.version}`,
+      String(l.predictions),
+      String(l.alerts),
+      pct(l.alertRate),
+      String(l.labeled),
+      pct(l.labelCoverage),
+      String(l.tp),
+      String(l.fp),
+      String(l.fn),
+      pct(l.precision),
+      pct(l.recall),
+      fmt(l.meanScore, 4),
+    ]),
+  ));
+  const t = report.total;
+  console.log(
+    `total: ${t.predictions} predictions, ${t.alerts} alerts (${pct(t.alertRate)}), ` +
+      `${t.labeled} labeled (${pct(t.labelCoverage)}): precision ${pct(t.precision)}, ` +
+      `recall ${pct(t.recall)}`,
+  );
+  if (report.unmatchedFeedback > 0) {
+    console.log(
+      `note: ${report.unmatchedFeedback} labels received in the window match no logged prediction`,
+    );
+  }
+});
