@@ -8,7 +8,7 @@
  * fraud) and recall (labeled frauds that were alerted). Labels arrive late:
  * recent days rest on few labels, which the coverage column shows.
  */
-import { defaultLogPath, PredictionLog } from "../lib/serving/predlog.ts";
+import { defaultLogPath, openExistingLog } from "../lib/serving/predlog.ts";
 import { type MonitorLine, monitorLog, parseLogWindow } from "../lib/serving/monitor.ts";
 import { artifactsRoot } from "../lib/registry/store.ts";
 import { table } from "../lib/data/profile.ts";
@@ -18,7 +18,7 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 const pct = (v: number) => (Number.isNaN(v) ? "–" : `${fmt(100 * v, 2)}%`);
 
-await runTask(async (args) => {
+await runTask((args) => {
   const flags = parseFlags(args, {
     window: { type: "string", default: "log:7d" },
     log: { type: "string" },
@@ -31,12 +31,7 @@ await runTask(async (args) => {
   }
   const window = parseLogWindow(flags.window as string);
   const path = (flags.log as string | undefined) ?? defaultLogPath(artifactsRoot());
-  try {
-    if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
-  } catch {
-    throw new UserError(`no prediction log at ${path} (set --log or FRAUDLAB_LOG)`);
-  }
-  const log = PredictionLog.open(path, { worker: false });
+  const log = openExistingLog(path);
   let report;
   try {
     report = monitorLog(log, window);

@@ -15,7 +15,7 @@ import { timesMs } from "../features/velocity.ts";
 import { type LoadedRun, loadProfile, loadRun, scoreWithRun } from "../registry/runs.ts";
 import { loadRunRef } from "../registry/aliases.ts";
 import { artifactsRoot, reportsRoot } from "../registry/store.ts";
-import { defaultLogPath, PredictionLog } from "../serving/predlog.ts";
+import { defaultLogPath, openExistingLog } from "../serving/predlog.ts";
 import { logCurrentData, parseLogWindow } from "../serving/monitor.ts";
 import { writeDriftReport } from "../report/drift_report.ts";
 import { UserError } from "../util/errors.ts";
@@ -163,14 +163,7 @@ async function logDriftJob(
   }
   const window = parseLogWindow(job.cur);
   const path = job.log ?? defaultLogPath(artifactsRoot());
-  try {
-    if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
-  } catch {
-    throw new UserError(
-      `--cur ${job.cur}: no prediction log at ${path} (set --log or FRAUDLAB_LOG)`,
-    );
-  }
-  const log = PredictionLog.open(path, { worker: false });
+  const log = openExistingLog(path);
   let live;
   try {
     live = logCurrentData(log, window, reference.profile.schema, reference.run?.id ?? null);

@@ -444,6 +444,16 @@ export class PredictionLog {
   }
 }
 
+/** Opens an existing log for reading (monitoring); a missing file is a user error. */
+export function openExistingLog(path: string): PredictionLog {
+  let isFile = false;
+  try {
+    isFile = Deno.statSync(path).isFile;
+  } catch { /* missing: reported below */ }
+  if (!isFile) throw new UserError(`no prediction log at ${path} (set --log or FRAUDLAB_LOG)`);
+  return PredictionLog.open(path, { worker: false });
+}
+
 /** Default log path: $FRAUDLAB_LOG, else artifacts/predictions.sqlite. */
 export function defaultLogPath(artifacts: string): string {
   return Deno.env.get("FRAUDLAB_LOG") ?? `${artifacts}/predictions.sqlite`;
