@@ -29,3 +29,7 @@ export * from "./report/eval_report.ts";
 export * from "./report/index_page.ts";
 export { escapeHtml, fmt, htmlTable, page } from "./report/html.ts";
 export { Plot, plotSvg } from "./report/plot.ts";
+export * from "./report/display.ts";
+export * from "./report/eval_plots.ts";
+export * from "./notebook/mod.ts";
+export { type DriftJob, runDriftJob } from "./drift/job.ts";

@@ -379,3 +379,43 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
+
+/** Rows, fraud count and fraud rate of one group. */
+export interface GroupRate {
+  group: string | number;
+  rows: number;
+  fraud: number;
+  rate: number;
+}
+
+/**
+ * Fraud rate per group (hour of day, weekday, a velocity bucket…), in
+ * first-seen order unless the groups are all numbers (then ascending).
+ *
+ * @example
+ * ```ts
+ * fraudRateBy(labels, Array.from(times, (t) => new Date(t).getUTCHours()));
+ * ```
+ */
+export function fraudRateBy(
+  labels: ArrayLike<number>,
+  groups: ArrayLike<string | number>,
+): GroupRate[] {
+  if (labels.length !== groups.length) {
+    throw new Error(`fraudRateBy: ${labels.length} labels but ${groups.length} groups`);
+  }
+  const by = new Map<string | number, GroupRate>();
+  for (let i = 0; i < labels.length; i++) {
+    const g = groups[i];
+    let r = by.get(g);
+    if (!r) by.set(g, r = { group: g, rows: 0, fraud: 0, rate: 0 });
+    r.rows++;
+    if (labels[i] === 1) r.fraud++;
+  }
+  const out = [...by.values()];
+  for (const r of out) r.rate = r.fraud / r.rows;
+  if (out.every((r) => typeof r.group === "number")) {
+    out.sort((a, b) => (a.group as number) - (b.group as number));
+  }
+  return out;
+}

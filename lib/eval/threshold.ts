@@ -173,3 +173,69 @@ function lowestWithin(
   }
   return at(chosen, chosen < 0 ? 0 : figure(chosen), name);
 }
+
+/** What one strategy's threshold, chosen on validation rows, does on test rows. */
+export interface StrategyOutcome {
+  strategy: string;
+  threshold: number;
+  /** The figure the strategy optimized or met on validation rows, and its name. */
+  objective: number;
+  objectiveName: string;
+  /** On the test rows. */
+  test: {
+    alerts: number;
+    alertsPerDay: number;
+    precision: number;
+    recall: number;
+    fpr: number;
+    /** Alerts × fee + missed fraud (its amount, or the strategy's miss cost, else 100). */
+    cost: number;
+  };
+}
+
+/**
+ * Chooses a threshold for each strategy on `validation` and measures it on
+ * `test`, so strategies can be compared side by side (what an alert budget
+ * buys in recall, what a recall target costs in alerts).
+ *
+ * @example
+ * ```ts
+ * compareStrategies(["max-f1", "recall:0.8", "budget:20"], validation, { ...test, alertFee: 5 });
+ * ```
+ */
+export function compareStrategies(
+  strategies: string[],
+  validation: ThresholdData,
+  test: ThresholdData & { alertFee?: number },
+): StrategyOutcome[] {
+  const fee = test.alertFee ?? 5;
+  return strategies.map((text) => {
+    const strategy = parseStrategy(text);
+    const chosen = chooseThreshold(strategy, validation);
+    const missCost = strategy.kind === "cost" ? strategy.missCost : undefined;
+    let tp = 0, fp = 0, pos = 0, missed = 0;
+    for (let i = 0; i < test.scores.length; i++) {
+      const fraud = test.labels[i] === 1;
+      const alert = test.scores[i] >= chosen.threshold;
+      if (fraud) pos++;
+      if (alert && fraud) tp++;
+      else if (alert) fp++;
+      else if (fraud) missed += missCost ?? (test.amounts ? test.amounts[i] : 100);
+    }
+    const neg = test.scores.length - pos;
+    return {
+      strategy: chosen.strategy,
+      threshold: chosen.threshold,
+      objective: chosen.objective,
+      objectiveName: chosen.objectiveName,
+      test: {
+        alerts: tp + fp,
+        alertsPerDay: (tp + fp) / Math.max(1, test.days ?? 1),
+        precision: tp + fp ? tp / (tp + fp) : NaN,
+        recall: pos ? tp / pos : NaN,
+        fpr: neg ? fp / neg : NaN,
+        cost: fee * (tp + fp) + missed,
+      },
+    };
+  });
+}

@@ -33,7 +33,12 @@ import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../da
 import { type EvalCurves, type EvalMetrics, evaluateScores } from "../eval/evaluate.ts";
 import { referenceProfile } from "../drift/dataset.ts";
 import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
-import { chooseThreshold, type ChosenThreshold, parseStrategy } from "../eval/threshold.ts";
+import {
+  chooseThreshold,
+  type ChosenThreshold,
+  parseStrategy,
+  type ThresholdData,
+} from "../eval/threshold.ts";
 import {
   featureFrame,
   fitPipeline,
@@ -218,6 +223,10 @@ export interface TrainResult {
   threshold: ChosenThreshold;
   validation: EvalMetrics;
   test: EvalMetrics;
+  /** Curves of the validation and test rows (what the run's report plots). */
+  curves: { validation: EvalCurves; test: EvalCurves };
+  /** Scores of the validation and test rows, in the order of `validationRows` and `testRows`. */
+  scores: { validation: Float32Array; test: Float32Array };
   fit: FitReport;
   timings: Record<string, number>;
   /** The fitted detector and pipeline (still in memory). */
@@ -225,7 +234,10 @@ export interface TrainResult {
   pipeline: FittedPipeline;
   /** The loaded dataset and the test rows (to compare other models on the same rows). */
   ds: Dataset;
+  validationRows: Uint32Array;
   testRows: Uint32Array;
+  /** The test rows' feature matrix (to explain or rescore them). */
+  Xtest: Matrix;
   labels: Int8Array;
 }
 
@@ -409,18 +421,39 @@ export async function trainRun(
       threshold,
       validation: validation.metrics,
       test: test.metrics,
+      curves: { validation: validation.curves, test: test.curves },
+      scores: { validation: valScores, test: testScores },
       fit,
       timings,
       detector,
       pipeline,
       ds,
+      validationRows: split.validation,
       testRows: split.test,
+      Xtest,
       labels,
     };
   } catch (e) {
     await writer.abort();
     throw e;
   }
+}
+
+/**
+ * The validation or test rows of a trained run as threshold data (labels,
+ * scores, amounts, days), e.g. to compare threshold strategies.
+ */
+export function thresholdData(r: TrainResult, part: "validation" | "test"): ThresholdData {
+  const rows = part === "validation" ? r.validationRows : r.testRows;
+  const spec = r.ds.spec;
+  const amounts = spec.amount ? numericColumn(r.ds.frame, spec.amount) : undefined;
+  const times = spec.time ? timesMs(r.ds.frame, spec.time) : undefined;
+  return {
+    labels: Int8Array.from(rows, (i) => r.labels[i]),
+    scores: r.scores[part],
+    amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
+    days: times ? new Set(Array.from(rows, (i) => Math.floor(times[i] / DAY_MS))).size : 1,
+  };
 }
 
 /** The figures a listing shows for a run's test metrics. */

@@ -8,176 +8,25 @@
  */
 import { join } from "node:path";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
-import type { Curve } from "../eval/curves.ts";
 import type { ChosenThreshold } from "../eval/threshold.ts";
 import type { RunConfig } from "../registry/config.ts";
 import type { FeatureContribution } from "../registry/runs.ts";
 import { reportsRoot, writeAtomic } from "../registry/store.ts";
 import { escapeHtml, figure, fmt, htmlTable, page } from "./html.ts";
 import { recordReport } from "./index_page.ts";
-import { Plot, plotSvg } from "./plot.ts";
+import {
+  confusionPlot,
+  curvePlot,
+  dailyPrecisionPlot,
+  featurePlot,
+  prPlot,
+  rocPlot,
+  scoreHistogramPlot,
+} from "./eval_plots.ts";
+import { metricTable } from "./display.ts";
 
 async function readJson<T>(dir: string, name: string): Promise<T> {
   return JSON.parse(await Deno.readTextFile(join(dir, name))) as T;
-}
-
-function points(c: Curve, series: string) {
-  return c.x.map((x, i) => ({ x, y: c.y[i], threshold: c.threshold[i], series }));
-}
-
-function curvePlot(
-  curves: { validation: Curve; test: Curve },
-  labels: { x: string; y: string },
-  extra: Plot.Markish[] = [],
-): string {
-  const data = [...points(curves.validation, "validation"), ...points(curves.test, "test")];
-  return plotSvg({
-    width: 500,
-    height: 320,
-    marginLeft: 60,
-    grid: true,
-    x: { label: labels.x },
-    y: { label: labels.y },
-    color: { legend: true, domain: ["validation", "test"], range: ["#9aa5b1", "#1f5fbf"] },
-    marks: [...extra, Plot.line(data, { x: "x", y: "y", stroke: "series", curve: "step-after" })],
-  });
-}
-
-function histogramPlot(h: EvalCurves["histogram"]): string {
-  const total = (a: number[]) => a.reduce((s, v) => s + v, 0) || 1;
-  const nNeg = total(h.negatives), nPos = total(h.positives);
-  const bars = h.negatives.flatMap((neg, i) => [
-    { x1: h.edges[i], x2: h.edges[i + 1], share: neg / nNeg, cls: "legit" },
-    { x1: h.edges[i], x2: h.edges[i + 1], share: h.positives[i] / nPos, cls: "fraud" },
-  ]);
-  return plotSvg({
-    width: 500,
-    height: 320,
-    x: { label: "score" },
-    y: { label: "share of class", grid: true },
-    color: { legend: true, domain: ["legit", "fraud"], range: ["#1f5fbf", "#d1372c"] },
-    marks: [
-      Plot.rectY(bars, {
-        x1: "x1",
-        x2: "x2",
-        y: "share",
-        fill: "cls",
-        fillOpacity: 0.55,
-        mixBlendMode: "multiply",
-      }),
-      Plot.ruleY([0]),
-    ],
-  });
-}
-
-function confusionPlot(m: EvalMetrics): string {
-  const c = m.atThreshold;
-  const cells = [
-    { actual: "fraud", predicted: "alert", n: c.tp },
-    { actual: "fraud", predicted: "no alert", n: c.fn },
-    { actual: "legit", predicted: "alert", n: c.fp },
-    { actual: "legit", predicted: "no alert", n: c.tn },
-  ];
-  return plotSvg({
-    width: 360,
-    height: 220,
-    marginLeft: 60,
-    x: { label: "decision", domain: ["alert", "no alert"] },
-    y: { label: "actual", domain: ["fraud", "legit"] },
-    color: { scheme: "blues", type: "log" },
-    marks: [
-      Plot.cell(cells, { x: "predicted", y: "actual", fill: (d: { n: number }) => d.n + 1 }),
-      Plot.text(cells, {
-        x: "predicted",
-        y: "actual",
-        text: (d: { n: number }) => d.n.toLocaleString("en-US"),
-        fontSize: 14,
-      }),
-    ],
-  });
-}
-
-function featurePlot(features: FeatureContribution[]): string {
-  return plotSvg({
-    width: 500,
-    height: 40 + 22 * features.length,
-    marginLeft: 200,
-    x: { label: "mean contribution over the top test alerts", grid: true },
-    y: { label: null, domain: features.map((f) => f.feature) },
-    marks: [
-      Plot.barX(features, {
-        x: "meanContribution",
-        y: "feature",
-        fill: (d: FeatureContribution) => (d.meanContribution >= 0 ? "#d1372c" : "#1f5fbf"),
-      }),
-      Plot.ruleX([0]),
-    ],
-  });
-}
-
-function dailyPlot(m: EvalMetrics): string | null {
-  const daily = m.dailyPrecisionAtK;
-  if (!daily || daily.days.length === 0) return null;
-  const data = daily.days.map((d) => ({
-    day: new Date(d.day),
-    precision: d.precision,
-    metric: `precision@${daily.k}`,
-  }));
-  if (m.entityPrecisionAtK) {
-    for (const d of m.entityPrecisionAtK.days) {
-      data.push({
-        day: new Date(d.day),
-        precision: d.precision,
-        metric: `${m.entityPrecisionAtK.entity} precision@${daily.k}`,
-      });
-    }
-  }
-  return plotSvg({
-    width: 500,
-    height: 320,
-    grid: true,
-    x: { label: "day (UTC)", type: "utc" },
-    y: { label: "precision", domain: [0, 1] },
-    color: { legend: true },
-    marks: [Plot.line(data, { x: "day", y: "precision", stroke: "metric", marker: "circle" })],
-  });
-}
-
-function metricRows(v: EvalMetrics, t: EvalMetrics): (string | number)[][] {
-  const row = (
-    name: string,
-    f: (m: EvalMetrics) => number | undefined | null,
-  ) => [name, fmt(f(v)), fmt(f(t))];
-  const rows = [
-    row("rows", (m) => m.rows),
-    row("fraud rows", (m) => m.positives),
-    row("ROC-AUC", (m) => m.rocAuc),
-    row("average precision", (m) => m.averagePrecision),
-    row("recall at 1% FPR", (m) => m.recallAt1pctFpr),
-    row(`precision@${t.k}`, (m) => m.precisionAtK),
-  ];
-  if (t.dailyPrecisionAtK) {
-    rows.push(row(`daily precision@${t.k} (mean)`, (m) => m.dailyPrecisionAtK?.mean));
-  }
-  if (t.entityPrecisionAtK) {
-    rows.push(
-      row(
-        `daily ${t.entityPrecisionAtK.entity} precision@${t.k} (mean)`,
-        (m) => m.entityPrecisionAtK?.mean,
-      ),
-    );
-  }
-  rows.push(
-    row("precision at threshold", (m) => m.atThreshold.precision),
-    row("recall at threshold", (m) => m.atThreshold.recall),
-    row("F1 at threshold", (m) => m.atThreshold.f1),
-    row("FPR at threshold", (m) => m.atThreshold.fpr),
-    row("alert rate", (m) => m.atThreshold.alertRate),
-  );
-  if (t.costAtThreshold !== undefined) {
-    rows.push(row("cost at threshold", (m) => m.costAtThreshold));
-  }
-  return rows;
 }
 
 /** Writes `reports/runs/<run-id>.html` for a run directory; returns its path. */
@@ -212,27 +61,17 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
   const figures = [
     figure(
       "Precision–recall",
-      curvePlot({ validation: curves.validation.pr, test: curves.test.pr }, {
-        x: "recall",
-        y: "precision",
-      }, [
-        Plot.ruleY([prevalence], { stroke: "#999", strokeDasharray: "4,3" }),
-      ]),
+      prPlot({ validation: curves.validation.pr, test: curves.test.pr }, prevalence),
       `AP test ${fmt(t.averagePrecision)}; dashed line: fraud rate ${fmt(prevalence)}`,
     ),
     figure(
       "ROC",
-      curvePlot({ validation: curves.validation.roc, test: curves.test.roc }, {
-        x: "false-positive rate",
-        y: "true-positive rate",
-      }, [
-        Plot.line([[0, 0], [1, 1]], { stroke: "#bbb", strokeDasharray: "4,3" }),
-      ]),
+      rocPlot({ validation: curves.validation.roc, test: curves.test.roc }),
       `ROC-AUC test ${fmt(t.rocAuc)}`,
     ),
     figure(
       "Test score distribution by class",
-      histogramPlot(curves.test.histogram),
+      scoreHistogramPlot(curves.test.histogram),
       `threshold ${fmt(thr)}`,
     ),
     figure(
@@ -264,7 +103,7 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
       `${explain.explains}; mean over the ${explain.rows} highest-scored test rows`,
     ),
   ];
-  const daily = dailyPlot(t);
+  const daily = dailyPrecisionPlot(t);
   if (daily) figures.push(figure(`Daily precision@${t.k} (test)`, daily));
   const card = `
 <h2>Model card</h2>
@@ -335,7 +174,7 @@ ${
       : ""
   }</p>
 <h2>Metrics</h2>
-${htmlTable(["metric", "validation", "test"], metricRows(v, t))}
+${htmlTable(...metricTable({ validation: v, test: t }))}
 <h2>Plots</h2>
 <div class="grid">${figures.join("\n")}</div>
 ${card}`;

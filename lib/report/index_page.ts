@@ -10,7 +10,7 @@ import { escapeHtml, htmlTable, page, raw } from "./html.ts";
 
 /** One report in the index. */
 export interface ReportEntry {
-  kind: "evaluation" | "drift";
+  kind: "evaluation" | "drift" | "notebook";
   /** Path relative to the reports root. */
   path: string;
   title: string;

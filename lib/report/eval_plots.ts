@@ -1,0 +1,241 @@
+/**
+ * The plots of model evaluation, as SVG text from Observable Plot: curves of
+ * named series (PR, ROC, cost, alert budget, training loss), score
+ * distributions by class, the confusion matrix, feature contributions and
+ * daily precision@k. Run reports and notebooks draw with the same functions.
+ * @module
+ */
+import type { Curve } from "../eval/curves.ts";
+import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
+import type { FeatureContribution } from "../registry/runs.ts";
+import { Plot, plotSvg } from "./plot.ts";
+
+/** Colors of the series run reports show (validation grey, test blue). */
+const PART_COLORS: Record<string, string> = { validation: "#9aa5b1", test: "#1f5fbf" };
+
+/** Axis labels of a curve plot. */
+export interface CurveLabels {
+  x: string;
+  y: string;
+}
+
+/**
+ * One line per named curve (step-after), with a legend. `extra` marks are
+ * drawn underneath (reference lines).
+ *
+ * @example
+ * ```ts
+ * curvePlot({ iforest: a.curves.test.pr, logreg: b.curves.test.pr }, { x: "recall", y: "precision" });
+ * ```
+ */
+export function curvePlot(
+  series: Record<string, Curve>,
+  labels: CurveLabels,
+  extra: Plot.Markish[] = [],
+): string {
+  const names = Object.keys(series);
+  const data = names.flatMap((name) =>
+    series[name].x.map((x, i) => ({
+      x,
+      y: series[name].y[i],
+      threshold: series[name].threshold[i],
+      series: name,
+    }))
+  );
+  const known = names.every((n) => n in PART_COLORS);
+  return plotSvg({
+    width: 500,
+    height: 320,
+    marginLeft: 60,
+    grid: true,
+    x: { label: labels.x },
+    y: { label: labels.y },
+    color: known
+      ? { legend: true, domain: names, range: names.map((n) => PART_COLORS[n]) }
+      : { legend: true, domain: names, scheme: "tableau10" },
+    marks: [...extra, Plot.line(data, { x: "x", y: "y", stroke: "series", curve: "step-after" })],
+  });
+}
+
+/** The precision–recall curves of named series, with the fraud rate as a dashed line. */
+export function prPlot(series: Record<string, Curve>, fraudRate: number): string {
+  return curvePlot(series, { x: "recall", y: "precision" }, [
+    Plot.ruleY([fraudRate], { stroke: "#999", strokeDasharray: "4,3" }),
+  ]);
+}
+
+/** The ROC curves of named series, with the diagonal. */
+export function rocPlot(series: Record<string, Curve>): string {
+  return curvePlot(series, { x: "false-positive rate", y: "true-positive rate" }, [
+    Plot.line([[0, 0], [1, 1]], { stroke: "#bbb", strokeDasharray: "4,3" }),
+  ]);
+}
+
+/** A loss (or any per-epoch figure) by epoch for named series. */
+export function epochPlot(series: Record<string, number[]>, label = "loss"): string {
+  const curves: Record<string, Curve> = {};
+  for (const [name, ys] of Object.entries(series)) {
+    curves[name] = { x: ys.map((_, i) => i + 1), y: ys, threshold: ys.map(() => NaN) };
+  }
+  const names = Object.keys(series);
+  const data = names.flatMap((n) => curves[n].x.map((x, i) => ({ x, y: curves[n].y[i], n })));
+  return plotSvg({
+    width: 500,
+    height: 300,
+    marginLeft: 60,
+    grid: true,
+    x: { label: "epoch" },
+    y: { label, type: "log" },
+    color: { legend: true, domain: names, scheme: "tableau10" },
+    marks: [Plot.line(data, { x: "x", y: "y", stroke: "n", marker: "circle" })],
+  });
+}
+
+/** Score distributions of the two classes on shared bins (share of each class). */
+export function scoreHistogramPlot(
+  h: EvalCurves["histogram"],
+  options: { label?: string; threshold?: number } = {},
+): string {
+  const total = (a: number[]) => a.reduce((s, v) => s + v, 0) || 1;
+  const nNeg = total(h.negatives), nPos = total(h.positives);
+  const bars = h.negatives.flatMap((neg, i) => [
+    { x1: h.edges[i], x2: h.edges[i + 1], share: neg / nNeg, cls: "legit" },
+    { x1: h.edges[i], x2: h.edges[i + 1], share: h.positives[i] / nPos, cls: "fraud" },
+  ]);
+  const marks: Plot.Markish[] = [
+    Plot.rectY(bars, {
+      x1: "x1",
+      x2: "x2",
+      y: "share",
+      fill: "cls",
+      fillOpacity: 0.55,
+      mixBlendMode: "multiply",
+    }),
+    Plot.ruleY([0]),
+  ];
+  if (options.threshold !== undefined && Number.isFinite(options.threshold)) {
+    marks.push(Plot.ruleX([options.threshold], { stroke: "#333", strokeDasharray: "4,3" }));
+  }
+  return plotSvg({
+    width: 500,
+    height: 320,
+    x: { label: options.label ?? "score" },
+    y: { label: "share of class", grid: true },
+    color: { legend: true, domain: ["legit", "fraud"], range: ["#1f5fbf", "#d1372c"] },
+    marks,
+  });
+}
+
+/** The confusion matrix at the threshold (log color scale, counts written in). */
+export function confusionPlot(m: EvalMetrics): string {
+  const c = m.atThreshold;
+  const cells = [
+    { actual: "fraud", predicted: "alert", n: c.tp },
+    { actual: "fraud", predicted: "no alert", n: c.fn },
+    { actual: "legit", predicted: "alert", n: c.fp },
+    { actual: "legit", predicted: "no alert", n: c.tn },
+  ];
+  return plotSvg({
+    width: 360,
+    height: 220,
+    marginLeft: 60,
+    x: { label: "decision", domain: ["alert", "no alert"] },
+    y: { label: "actual", domain: ["fraud", "legit"] },
+    color: { scheme: "blues", type: "log" },
+    marks: [
+      Plot.cell(cells, { x: "predicted", y: "actual", fill: (d: { n: number }) => d.n + 1 }),
+      Plot.text(cells, {
+        x: "predicted",
+        y: "actual",
+        text: (d: { n: number }) => d.n.toLocaleString("en-US"),
+        fontSize: 14,
+      }),
+    ],
+  });
+}
+
+/** Mean contribution per feature (red pushes towards fraud, blue away). */
+export function featurePlot(features: FeatureContribution[]): string {
+  return plotSvg({
+    width: 500,
+    height: 40 + 22 * features.length,
+    marginLeft: 200,
+    x: { label: "mean contribution over the top test alerts", grid: true },
+    y: { label: null, domain: features.map((f) => f.feature) },
+    marks: [
+      Plot.barX(features, {
+        x: "meanContribution",
+        y: "feature",
+        fill: (d: FeatureContribution) => (d.meanContribution >= 0 ? "#d1372c" : "#1f5fbf"),
+      }),
+      Plot.ruleX([0]),
+    ],
+  });
+}
+
+/**
+ * Daily precision@k (and the entity's, when measured) of one model, or of
+ * several named models; null when the metrics have no days.
+ */
+export function dailyPrecisionPlot(
+  metrics: EvalMetrics | Record<string, EvalMetrics>,
+): string | null {
+  const named: Record<string, EvalMetrics> = "atThreshold" in metrics
+    ? { "": metrics as EvalMetrics }
+    : metrics as Record<string, EvalMetrics>;
+  const data: { day: Date; precision: number; metric: string }[] = [];
+  let k = 0;
+  for (const [name, m] of Object.entries(named)) {
+    const daily = m.dailyPrecisionAtK;
+    if (!daily) continue;
+    k = daily.k;
+    const prefix = name ? `${name}: ` : "";
+    for (const d of daily.days) {
+      data.push({
+        day: new Date(d.day),
+        precision: d.precision,
+        metric: `${prefix}precision@${k}`,
+      });
+    }
+    for (const d of m.entityPrecisionAtK?.days ?? []) {
+      data.push({
+        day: new Date(d.day),
+        precision: d.precision,
+        metric: `${prefix}${m.entityPrecisionAtK!.entity} precision@${k}`,
+      });
+    }
+  }
+  if (data.length === 0) return null;
+  return plotSvg({
+    width: 500,
+    height: 320,
+    grid: true,
+    x: { label: "day (UTC)", type: "utc" },
+    y: { label: "precision", domain: [0, 1] },
+    color: { legend: true, scheme: "tableau10" },
+    marks: [Plot.line(data, { x: "day", y: "precision", stroke: "metric", marker: "circle" })],
+  });
+}
+
+/**
+ * Fraud rate per group as bars (in the given order), with each group's
+ * row count under the axis label: how fraud moves with hour, weekday, or a
+ * feature's bucket.
+ */
+export function fraudRatePlot(
+  rates: { group: string | number; rows: number; rate: number }[],
+  options: { label?: string; width?: number } = {},
+): string {
+  const data = rates.map((r) => ({ group: String(r.group), rate: r.rate, rows: r.rows }));
+  return plotSvg({
+    width: options.width ?? 640,
+    height: 280,
+    marginLeft: 60,
+    x: { label: options.label ?? null, domain: data.map((d) => d.group) },
+    y: { label: "fraud rate", grid: true, tickFormat: "%" },
+    marks: [
+      Plot.barY(data, { x: "group", y: "rate", fill: "#d1372c", fillOpacity: 0.75 }),
+      Plot.ruleY([0]),
+    ],
+  });
+}
