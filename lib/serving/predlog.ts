@@ -219,8 +219,10 @@ export class PredictionLog {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
+      // busy_timeout first: switching to WAL takes a lock another connection (a writer
+      // worker still closing, another server) may hold for a moment; wait, don't fail.
       db.exec(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
       );
       db.exec(SCHEMA);
     } catch (e) {
