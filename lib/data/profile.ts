@@ -6,6 +6,7 @@
 import pl from "nodejs-polars";
 import type { Dataset } from "./load.ts";
 import { rocAuc } from "../eval/metrics.ts";
+import { numericColumn } from "../features/pipeline.ts";
 
 /** The role a column plays in a spec. */
 export type ColumnRole = "label" | "id" | "time" | "entity" | "amount" | "numeric" | "categorical";
@@ -302,11 +303,8 @@ function fmtNum(x: number | null | undefined): string {
   return Number(x.toFixed(a >= 100 ? 2 : 4)).toString();
 }
 
-/** Renders a profile as text tables (what `data:info` prints). */
-export function formatProfile(p: DataProfile): string {
-  const lines: string[] = [];
-  lines.push(`rows ${p.rows}, fraud ${p.positives} (${pct(p.fraudRate)})`);
-  if (p.ignored.length) lines.push(`ignored columns (not in spec): ${p.ignored.join(", ")}`);
+/** A profile's per-column table (header and text cells), shared by text and HTML views. */
+export function profileColumnTable(p: DataProfile): [string[], string[][]] {
   const header = [
     "column",
     "role",
@@ -319,21 +317,27 @@ export function formatProfile(p: DataProfile): string {
     "mean|legit",
     "mean|fraud",
   ];
-  const rowsOut: string[][] = [];
-  for (const c of p.columns) {
-    rowsOut.push([
-      c.name,
-      c.role,
-      c.dtype,
-      c.missing ? pct(c.missingShare) : "0",
-      String(c.distinct),
-      c.range?.min ?? fmtNum(c.stats?.min),
-      c.range?.max ?? fmtNum(c.stats?.max),
-      fmtNum(c.stats?.mean),
-      fmtNum(c.byClass?.legit),
-      fmtNum(c.byClass?.fraud),
-    ]);
-  }
+  const rows = p.columns.map((c) => [
+    c.name,
+    c.role,
+    c.dtype,
+    c.missing ? pct(c.missingShare) : "0",
+    String(c.distinct),
+    c.range?.min ?? fmtNum(c.stats?.min),
+    c.range?.max ?? fmtNum(c.stats?.max),
+    fmtNum(c.stats?.mean),
+    fmtNum(c.byClass?.legit),
+    fmtNum(c.byClass?.fraud),
+  ]);
+  return [header, rows];
+}
+
+/** Renders a profile as text tables (what `data:info` prints). */
+export function formatProfile(p: DataProfile): string {
+  const lines: string[] = [];
+  lines.push(`rows ${p.rows}, fraud ${p.positives} (${pct(p.fraudRate)})`);
+  if (p.ignored.length) lines.push(`ignored columns (not in spec): ${p.ignored.join(", ")}`);
+  const [header, rowsOut] = profileColumnTable(p);
   lines.push(table(header, rowsOut));
   const cats = p.columns.filter((c) => c.top && c.role === "categorical");
   if (cats.length) {
@@ -418,4 +422,20 @@ export function fraudRateBy(
     out.sort((a, b) => (a.group as number) - (b.group as number));
   }
   return out;
+}
+
+/**
+ * Each column's ROC-AUC as a lone score, either direction (max(AUC, 1 − AUC)),
+ * highest first: a quick ranking of what separates fraud, and a leakage
+ * check (a lone feature near 1 usually encodes the label).
+ */
+export function singleFeatureAuc(
+  labels: ArrayLike<number>,
+  frame: pl.DataFrame,
+  columns: string[],
+): { column: string; auc: number }[] {
+  return columns.map((column) => {
+    const a = rocAuc(labels, numericColumn(frame, column));
+    return { column, auc: Math.max(a, 1 - a) };
+  }).sort((x, y) => y.auc - x.auc);
 }

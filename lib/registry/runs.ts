@@ -51,6 +51,7 @@ import {
   velocityOptionsFor,
 } from "../features/pipeline.ts";
 import { timesMs } from "../features/velocity.ts";
+import { descendingOrder } from "../eval/metrics.ts";
 import { type Detector, fitOnRows, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
@@ -180,6 +181,37 @@ export function topContributions(
     meanContribution: sum[j] / Math.max(order.length, 1),
     meanAbsContribution: abs[j] / Math.max(order.length, 1),
   })).sort((a, b) => b.meanAbsContribution - a.meanAbsContribution).slice(0, 15);
+}
+
+/** One explained row: its index in the matrix, its score and its largest contributions. */
+export interface ExplainedRow {
+  index: number;
+  score: number;
+  /** Largest contributions first; `share` is the contribution over the score. */
+  reasons: { feature: string; contribution: number; share: number }[];
+}
+
+/** Explains the `n` highest-scored rows of `X`, each with its `k` largest contributions. */
+export function explainTopRows(
+  detector: Detector,
+  X: Matrix,
+  scores: Float32Array,
+  options: { n?: number; k?: number } = {},
+): ExplainedRow[] {
+  const top = Array.from(descendingOrder(scores).slice(0, options.n ?? 10));
+  return top.map((index) => {
+    const c = detector.explain(X.data.subarray(index * X.cols, (index + 1) * X.cols));
+    const order = Array.from(c.keys()).sort((a, b) => c[b] - c[a]).slice(0, options.k ?? 3);
+    return {
+      index,
+      score: scores[index],
+      reasons: order.map((j) => ({
+        feature: X.columns[j],
+        contribution: c[j],
+        share: c[j] / scores[index],
+      })),
+    };
+  });
 }
 
 /** What a run records about the rows it was evaluated on. */
@@ -454,6 +486,32 @@ export function thresholdData(r: TrainResult, part: "validation" | "test"): Thre
     amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
     days: times ? new Set(Array.from(rows, (i) => Math.floor(times[i] / DAY_MS))).size : 1,
   };
+}
+
+/**
+ * Scores a data file with a stored run and evaluates it at the run's
+ * threshold, k and alert fee; with `since` (YYYY-MM-DD), only rows from that
+ * day on are evaluated (earlier ones feed the velocity history).
+ */
+export async function evaluateRunOn(
+  run: LoadedRun,
+  path: string,
+  options: { since?: string } = {},
+): Promise<EvalMetrics> {
+  const ds = await loadDataset(path, run.spec);
+  let rows: Uint32Array | undefined;
+  if (options.since) {
+    if (!ds.spec.time) throw new UserError(`--since needs a time column; ${path} has none`);
+    const times = timesMs(ds.frame, ds.spec.time);
+    const from = Date.parse(`${options.since}T00:00:00Z`);
+    rows = Uint32Array.from(Array.from(times.keys()).filter((i) => times[i] >= from));
+  } else rows = Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
+  const { scores } = await scoreWithRun(run, ds, rows);
+  return evaluateRows(ds, { rows, scores, labels: labelsOf(ds) }, {
+    threshold: run.threshold.threshold,
+    k: run.config.k,
+    alertFee: run.config.alertFee,
+  }).metrics;
 }
 
 /** The figures a listing shows for a run's test metrics. */

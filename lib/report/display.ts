@@ -12,12 +12,12 @@
  */
 import pl from "nodejs-polars";
 import type { DataProfile } from "../data/profile.ts";
-import { formatProfile, table } from "../data/profile.ts";
+import { formatProfile, profileColumnTable, table } from "../data/profile.ts";
 import { describeResult, DRIFT_FORMAT, type DriftResult } from "../drift/compare.ts";
 import type { EvalMetrics } from "../eval/evaluate.ts";
 import type { StrategyOutcome } from "../eval/threshold.ts";
 import type { TrainResult } from "../registry/runs.ts";
-import { distributionSvg, driftVerdict } from "./drift_report.ts";
+import { distributionSvg, driftSummaryRows, driftVerdict } from "./drift_report.ts";
 import { escapeHtml, fmt, htmlTable } from "./html.ts";
 
 const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
@@ -124,30 +124,10 @@ function pct(x: number | null | undefined, digits = 2): string {
 
 /** A dataset profile: one row per column, top categories and quality warnings. */
 export function showProfile(p: DataProfile, options: { title?: string } = {}): Shown {
-  const header = [
-    "column",
-    "role",
-    "type",
-    "missing",
-    "distinct",
-    "min",
-    "max",
-    "mean",
-    "mean | legit",
-    "mean | fraud",
-    "top values (share, fraud rate)",
-  ];
-  const rows = p.columns.map((c) => [
-    c.name,
-    c.role,
-    c.dtype,
-    c.missing ? pct(c.missingShare) : "0",
-    fmt(c.distinct),
-    c.range?.min ?? fmt(c.stats?.min),
-    c.range?.max ?? fmt(c.stats?.max),
-    fmt(c.stats?.mean),
-    fmt(c.byClass?.legit),
-    fmt(c.byClass?.fraud),
+  const [base, baseRows] = profileColumnTable(p);
+  const header = [...base, "top values (share, fraud rate)"];
+  const rows = p.columns.map((c, i) => [
+    ...baseRows[i],
     c.top && c.role === "categorical"
       ? c.top.map((t) => `${t.value ?? "(missing)"} ${pct(t.share, 1)}, ${pct(t.fraudRate)}`)
         .join("; ")
@@ -295,34 +275,7 @@ export function showDrift(
     c.drifted ? "DRIFTED" : "no",
     c.psi === null ? "–" : fmt(c.psi),
   ]);
-  const facts: [string, string][] = [
-    [
-      "dataset drift",
-      `${r.datasetDrift ? "yes" : "no"}: ${r.driftedColumns} of ${r.testedColumns} columns (${
-        pct(r.driftedShareValue, 1)
-      }; dataset drift at ≥ ${pct(r.driftShare, 0)})`,
-    ],
-    [
-      "prediction drift",
-      r.prediction
-        ? `${r.prediction.drifted ? "yes" : "no"}: score ${
-          r.prediction.scores.result ? describeResult(r.prediction.scores.result) : "–"
-        }; alert rate ${pct(r.prediction.alertRate.reference, 3)} → ${
-          pct(r.prediction.alertRate.current, 3)
-        }`
-        : "not computed (no model scores)",
-    ],
-    [
-      "target drift",
-      r.target
-        ? `${r.target.drifted ? "yes" : "no"}: fraud rate ${pct(r.target.reference.rate, 3)} → ${
-          pct(r.target.current.rate, 3)
-        }`
-        : "not computed (no current labels)",
-    ],
-    ["reference", `${r.reference.label}: ${fmt(r.reference.rows)} rows`],
-    ["current", `${r.current.label}: ${fmt(r.current.rows)} rows`],
-  ];
+  const facts = driftSummaryRows(r);
   const which = options.plots ?? "drifted";
   const plotted = which === "none" ? [] : r.columns.filter((c) => which === "all" || c.drifted);
   const figures = plotted.map((c) =>

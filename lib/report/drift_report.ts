@@ -108,12 +108,12 @@ function columnRow(c: ColumnDrift): (string | number | ReturnType<typeof raw>)[]
   ];
 }
 
-/** The report page for a drift result. */
-export function renderDriftReport(r: DriftResult): string {
-  const verdict = r.drift
-    ? `<p class="big verdict-bad">DRIFT DETECTED</p>`
-    : `<p class="big verdict-ok">NO DRIFT</p>`;
-  const summary = htmlTable(["", ""], [
+/**
+ * The summary of a drift result as label/text rows: dataset drift, drifted
+ * columns, prediction drift, target drift, reference and current data.
+ */
+export function driftSummaryRows(r: DriftResult): [string, string][] {
+  return [
     ["dataset drift", r.datasetDrift ? "yes" : "no"],
     [
       "drifted columns",
@@ -146,7 +146,15 @@ export function renderDriftReport(r: DriftResult): string {
       (r.reference.created ? `, profiled ${r.reference.created.slice(0, 19)}` : ""),
     ],
     ["current", `${r.current.label}: ${fmt(r.current.rows)} rows`],
-  ]);
+  ];
+}
+
+/** The report page for a drift result. */
+export function renderDriftReport(r: DriftResult): string {
+  const verdict = r.drift
+    ? `<p class="big verdict-bad">DRIFT DETECTED</p>`
+    : `<p class="big verdict-ok">NO DRIFT</p>`;
+  const summary = htmlTable(["", ""], driftSummaryRows(r));
   const reasons = r.reasons.length
     ? `<ul>${r.reasons.map((x) => `<li>${escapeHtml(x)}</li>`).join("")}</ul>`
     : "";
