@@ -253,11 +253,14 @@ export function fitForest(
  * The forest rearranged for branch-free walks, one 16-byte record per node
  * (so a step touches one cache line, not four arrays): at 4i the split
  * feature, at 4i+1 where to go when x ≤ threshold (the left child's record
- * offset), at 4i+2 the offset step to the right child (allocated beside the
- * left one), and at 4i+3 the threshold as a float32 (the `thr` view).
- * A leaf points to itself with step 0 and feature 0, so every row can take
- * exactly the tree's depth in steps and several walks run in lockstep.
- * Walk positions are record offsets (node id × 4).
+ * offset; the right child is the next record), at 4i+2 a leaf's slot (its
+ * index among the forest's leaves, for its credits), and at 4i+3 the
+ * threshold as a float32 (the `thr` view).
+ * A leaf reads feature 0, has threshold NaN (x ≤ NaN is false for every x,
+ * NaN included, so the walk always steps "right") and its left offset one
+ * record back: it steps to itself. So every row can take exactly the
+ * tree's depth in steps and several walks run in lockstep. Walk positions
+ * are record offsets (node id × 4).
  *
  * The threshold is the largest float32 ≤ the fitted float64 threshold: for
  * a float32 x (rows are float32), x ≤ that ⇔ x ≤ the float64 threshold, so
@@ -270,6 +273,10 @@ interface WalkLayout {
   roots: Int32Array;
   /** Levels of each tree (edges from the root to its deepest leaf). */
   depth: Int32Array;
+  /** Deepest of each group of four consecutive trees (the lockstep walks of one row). */
+  groupDepth: Int32Array;
+  /** Leaves in the forest (slots 0 … leaves − 1). */
+  leaves: number;
 }
 
 const LAYOUTS = new WeakMap<Forest, WalkLayout>();
@@ -296,6 +303,7 @@ function walkLayout(forest: Forest): WalkLayout {
   const m = f.length;
   const node = new Int32Array(4 * m);
   const thr = new Float32Array(node.buffer);
+  let leaves = 0;
   for (let i = 0; i < m; i++) {
     const at = 4 * i;
     if (f[i] >= 0) {
@@ -304,9 +312,12 @@ function walkLayout(forest: Forest): WalkLayout {
       }
       node[at] = f[i];
       node[at + 1] = 4 * left[i];
-      node[at + 2] = 4;
       thr[at + 3] = float32AtMost(threshold[i]);
-    } else node[at + 1] = at;
+    } else {
+      node[at + 1] = at - 4;
+      node[at + 2] = leaves++;
+      thr[at + 3] = NaN;
+    }
   }
   const depth = new Int32Array(roots.length);
   const stack: number[] = [];
@@ -319,7 +330,11 @@ function walkLayout(forest: Forest): WalkLayout {
       } else stack.push(left[n], d + 1, right[n], d + 1);
     }
   }
-  layout = { node, thr, roots: roots.map((r) => 4 * r), depth };
+  const groupDepth = new Int32Array(Math.ceil(roots.length / 4));
+  for (let t = 0; t < roots.length; t++) {
+    if (depth[t] > groupDepth[t >> 2]) groupDepth[t >> 2] = depth[t];
+  }
+  layout = { node, thr, roots: roots.map((r) => 4 * r), depth, groupDepth, leaves };
   LAYOUTS.set(forest, layout);
   return layout;
 }
@@ -353,10 +368,10 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
         const b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
         let n0 = root, n1 = root, n2 = root, n3 = root;
         for (let k = 0; k < levels; k++) {
-          n0 = node[n0 + 1] + (node[n0 + 2] & -Number(!(data[b0 + node[n0]] <= thr[n0 + 3])));
-          n1 = node[n1 + 1] + (node[n1 + 2] & -Number(!(data[b1 + node[n1]] <= thr[n1 + 3])));
-          n2 = node[n2 + 1] + (node[n2 + 2] & -Number(!(data[b2 + node[n2]] <= thr[n2 + 3])));
-          n3 = node[n3 + 1] + (node[n3 + 2] & -Number(!(data[b3 + node[n3]] <= thr[n3 + 3])));
+          n0 = node[n0 + 1] + (4 & -Number(!(data[b0 + node[n0]] <= thr[n0 + 3])));
+          n1 = node[n1 + 1] + (4 & -Number(!(data[b1 + node[n1]] <= thr[n1 + 3])));
+          n2 = node[n2 + 1] + (4 & -Number(!(data[b2 + node[n2]] <= thr[n2 + 3])));
+          n3 = node[n3 + 1] + (4 & -Number(!(data[b3 + node[n3]] <= thr[n3 + 3])));
         }
         const s = r - start;
         sums[s] += value[n0 >> 2];
@@ -368,7 +383,7 @@ export function scoreForest(forest: Forest, X: Matrix): Float32Array {
         const base = r * cols;
         let n = root;
         for (let k = 0; k < levels; k++) {
-          n = node[n + 1] + (node[n + 2] & -Number(!(data[base + node[n]] <= thr[n + 3])));
+          n = node[n + 1] + (4 & -Number(!(data[base + node[n]] <= thr[n + 3])));
         }
         sums[r - start] += value[n >> 2];
       }
@@ -427,38 +442,49 @@ export function explainForest(forest: Forest, row: Float32Array): Float32Array {
   return out;
 }
 
+/** Widest forest whose leaf credits are kept dense (one weight per feature per leaf). */
+const DENSE_CREDIT_COLS = 16;
+
 /**
  * Each leaf's credits, precomputed: the features split on the path from its
  * root (a feature split twice counted twice) and the weight each gets, the
  * tree's shortfall c(ψ) − h shared equally among the path's splits. Indexed
- * by node: `start[node]` .. `start[node + 1]` (empty for internal nodes).
+ * by leaf slot (see {@linkcode WalkLayout}). A narrow forest keeps them
+ * dense, `cols` float32 weights per leaf (a fixed, predictable loop of
+ * adds); a wide one sparse, `start[slot]` .. `start[slot + 1]` into
+ * `feature` and `weight`.
  */
 interface LeafCredits {
+  dense: Float32Array | null;
   start: Int32Array;
   feature: Int32Array;
   weight: Float64Array;
+  /** Scratch sums of one explanation. */
+  acc: Float64Array;
 }
 
 const CREDITS = new WeakMap<Forest, LeafCredits>();
 
 /** The leaf credits of a forest (built once per forest, on first use). */
-function leafCredits(forest: Forest): LeafCredits {
+function leafCredits(forest: Forest, layout: WalkLayout): LeafCredits {
   let credits = CREDITS.get(forest);
   if (credits) return credits;
   const { feature: f, left, right, value } = forest;
-  const m = f.length;
+  const m = f.length, cols = forest.cols;
   const cPsi = averagePathLength(forest.psi);
   const parent = new Int32Array(m).fill(-1);
   for (let i = 0; i < m; i++) {
     if (f[i] >= 0) parent[left[i]] = parent[right[i]] = i;
   }
-  const count = new Int32Array(forest.cols);
+  const dense = cols <= DENSE_CREDIT_COLS ? new Float32Array(layout.leaves * cols) : null;
+  const count = new Int32Array(cols);
   const touched: number[] = [];
-  const start = new Int32Array(m + 1);
+  const start = new Int32Array(layout.leaves + 1);
   const feats: number[] = [], weights: number[] = [];
   for (let i = 0; i < m; i++) {
-    start[i] = feats.length;
     if (f[i] >= 0) continue;
+    const slot = layout.node[4 * i + 2];
+    start[slot] = feats.length;
     let len = 0;
     for (let p = parent[i]; p >= 0; p = parent[p]) {
       if (count[f[p]]++ === 0) touched.push(f[p]);
@@ -468,14 +494,23 @@ function leafCredits(forest: Forest): LeafCredits {
     const share = (cPsi - value[i]) / len;
     touched.sort((x, y) => x - y);
     for (const j of touched) {
-      feats.push(j);
-      weights.push(count[j] * share);
+      if (dense) dense[slot * cols + j] = count[j] * share;
+      else {
+        feats.push(j);
+        weights.push(count[j] * share);
+      }
       count[j] = 0;
     }
     touched.length = 0;
   }
-  start[m] = feats.length;
-  credits = { start, feature: Int32Array.from(feats), weight: Float64Array.from(weights) };
+  start[layout.leaves] = feats.length;
+  credits = {
+    dense,
+    start,
+    feature: Int32Array.from(feats),
+    weight: Float64Array.from(weights),
+    acc: new Float64Array(cols),
+  };
   CREDITS.set(forest, credits);
   return credits;
 }
@@ -492,10 +527,11 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
     throw new UserError(`iforest: expected ${cols} features, got ${row.length}`);
   }
   const cPsi = averagePathLength(forest.psi);
-  const { node, thr, roots, depth } = walkLayout(forest);
-  const credits = leafCredits(forest);
+  const layout = walkLayout(forest);
+  const { node, thr, roots, groupDepth } = layout;
+  const credits = leafCredits(forest, layout);
+  const { dense, acc } = credits;
   const cStart = credits.start, cFeature = credits.feature, cWeight = credits.weight;
-  const acc = accumulatorFor(forest);
   acc.fill(0);
   const trees = roots.length;
   let sum = 0;
@@ -507,32 +543,27 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
     const m = Math.min(4, trees - t0);
     let n0 = roots[t0], n1 = m > 1 ? roots[t0 + 1] : n0, n2 = m > 2 ? roots[t0 + 2] : n0;
     let n3 = m > 3 ? roots[t0 + 3] : n0;
-    let d = depth[t0];
-    for (let k = 1; k < m; k++) if (depth[t0 + k] > d) d = depth[t0 + k];
-    for (let k = 0; k < d; k++) {
-      n0 = node[n0 + 1] + (node[n0 + 2] & -Number(!(row[node[n0]] <= thr[n0 + 3])));
-      n1 = node[n1 + 1] + (node[n1 + 2] & -Number(!(row[node[n1]] <= thr[n1 + 3])));
-      n2 = node[n2 + 1] + (node[n2 + 2] & -Number(!(row[node[n2]] <= thr[n2 + 3])));
-      n3 = node[n3 + 1] + (node[n3 + 2] & -Number(!(row[node[n3]] <= thr[n3 + 3])));
+    for (let k = groupDepth[t0 >> 2]; k > 0; k--) {
+      n0 = node[n0 + 1] + (4 & -Number(!(row[node[n0]] <= thr[n0 + 3])));
+      n1 = node[n1 + 1] + (4 & -Number(!(row[node[n1]] <= thr[n1 + 3])));
+      n2 = node[n2 + 1] + (4 & -Number(!(row[node[n2]] <= thr[n2 + 3])));
+      n3 = node[n3 + 1] + (4 & -Number(!(row[node[n3]] <= thr[n3 + 3])));
     }
     for (let j = 0; j < m; j++) {
-      const leaf = (j === 0 ? n0 : j === 1 ? n1 : j === 2 ? n2 : n3) >> 2;
-      sum += value[leaf];
-      for (let e = cStart[leaf], end = cStart[leaf + 1]; e < end; e++) {
-        acc[cFeature[e]] += cWeight[e];
+      const leaf = j === 0 ? n0 : j === 1 ? n1 : j === 2 ? n2 : n3;
+      sum += value[leaf >> 2];
+      const slot = node[leaf + 2];
+      if (dense) {
+        for (let f = 0, at = slot * cols; f < cols; f++) acc[f] += dense[at + f];
+      } else {
+        for (let e = cStart[slot], end = cStart[slot + 1]; e < end; e++) {
+          acc[cFeature[e]] += cWeight[e];
+        }
       }
     }
   }
   for (let f = 0; f < cols; f++) out[f] = acc[f] / trees;
   return Math.fround(Math.pow(2, sum * (-1 / (trees * cPsi))));
-}
-
-const ACC = new WeakMap<Forest, Float64Array>();
-
-function accumulatorFor(forest: Forest): Float64Array {
-  let acc = ACC.get(forest);
-  if (!acc) ACC.set(forest, acc = new Float64Array(forest.cols));
-  return acc;
 }
 
 class IsolationForest implements Detector {

@@ -221,7 +221,12 @@ Deno.test("iforest: the lockstep scorer equals a plain walk of every tree, NaN g
 });
 
 Deno.test("iforest: scoreOne equals batch scoring and a naive path walk's attribution", async () => {
-  const { X } = blobs(1500, 5, 9);
+  // 5 features: leaf credits kept dense; 20: kept sparse.
+  for (const cols of [5, 20]) await checkScoreOne(cols);
+});
+
+async function checkScoreOne(cols: number) {
+  const { X } = blobs(1500, cols, 9);
   const kind = getKind("iforest");
   const det = kind.create({ ...kind.defaults, trees: 37 }); // not a multiple of the 4-tree lockstep
   await det.fit(X, undefined, { seed: 5, quiet: true });
@@ -247,10 +252,15 @@ Deno.test("iforest: scoreOne equals batch scoring and a naive path walk's attrib
       for (const f of path) naive[f] += (c - forest.value[node]) / path.length;
     }
     for (let f = 0; f < X.cols; f++) {
-      assertClose(contrib[f], naive[f] / forest.roots.length, 1e-5, `row ${r} feature ${f}`);
+      assertClose(
+        contrib[f],
+        naive[f] / forest.roots.length,
+        1e-5,
+        `${cols} cols, row ${r} feature ${f}`,
+      );
     }
   }
-});
+}
 
 Deno.test("iforest: float32AtMost is the largest float32 at or below a float64", () => {
   const f32 = (x: number) => Math.fround(x);
