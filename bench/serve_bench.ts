@@ -108,7 +108,8 @@ interface Wrk {
 function ms(text: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(text);
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  // wrk prints 2 decimals in its unit: 3 decimals of ms keep them all.
+  return Math.round(Number(m[1]) * (m[2] === "us" ? 1 : m[2] === "s" ? 1e6 : 1000)) / 1000;
 }
 
 function parseWrk(out: string): Wrk {
