@@ -461,6 +461,8 @@ interface LeafCredits {
   weight: Float64Array;
   /** Scratch sums of one explanation. */
   acc: Float64Array;
+  /** −1 / (trees × c(ψ)): a row's leaf-value sum times this is the score's exponent. */
+  norm: number;
 }
 
 const CREDITS = new WeakMap<Forest, LeafCredits>();
@@ -510,6 +512,7 @@ function leafCredits(forest: Forest, layout: WalkLayout): LeafCredits {
     feature: Int32Array.from(feats),
     weight: Float64Array.from(weights),
     acc: new Float64Array(cols),
+    norm: -1 / (forest.roots.length * cPsi),
   };
   CREDITS.set(forest, credits);
   return credits;
@@ -526,7 +529,6 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
   if (row.length !== cols) {
     throw new UserError(`iforest: expected ${cols} features, got ${row.length}`);
   }
-  const cPsi = averagePathLength(forest.psi);
   const layout = walkLayout(forest);
   const { node, thr, roots, groupDepth } = layout;
   const credits = leafCredits(forest, layout);
@@ -563,7 +565,7 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
     }
   }
   for (let f = 0; f < cols; f++) out[f] = acc[f] / trees;
-  return Math.fround(Math.pow(2, sum * (-1 / (trees * cPsi))));
+  return Math.fround(Math.pow(2, sum * credits.norm));
 }
 
 class IsolationForest implements Detector {
