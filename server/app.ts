@@ -23,7 +23,7 @@ import {
   validateRecord,
 } from "../lib/serving/schema.ts";
 import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
-import { uuidv7 } from "../lib/util/uuid.ts";
+import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { docsAsset, docsPage } from "./docs.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -169,7 +169,7 @@ export function createApp(deps: AppDeps): Hono {
 
   /** Scores one validated record, logs it and counts it. */
   const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
-    const id = parsed.id ?? uuidv7();
+    const id = parsed.id ?? ulid();
     const result = scoreParsed(s.model, s.history, parsed, id);
     const at = now();
     deps.log?.append({

@@ -54,7 +54,7 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
             feature: { type: "string", description: "input field or derived velocity feature" },
             contribution: {
               type: "number",
-              description: "its share of the score (model-specific units)",
+              description: "its share of the score (model-specific units), to 4 significant digits",
             },
             value: {
               type: ["number", "string", "null"],
@@ -66,8 +66,16 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
           type: "object",
           required: ["transaction_id", "score", "is_fraud", "threshold", "reasons", "model"],
           properties: {
-            transaction_id: { type: "string" },
-            score: { type: "number", description: "higher = more suspicious" },
+            transaction_id: {
+              type: "string",
+              description:
+                "the transaction's own id, or a ULID the server generated when it had none",
+            },
+            score: {
+              type: "number",
+              description:
+                "higher = more suspicious; the model's float32 score at its shortest exact form",
+            },
             is_fraud: { type: "boolean", description: "score ≥ threshold" },
             threshold: {
               type: "number",

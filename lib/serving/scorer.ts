@@ -132,6 +132,30 @@ export function newHistory(model: ServedModel): OnlineVelocity | null {
   return v ? new OnlineVelocity(v) : null;
 }
 
+/**
+ * The shortest decimal that reads back as the same float32, when `x` is a
+ * float32 value (as every model's score is): 0.40487396717071533 answers as
+ * 0.40487397, which loses nothing. Other numbers come back unchanged.
+ */
+export function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x) || Math.fround(x) !== x) return x;
+  // Nine significant digits always read back. A float32 of normal size lies
+  // within 6e-8 (relative) of every decimal that reads back as it, closer
+  // than half a unit of the sixth digit, so toPrecision(6) already gives any
+  // form of six digits or fewer (with trailing zeros, which Number() drops).
+  // Subnormal values are coarser: try every length.
+  for (let p = Math.abs(x) < 2 ** -126 ? 1 : 6; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return Number(x.toPrecision(9));
+}
+
+/** `x` to four significant digits: how a reason's contribution is answered. */
+export function fourDigits(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
 /** Scratch buffers reused across calls (one scoring call at a time per model). */
 const SCRATCH = new WeakMap<
   ServedModel,
@@ -201,15 +225,18 @@ export function scoreParsed(
     const raw = derived && field in derived ? derived[field] : parsed.values[field];
     reasons.push({
       feature: field,
-      contribution: Math.fround(sums[g]),
+      contribution: fourDigits(sums[g]),
       value: raw === undefined ? null : raw as number | string | null,
     });
   }
   return {
     transaction_id: id,
-    score,
+    // Decided on the exact score; both numbers are answered at their shortest
+    // float32 form, which decides the same way (rounding float32 values to
+    // their shortest forms keeps their order).
+    score: shortestFloat32(score),
     is_fraud: score >= model.threshold, // the alert rule of evaluation
-    threshold: model.threshold,
+    threshold: shortestFloat32(model.threshold),
     reasons,
     model: { name: model.name, version: model.version, run_id: model.run.id },
   };

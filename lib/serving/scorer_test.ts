@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { fourDigits, shortestFloat32 } from "./scorer.ts";
+import { Rng } from "../util/rng.ts";
+
+/** Fewest significant digits that read back as the float32 `x`, by trying them all. */
+function fewestDigits(x: number): number {
+  for (let p = 1; p <= 9; p++) if (Math.fround(Number(x.toPrecision(p))) === x) return p;
+  throw new Error(`no form of ${x} reads back`);
+}
+
+const digits = (y: number) => y.toExponential().split("e")[0].replace(/[.-]/g, "").length;
+
+Deno.test("shortestFloat32: reads back as the same float32, at the fewest digits", () => {
+  const rng = new Rng(7);
+  const rand = () => rng.random();
+  const buf = new Float32Array(1);
+  const u32 = new Uint32Array(buf.buffer);
+  const values = [0, 0.5, 0.1, 1 / 3, 0.625, 1e-8, 123456.7, -2.5e-3].map(Math.fround);
+  for (let i = 0; i < 20000; i++) {
+    // Scores live in [0, 1]; any bit pattern checks the rest of the range.
+    values.push(Math.fround(rand()));
+    u32[0] = Math.floor(rand() * 2 ** 32);
+    if (Number.isFinite(buf[0])) values.push(buf[0]);
+  }
+  for (const x of values) {
+    const y = shortestFloat32(x);
+    assert.equal(Math.fround(y), x, `${x} answered as ${y}`);
+    if (x !== 0) assert.equal(digits(y), fewestDigits(x), `${x} answered as ${y}`);
+  }
+  // Not a float32 (a double threshold): unchanged. Non-finite: unchanged.
+  assert.equal(shortestFloat32(0.1), 0.1);
+  assert.equal(shortestFloat32(Number.NaN), Number.NaN);
+  assert.equal(shortestFloat32(0.6249051094055176), 0.6249051);
+});
+
+Deno.test("fourDigits: four significant digits", () => {
+  assert.equal(fourDigits(-0.4739437699317932), -0.4739);
+  assert.equal(fourDigits(1234567), 1235000);
+  assert.equal(fourDigits(0.000123456), 0.0001235);
+  assert.equal(fourDigits(0), 0);
+});
