@@ -10,11 +10,29 @@ import {
   Counter,
   Gauge,
   Histogram,
+  type HistogramSeries,
   LATENCY_BUCKETS,
   MetricsRegistry,
 } from "../lib/serving/metrics.ts";
 import type { PredictionLog } from "../lib/serving/predlog.ts";
 import type { ServedModel } from "../lib/serving/scorer.ts";
+
+/** The series one (route, method, status) records into. */
+interface RequestSeries {
+  route: string;
+  method: string;
+  status: number;
+  count: { value: number };
+  latency: HistogramSeries;
+}
+
+/** The series one served model records into. */
+interface ModelSeries {
+  model: ServedModel;
+  scores: HistogramSeries;
+  alert: { value: number };
+  pass: { value: number };
+}
 
 /** Predictions the recent alert rate covers. */
 export const ALERT_WINDOW = 10_000;
@@ -79,10 +97,8 @@ export class ServerMetrics {
   #ringAt = 0;
   #ringFill = 0;
   #ringAlerts = 0;
-  #bounds = new WeakMap<
-    ServedModel,
-    { labels: string[]; bounds: number[]; alert: string[]; pass: string[] }
-  >();
+  readonly #models = new WeakMap<ServedModel, ModelSeries>();
+  #lastModel: ModelSeries | null = null;
 
   constructor() {
     this.registry.add(
@@ -124,33 +140,53 @@ export class ServerMetrics {
     }
   }
 
-  readonly #requestLabels = new Map<string, string[]>();
+  readonly #requestSeries = new Map<string, RequestSeries>();
+  #lastRequest: RequestSeries | null = null;
 
   /** Records one request. */
   request(route: string, method: string, status: number, seconds: number): void {
-    // One label array per (route, method, status), built once.
-    const key = route + " " + method + " " + status;
-    let labels = this.#requestLabels.get(key);
-    if (!labels) this.#requestLabels.set(key, labels = [route, method, String(status)]);
-    this.requests.inc(labels);
-    this.latency.observe(labels, seconds);
+    // The series of one (route, method, status) are looked up once and kept;
+    // a request like the last one (the common case) reuses them directly.
+    let r = this.#lastRequest;
+    if (!r || r.status !== status || r.route !== route || r.method !== method) {
+      const key = route + " " + method + " " + status;
+      r = this.#requestSeries.get(key) ?? null;
+      if (!r) {
+        const labels = [route, method, String(status)];
+        r = {
+          route,
+          method,
+          status,
+          count: this.requests.series(labels),
+          latency: this.latency.series(labels),
+        };
+        this.#requestSeries.set(key, r);
+      }
+      this.#lastRequest = r;
+    }
+    r.count.value++;
+    Histogram.record(r.latency, seconds);
   }
 
   /** Records one scored transaction. */
   scored(model: ServedModel, score: number, alert: boolean): void {
-    let b = this.#bounds.get(model);
-    if (!b) {
-      const v = String(model.version);
-      b = {
-        labels: [model.name, v],
-        bounds: model.scoreBounds,
-        alert: [model.name, v, "alert"],
-        pass: [model.name, v, "pass"],
-      };
-      this.#bounds.set(model, b);
+    let b = this.#lastModel;
+    if (!b || b.model !== model) {
+      b = this.#models.get(model) ?? null;
+      if (!b) {
+        const labels = [model.name, String(model.version)];
+        b = {
+          model,
+          scores: this.scores.series(labels, model.scoreBounds),
+          alert: this.predictions.series([...labels, "alert"]),
+          pass: this.predictions.series([...labels, "pass"]),
+        };
+        this.#models.set(model, b);
+      }
+      this.#lastModel = b;
     }
-    this.scores.observe(b.labels, score, b.bounds);
-    this.predictions.inc(alert ? b.alert : b.pass);
+    Histogram.record(b.scores, score);
+    (alert ? b.alert : b.pass).value++;
     const bit = alert ? 1 : 0;
     if (this.#ringFill === ALERT_WINDOW) this.#ringAlerts -= this.#ring[this.#ringAt];
     else this.#ringFill++;

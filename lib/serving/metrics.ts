@@ -45,10 +45,15 @@ export class Counter implements Metric {
 
   /** Adds `by` (default 1) to the series with these label values (in `labelNames` order). */
   inc(labels: string[] = [], by = 1): void {
+    this.series(labels).value += by;
+  }
+
+  /** The series of these label values (created at 0), for callers that keep it. */
+  series(labels: string[] = []): { labels: string[]; value: number } {
     const key = keyOf(labels);
-    const s = this.#values.get(key);
-    if (s) s.value += by;
-    else this.#values.set(key, { labels: [...labels], value: by });
+    let s = this.#values.get(key);
+    if (!s) this.#values.set(key, s = { labels: [...labels], value: 0 });
+    return s;
   }
 
   /** The current value of one series (0 when never incremented). */
@@ -94,12 +99,19 @@ export class Gauge implements Metric {
   }
 }
 
+/** One label set of a histogram. */
+export interface HistogramSeries {
+  labels: string[];
+  bounds: number[];
+  /** Observations per bucket (not cumulative). */
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
 /** Cumulative histograms per label set, with fixed upper bounds. */
 export class Histogram implements Metric {
-  readonly #series = new Map<
-    string,
-    { labels: string[]; bounds: number[]; counts: Float64Array; sum: number; count: number }
-  >();
+  readonly #series = new Map<string, HistogramSeries>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -112,6 +124,14 @@ export class Histogram implements Metric {
    * a new series (score histograms use each model's own bounds).
    */
   observe(labels: string[], value: number, bounds?: number[]): void {
+    Histogram.record(this.series(labels, bounds), value);
+  }
+
+  /**
+   * The series of these label values (created empty, with `bounds` or the
+   * default bounds), for callers that keep it and {@linkcode Histogram.record} into it.
+   */
+  series(labels: string[], bounds?: number[]): HistogramSeries {
     const key = keyOf(labels);
     let s = this.#series.get(key);
     if (!s) {
@@ -119,6 +139,11 @@ export class Histogram implements Metric {
       s = { labels: [...labels], bounds: b, counts: new Float64Array(b.length), sum: 0, count: 0 };
       this.#series.set(key, s);
     }
+    return s;
+  }
+
+  /** Records one observation into a series. */
+  static record(s: HistogramSeries, value: number): void {
     const b = s.bounds;
     let i = 0;
     while (i < b.length && value > b[i]) i++;

@@ -22,6 +22,8 @@ export interface ServedModel {
   run: LoadedRun;
   schema: InputSchema;
   threshold: number;
+  /** The threshold as answered ({@linkcode shortestFloat32}). */
+  thresholdShown: number;
   /** When this process loaded it (ISO). */
   loadedAt: string;
   /** Matrix column → reason group (one group per input field or velocity feature). */
@@ -84,6 +86,7 @@ export function servedModel(
     run,
     schema: inputSchema(run.spec, fp),
     threshold: run.threshold.threshold,
+    thresholdShown: shortestFloat32(run.threshold.threshold),
     loadedAt: new Date().toISOString(),
     groupOf,
     groups,
@@ -138,22 +141,37 @@ export function newHistory(model: ServedModel): OnlineVelocity | null {
  * 0.40487397, which loses nothing. Other numbers come back unchanged.
  */
 export function shortestFloat32(x: number): number {
-  if (!Number.isFinite(x) || Math.fround(x) !== x) return x;
+  if (!Number.isFinite(x) || Math.fround(x) !== x || x === 0) return x;
   // Nine significant digits always read back. A float32 of normal size lies
   // within 6e-8 (relative) of every decimal that reads back as it, closer
-  // than half a unit of the sixth digit, so toPrecision(6) already gives any
-  // form of six digits or fewer (with trailing zeros, which Number() drops).
-  // Subnormal values are coarser: try every length.
-  for (let p = Math.abs(x) < 2 ** -126 ? 1 : 6; p < 9; p++) {
-    const y = Number(x.toPrecision(p));
+  // than half a unit of the sixth digit, so rounding to six digits already
+  // gives any form of six digits or fewer. Subnormal values are coarser: try
+  // every length. A p-digit candidate is an integer divided by a power of
+  // ten, both exact, so the division gives the double nearest that decimal,
+  // the one that prints as it (no string is built while searching).
+  const e = Math.floor(Math.log10(Math.abs(x)));
+  for (let p = Math.abs(x) < 2 ** -126 ? 1 : 6; p <= 9; p++) {
+    const y = roundDigits(x, p, e);
     if (Math.fround(y) === x) return y;
   }
   return Number(x.toPrecision(9));
 }
 
+/** `x` rounded to `p` significant digits, `e` being floor(log10 |x|). */
+function roundDigits(x: number, p: number, e: number): number {
+  const k = p - 1 - e;
+  // 10^k is exact up to 10^22, and the scaled value must stay an exact integer.
+  if (k >= 0 && k <= 22 && Math.abs(x) * 10 ** k < 2 ** 53) {
+    const s = 10 ** k;
+    return Math.round(x * s) / s;
+  }
+  return Number(x.toPrecision(p));
+}
+
 /** `x` to four significant digits: how a reason's contribution is answered. */
 export function fourDigits(x: number): number {
-  return Number(x.toPrecision(4));
+  if (x === 0 || !Number.isFinite(x)) return x;
+  return roundDigits(x, 4, Math.floor(Math.log10(Math.abs(x))));
 }
 
 /** Scratch buffers reused across calls (one scoring call at a time per model). */
@@ -236,7 +254,7 @@ export function scoreParsed(
     // their shortest forms keeps their order).
     score: shortestFloat32(score),
     is_fraud: score >= model.threshold, // the alert rule of evaluation
-    threshold: shortestFloat32(model.threshold),
+    threshold: model.thresholdShown,
     reasons,
     model: { name: model.name, version: model.version, run_id: model.run.id },
   };

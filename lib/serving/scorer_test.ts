@@ -38,4 +38,14 @@ Deno.test("fourDigits: four significant digits", () => {
   assert.equal(fourDigits(1234567), 1235000);
   assert.equal(fourDigits(0.000123456), 0.0001235);
   assert.equal(fourDigits(0), 0);
+  const rng = new Rng(11);
+  let differ = 0;
+  for (let i = 0; i < 20000; i++) {
+    const x = (rng.random() - 0.5) * 10 ** rng.int(30) * 10 ** -12;
+    const want = Number(x.toPrecision(4));
+    if (fourDigits(x) !== want) differ++;
+    // Never more than the last digit off (a tie the scaled product rounds the other way).
+    assert.ok(Math.abs(fourDigits(x) - want) <= Math.abs(want) * 1.01e-3, `${x}`);
+  }
+  assert.ok(differ <= 2, `${differ} of 20000 differ from toPrecision(4)`);
 });
