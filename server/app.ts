@@ -22,7 +22,7 @@ import {
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
+import { scoreParsed, scoreParsedMany, type ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { docsAsset, docsPage } from "./docs.ts";
@@ -155,25 +155,39 @@ export function createApp(deps: AppDeps): Hono {
     return s;
   };
 
-  /** Scores one validated record, logs it and counts it. */
-  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
-    const id = parsed.id ?? ulid();
-    const result = scoreParsed(s.model, s.history, parsed, id);
-    const at = now();
+  /** Logs and counts one scored record. */
+  const scored = (
+    s: Serving,
+    parsed: ParsedRecord,
+    input: string | null,
+    result: ScoreResult,
+  ): ScoreResult => {
     deps.log?.append({
-      transaction_id: id,
-      scored_at: at,
+      transaction_id: result.transaction_id,
+      scored_at: now(),
       event_time: parsed.timeMs,
       model: s.model.name,
       version: s.model.version,
       run_id: s.model.run.id,
       score: result.score,
-      threshold: result.threshold,
+      threshold: s.model.threshold,
       is_fraud: result.is_fraud,
       input: input ?? JSON.stringify(parsed.values),
     });
     metrics.scored(s.model, result.score, result.is_fraud);
     return result;
+  };
+
+  /** Scores one validated record, logs it and counts it. */
+  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult =>
+    scored(s, parsed, input, scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid()));
+
+  /** Scores validated records together (the model's batch path), logs and counts each. */
+  const scoreMany = (s: Serving, parsed: ParsedRecord[]): ScoreResult[] => {
+    const ids = parsed.map((p) => p.id ?? ulid());
+    const results = scoreParsedMany(s.model, s.history, parsed, ids);
+    for (let i = 0; i < parsed.length; i++) scored(s, parsed[i], null, results[i]);
+    return results;
   };
 
   app.post("/v1/score", async (c) => {
@@ -210,8 +224,9 @@ export function createApp(deps: AppDeps): Hono {
       pull(controller) {
         const end = Math.min(next + CHUNK, parsed.length);
         let out = next === 0 && !ndjson ? "[" : "";
+        const results = scoreMany(s, parsed.slice(next, end));
         for (let i = next; i < end; i++) {
-          const r = JSON.stringify(scoreOne(s, parsed[i], null));
+          const r = JSON.stringify(results[i - next]);
           out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
         }
         next = end;

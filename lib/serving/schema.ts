@@ -173,6 +173,31 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+/** What validation looks up per schema, built once. */
+interface SchemaLookup {
+  /** Every field name. */
+  known: Set<string>;
+  /** Per field: whether its name is also a property of Object.prototype. */
+  inherited: boolean[];
+  /** Per field: its index in `entities`, or -1. */
+  entity: number[];
+}
+
+const LOOKUPS = new WeakMap<InputSchema, SchemaLookup>();
+
+function lookupOf(schema: InputSchema): SchemaLookup {
+  let l = LOOKUPS.get(schema);
+  if (!l) {
+    l = {
+      known: new Set(schema.fields.map((f) => f.name)),
+      inherited: schema.fields.map((f) => f.name in Object.prototype),
+      entity: schema.fields.map((f) => f.role === "entity" ? schema.entities.indexOf(f.name) : -1),
+    };
+    LOOKUPS.set(schema, l);
+  }
+  return l;
+}
+
 /**
  * Validates one record; throws a {@linkcode RequestError} (422, or 400 when
  * the value is not a JSON object) naming the first bad field. `where`
@@ -189,12 +214,21 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
   }
   const rec = value as Record<string, unknown>;
   const fieldName = (name: string) => where + (where ? "." : "") + name;
-  const known = new Set<string>();
+  const lookup = lookupOf(schema);
   let id: string | null = null, timeMs: number | null = null, amount: number | null = null;
-  const entities: (string | null)[] = new Array(schema.entities.length).fill(null);
-  for (const f of schema.fields) {
-    known.add(f.name);
-    const v = Object.hasOwn(rec, f.name) ? rec[f.name] : undefined;
+  const entities: (string | null)[] = schema.entities.map(() => null);
+  // Own properties that are schema fields: when they are all the record's
+  // keys, it has no unknown field (checked without walking its keys).
+  let present = 0;
+  const fields = schema.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    let v = rec[f.name];
+    // An inherited property (a field named like one of Object.prototype's) is absent.
+    if (v !== undefined ? lookup.inherited[i] && !Object.hasOwn(rec, f.name) : false) {
+      v = undefined;
+    }
+    if (v !== undefined || Object.hasOwn(rec, f.name)) present++;
     if (v === undefined) {
       if (f.required) {
         throw new RequestError(422, "missing_field", fieldName(f.name), `"${f.name}" is required`);
@@ -303,23 +337,22 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
         }
         if (f.role === "id") id = s;
         else if (f.role === "entity") {
-          const k = schema.entities.indexOf(f.name);
+          const k = lookup.entity[i];
           if (k >= 0) entities[k] = s;
         }
       }
     }
   }
-  for (const key in rec) {
-    if (!known.has(key)) {
-      throw new RequestError(
-        422,
-        "unknown_field",
-        fieldName(key.slice(0, 64)),
-        `unknown field "${key.slice(0, 64)}" (expected: ${
-          schema.fields.map((f) => f.name).join(", ")
-        })`,
-      );
-    }
+  if (present !== Object.keys(rec).length) {
+    const key = Object.keys(rec).find((k) => !lookup.known.has(k)) ?? "";
+    throw new RequestError(
+      422,
+      "unknown_field",
+      fieldName(key.slice(0, 64)),
+      `unknown field "${key.slice(0, 64)}" (expected: ${
+        schema.fields.map((f) => f.name).join(", ")
+      })`,
+    );
   }
   return { id, timeMs, entities, amount, values: rec as FeatureRecord };
 }
