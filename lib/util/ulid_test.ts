@@ -16,11 +16,15 @@ Deno.test("ulid: 26 Crockford base32 characters, carries its time, sorts by time
   assert.equal(ulidTime("not-an-id"), null);
 });
 
-Deno.test("ulid: every random character is used (all 80 bits vary)", () => {
+Deno.test("ulid: monotonic within a millisecond, random across them (all 80 bits vary)", () => {
   const t = Date.UTC(2026, 0, 1);
+  // Within one millisecond: each id is the previous plus one.
+  const a = ulid(t), b = ulid(t), c = ulid(t);
+  assert.ok(a < b && b < c);
+  assert.equal(a.slice(0, 24), b.slice(0, 24), "the next id differs in its last characters");
   const seen = Array.from({ length: 16 }, () => new Set<string>());
   for (let i = 0; i < 4000; i++) {
-    const id = ulid(t);
+    const id = ulid(t + 1 + i);
     for (let k = 0; k < 16; k++) seen[k].add(id[10 + k]);
   }
   for (let k = 0; k < 16; k++) assert.equal(seen[k].size, 32, `random character ${k}`);
