@@ -27,6 +27,7 @@ import type { Matrix } from "../features/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 import { progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { buildWasmWalk, type WasmWalk } from "./iforest_wasm.ts";
 import {
   checkParam,
   type Detector,
@@ -518,6 +519,45 @@ function leafCredits(forest: Forest, layout: WalkLayout): LeafCredits {
   return credits;
 }
 
+const WASM_WALKS = new WeakMap<Forest, WasmWalk | null>();
+
+let wasmAllowed = true;
+
+/**
+ * Turns the WebAssembly walk off (or back on) for this process: the
+ * JavaScript walks then serve every forest. For tests, which check both.
+ */
+export function allowWasmWalk(on: boolean): void {
+  wasmAllowed = on;
+}
+
+/** Whether one-row scoring of this forest runs in WebAssembly (forests of at most 16 features). */
+export function usesWasmWalk(forest: Forest): boolean {
+  const layout = walkLayout(forest);
+  return wasmWalkOf(forest, layout, leafCredits(forest, layout)) !== null;
+}
+
+/** The WebAssembly walk of a narrow forest (built once per forest), or null. */
+function wasmWalkOf(forest: Forest, layout: WalkLayout, credits: LeafCredits): WasmWalk | null {
+  if (!wasmAllowed) return null;
+  let w = WASM_WALKS.get(forest);
+  if (w === undefined) {
+    w = credits.dense
+      ? buildWasmWalk({
+        cols: forest.cols,
+        node: layout.node,
+        value: forest.value,
+        roots: layout.roots,
+        groupDepth: layout.groupDepth,
+        dense: credits.dense,
+        leaves: layout.leaves,
+      })
+      : null;
+    WASM_WALKS.set(forest, w);
+  }
+  return w;
+}
+
 /**
  * Scores one row and writes its path attribution (as {@linkcode explainForest})
  * into `out` with a single walk of each tree; the score equals
@@ -533,9 +573,15 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
   const { node, thr, roots, groupDepth } = layout;
   const credits = leafCredits(forest, layout);
   const { dense, acc } = credits;
+  const trees = roots.length;
+  const wasm = wasmWalkOf(forest, layout, credits);
+  if (wasm) {
+    const total = wasm(row, acc);
+    for (let f = 0; f < cols; f++) out[f] = acc[f] / trees;
+    return Math.fround(Math.pow(2, total * credits.norm));
+  }
   const cStart = credits.start, cFeature = credits.feature, cWeight = credits.weight;
   acc.fill(0);
-  const trees = roots.length;
   let sum = 0;
   // Four trees walk in lockstep (four independent chains of loads hide each
   // other's latency), branch-free for the deepest one's depth: a leaf steps
@@ -596,6 +642,19 @@ export function scoreExplainForestMany(
   const { node, thr, roots, depth } = layout;
   const credits = leafCredits(forest, layout);
   const { dense } = credits;
+  const wasm = wasmWalkOf(forest, layout, credits);
+  if (wasm) {
+    // A narrow forest's one-row walk in WebAssembly beats the tree-major
+    // JavaScript walk below: row by row, the same numbers.
+    const scores = new Float32Array(X.rows);
+    const acc = credits.acc, trees = roots.length;
+    for (let r = 0; r < X.rows; r++) {
+      const total = wasm(data.subarray(r * cols, (r + 1) * cols), acc);
+      for (let f = 0; f < cols; f++) contributions[r * cols + f] = acc[f] / trees;
+      scores[r] = Math.pow(2, total * credits.norm);
+    }
+    return scores;
+  }
   const cStart = credits.start, cFeature = credits.feature, cWeight = credits.weight;
   const trees = roots.length;
   const out = new Float32Array(X.rows);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { averagePathLength, getKind, kindNames, lbfgs, resolveParams, scoreForest } from "./mod.ts";
-import { float32AtMost, type Forest } from "./iforest.ts";
+import { allowWasmWalk, float32AtMost, type Forest, usesWasmWalk } from "./iforest.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { Rng } from "../util/rng.ts";
@@ -221,16 +221,26 @@ Deno.test("iforest: the lockstep scorer equals a plain walk of every tree, NaN g
 });
 
 Deno.test("iforest: scoreOne equals batch scoring and a naive path walk's attribution", async () => {
-  // 5 features: leaf credits kept dense; 20: kept sparse.
-  for (const cols of [5, 20]) await checkScoreOne(cols);
+  // 5 features: leaf credits kept dense, walked in WebAssembly; 20: kept sparse, in JavaScript.
+  for (const cols of [5, 20]) await checkScoreOne(cols, true);
+  // The JavaScript walks of a dense forest (what serves it without WebAssembly).
+  allowWasmWalk(false);
+  try {
+    await checkScoreOne(5, false);
+  } finally {
+    allowWasmWalk(true);
+  }
 });
 
-async function checkScoreOne(cols: number) {
+async function checkScoreOne(cols: number, wasm: boolean) {
   const { X } = blobs(1500, cols, 9);
   const kind = getKind("iforest");
   const det = kind.create({ ...kind.defaults, trees: 37 }); // not a multiple of the 4-tree lockstep
   await det.fit(X, undefined, { seed: 5, quiet: true });
   const forest = (det as unknown as { forest: Forest }).forest;
+  // Narrow forests score one row in WebAssembly, wide ones in JavaScript;
+  // both must give the batch path's numbers.
+  assert.equal(usesWasmWalk(forest), wasm && cols <= 16);
   const batch = scoreForest(forest, X);
   const c = averagePathLength(forest.psi);
   const contrib = new Float32Array(X.cols);

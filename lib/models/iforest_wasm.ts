@@ -1,0 +1,302 @@
+/**
+ * The serving walk of a narrow isolation forest (at most 16 features) in
+ * WebAssembly: one row scored and explained per call, four trees in
+ * lockstep, leaf credits added into one register per feature. It computes
+ * what `scoreExplainForest` computes in JavaScript, in the same order, so
+ * scores and contributions are the same to the bit; it only runs faster
+ * (no bounds checks, no float32 → float64 conversions on the walk, the
+ * credit adds unrolled for the forest's width).
+ *
+ * The module is assembled here from its instructions (no toolchain, no
+ * binary in the repository), once per forest width. Each forest gets its
+ * own memory holding a copy of its walk layout:
+ *
+ * - node records (16 bytes: feature × 4, left child byte offset, leaf slot,
+ *   float32 threshold) at address 0, positions in bytes; a tree count that
+ *   is not a multiple of four is padded with a zero tree (one leaf, value 0,
+ *   credits 0), whose adds change nothing;
+ * - leaf values (float64, one per node record: address = values + position / 2);
+ * - dense leaf credits (float32, `cols` per leaf slot);
+ * - tree roots (byte positions) and each group of four's depth;
+ * - the row (float32) and the contributions out (float64).
+ * @module
+ */
+
+/** What the walk needs from a forest (see `iforest.ts`). */
+export interface WalkInput {
+  cols: number;
+  /** Node records: feature, left record offset, leaf slot, threshold bits (as in `WalkLayout`). */
+  node: Int32Array;
+  /** Leaf value per node. */
+  value: Float64Array;
+  /** Record offsets of the roots. */
+  roots: Int32Array;
+  /** Depth of each group of four trees. */
+  groupDepth: Int32Array;
+  /** `cols` credits per leaf slot. */
+  dense: Float32Array;
+  leaves: number;
+}
+
+/** Scores one row (float32, `cols` values), writes its contributions; returns the sum of leaf values. */
+export type WasmWalk = (row: Float32Array, acc: Float64Array) => number;
+
+/** Widest forest the walk is built for. */
+export const WASM_WALK_MAX_COLS = 16;
+
+// ---- a minimal assembler: just the instructions the walk uses
+
+const I32 = 0x7f, F64 = 0x7c;
+const OP = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  localGet: 0x20,
+  localSet: 0x21,
+  i32Load: 0x28,
+  f32Load: 0x2a,
+  f64Load: 0x2b,
+  f64Store: 0x39,
+  i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32GeS: 0x4e,
+  f32Le: 0x5f,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32Xor: 0x73,
+  i32Shl: 0x74,
+  i32ShrU: 0x76,
+  f64Add: 0xa0,
+  f64PromoteF32: 0xbb,
+} as const;
+const EMPTY = 0x40;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const name = (s: string) => vec([...s].map((c) => [c.charCodeAt(0)]));
+const get = (i: number) => [OP.localGet, ...uleb(i)];
+const set = (i: number) => [OP.localSet, ...uleb(i)];
+const i32 = (v: number) => [OP.i32Const, ...sleb(v)];
+/** A load or store with its alignment (log2 bytes) and constant offset. */
+const mem = (op: number, align: number, offset: number) => [op, align, ...uleb(offset)];
+
+// Parameters of walk(): addresses and counts.
+const P_ROW = 0, P_ROOTS = 1, P_GROUPS = 2, P_DEPTHS = 3, P_VALUES = 4, P_DENSE = 5, P_ACC = 6;
+// Locals: group, level, four positions, leaf credit base (i32); sum, one accumulator per column (f64).
+const L_G = 7, L_K = 8, L_N = 9, L_AT = 13, L_SUM = 14, L_ACC = 15;
+
+/** The walk module's bytes for forests of `cols` features. */
+function walkModule(cols: number): Uint8Array<ArrayBuffer> {
+  // One lockstep step of position n: n = left(n) + 16 × !(row[feature(n)] ≤ threshold(n)).
+  const step = (n: number) => [
+    ...get(n),
+    ...mem(OP.i32Load, 2, 4),
+    ...get(P_ROW),
+    ...get(n),
+    ...mem(OP.i32Load, 2, 0),
+    OP.i32Add,
+    ...mem(OP.f32Load, 2, 0),
+    ...get(n),
+    ...mem(OP.f32Load, 2, 12),
+    OP.f32Le,
+    ...i32(1),
+    OP.i32Xor,
+    ...i32(4),
+    OP.i32Shl,
+    OP.i32Add,
+    ...set(n),
+  ];
+  // The leaf at position n: its value into the sum, its credits into the accumulators.
+  const leaf = (n: number) => {
+    const out = [
+      ...get(L_SUM),
+      ...get(P_VALUES),
+      ...get(n),
+      ...i32(1),
+      OP.i32ShrU,
+      OP.i32Add,
+      ...mem(OP.f64Load, 3, 0),
+      OP.f64Add,
+      ...set(L_SUM),
+      ...get(P_DENSE),
+      ...get(n),
+      ...mem(OP.i32Load, 2, 8),
+      ...i32(cols * 4),
+      OP.i32Mul,
+      OP.i32Add,
+      ...set(L_AT),
+    ];
+    for (let f = 0; f < cols; f++) {
+      out.push(
+        ...get(L_ACC + f),
+        ...get(L_AT),
+        ...mem(OP.f32Load, 2, 4 * f),
+        OP.f64PromoteF32,
+        OP.f64Add,
+        ...set(L_ACC + f),
+      );
+    }
+    return out;
+  };
+  const root = (lane: number) => [
+    ...get(P_ROOTS),
+    ...get(L_G),
+    ...i32(4),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 4 * lane),
+    ...set(L_N + lane),
+  ];
+  const code: number[] = [
+    ...i32(0),
+    ...set(L_G),
+    OP.block,
+    EMPTY,
+    OP.loop,
+    EMPTY,
+    ...get(L_G),
+    ...get(P_GROUPS),
+    OP.i32GeS,
+    OP.brIf,
+    1,
+    ...root(0),
+    ...root(1),
+    ...root(2),
+    ...root(3),
+    ...get(P_DEPTHS),
+    ...get(L_G),
+    ...i32(2),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 0),
+    ...set(L_K),
+    OP.block,
+    EMPTY,
+    OP.loop,
+    EMPTY,
+    ...get(L_K),
+    OP.i32Eqz,
+    OP.brIf,
+    1,
+    ...step(L_N),
+    ...step(L_N + 1),
+    ...step(L_N + 2),
+    ...step(L_N + 3),
+    ...get(L_K),
+    ...i32(1),
+    OP.i32Sub,
+    ...set(L_K),
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+    ...leaf(L_N),
+    ...leaf(L_N + 1),
+    ...leaf(L_N + 2),
+    ...leaf(L_N + 3),
+    ...get(L_G),
+    ...i32(1),
+    OP.i32Add,
+    ...set(L_G),
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+  ];
+  for (let f = 0; f < cols; f++) {
+    code.push(...get(P_ACC), ...get(L_ACC + f), ...mem(OP.f64Store, 3, 8 * f));
+  }
+  code.push(...get(L_SUM), OP.end);
+  const locals = [...uleb(2), ...uleb(7), I32, ...uleb(1 + cols), F64];
+  const body = [...locals, ...code];
+  const params = Array.from({ length: 7 }, () => [I32]);
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, vec([[0x60, ...vec(params), ...vec([[F64]])]])),
+    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name("walk"), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
+
+const MODULES = new Map<number, WebAssembly.Module>();
+
+/**
+ * The walk for one forest: its layout copied into a memory of its own.
+ * Null when the forest is too wide (the JavaScript walk serves it).
+ */
+export function buildWasmWalk(input: WalkInput): WasmWalk | null {
+  const { cols, node, value, roots, groupDepth, dense, leaves } = input;
+  if (cols > WASM_WALK_MAX_COLS || typeof WebAssembly === "undefined") return null;
+  let module = MODULES.get(cols);
+  if (!module) MODULES.set(cols, module = new WebAssembly.Module(walkModule(cols)));
+  const records = node.length / 4;
+  const groups = groupDepth.length;
+  // Layout (bytes): nodes (+ the zero tree's leaf), values, credits (+ the zero leaf's), roots, depths, row, acc.
+  const nodesBytes = (records + 1) * 16;
+  const valuesAt = nodesBytes;
+  const denseAt = valuesAt + (records + 1) * 8;
+  const rootsAt = denseAt + (((leaves + 1) * cols * 4 + 7) & ~7);
+  const depthsAt = rootsAt + groups * 16;
+  const rowAt = depthsAt + ((groups * 4 + 7) & ~7);
+  const accAt = rowAt + ((cols * 4 + 7) & ~7);
+  const bytes = accAt + cols * 8;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const buf = memory.buffer;
+  const n32 = new Int32Array(buf, 0, (records + 1) * 4);
+  n32.set(node);
+  for (let r = 0; r < records * 4; r += 4) {
+    n32[r] *= 4; // feature → byte offset in the row
+    n32[r + 1] *= 4; // left child → byte position
+  }
+  // The zero tree: a leaf stepping to itself (threshold NaN), slot `leaves`.
+  const zero = records * 4;
+  n32[zero] = 0;
+  n32[zero + 1] = (zero - 4) * 4;
+  n32[zero + 2] = leaves;
+  new Float32Array(buf, 0, (records + 1) * 4)[zero + 3] = NaN;
+  new Float64Array(buf, valuesAt, records + 1).set(value); // the zero leaf's value stays 0
+  new Float32Array(buf, denseAt, (leaves + 1) * cols).set(dense); // its credits stay 0
+  const r32 = new Int32Array(buf, rootsAt, groups * 4);
+  for (let t = 0; t < groups * 4; t++) r32[t] = (t < roots.length ? roots[t] : zero) * 4;
+  new Int32Array(buf, depthsAt, groups).set(groupDepth);
+  const row = new Float32Array(buf, rowAt, cols);
+  const acc = new Float64Array(buf, accAt, cols);
+  const walk = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.walk as (
+    ...args: number[]
+  ) => number;
+  return (x, out) => {
+    row.set(x);
+    const sum = walk(rowAt, rootsAt, groups, depthsAt, valuesAt, denseAt, accAt);
+    out.set(acc);
+    return sum;
+  };
+}
