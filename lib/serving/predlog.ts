@@ -121,11 +121,15 @@ const INSERT_MANY = INSERT.replace(
   "VALUES " + Array(INSERT_CHUNK).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", "),
 );
 
+/** Each connection's prepared inserts (prepared once, not per batch). */
+const STATEMENTS = new WeakMap<DatabaseSync, { one: StatementSync; many: StatementSync }>();
+
 /** Inserts a batch in one transaction (shared by the inline path and the writer worker). */
 export function insertRows(db: DatabaseSync, b: RowBatch): void {
   const n = b.transaction_id.length;
-  const one = db.prepare(INSERT);
-  const many = n >= INSERT_CHUNK ? db.prepare(INSERT_MANY) : null;
+  let stmts = STATEMENTS.get(db);
+  if (!stmts) STATEMENTS.set(db, stmts = { one: db.prepare(INSERT), many: db.prepare(INSERT_MANY) });
+  const { one, many } = stmts;
   const args: (string | number | null)[] = new Array(INSERT_CHUNK * 10);
   const put = (at: number, i: number) => {
     const m = b.models[b.model[i]];
@@ -144,7 +148,7 @@ export function insertRows(db: DatabaseSync, b: RowBatch): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     let i = 0;
-    for (; many && i + INSERT_CHUNK <= n; i += INSERT_CHUNK) {
+    for (; i + INSERT_CHUNK <= n; i += INSERT_CHUNK) {
       for (let r = 0; r < INSERT_CHUNK; r++) put(r * 10, i + r);
       many.run(...args);
     }
