@@ -128,7 +128,9 @@ const STATEMENTS = new WeakMap<DatabaseSync, { one: StatementSync; many: Stateme
 export function insertRows(db: DatabaseSync, b: RowBatch): void {
   const n = b.transaction_id.length;
   let stmts = STATEMENTS.get(db);
-  if (!stmts) STATEMENTS.set(db, stmts = { one: db.prepare(INSERT), many: db.prepare(INSERT_MANY) });
+  if (!stmts) {
+    STATEMENTS.set(db, stmts = { one: db.prepare(INSERT), many: db.prepare(INSERT_MANY) });
+  }
   const { one, many } = stmts;
   const args: (string | number | null)[] = new Array(INSERT_CHUNK * 10);
   const put = (at: number, i: number) => {
