@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
 import { trainRun } from "../lib/registry/runs.ts";
 import { promote } from "../lib/registry/aliases.ts";
-import { loadServedModel, scoreParsed, scoreParsedMany } from "../lib/serving/scorer.ts";
+import { loadServedModel, scoreParsed } from "../lib/serving/scorer.ts";
 import { parseBatch, validateRecord } from "../lib/serving/schema.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
@@ -72,9 +72,8 @@ const batchRows = Math.max(200_000, records.length);
 const inProcess: number[] = [];
 const oneByOne: number[] = [];
 // The batch endpoint's path: each 500-record chunk arrives as a JSON array
-// body (as /v1/score/batch takes it), parsed and validated, then scored
-// through the model's batch path (velocity features, scores, decisions,
-// reasons: the numbers /v1/score gives one by one).
+// body (as /v1/score/batch takes it), parsed and validated whole, then
+// scored record by record (velocity features, score, decision, reasons).
 const CHUNK = 500;
 const bodies: string[] = [];
 for (let start = 0; start < batchRows; start += CHUNK) {
@@ -90,9 +89,7 @@ for (let rep = 0; rep < 3; rep++) {
   for (const text of bodies) {
     const { values } = parseBatch(text, "application/json", CHUNK);
     const parsed = values.map((v, i) => validateRecord(model.schema, v, `[${i}]`));
-    const ids = parsed.map((_, i) => `b${at + i}`);
-    at += parsed.length;
-    for (const r of scoreParsedMany(model, null, parsed, ids)) if (r.is_fraud) alerts++;
+    for (const p of parsed) if (scoreParsed(model, null, p, `b${at++}`).is_fraud) alerts++;
   }
   let s = (performance.now() - t0) / 1000;
   inProcess.push(batchRows / s);

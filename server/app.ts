@@ -22,7 +22,7 @@ import {
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import { scoreParsed, scoreParsedMany, type ScoreResult } from "../lib/serving/scorer.ts";
+import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { docsAsset, docsPage } from "./docs.ts";
@@ -182,14 +182,6 @@ export function createApp(deps: AppDeps): Hono {
   const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult =>
     scored(s, parsed, input, scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid()));
 
-  /** Scores validated records together (the model's batch path), logs and counts each. */
-  const scoreMany = (s: Serving, parsed: ParsedRecord[]): ScoreResult[] => {
-    const ids = parsed.map((p) => p.id ?? ulid());
-    const results = scoreParsedMany(s.model, s.history, parsed, ids);
-    for (let i = 0; i < parsed.length; i++) scored(s, parsed[i], null, results[i]);
-    return results;
-  };
-
   app.post("/v1/score", async (c) => {
     authorized(c);
     const s = serving(); // read once: this request finishes on this model
@@ -226,9 +218,8 @@ export function createApp(deps: AppDeps): Hono {
       pull(controller) {
         const end = Math.min(next + CHUNK, parsed.length);
         let out = next === 0 && !ndjson ? "[" : "";
-        const results = scoreMany(s, parsed.slice(next, end));
         for (let i = next; i < end; i++) {
-          const r = JSON.stringify(results[i - next]);
+          const r = JSON.stringify(scoreOne(s, parsed[i], null));
           out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
         }
         next = end;

@@ -52,12 +52,6 @@ export interface Detector {
    * and `explain`.
    */
   scoreOne?(row: Float32Array, contributions: Float32Array): number;
-  /**
-   * Optional, for batch serving: scores every row of `X` and writes their
-   * contributions into `contributions` (row-major, rows × columns); the
-   * numbers of `scoreOne` row by row.
-   */
-  scoreExplainMany?(X: Matrix, contributions: Float32Array): Float32Array;
   /** Writes the fitted model into `dir`; returns the file names written. */
   save(dir: string): Promise<string[]>;
 }

@@ -614,105 +614,6 @@ export function scoreExplainForest(forest: Forest, row: Float32Array, out: Float
   return Math.fround(Math.pow(2, sum * credits.norm));
 }
 
-/**
- * Scores every row of `X` and writes each row's path attribution into
- * `contributions` (row-major, `X.rows × X.cols`): the numbers of
- * {@linkcode scoreExplainForest} row by row, computed tree-major over blocks
- * of rows (one tree's nodes stay in cache while a block walks it, four rows
- * in lockstep), as {@linkcode scoreForest} does. Leaf values and credits are
- * summed in tree order for every row, so scores and contributions are the
- * same to the bit.
- */
-export function scoreExplainForestMany(
-  forest: Forest,
-  X: Matrix,
-  contributions: Float32Array,
-): Float32Array {
-  const cols = forest.cols;
-  if (X.cols !== cols) {
-    throw new UserError(`iforest: expected ${cols} features, got ${X.cols}`);
-  }
-  if (contributions.length < X.rows * cols) {
-    throw new RangeError(
-      `iforest: contributions hold ${contributions.length} values, need ${X.rows * cols}`,
-    );
-  }
-  const value = forest.value, data = X.data;
-  const layout = walkLayout(forest);
-  const { node, thr, roots, depth } = layout;
-  const credits = leafCredits(forest, layout);
-  const { dense } = credits;
-  const wasm = wasmWalkOf(forest, layout, credits);
-  if (wasm) {
-    // A narrow forest's one-row walk in WebAssembly beats the tree-major
-    // JavaScript walk below: row by row, the same numbers.
-    const scores = new Float32Array(X.rows);
-    const acc = credits.acc, trees = roots.length;
-    for (let r = 0; r < X.rows; r++) {
-      const total = wasm(data.subarray(r * cols, (r + 1) * cols), acc);
-      for (let f = 0; f < cols; f++) contributions[r * cols + f] = acc[f] / trees;
-      scores[r] = Math.pow(2, total * credits.norm);
-    }
-    return scores;
-  }
-  const cStart = credits.start, cFeature = credits.feature, cWeight = credits.weight;
-  const trees = roots.length;
-  const out = new Float32Array(X.rows);
-  const BLOCK = 256;
-  const sums = new Float64Array(BLOCK);
-  const acc = new Float64Array(BLOCK * cols);
-  const credit = (s: number, leaf: number) => {
-    sums[s] += value[leaf >> 2];
-    const slot = node[leaf + 2];
-    const a = s * cols;
-    if (dense) {
-      for (let f = 0, at = slot * cols; f < cols; f++) acc[a + f] += dense[at + f];
-    } else {
-      for (let e = cStart[slot], end = cStart[slot + 1]; e < end; e++) {
-        acc[a + cFeature[e]] += cWeight[e];
-      }
-    }
-  };
-  for (let start = 0; start < X.rows; start += BLOCK) {
-    const end = Math.min(start + BLOCK, X.rows);
-    const end4 = start + ((end - start) & ~3);
-    sums.fill(0);
-    acc.fill(0);
-    for (let t = 0; t < trees; t++) {
-      const root = roots[t], levels = depth[t];
-      for (let r = start; r < end4; r += 4) {
-        const b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
-        let n0 = root, n1 = root, n2 = root, n3 = root;
-        for (let k = 0; k < levels; k++) {
-          n0 = node[n0 + 1] + (4 & -Number(!(data[b0 + node[n0]] <= thr[n0 + 3])));
-          n1 = node[n1 + 1] + (4 & -Number(!(data[b1 + node[n1]] <= thr[n1 + 3])));
-          n2 = node[n2 + 1] + (4 & -Number(!(data[b2 + node[n2]] <= thr[n2 + 3])));
-          n3 = node[n3 + 1] + (4 & -Number(!(data[b3 + node[n3]] <= thr[n3 + 3])));
-        }
-        const s = r - start;
-        credit(s, n0);
-        credit(s + 1, n1);
-        credit(s + 2, n2);
-        credit(s + 3, n3);
-      }
-      for (let r = end4; r < end; r++) {
-        const base = r * cols;
-        let n = root;
-        for (let k = 0; k < levels; k++) {
-          n = node[n + 1] + (4 & -Number(!(data[base + node[n]] <= thr[n + 3])));
-        }
-        credit(r - start, n);
-      }
-    }
-    for (let r = start; r < end; r++) {
-      const s = r - start;
-      out[r] = Math.pow(2, sums[s] * credits.norm);
-      for (let f = 0; f < cols; f++) contributions[r * cols + f] = acc[s * cols + f] / trees;
-    }
-  }
-  return out;
-}
-
 class IsolationForest implements Detector {
   readonly kind = "iforest";
   forest: Forest | null = null;
@@ -751,10 +652,6 @@ class IsolationForest implements Detector {
 
   scoreOne(row: Float32Array, contributions: Float32Array): number {
     return scoreExplainForest(this.#fitted(), row, contributions);
-  }
-
-  scoreExplainMany(X: Matrix, contributions: Float32Array): Float32Array {
-    return scoreExplainForestMany(this.#fitted(), X, contributions);
   }
 
   async save(dir: string): Promise<string[]> {

@@ -285,38 +285,3 @@ export function scoreParsed(
   const score = scoreRow(model.run.detector, row, contrib, fp.columns);
   return resultOf(model, parsed, derived, id, score, contrib, 0, sums);
 }
-
-/**
- * Scores validated records in order, as {@linkcode scoreParsed} one by one
- * would (same velocity features, scores, decisions and reasons), but through
- * the detector's batch path when it has one: the records' rows go through
- * the model together.
- */
-export function scoreParsedMany(
-  model: ServedModel,
-  history: OnlineVelocity | null,
-  parsed: ParsedRecord[],
-  ids: string[],
-): ScoreResult[] {
-  const detector = model.run.detector;
-  if (!detector.scoreExplainMany) {
-    return parsed.map((p, i) => scoreParsed(model, history, p, ids[i]));
-  }
-  const fp = model.run.pipeline;
-  const cols = fp.columns.length, n = parsed.length;
-  const data = new Float32Array(n * cols);
-  const derived: (Record<string, number | null> | undefined)[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    // Velocity features in arrival order: each record sees the ones before it.
-    derived[i] = derivedOf(history, parsed[i], ids[i]);
-    transformRecord(fp, parsed[i].values, derived[i], data.subarray(i * cols, (i + 1) * cols));
-  }
-  const contrib = new Float32Array(n * cols);
-  const scores = detector.scoreExplainMany({ data, rows: n, cols, columns: fp.columns }, contrib);
-  const { sums } = scratchOf(model);
-  const out: ScoreResult[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = resultOf(model, parsed[i], derived[i], ids[i], scores[i], contrib, i * cols, sums);
-  }
-  return out;
-}
