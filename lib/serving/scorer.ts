@@ -215,8 +215,7 @@ function derivedOf(
 
 /**
  * The answer for one scored record: the decision at the run's threshold and
- * the three fields contributing most, from `contrib` (the record's column
- * contributions, `cols` values from `at`).
+ * the three fields contributing most, from `contrib` (its column contributions).
  */
 function resultOf(
   model: ServedModel,
@@ -225,12 +224,11 @@ function resultOf(
   id: string,
   score: number,
   contrib: Float32Array,
-  at: number,
   sums: Float64Array,
 ): ScoreResult {
   sums.fill(0);
   const groupOf = model.groupOf;
-  for (let j = 0; j < groupOf.length; j++) sums[groupOf[j]] += contrib[at + j];
+  for (let j = 0; j < groupOf.length; j++) sums[groupOf[j]] += contrib[j];
   // Top three groups by contribution (descending), ties by column order.
   const top = [-1, -1, -1];
   for (let g = 0; g < sums.length; g++) {
@@ -283,5 +281,5 @@ export function scoreParsed(
   const derived = derivedOf(history, parsed, id);
   transformRecord(fp, parsed.values, derived, row);
   const score = scoreRow(model.run.detector, row, contrib, fp.columns);
-  return resultOf(model, parsed, derived, id, score, contrib, 0, sums);
+  return resultOf(model, parsed, derived, id, score, contrib, sums);
 }
