@@ -80,9 +80,10 @@ export interface LogOptions {
   worker?: boolean;
 }
 
-const INSERT =
-  `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
-  score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT = `INSERT INTO scored (transaction_id, scored_at, event_time, model_key, score,
+  is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+/** Values bound per row. */
+const PER_ROW = 7;
 
 /**
  * Queued rows, column by column: numbers in packed arrays and the model of
@@ -118,69 +119,121 @@ function emptyBatch(): RowBatch {
 const INSERT_CHUNK = 64;
 const INSERT_MANY = INSERT.replace(
   /VALUES \(.*\)$/s,
-  "VALUES " + Array(INSERT_CHUNK).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", "),
+  "VALUES " + Array(INSERT_CHUNK).fill(`(${Array(PER_ROW).fill("?").join(", ")})`).join(", "),
 );
 
-/** Each connection's prepared inserts (prepared once, not per batch). */
-const STATEMENTS = new WeakMap<DatabaseSync, { one: StatementSync; many: StatementSync }>();
+/** A connection's prepared statements and the model keys it has looked up. */
+interface Writer {
+  one: StatementSync;
+  many: StatementSync;
+  addModel: StatementSync;
+  modelKey: StatementSync;
+  keys: Map<string, number>;
+}
+
+/** Each connection's writer state (statements prepared once, not per batch). */
+const WRITERS = new WeakMap<DatabaseSync, Writer>();
+
+function writerOf(db: DatabaseSync): Writer {
+  let w = WRITERS.get(db);
+  if (!w) {
+    w = {
+      one: db.prepare(INSERT),
+      many: db.prepare(INSERT_MANY),
+      addModel: db.prepare(
+        `INSERT INTO models (model, version, run_id, threshold) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+      ),
+      modelKey: db.prepare(
+        `SELECT model_key FROM models WHERE model = ? AND version = ? AND run_id = ? AND threshold = ?`,
+      ),
+      keys: new Map(),
+    };
+    WRITERS.set(db, w);
+  }
+  return w;
+}
+
+/** The key of a model in the `models` table, added when new (inside the caller's transaction). */
+function modelKeyOf(w: Writer, m: RowBatch["models"][number]): number {
+  const id = `${m.model}\0${m.version}\0${m.run_id}\0${m.threshold}`;
+  let key = w.keys.get(id);
+  if (key === undefined) {
+    w.addModel.run(m.model, m.version, m.run_id, m.threshold);
+    const r = w.modelKey.get(m.model, m.version, m.run_id, m.threshold) as { model_key: number };
+    key = Number(r.model_key);
+    w.keys.set(id, key);
+  }
+  return key;
+}
 
 /** Inserts a batch in one transaction (shared by the inline path and the writer worker). */
 export function insertRows(db: DatabaseSync, b: RowBatch): void {
   const n = b.transaction_id.length;
-  let stmts = STATEMENTS.get(db);
-  if (!stmts) {
-    STATEMENTS.set(db, stmts = { one: db.prepare(INSERT), many: db.prepare(INSERT_MANY) });
-  }
-  const { one, many } = stmts;
-  const args: (string | number | null)[] = new Array(INSERT_CHUNK * 10);
-  const put = (at: number, i: number) => {
-    const m = b.models[b.model[i]];
-    const ev = b.event_time[i];
-    args[at] = b.transaction_id[i];
-    args[at + 1] = b.scored_at[i];
-    args[at + 2] = Number.isNaN(ev) ? null : ev;
-    args[at + 3] = m.model;
-    args[at + 4] = m.version;
-    args[at + 5] = m.run_id;
-    args[at + 6] = b.score[i];
-    args[at + 7] = m.threshold;
-    args[at + 8] = b.is_fraud[i];
-    args[at + 9] = b.input[i];
-  };
+  const w = writerOf(db);
+  const args: (string | number | null)[] = new Array(INSERT_CHUNK * PER_ROW);
   db.exec("BEGIN IMMEDIATE");
   try {
+    const keys = b.models.map((m) => modelKeyOf(w, m));
+    const put = (at: number, i: number) => {
+      const ev = b.event_time[i];
+      args[at] = b.transaction_id[i];
+      args[at + 1] = b.scored_at[i];
+      args[at + 2] = Number.isNaN(ev) ? null : ev;
+      args[at + 3] = keys[b.model[i]];
+      args[at + 4] = b.score[i];
+      args[at + 5] = b.is_fraud[i];
+      args[at + 6] = b.input[i];
+    };
     let i = 0;
     for (; i + INSERT_CHUNK <= n; i += INSERT_CHUNK) {
-      for (let r = 0; r < INSERT_CHUNK; r++) put(r * 10, i + r);
-      many.run(...args);
+      for (let r = 0; r < INSERT_CHUNK; r++) put(r * PER_ROW, i + r);
+      w.many.run(...args);
     }
     for (; i < n; i++) {
       put(0, i);
-      one.run(...args.slice(0, 10));
+      w.one.run(...args.slice(0, PER_ROW));
     }
     db.exec("COMMIT");
   } catch (e) {
     db.exec("ROLLBACK");
+    // A rolled-back transaction may have added a model key this cache now holds.
+    w.keys.clear();
     throw e;
   }
 }
 
+/**
+ * Tables: each model version once in `models`; each scored transaction in
+ * `scored`, pointing at its model (a row stays small: its input, score,
+ * decision and times); late labels in `feedback`. The view `predictions`
+ * reads scored rows with their model's name, version, run and threshold.
+ */
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS predictions (
+CREATE TABLE IF NOT EXISTS models (
+  model_key INTEGER PRIMARY KEY,
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  threshold REAL NOT NULL,
+  UNIQUE (model, version, run_id, threshold)
+);
+CREATE TABLE IF NOT EXISTS scored (
   seq INTEGER PRIMARY KEY,
   transaction_id TEXT NOT NULL,
   scored_at INTEGER NOT NULL,
   event_time INTEGER,
-  model TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  run_id TEXT NOT NULL,
+  model_key INTEGER NOT NULL REFERENCES models (model_key),
   score REAL NOT NULL,
-  threshold REAL NOT NULL,
   is_fraud INTEGER NOT NULL,
   input TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS predictions_scored_at ON predictions (scored_at);
-CREATE INDEX IF NOT EXISTS predictions_transaction ON predictions (transaction_id);
+CREATE INDEX IF NOT EXISTS scored_scored_at ON scored (scored_at);
+CREATE INDEX IF NOT EXISTS scored_transaction ON scored (transaction_id);
+CREATE VIEW IF NOT EXISTS predictions AS
+  SELECT s.seq, s.transaction_id, s.scored_at, s.event_time, m.model, m.version, m.run_id,
+    s.score, m.threshold, s.is_fraud, s.input
+  FROM scored s JOIN models m ON m.model_key = s.model_key;
 CREATE TABLE IF NOT EXISTS feedback (
   transaction_id TEXT PRIMARY KEY,
   label INTEGER NOT NULL,
@@ -188,6 +241,39 @@ CREATE TABLE IF NOT EXISTS feedback (
   received_at INTEGER NOT NULL
 );
 `;
+
+/**
+ * Moves a log written before the `models` table existed (one wide
+ * `predictions` table) into the current tables, every row and its
+ * sequence number kept, in one transaction.
+ */
+function migrateWideLog(db: DatabaseSync): void {
+  const wide = db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'",
+  ).get();
+  if (!wide) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`
+      ALTER TABLE predictions RENAME TO predictions_wide;
+      DROP INDEX IF EXISTS predictions_scored_at;
+      DROP INDEX IF EXISTS predictions_transaction;
+      ${SCHEMA}
+      INSERT OR IGNORE INTO models (model, version, run_id, threshold)
+        SELECT model, version, run_id, threshold FROM predictions_wide ORDER BY seq;
+      INSERT INTO scored (seq, transaction_id, scored_at, event_time, model_key, score, is_fraud,
+          input)
+        SELECT p.seq, p.transaction_id, p.scored_at, p.event_time, m.model_key, p.score,
+          p.is_fraud, p.input
+        FROM predictions_wide p JOIN models m ON m.model = p.model AND m.version = p.version
+          AND m.run_id = p.run_id AND m.threshold = p.threshold;
+      DROP TABLE predictions_wide;
+      COMMIT;`);
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
+}
 
 /** The prediction log of one server (see the module doc). */
 export class PredictionLog {
@@ -233,7 +319,7 @@ export class PredictionLog {
        ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
          labeled_at = excluded.labeled_at, received_at = excluded.received_at`,
     );
-    this.#known = db.prepare(`SELECT 1 FROM predictions WHERE transaction_id = ? LIMIT 1`);
+    this.#known = db.prepare(`SELECT 1 FROM scored WHERE transaction_id = ? LIMIT 1`);
   }
 
   /** Opens (creating when needed) the log at `path` (":memory:" for tests). */
@@ -247,6 +333,7 @@ export class PredictionLog {
       db.exec(
         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
       );
+      migrateWideLog(db);
       db.exec(SCHEMA);
     } catch (e) {
       throw new UserError(`prediction log ${path}: cannot open (${(e as Error).message})`);
@@ -416,7 +503,7 @@ export class PredictionLog {
     const r = this.#db.prepare(
       `SELECT count(*) AS n FROM feedback f
        WHERE f.received_at >= ? AND f.received_at < ?
-         AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.transaction_id = f.transaction_id)`,
+         AND NOT EXISTS (SELECT 1 FROM scored s WHERE s.transaction_id = f.transaction_id)`,
     ).get(fromMs, toMs) as { n: number };
     return Number(r.n);
   }
@@ -444,7 +531,7 @@ export class PredictionLog {
   /** The newest event time in the log, or null. */
   newestEvent(): number | null {
     this.flush();
-    const r = this.#db.prepare("SELECT max(event_time) AS t FROM predictions").get() as {
+    const r = this.#db.prepare("SELECT max(event_time) AS t FROM scored").get() as {
       t: number | null;
     };
     return r.t === null ? null : Number(r.t);
@@ -453,7 +540,7 @@ export class PredictionLog {
   /** Predictions logged in total. */
   count(): number {
     this.flush();
-    const r = this.#db.prepare("SELECT count(*) AS n FROM predictions").get() as { n: number };
+    const r = this.#db.prepare("SELECT count(*) AS n FROM scored").get() as { n: number };
     return Number(r.n);
   }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { PredictionLog, type PredictionRow } from "./predlog.ts";
 
@@ -43,3 +44,69 @@ for (const worker of [true, false]) {
     again.close();
   });
 }
+
+Deno.test("prediction log: a log in the one-table layout is moved into the models/scored layout, nothing lost", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "wide.sqlite");
+  const rows: PredictionRow[] = [];
+  for (let i = 0; i < 30; i++) rows.push(row(i, i < 10 || i >= 20 ? 1 : 2));
+  {
+    // The layout of logs written before the models table existed.
+    const db = new DatabaseSync(path);
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE predictions (seq INTEGER PRIMARY KEY, transaction_id TEXT NOT NULL,
+        scored_at INTEGER NOT NULL, event_time INTEGER, model TEXT NOT NULL,
+        version INTEGER NOT NULL, run_id TEXT NOT NULL, score REAL NOT NULL,
+        threshold REAL NOT NULL, is_fraud INTEGER NOT NULL, input TEXT NOT NULL);
+      CREATE INDEX predictions_scored_at ON predictions (scored_at);
+      CREATE INDEX predictions_transaction ON predictions (transaction_id);
+      CREATE TABLE feedback (transaction_id TEXT PRIMARY KEY, label INTEGER NOT NULL,
+        labeled_at INTEGER NOT NULL, received_at INTEGER NOT NULL);`);
+    const insert = db.prepare(
+      `INSERT INTO predictions (transaction_id, scored_at, event_time, model, version, run_id,
+        score, threshold, is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Written in reverse scoring order: the log's own order (seq) must survive.
+    for (const r of [...rows].reverse()) {
+      insert.run(
+        r.transaction_id,
+        r.scored_at,
+        r.event_time,
+        r.model,
+        r.version,
+        r.run_id,
+        r.score,
+        r.threshold,
+        r.is_fraud ? 1 : 0,
+        r.input,
+      );
+    }
+    db.prepare("INSERT INTO feedback VALUES (?, ?, ?, ?)").run("t7", 1, 8_000, 8_001);
+    db.close();
+  }
+  const log = PredictionLog.open(path, { worker: false });
+  const back = log.predictions(0, 10_000);
+  assert.equal(back.length, 30);
+  const expected = [...rows].reverse();
+  back.forEach((b, i) => {
+    const { label, labeled_at, ...rest } = b;
+    assert.deepEqual(rest, expected[i], `row ${i}`);
+    assert.equal(label, expected[i].transaction_id === "t7" ? 1 : null);
+    assert.equal(labeled_at, expected[i].transaction_id === "t7" ? 8_000 : null);
+  });
+  log.append(row(30, 2));
+  assert.equal(log.count(), 31);
+  assert.deepEqual(
+    log.summary(0, 10_000).map((s) => [s.version, s.predictions]),
+    [[1, 20], [2, 11]],
+  );
+  log.close();
+  const db = new DatabaseSync(path);
+  const tables = db.prepare(
+    "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name",
+  ).all().map((r) => `${r.type} ${r.name}`);
+  assert.deepEqual(tables, ["table feedback", "table models", "view predictions", "table scored"]);
+  assert.equal((db.prepare("SELECT count(*) AS n FROM models").get() as { n: number }).n, 2);
+  db.close();
+});
