@@ -22,7 +22,7 @@ import {
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import { scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
+import { answerJson, scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { docsAsset, docsPage } from "./docs.ts";
@@ -58,6 +58,8 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   "/openapi.json": ["GET"],
   "/docs": ["GET"],
 };
+
+const JSON_TYPE = { "content-type": "application/json" };
 
 function errorJson(c: Context, e: RequestError): Response {
   return c.json(e.toJSON(), e.status as 400);
@@ -187,9 +189,7 @@ export function createApp(deps: AppDeps): Hono {
     const s = serving(); // read once: this request finishes on this model
     const text = await readBody(c, maxBody);
     const parsed = validateRecord(s.model.schema, parseJson(text));
-    // Response.json sets its content type without the header-record
-    // conversion a headers init goes through: less work per answer.
-    return Response.json(scoreOne(s, parsed, text));
+    return new Response(answerJson(s.model, scoreOne(s, parsed, text)), { headers: JSON_TYPE });
   });
 
   app.post("/v1/score/batch", async (c) => {
@@ -219,7 +219,7 @@ export function createApp(deps: AppDeps): Hono {
         const end = Math.min(next + CHUNK, parsed.length);
         let out = next === 0 && !ndjson ? "[" : "";
         for (let i = next; i < end; i++) {
-          const r = JSON.stringify(scoreOne(s, parsed[i], null));
+          const r = answerJson(s.model, scoreOne(s, parsed[i], null));
           out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
         }
         next = end;

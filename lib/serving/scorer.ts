@@ -264,6 +264,70 @@ function resultOf(
   };
 }
 
+/** The parts of a model's answer that never change, JSON-encoded once. */
+interface AnswerParts {
+  /** `,"threshold":…,"reasons":[` */
+  threshold: string;
+  /** `],"model":{…}}` */
+  tail: string;
+  /** Reason group → `{"feature":"…","contribution":` */
+  feature: Map<string, string>;
+}
+
+const ANSWER_PARTS = new WeakMap<ServedModel, AnswerParts>();
+
+function answerPartsOf(model: ServedModel): AnswerParts {
+  let parts = ANSWER_PARTS.get(model);
+  if (!parts) {
+    parts = {
+      threshold: `,"threshold":${numberJson(model.thresholdShown)},"reasons":[`,
+      tail: `],"model":${
+        JSON.stringify({ name: model.name, version: model.version, run_id: model.run.id })
+      }}`,
+      feature: new Map(
+        model.groups.map((g) => [g, `{"feature":${JSON.stringify(g)},"contribution":`]),
+      ),
+    };
+    ANSWER_PARTS.set(model, parts);
+  }
+  return parts;
+}
+
+/** A number as JSON writes it (`null` for NaN and ±Infinity). */
+function numberJson(x: number): string {
+  return Number.isFinite(x) ? "" + x : "null";
+}
+
+/**
+ * The JSON text of a {@linkcode ScoreResult} of `model`: what
+ * `JSON.stringify(result)` gives, character for character, built from
+ * pieces of the model's answer encoded once (threshold, feature names,
+ * model block) so only the per-request values are encoded per request.
+ */
+export function answerJson(model: ServedModel, result: ScoreResult): string {
+  // Another model's result (never the case when serving) is encoded in full.
+  const m = result.model;
+  if (
+    result.threshold !== model.thresholdShown || m.name !== model.name ||
+    m.version !== model.version || m.run_id !== model.run.id
+  ) return JSON.stringify(result);
+  const parts = answerPartsOf(model);
+  let out = `{"transaction_id":${JSON.stringify(result.transaction_id)},"score":${
+    numberJson(result.score)
+  },"is_fraud":${result.is_fraud}${parts.threshold}`;
+  const reasons = result.reasons;
+  for (let i = 0; i < reasons.length; i++) {
+    const r = reasons[i];
+    const v = r.value;
+    out += `${i > 0 ? "," : ""}${
+      parts.feature.get(r.feature) ?? `{"feature":${JSON.stringify(r.feature)},"contribution":`
+    }${numberJson(r.contribution)},"value":${
+      typeof v === "number" ? numberJson(v) : JSON.stringify(v ?? null)
+    }}`;
+  }
+  return out + parts.tail;
+}
+
 /**
  * Scores one validated record: velocity features from `history` (which then
  * remembers the transaction), the model's score, the decision at the run's

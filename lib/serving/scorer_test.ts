@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { fourDigits, shortestFloat32 } from "./scorer.ts";
+import {
+  answerJson,
+  fourDigits,
+  type ScoreResult,
+  type ServedModel,
+  shortestFloat32,
+} from "./scorer.ts";
 import { Rng } from "../util/rng.ts";
 
 /** Fewest significant digits that read back as the float32 `x`, by trying them all. */
@@ -48,4 +54,51 @@ Deno.test("fourDigits: four significant digits", () => {
     assert.ok(Math.abs(fourDigits(x) - want) <= Math.abs(want) * 1.01e-3, `${x}`);
   }
   assert.ok(differ <= 2, `${differ} of 20000 differ from toPrecision(4)`);
+});
+
+Deno.test("answerJson: the text JSON.stringify gives, for any answer", () => {
+  const rng = new Rng(5);
+  const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
+  // answerJson reads only these fields of the model.
+  const model = {
+    name: "card_fraud",
+    version: 3,
+    run: { id: "20261122-092150-iforest-fad852" },
+    thresholdShown: 0.6249051,
+    groups: ["amount", 'merchant "category"', "hour", "velocity_1h"],
+  } as unknown as ServedModel;
+  const strings = [
+    "",
+    "a",
+    'quote " and \\ backslash',
+    "line\nbreak\ttab",
+    "\u0001ctl",
+    "é€𝄞",
+    "\ud800",
+  ];
+  const numbers = () =>
+    pick([
+      () => rng.random(),
+      () => Math.fround(rng.random()),
+      () => -rng.random() * 10 ** rng.int(30) * 1e-12,
+      () => rng.int(1_000_000) - 500_000,
+      () => pick([0, -0, NaN, Infinity, -Infinity, 1e21, 1e-7, 2 ** 53, Number.MIN_VALUE]),
+    ])();
+  for (let i = 0; i < 5000; i++) {
+    const reasons = Array.from({ length: rng.int(4) }, () => ({
+      feature: rng.random() < 0.8 ? pick(model.groups) : pick(strings),
+      contribution: numbers(),
+      value: pick([() => numbers(), () => pick(strings), () => null])(),
+    }));
+    const other = rng.random() < 0.05;
+    const result: ScoreResult = {
+      transaction_id: rng.random() < 0.5 ? `01KAB${i}` : pick(strings) + i,
+      score: numbers(),
+      is_fraud: rng.random() < 0.5,
+      threshold: other ? 0.5 : model.thresholdShown,
+      reasons,
+      model: { name: model.name, version: other ? 2 : 3, run_id: model.run.id },
+    };
+    assert.equal(answerJson(model, result), JSON.stringify(result));
+  }
 });
