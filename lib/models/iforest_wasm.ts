@@ -15,8 +15,8 @@
  *   float32 threshold) at address 0, positions in bytes; a tree count that
  *   is not a multiple of four is padded with a zero tree (one leaf, value 0,
  *   credits 0), whose adds change nothing;
- * - leaf values (float64, one per node record: address = values + position / 2);
- * - dense leaf credits (float32, `cols` per leaf slot);
+ * - leaf records by leaf slot: the leaf's value (float64) then its `cols`
+ *   credits (float32), so a leaf costs one cache line, not two;
  * - tree roots (byte positions) and each group of four's depth;
  * - the row (float32) and the contributions out (float64).
  * @module
@@ -123,9 +123,15 @@ const loop = (exit: number[], body: number[]) => [
 const mem = (op: number, align: number, offset: number) => [op, align, ...uleb(offset)];
 
 // Parameters of walk(): addresses and counts.
-const P_ROW = 0, P_ROOTS = 1, P_GROUPS = 2, P_DEPTHS = 3, P_VALUES = 4, P_DENSE = 5, P_ACC = 6;
-// Locals: group, level, four positions, leaf credit base (i32); sum, one accumulator per column (f64).
-const L_G = 7, L_K = 8, L_N = 9, L_AT = 13, L_SUM = 14, L_ACC = 15;
+const P_ROW = 0, P_ROOTS = 1, P_GROUPS = 2, P_DEPTHS = 3, P_LEAVES = 4, P_ACC = 5;
+const PARAMS = 6;
+// Locals: group, level, four positions, leaf record address (i32); sum, one accumulator per column (f64).
+const L_G = 6, L_K = 7, L_N = 8, L_AT = 12, L_SUM = 13, L_ACC = 14;
+
+/** Bytes of one leaf record: its value (float64), then its `cols` credits (float32). */
+function leafStride(cols: number): number {
+  return (8 + 4 * cols + 7) & ~7;
+}
 
 /** The walk module's bytes for forests of `cols` features. */
 function walkModule(cols: number): Uint8Array<ArrayBuffer> {
@@ -148,31 +154,28 @@ function walkModule(cols: number): Uint8Array<ArrayBuffer> {
     OP.i32Add,
     ...set(n),
   ];
-  // The leaf at position n: its value into the sum, its credits into the accumulators.
+  // The leaf at position n: its record (value and credits, one cache line
+  // for narrow forests), the value into the sum, the credits into the accumulators.
   const leaf = (n: number) => {
     const out = [
-      ...get(L_SUM),
-      ...get(P_VALUES),
-      ...get(n),
-      ...i32(1),
-      OP.i32ShrU,
-      OP.i32Add,
-      ...mem(OP.f64Load, 3, 0),
-      OP.f64Add,
-      ...set(L_SUM),
-      ...get(P_DENSE),
+      ...get(P_LEAVES),
       ...get(n),
       ...mem(OP.i32Load, 2, 8),
-      ...i32(cols * 4),
+      ...i32(leafStride(cols)),
       OP.i32Mul,
       OP.i32Add,
       ...set(L_AT),
+      ...get(L_SUM),
+      ...get(L_AT),
+      ...mem(OP.f64Load, 3, 0),
+      OP.f64Add,
+      ...set(L_SUM),
     ];
     for (let f = 0; f < cols; f++) {
       out.push(
         ...get(L_ACC + f),
         ...get(L_AT),
-        ...mem(OP.f32Load, 2, 4 * f),
+        ...mem(OP.f32Load, 2, 8 + 4 * f),
         OP.f64PromoteF32,
         OP.f64Add,
         ...set(L_ACC + f),
@@ -230,7 +233,7 @@ function walkModule(cols: number): Uint8Array<ArrayBuffer> {
   code.push(...get(L_SUM), OP.end);
   const locals = [...uleb(2), ...uleb(7), I32, ...uleb(1 + cols), F64];
   const body = [...locals, ...code];
-  const params = Array.from({ length: 7 }, () => [I32]);
+  const params = Array.from({ length: PARAMS }, () => [I32]);
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, vec([[0x60, ...vec(params), ...vec([[F64]])]])),
@@ -254,11 +257,12 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   if (!module) MODULES.set(cols, module = new WebAssembly.Module(walkModule(cols)));
   const records = node.length / 4;
   const groups = groupDepth.length;
-  // Layout (bytes): nodes (+ the zero tree's leaf), values, credits (+ the zero leaf's), roots, depths, row, acc.
+  const stride = leafStride(cols);
+  // Layout (bytes): nodes (+ the zero tree's leaf), leaf records (+ the zero
+  // leaf's), roots, depths, row, acc.
   const nodesBytes = (records + 1) * 16;
-  const valuesAt = nodesBytes;
-  const denseAt = valuesAt + (records + 1) * 8;
-  const rootsAt = denseAt + (((leaves + 1) * cols * 4 + 7) & ~7);
+  const leavesAt = nodesBytes;
+  const rootsAt = leavesAt + (leaves + 1) * stride;
   const depthsAt = rootsAt + groups * 16;
   const rowAt = depthsAt + ((groups * 4 + 7) & ~7);
   const accAt = rowAt + ((cols * 4 + 7) & ~7);
@@ -267,7 +271,15 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   const buf = memory.buffer;
   const n32 = new Int32Array(buf, 0, (records + 1) * 4);
   n32.set(node);
+  const leafValue = new Float64Array(buf, leavesAt, ((leaves + 1) * stride) / 8);
+  const leafCredit = new Float32Array(buf, leavesAt, ((leaves + 1) * stride) / 4);
   for (let r = 0; r < records * 4; r += 4) {
+    if (node[r + 1] === r - 4) {
+      // A leaf (it steps to itself): its value and credits into its record (the zero leaf's stay 0).
+      const slot = node[r + 2];
+      leafValue[(slot * stride) / 8] = value[r / 4];
+      leafCredit.set(dense.subarray(slot * cols, (slot + 1) * cols), (slot * stride + 8) / 4);
+    }
     n32[r] *= 4; // feature → byte offset in the row
     n32[r + 1] *= 4; // left child → byte position
   }
@@ -277,8 +289,6 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   n32[zero + 1] = (zero - 4) * 4;
   n32[zero + 2] = leaves;
   new Float32Array(buf, 0, (records + 1) * 4)[zero + 3] = NaN;
-  new Float64Array(buf, valuesAt, records + 1).set(value); // the zero leaf's value stays 0
-  new Float32Array(buf, denseAt, (leaves + 1) * cols).set(dense); // its credits stay 0
   const r32 = new Int32Array(buf, rootsAt, groups * 4);
   for (let t = 0; t < groups * 4; t++) r32[t] = (t < roots.length ? roots[t] : zero) * 4;
   new Int32Array(buf, depthsAt, groups).set(groupDepth);
@@ -289,7 +299,7 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   ) => number;
   return (x, out) => {
     row.set(x);
-    const sum = walk(rowAt, rootsAt, groups, depthsAt, valuesAt, denseAt, accAt);
+    const sum = walk(rowAt, rootsAt, groups, depthsAt, leavesAt, accAt);
     out.set(acc);
     return sum;
   };
