@@ -163,10 +163,11 @@ export function createApp(deps: AppDeps): Hono {
     parsed: ParsedRecord,
     input: string | null,
     result: ScoreResult,
+    at: number,
   ): ScoreResult => {
     deps.log?.append({
       transaction_id: result.transaction_id,
-      scored_at: now(),
+      scored_at: at,
       event_time: parsed.timeMs,
       model: s.model.name,
       version: s.model.version,
@@ -180,9 +181,12 @@ export function createApp(deps: AppDeps): Hono {
     return result;
   };
 
-  /** Scores one validated record, logs it and counts it. */
-  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult =>
-    scored(s, parsed, input, scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid()));
+  /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
+  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
+    const at = now();
+    const id = parsed.id ?? ulid(at);
+    return scored(s, parsed, input, scoreParsed(s.model, s.history, parsed, id), at);
+  };
 
   app.post("/v1/score", async (c) => {
     authorized(c);
@@ -330,8 +334,18 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
+let lastUrl = "", lastRoute = "";
+
 /** The route label of a request URL: a known path, `/docs/:asset`, or "unmatched". */
 function routeOf(url: string): string {
+  // Clients call the same URL over and over: the last answer is kept.
+  if (url === lastUrl) return lastRoute;
+  lastRoute = routeLabel(url);
+  lastUrl = url;
+  return lastRoute;
+}
+
+function routeLabel(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "unmatched";
   const q = url.indexOf("?", start);
