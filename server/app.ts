@@ -111,14 +111,20 @@ export function createApp(deps: AppDeps): Hono {
   /**
    * The body as text, refusing more than `bytes`: a declared Content-Length
    * is checked before reading; a body without one is counted as it streams.
+   * Not an async function: the common case hands back the body's own
+   * promise, one step less per request.
    */
-  const readBody = async (c: Context, bytes: number): Promise<string> => {
+  const readBody = (c: Context, bytes: number): Promise<string> => {
     const declared = c.req.header("content-length");
-    if (declared !== undefined) {
-      if (Number(declared) > bytes) throw tooLarge(bytes);
-      return await c.req.text();
-    }
-    const body = c.req.raw.body;
+    if (declared === undefined) return readCounted(c.req.raw.body, bytes);
+    if (Number(declared) > bytes) return Promise.reject(tooLarge(bytes));
+    return c.req.raw.text();
+  };
+
+  const readCounted = async (
+    body: ReadableStream<Uint8Array> | null,
+    bytes: number,
+  ): Promise<string> => {
     if (!body) return "";
     const chunks: Uint8Array[] = [];
     let size = 0;
