@@ -11,10 +11,11 @@
  * binary in the repository), once per forest width. Each forest gets its
  * own memory holding a copy of its walk layout:
  *
- * - node records (16 bytes: feature × 4, left child byte offset, leaf slot,
- *   float32 threshold) at address 0, positions in bytes; a tree count that
- *   is not a multiple of four is padded with a zero tree (one leaf, value 0,
- *   credits 0), whose adds change nothing;
+ * - node records (8 bytes: a word holding the left child's byte position × 8
+ *   and the feature × 4, then the float32 threshold) at address 0; a leaf
+ *   steps to itself and its threshold is a NaN carrying its leaf slot; a
+ *   tree count that is not a multiple of four is padded with a zero tree
+ *   (one leaf, value 0, credits 0), whose adds change nothing;
  * - leaf records by leaf slot: the leaf's value (float64) then its `cols`
  *   credits (float32), so a leaf costs one cache line, not two;
  * - tree roots (byte positions) and each group of four's depth;
@@ -55,6 +56,7 @@ const OP = {
   end: 0x0b,
   localGet: 0x20,
   localSet: 0x21,
+  localTee: 0x22,
   i32Load: 0x28,
   f32Load: 0x2a,
   f64Load: 0x2b,
@@ -66,8 +68,10 @@ const OP = {
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32And: 0x71,
   i32Xor: 0x73,
   i32Shl: 0x74,
+  i32ShrS: 0x75,
   i32ShrU: 0x76,
   f64Add: 0xa0,
   f64PromoteF32: 0xbb,
@@ -125,8 +129,16 @@ const mem = (op: number, align: number, offset: number) => [op, align, ...uleb(o
 // Parameters of walk(): addresses and counts.
 const P_ROW = 0, P_ROOTS = 1, P_GROUPS = 2, P_DEPTHS = 3, P_LEAVES = 4, P_ACC = 5;
 const PARAMS = 6;
-// Locals: group, level, four positions, leaf record address (i32); sum, one accumulator per column (f64).
-const L_G = 6, L_K = 7, L_N = 8, L_AT = 12, L_SUM = 13, L_ACC = 14;
+// Locals: group, level, four positions, leaf record address, a node's first word (i32);
+// sum, one accumulator per column (f64).
+const L_G = 6, L_K = 7, L_N = 8, L_AT = 12, L_W = 13, L_SUM = 14, L_ACC = 15;
+const I32_LOCALS = 8;
+
+/** Bytes of one node record: a word (left child position × 8 | feature × 4) and the threshold. */
+const NODE_BYTES = 8;
+/** A leaf's threshold: a quiet NaN (no value is ≤ it) carrying the leaf slot in its low bits. */
+const LEAF_NAN = 0x7fc00000;
+const SLOT_BITS = 22;
 
 /** Bytes of one leaf record: its value (float64), then its `cols` credits (float32). */
 function leafStride(cols: number): number {
@@ -135,22 +147,30 @@ function leafStride(cols: number): number {
 
 /** The walk module's bytes for forests of `cols` features. */
 function walkModule(cols: number): Uint8Array<ArrayBuffer> {
-  // One lockstep step of position n: n = left(n) + 16 × !(row[feature(n)] ≤ threshold(n)).
+  // One lockstep step of position n: w = word(n);
+  // n = left(w) + 8 × !(row[feature(w)] ≤ threshold(n)).
   const step = (n: number) => [
     ...get(n),
-    ...mem(OP.i32Load, 2, 4),
-    ...get(P_ROW),
-    ...get(n),
     ...mem(OP.i32Load, 2, 0),
+    OP.localTee,
+    ...uleb(L_W),
+    ...i32(63),
+    OP.i32And,
+    ...get(P_ROW),
     OP.i32Add,
     ...mem(OP.f32Load, 2, 0),
     ...get(n),
-    ...mem(OP.f32Load, 2, 12),
+    ...mem(OP.f32Load, 2, 4),
     OP.f32Le,
     ...i32(1),
     OP.i32Xor,
-    ...i32(4),
+    ...i32(3),
     OP.i32Shl,
+    ...get(L_W),
+    ...i32(3),
+    OP.i32ShrS,
+    ...i32(-8),
+    OP.i32And,
     OP.i32Add,
     ...set(n),
   ];
@@ -160,7 +180,9 @@ function walkModule(cols: number): Uint8Array<ArrayBuffer> {
     const out = [
       ...get(P_LEAVES),
       ...get(n),
-      ...mem(OP.i32Load, 2, 8),
+      ...mem(OP.i32Load, 2, 4),
+      ...i32((1 << SLOT_BITS) - 1),
+      OP.i32And,
       ...i32(leafStride(cols)),
       OP.i32Mul,
       OP.i32Add,
@@ -231,7 +253,7 @@ function walkModule(cols: number): Uint8Array<ArrayBuffer> {
     code.push(...get(P_ACC), ...get(L_ACC + f), ...mem(OP.f64Store, 3, 8 * f));
   }
   code.push(...get(L_SUM), OP.end);
-  const locals = [...uleb(2), ...uleb(7), I32, ...uleb(1 + cols), F64];
+  const locals = [...uleb(2), ...uleb(I32_LOCALS), I32, ...uleb(1 + cols), F64];
   const body = [...locals, ...code];
   const params = Array.from({ length: PARAMS }, () => [I32]);
   return new Uint8Array([
@@ -253,6 +275,10 @@ const MODULES = new Map<number, WebAssembly.Module>();
 export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   const { cols, node, value, roots, groupDepth, dense, leaves } = input;
   if (cols > WASM_WALK_MAX_COLS || typeof WebAssembly === "undefined") return null;
+  // Leaf slots live in a NaN's payload; node positions × 8 in a signed word.
+  if (leaves + 1 >= 2 ** SLOT_BITS || (node.length / 4 + 1) * NODE_BYTES * 8 >= 2 ** 31) {
+    return null;
+  }
   let module = MODULES.get(cols);
   if (!module) MODULES.set(cols, module = new WebAssembly.Module(walkModule(cols)));
   const records = node.length / 4;
@@ -260,7 +286,7 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   const stride = leafStride(cols);
   // Layout (bytes): nodes (+ the zero tree's leaf), leaf records (+ the zero
   // leaf's), roots, depths, row, acc.
-  const nodesBytes = (records + 1) * 16;
+  const nodesBytes = (records + 1) * NODE_BYTES;
   const leavesAt = nodesBytes;
   const rootsAt = leavesAt + (leaves + 1) * stride;
   const depthsAt = rootsAt + groups * 16;
@@ -269,28 +295,32 @@ export function buildWasmWalk(input: WalkInput): WasmWalk | null {
   const bytes = accAt + cols * 8;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const buf = memory.buffer;
-  const n32 = new Int32Array(buf, 0, (records + 1) * 4);
-  n32.set(node);
+  const n32 = new Int32Array(buf, 0, (records + 1) * 2);
   const leafValue = new Float64Array(buf, leavesAt, ((leaves + 1) * stride) / 8);
   const leafCredit = new Float32Array(buf, leavesAt, ((leaves + 1) * stride) / 4);
-  for (let r = 0; r < records * 4; r += 4) {
+  for (let i = 0; i < records; i++) {
+    const r = 4 * i, at = NODE_BYTES * i;
     if (node[r + 1] === r - 4) {
-      // A leaf (it steps to itself): its value and credits into its record (the zero leaf's stay 0).
+      // A leaf (it steps to itself): left = itself − 8, the slot in its NaN
+      // threshold; its value and credits into its record.
       const slot = node[r + 2];
-      leafValue[(slot * stride) / 8] = value[r / 4];
+      n32[2 * i] = (at - NODE_BYTES) * 8;
+      n32[2 * i + 1] = LEAF_NAN | slot;
+      leafValue[(slot * stride) / 8] = value[i];
       leafCredit.set(dense.subarray(slot * cols, (slot + 1) * cols), (slot * stride + 8) / 4);
+    } else {
+      n32[2 * i] = (node[r + 1] / 4) * NODE_BYTES * 8 + node[r] * 4;
+      n32[2 * i + 1] = node[r + 3]; // the float32 threshold's bits
     }
-    n32[r] *= 4; // feature → byte offset in the row
-    n32[r + 1] *= 4; // left child → byte position
   }
-  // The zero tree: a leaf stepping to itself (threshold NaN), slot `leaves`.
-  const zero = records * 4;
-  n32[zero] = 0;
-  n32[zero + 1] = (zero - 4) * 4;
-  n32[zero + 2] = leaves;
-  new Float32Array(buf, 0, (records + 1) * 4)[zero + 3] = NaN;
+  // The zero tree: a leaf stepping to itself, slot `leaves` (value and credits 0).
+  const zero = records * NODE_BYTES;
+  n32[2 * records] = (zero - NODE_BYTES) * 8;
+  n32[2 * records + 1] = LEAF_NAN | leaves;
   const r32 = new Int32Array(buf, rootsAt, groups * 4);
-  for (let t = 0; t < groups * 4; t++) r32[t] = (t < roots.length ? roots[t] : zero) * 4;
+  for (let t = 0; t < groups * 4; t++) {
+    r32[t] = t < roots.length ? (roots[t] / 4) * NODE_BYTES : zero;
+  }
   new Int32Array(buf, depthsAt, groups).set(groupDepth);
   const row = new Float32Array(buf, rowAt, cols);
   const acc = new Float64Array(buf, accAt, cols);
