@@ -8,13 +8,15 @@
  * 3. wrk (2 threads, 32 connections, `--seconds`, `--latency`) against a bare
  *    Hono route that parses the JSON body and returns fixed JSON, and against
  *    `deno task serve`'s /v1/score (prediction log on), alternating for
- *    `--rounds` rounds with a fresh process each time; the body is the
- *    peer's: the first test row (row 4 under mod5);
+ *    `--rounds` rounds with a fresh process each time, each process first
+ *    warmed by `--warmup` seconds of the same load (not counted, so the
+ *    measured window sees compiled code in both); the body is the peer's:
+ *    the first test row (row 4 under mod5);
  * 4. with `--peer`, the FastAPI peer's serve task (`bench.py --task iforest`
  *    then `--task serve`) in the same run.
  *
  * deno run -A bench/serve_bench.ts --peer-spec ../shared/peers/specs/payment_fraud.json \
- *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--peer]
+ *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--warmup 2] [--peer]
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -31,17 +33,19 @@ const flags = parseFlags(Deno.args, {
   csv: { type: "string" },
   seconds: { type: "string" },
   rounds: { type: "string" },
+  warmup: { type: "string" },
   peer: { type: "boolean" },
   out: { type: "string" },
 });
 if (!flags["peer-spec"] || !flags.csv) {
   console.error(
-    "usage: serve_bench.ts --peer-spec SPEC.json --csv FILE [--seconds 20] [--rounds 3] [--peer]",
+    "usage: serve_bench.ts --peer-spec SPEC.json --csv FILE [--seconds 20] [--rounds 3] [--warmup 2] [--peer]",
   );
   Deno.exit(2);
 }
 const seconds = intFlag(flags.seconds, "seconds", 20, { min: 1 });
 const rounds = intFlag(flags.rounds, "rounds", 3, { min: 1 });
+const warmup = intFlag(flags.warmup, "warmup", 2, { min: 0 });
 const repo = new URL("../", import.meta.url).pathname;
 const peersDir = join(flags["peer-spec"], "..", "..");
 
@@ -187,6 +191,15 @@ async function load(
     const check = await fetch(`${base}/v1/score`, { method: "POST", body });
     const answer = await check.json();
     if (!check.ok) throw new Error(`${name}: check request failed: ${JSON.stringify(answer)}`);
+    if (warmup > 0) {
+      // The same load, not counted: the JIT compiles the hot path before the measured window.
+      const w = await new Deno.Command("wrk", {
+        args: ["-t2", "-c32", `-d${warmup}s`, "-s", lua, `${base}/v1/score`],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (!w.success) throw new Error(`${name}: warm-up wrk failed`);
+    }
     const out = await new Deno.Command("wrk", {
       args: ["-t2", "-c32", `-d${seconds}s`, "--latency", "-s", lua, `${base}/v1/score`],
       stdout: "piped",
@@ -274,7 +287,9 @@ const summary = {
 };
 summary.ratioToBare = summary.oursRps / summary.bareRps;
 if (peer) summary.ratioToPeer = summary.oursRps / peer.rps;
-console.log(`\n== summary (medians over ${rounds} rounds, wrk -t2 -c32 -d${seconds}s)`);
+console.log(
+  `\n== summary (medians over ${rounds} rounds, wrk -t2 -c32 -d${seconds}s after a ${warmup}-s warm-up)`,
+);
 console.log(`bare Hono          ${summary.bareRps.toFixed(0)} req/s, p99 ${summary.bareP99} ms`);
 console.log(
   `fraudlab /v1/score ${
