@@ -135,6 +135,21 @@ Deno.test("routes: 413 oversized, 404 unknown, 405 wrong method, health, readine
   const r413 = await post("/v1/score", big);
   assert.equal(r413.status, 413);
   assert.equal((await r413.json()).error, "body_too_large");
+  // A declared Content-Length is checked before the body is read; within
+  // the limit the body is read whole (the path real clients take).
+  const text = JSON.stringify(f.records[0]);
+  const declared = (length: number) =>
+    app.request("/v1/score", {
+      method: "POST",
+      body: text,
+      headers: { ...JSON_HEADERS, "content-length": String(length) },
+    });
+  const within = await declared(text.length);
+  assert.equal(within.status, 200);
+  assert.equal(typeof (await within.json()).score, "number");
+  const over = await declared(64 * 1024 + 1);
+  assert.equal(over.status, 413);
+  assert.equal((await over.json()).error, "body_too_large");
   const r404 = await app.request("/v2/anything");
   assert.equal(r404.status, 404);
   assert.equal((await r404.json()).error, "not_found");
