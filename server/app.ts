@@ -163,14 +163,10 @@ export function createApp(deps: AppDeps): Hono {
     return s;
   };
 
-  /** Logs and counts one scored record. */
-  const scored = (
-    s: Serving,
-    parsed: ParsedRecord,
-    input: string | null,
-    result: ScoreResult,
-    at: number,
-  ): ScoreResult => {
+  /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
+  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
+    const at = now();
+    const result = scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid(at));
     deps.log?.append({
       transaction_id: result.transaction_id,
       scored_at: at,
@@ -185,13 +181,6 @@ export function createApp(deps: AppDeps): Hono {
     });
     metrics.scored(s.model, result.score, result.is_fraud);
     return result;
-  };
-
-  /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
-  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
-    const at = now();
-    const id = parsed.id ?? ulid(at);
-    return scored(s, parsed, input, scoreParsed(s.model, s.history, parsed, id), at);
   };
 
   app.post("/v1/score", async (c) => {

@@ -72,7 +72,6 @@ const OP = {
   i32Xor: 0x73,
   i32Shl: 0x74,
   i32ShrS: 0x75,
-  i32ShrU: 0x76,
   f64Add: 0xa0,
   f64PromoteF32: 0xbb,
 } as const;
