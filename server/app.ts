@@ -14,6 +14,8 @@ import { headline } from "../lib/registry/runs.ts";
 import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
 import type { PredictionLog } from "../lib/serving/predlog.ts";
 import {
+  emptyBody,
+  invalidJson,
   jsonSchemaOf,
   parseBatch,
   type ParsedRecord,
@@ -111,14 +113,32 @@ export function createApp(deps: AppDeps): Hono {
   /**
    * The body as text, refusing more than `bytes`: a declared Content-Length
    * is checked before reading; a body without one is counted as it streams.
-   * Not an async function: the common case hands back the body's own
-   * promise, one step less per request.
    */
   const readBody = (c: Context, bytes: number): Promise<string> => {
     const declared = c.req.header("content-length");
     if (declared === undefined) return readCounted(c.req.raw.body, bytes);
     if (Number(declared) > bytes) return Promise.reject(tooLarge(bytes));
     return c.req.raw.text();
+  };
+
+  /**
+   * The body parsed as JSON, with the same limits as {@linkcode readBody}.
+   * With a declared length the body goes to `Request.json()`, which takes a
+   * small body the server already holds in one synchronous step, where
+   * `text()` reads it through a stream. Not an async function: the common
+   * case hands back that promise itself.
+   */
+  const readJson = (c: Context, bytes: number): Promise<unknown> => {
+    const declared = c.req.header("content-length");
+    if (declared === undefined) return readCounted(c.req.raw.body, bytes).then(parseJson);
+    const size = Number(declared);
+    if (size > bytes) return Promise.reject(tooLarge(bytes));
+    if (size === 0) return Promise.reject(emptyBody());
+    return c.req.raw.json().catch(notJson);
+  };
+
+  const notJson = (e: unknown): never => {
+    throw e instanceof SyntaxError ? invalidJson(e) : e;
   };
 
   const readCounted = async (
@@ -164,7 +184,7 @@ export function createApp(deps: AppDeps): Hono {
   };
 
   /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
-  const scoreOne = (s: Serving, parsed: ParsedRecord, input: string | null): ScoreResult => {
+  const scoreOne = (s: Serving, parsed: ParsedRecord): ScoreResult => {
     const at = now();
     const result = scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid(at));
     deps.log?.append({
@@ -177,7 +197,7 @@ export function createApp(deps: AppDeps): Hono {
       score: result.score,
       threshold: s.model.threshold,
       is_fraud: result.is_fraud,
-      input: input ?? JSON.stringify(parsed.values),
+      input: JSON.stringify(parsed.values),
     });
     metrics.scored(s.model, result.score, result.is_fraud);
     return result;
@@ -186,9 +206,8 @@ export function createApp(deps: AppDeps): Hono {
   app.post("/v1/score", async (c) => {
     authorized(c);
     const s = serving(); // read once: this request finishes on this model
-    const text = await readBody(c, maxBody);
-    const parsed = validateRecord(s.model.schema, parseJson(text));
-    return new Response(answerJson(s.model, scoreOne(s, parsed, text)), { headers: JSON_TYPE });
+    const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
+    return new Response(answerJson(s.model, scoreOne(s, parsed)), { headers: JSON_TYPE });
   });
 
   app.post("/v1/score/batch", async (c) => {
@@ -218,7 +237,7 @@ export function createApp(deps: AppDeps): Hono {
         const end = Math.min(next + CHUNK, parsed.length);
         let out = next === 0 && !ndjson ? "[" : "";
         for (let i = next; i < end; i++) {
-          const r = answerJson(s.model, scoreOne(s, parsed[i], null));
+          const r = answerJson(s.model, scoreOne(s, parsed[i]));
           out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
         }
         next = end;
@@ -237,7 +256,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post("/v1/feedback", async (c) => {
     authorized(c);
-    const body = parseJson(await readBody(c, maxBody));
+    const body = await readJson(c, maxBody);
     const fb = validateFeedback(body, now());
     const known = deps.log ? deps.log.addFeedback(fb, now()).known : false;
     const inHistory = deps.models.current?.history?.label(fb.transaction_id, fb.label === 1) ??

@@ -58,6 +58,39 @@ function mutate(rng: Rng, good: Record<string, unknown>): string {
   return text;
 }
 
+/** The i-th fuzz request: score, batch or feedback, with a mutated body and random headers. */
+function fuzzCase(
+  rng: Rng,
+  good: Record<string, unknown>,
+  i: number,
+): { path: string; body: string; headers: Record<string, string> } {
+  const kind = i % 4;
+  let path = "/v1/score", body = mutate(rng, good);
+  if (kind === 1) {
+    path = "/v1/score/batch";
+    body = rng.random() < 0.5 ? `[${body},${mutate(rng, good)}]` : `${body}\n${mutate(rng, good)}`;
+  } else if (kind === 2) {
+    path = "/v1/feedback";
+    body = mutate(rng, { transaction_id: "t", label: 1, labeled_at: "2025-01-01" });
+  }
+  const headers: Record<string, string> = rng.random() < 0.8
+    ? { "content-type": rng.random() < 0.5 ? "application/json" : "application/x-ndjson" }
+    : {};
+  return { path, body, headers };
+}
+
+/** Checks one fuzz answer: below 500, JSON, and an error body naming the problem. */
+async function checkFuzzAnswer(res: Response, path: string, body: string): Promise<void> {
+  assert.ok(res.status < 500, `${path} ${JSON.stringify(body).slice(0, 200)} → ${res.status}`);
+  const ct = res.headers.get("content-type") ?? "";
+  assert.ok(ct.includes("json"), `${path} answered ${ct}`);
+  const text = await res.text();
+  if (res.status >= 400) {
+    const err = JSON.parse(text);
+    assert.ok(typeof err.error === "string" && typeof err.detail === "string");
+  }
+}
+
 Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no 5xx", async () => {
   const f = await servingFixture();
   const app = createApp({
@@ -66,32 +99,14 @@ Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no
   });
   const rng = new Rng(11);
   const statuses = new Map<number, number>();
-  const good = f.records[0];
+  const enc = new TextEncoder();
   for (let i = 0; i < 12_000; i++) {
-    const kind = i % 4;
-    let path = "/v1/score", body = mutate(rng, good);
-    if (kind === 1) {
-      path = "/v1/score/batch";
-      body = rng.random() < 0.5
-        ? `[${body},${mutate(rng, good)}]`
-        : `${body}\n${mutate(rng, good)}`;
-    } else if (kind === 2) {
-      path = "/v1/feedback";
-      body = mutate(rng, { transaction_id: "t", label: 1, labeled_at: "2025-01-01" });
-    }
-    const headers: Record<string, string> = rng.random() < 0.8
-      ? { "content-type": rng.random() < 0.5 ? "application/json" : "application/x-ndjson" }
-      : {};
+    const { path, body, headers } = fuzzCase(rng, f.records[0], i);
+    // Half declare their length (the body is read whole), half stream it (counted as read).
+    if (i % 2 === 0) headers["content-length"] = String(enc.encode(body).length);
     const res = await app.request(path, { method: "POST", body, headers });
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    assert.ok(res.status < 500, `${path} ${JSON.stringify(body).slice(0, 200)} → ${res.status}`);
-    const ct = res.headers.get("content-type") ?? "";
-    assert.ok(ct.includes("json"), `${path} answered ${ct}`);
-    const text = await res.text();
-    if (res.status >= 400) {
-      const err = JSON.parse(text);
-      assert.ok(typeof err.error === "string" && typeof err.detail === "string");
-    }
+    await checkFuzzAnswer(res, path, body);
   }
   const total = [...statuses.values()].reduce((a, b) => a + b, 0);
   assert.equal(total, 12_000);
@@ -99,6 +114,34 @@ Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no
     (statuses.get(422) ?? 0) > 1000 && (statuses.get(400) ?? 0) > 1000,
     JSON.stringify([...statuses]),
   );
+});
+
+Deno.test("fuzz over HTTP: 3,000 malformed bodies to a running server (bodies read natively): no 5xx", async () => {
+  const f = await servingFixture();
+  const server = await startServer({
+    root: f.root,
+    port: 0,
+    logPath: ":memory:",
+    pollSeconds: 0,
+    log: () => {},
+  });
+  try {
+    const rng = new Rng(12);
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 3_000; i++) {
+      const { path, body, headers } = fuzzCase(rng, f.records[0], i);
+      const res = await fetch(`${server.url}${path}`, { method: "POST", body, headers });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      await checkFuzzAnswer(res, path, body);
+    }
+    assert.ok(
+      (statuses.get(200) ?? 0) > 100 && (statuses.get(422) ?? 0) > 200 &&
+        (statuses.get(400) ?? 0) > 200,
+      JSON.stringify([...statuses]),
+    );
+  } finally {
+    await server.stop();
+  }
 });
 
 Deno.test("hot swap: promoting during a burst of requests loses none; a tampered run is refused", async () => {

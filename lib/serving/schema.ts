@@ -407,19 +407,27 @@ export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
 
 /** Parses a request body as JSON, or a 400 naming the problem. */
 export function parseJson(text: string): unknown {
-  if (text.length === 0) {
-    throw new RequestError(400, "invalid_json", null, "the request body is empty");
-  }
+  if (text.length === 0) throw emptyBody();
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new RequestError(
-      400,
-      "invalid_json",
-      null,
-      `the body is not valid JSON: ${(e as Error).message}`,
-    );
+    throw invalidJson(e as Error);
   }
+}
+
+/** The 400 answer for an empty body where JSON was expected. */
+export function emptyBody(): RequestError {
+  return new RequestError(400, "invalid_json", null, "the request body is empty");
+}
+
+/** The 400 answer for a body that failed to parse as JSON (`e` is the parser's error). */
+export function invalidJson(e: Error): RequestError {
+  return new RequestError(
+    400,
+    "invalid_json",
+    null,
+    `the body is not valid JSON: ${e.message}`,
+  );
 }
 
 /**
