@@ -42,7 +42,7 @@ Deno.test("score: a record gets score, decision, three reasons and the model", a
   }
   for (const r of body.reasons) assert.ok("value" in r && typeof r.feature === "string");
   assert.deepEqual(body.model, { name: "txsim", version: 1, run_id: f.run.id });
-  // Logged with the input as sent.
+  // Logged with the input record (its fields and values as received).
   const rows = log.predictions(0, Date.now() + 1000);
   assert.equal(rows.length, 1);
   assert.equal(rows[0].transaction_id, body.transaction_id);

@@ -1,5 +1,5 @@
 /**
- * The prediction log: every scored transaction (its input as sent, score,
+ * The prediction log: every scored transaction (its input record as JSON, score,
  * decision, model version, times) and every late label, in one embedded
  * SQLite database (`node:sqlite`, WAL journal).
  *
