@@ -72,7 +72,7 @@ export interface Feedback {
 
 /** Options for {@linkcode PredictionLog.open}. */
 export interface LogOptions {
-  /** Longest a queued row waits before being written, ms. Default 50. */
+  /** Longest a queued row waits before being written, ms. Default 10. */
   flushMs?: number;
   /** Queue length that triggers a write at once. Default 5000. */
   maxBatch?: number;
@@ -297,7 +297,7 @@ export class PredictionLog {
   private constructor(path: string, db: DatabaseSync, options: LogOptions) {
     this.path = path;
     this.#db = db;
-    this.#flushMs = options.flushMs ?? 50;
+    this.#flushMs = options.flushMs ?? 10;
     this.#maxBatch = options.maxBatch ?? 5000;
     if ((options.worker ?? true) && path !== ":memory:") {
       const sab = new SharedArrayBuffer(8);
