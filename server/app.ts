@@ -5,14 +5,21 @@
  * Routes: POST /v1/score, POST /v1/score/batch, POST /v1/feedback,
  * GET /v1/model, /healthz, /readyz, /metrics, /openapi.json, /docs.
  * Every error is JSON `{ error, field, detail }`; bad input gets a 4xx.
+ *
+ * Every client input is checked before it is used: API keys and their
+ * scopes (when keys are configured), per-key rate limits, the body's
+ * declared type (415 otherwise, which also refuses cross-origin simple
+ * requests), its size and how long it takes to arrive (408), the record
+ * against the model's schema, and its event time against the server
+ * clock. Metric labels come from fixed sets.
  * @module
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { createHash, timingSafeEqual } from "node:crypto";
 import { headline } from "../lib/registry/runs.ts";
+import { type ApiKeys, findKey, type Rate, RateLimiter, type Scope } from "../lib/serving/auth.ts";
 import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
-import type { PredictionLog } from "../lib/serving/predlog.ts";
+import { LogUnavailable, type PredictionLog } from "../lib/serving/predlog.ts";
 import {
   emptyBody,
   invalidJson,
@@ -24,11 +31,31 @@ import {
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import { answerJson, scoreParsed, type ScoreResult } from "../lib/serving/scorer.ts";
+import {
+  answerJson,
+  refuseOutOfRange,
+  scoreParsed,
+  type ScoreResult,
+} from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
-import { docsAsset, docsPage } from "./docs.ts";
+import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
 import { ServerMetrics } from "./metrics.ts";
+
+/** What to do while the prediction log cannot be written. */
+export type LogFailurePolicy = "serve" | "refuse";
+
+/** Defaults of {@linkcode AppDeps} (the serve task's flags show these). */
+export const APP_DEFAULTS = {
+  maxBodyBytes: 64 * 1024,
+  maxBatchBytes: 16 * 1024 * 1024,
+  maxBatchRecords: 10_000,
+  skewMs: 5 * 60_000,
+  bodyTimeoutMs: 10_000,
+  onLogFailure: "serve" as LogFailurePolicy,
+  feedbackRate: { perSecond: 100, burst: 200 } as Rate | null,
+  scoreRate: null as Rate | null,
+};
 
 /** What the app needs. */
 export interface AppDeps {
@@ -37,29 +64,48 @@ export interface AppDeps {
   log: PredictionLog | null;
   /** Metrics (a fresh set when omitted). */
   metrics?: ServerMetrics;
-  /** Required in `Authorization: Bearer …` or `X-API-Key` for score and feedback when set. */
-  apiKey?: string | null;
+  /**
+   * API keys: when set, score, batch and feedback need a key with that
+   * scope, and `/v1/model` and `/metrics` one with `admin`. Null: open.
+   */
+  keys?: ApiKeys | null;
   /** Largest body of /v1/score and /v1/feedback, bytes. Default 64 KiB. */
   maxBodyBytes?: number;
   /** Largest body of /v1/score/batch, bytes. Default 16 MiB. */
   maxBatchBytes?: number;
   /** Most records in one batch. Default 10,000. */
   maxBatchRecords?: number;
-  /** Clock (epoch ms), for tests. */
+  /** Clock (epoch ms): request times, event-time checks. Default Date.now. */
   now?: () => number;
+  /** How far ahead of the clock a record's own event time may be, ms. Default 5 minutes. */
+  skewMs?: number;
+  /** Longest time a request body may take to arrive, ms (408 past it). Default 10 s. */
+  bodyTimeoutMs?: number;
+  /** While the log cannot be written: keep answering (counting each unlogged answer) or 503. */
+  onLogFailure?: LogFailurePolicy;
+  /** Per-key feedback rate (null: none). Default 100/s, burst 200. */
+  feedbackRate?: Rate | null;
+  /** Per-key scoring rate, records a second (null: none, the default). */
+  scoreRate?: Rate | null;
+  /** The one origin browsers may call the API from (CORS); null: none. */
+  cors?: string | null;
 }
 
-const KNOWN_ROUTES: Record<string, string[]> = {
-  "/v1/score": ["POST"],
-  "/v1/score/batch": ["POST"],
-  "/v1/feedback": ["POST"],
-  "/v1/model": ["GET"],
-  "/healthz": ["GET"],
-  "/readyz": ["GET"],
-  "/metrics": ["GET"],
-  "/openapi.json": ["GET"],
-  "/docs": ["GET"],
-};
+/** Each route's methods: the one route table 404/405 answers and metric labels derive from. */
+const ROUTES = new Map<string, string[]>([
+  ["/v1/score", ["POST"]],
+  ["/v1/score/batch", ["POST"]],
+  ["/v1/feedback", ["POST"]],
+  ["/v1/model", ["GET"]],
+  ["/healthz", ["GET"]],
+  ["/readyz", ["GET"]],
+  ["/metrics", ["GET"]],
+  ["/openapi.json", ["GET"]],
+  ["/docs", ["GET"]],
+]);
+
+/** Method labels of the request metrics; any other method counts as "other". */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
 const JSON_TYPE = { "content-type": "application/json" };
 
@@ -67,48 +113,152 @@ function errorJson(c: Context, e: RequestError): Response {
   return c.json(e.toJSON(), e.status as 400);
 }
 
-function sha256(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+function mediaType(header: string | undefined): string {
+  if (!header) return "";
+  const semi = header.indexOf(";");
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
+/** Media types each POST route takes. */
+const BODY_TYPES: Record<string, readonly string[]> = {
+  "/v1/score": ["application/json"],
+  "/v1/feedback": ["application/json"],
+  "/v1/score/batch": ["application/json", "application/x-ndjson", "application/jsonl"],
+};
+
+/** A body read that has not finished: rejected when its deadline passes. */
+interface PendingRead {
+  deadline: number;
+  reject: (e: unknown) => void;
+}
+
+/** The app, with what the server needs beyond Hono's `fetch`. */
+export interface ScoringApp extends Hono {
+  /** Fails every body read still under way (shutdown past its deadline): they answer 503. */
+  abortReads(reason: string): void;
 }
 
 /** Builds the app (see the module doc). */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(deps: AppDeps): ScoringApp {
   const metrics = deps.metrics ?? new ServerMetrics();
   const now = deps.now ?? Date.now;
-  const maxBody = deps.maxBodyBytes ?? 64 * 1024;
-  const maxBatchBytes = deps.maxBatchBytes ?? 16 * 1024 * 1024;
-  const maxBatchRecords = deps.maxBatchRecords ?? 10_000;
-  const keyDigest = deps.apiKey ? sha256(deps.apiKey) : null;
+  const maxBody = deps.maxBodyBytes ?? APP_DEFAULTS.maxBodyBytes;
+  const maxBatchBytes = deps.maxBatchBytes ?? APP_DEFAULTS.maxBatchBytes;
+  const maxBatchRecords = deps.maxBatchRecords ?? APP_DEFAULTS.maxBatchRecords;
+  const skewMs = deps.skewMs ?? APP_DEFAULTS.skewMs;
+  const bodyTimeoutMs = deps.bodyTimeoutMs ?? APP_DEFAULTS.bodyTimeoutMs;
+  const onLogFailure = deps.onLogFailure ?? APP_DEFAULTS.onLogFailure;
+  const keys = deps.keys && deps.keys.keys.length ? deps.keys : null;
+  const feedbackRate = deps.feedbackRate === undefined
+    ? APP_DEFAULTS.feedbackRate
+    : deps.feedbackRate;
+  const scoreRate = deps.scoreRate === undefined ? APP_DEFAULTS.scoreRate : deps.scoreRate;
+  const limiters: Partial<Record<Scope, RateLimiter>> = {};
+  if (feedbackRate) limiters.feedback = new RateLimiter(feedbackRate);
+  if (scoreRate) limiters.score = new RateLimiter(scoreRate);
+  const cors = deps.cors ?? null;
   const started = now();
   metrics.watch(deps.models, deps.log);
 
-  const app = new Hono();
+  const app = new Hono() as unknown as ScoringApp;
 
   app.onError((err, c) => {
     if (err instanceof RequestError) return errorJson(c, err);
+    if (err instanceof LogUnavailable) {
+      return c.json({
+        error: "log_unavailable",
+        field: null,
+        detail: `the prediction log cannot be written: ${err.message}`,
+      }, 503);
+    }
     console.error(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
     return c.json({ error: "internal", field: null, detail: "internal server error" }, 500);
   });
 
   app.notFound((c) => {
-    const methods = KNOWN_ROUTES[c.req.path];
+    const methods = ROUTES.get(c.req.path);
     if (methods) {
       c.header("Allow", methods.join(", "));
       return c.json({
         error: "method_not_allowed",
         field: null,
-        detail: `${c.req.method} is not allowed on ${c.req.path} (allowed: ${methods.join(", ")})`,
+        detail: `${c.req.method.slice(0, 20)} is not allowed on ${c.req.path} (allowed: ${
+          methods.join(", ")
+        })`,
       }, 405);
     }
     return c.json({
       error: "not_found",
       field: null,
-      detail: `no route ${c.req.method} ${c.req.path.slice(0, 200)}`,
+      detail: `no route ${c.req.method.slice(0, 20)} ${c.req.path.slice(0, 200)}`,
     }, 404);
   });
 
   const tooLarge = (bytes: number) =>
     new RequestError(413, "body_too_large", null, `the request body is larger than ${bytes} bytes`);
+
+  // Body reads under way, with their deadlines; one timer (armed while any
+  // is pending) fails those past it, so a read costs no timer of its own.
+  const reads = new Set<PendingRead>();
+  let sweeper: number | null = null;
+  const sweep = () => {
+    sweeper = null;
+    const t = now();
+    for (const r of reads) {
+      if (r.deadline <= t) {
+        reads.delete(r);
+        metrics.bodyAborted("timeout");
+        r.reject(
+          new RequestError(
+            408,
+            "body_timeout",
+            null,
+            `the request body did not arrive within ${bodyTimeoutMs} ms`,
+          ),
+        );
+      }
+    }
+    if (reads.size > 0) arm();
+  };
+  const arm = () => {
+    if (sweeper !== null) return;
+    sweeper = setTimeout(sweep, Math.min(1000, bodyTimeoutMs)) as unknown as number;
+    Deno.unrefTimer(sweeper);
+  };
+  app.abortReads = (reason: string) => {
+    for (const r of reads) {
+      r.reject(new RequestError(503, "shutting_down", null, reason));
+    }
+    reads.clear();
+  };
+
+  /** A body read with the body timeout; a client gone mid-body is a counted 400, not a 500. */
+  const timed = <T>(read: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const entry: PendingRead = { deadline: now() + bodyTimeoutMs, reject };
+      reads.add(entry);
+      arm();
+      read.then((v) => {
+        reads.delete(entry);
+        resolve(v);
+      }, (e) => {
+        if (!reads.delete(entry)) return; // already timed out or aborted
+        if (e instanceof SyntaxError) reject(invalidJson(e));
+        else if (e instanceof RequestError) reject(e);
+        else {
+          metrics.bodyAborted("disconnect");
+          reject(
+            new RequestError(
+              400,
+              "body_incomplete",
+              null,
+              "the connection ended before the whole body arrived",
+            ),
+          );
+        }
+      });
+    });
 
   /**
    * The body as text, refusing more than `bytes`: a declared Content-Length
@@ -116,29 +266,24 @@ export function createApp(deps: AppDeps): Hono {
    */
   const readBody = (c: Context, bytes: number): Promise<string> => {
     const declared = c.req.header("content-length");
-    if (declared === undefined) return readCounted(c.req.raw.body, bytes);
-    if (Number(declared) > bytes) return Promise.reject(tooLarge(bytes));
-    return c.req.raw.text();
+    if (declared === undefined) return timed(readCounted(c.req.raw.body, bytes));
+    if (!(Number(declared) <= bytes)) return Promise.reject(tooLarge(bytes));
+    return timed(c.req.raw.text());
   };
 
   /**
    * The body parsed as JSON, with the same limits as {@linkcode readBody}.
    * With a declared length the body goes to `Request.json()`, which takes a
    * small body the server already holds in one synchronous step, where
-   * `text()` reads it through a stream. Not an async function: the common
-   * case hands back that promise itself.
+   * `text()` reads it through a stream.
    */
   const readJson = (c: Context, bytes: number): Promise<unknown> => {
     const declared = c.req.header("content-length");
-    if (declared === undefined) return readCounted(c.req.raw.body, bytes).then(parseJson);
+    if (declared === undefined) return timed(readCounted(c.req.raw.body, bytes)).then(parseJson);
     const size = Number(declared);
-    if (size > bytes) return Promise.reject(tooLarge(bytes));
+    if (!(size <= bytes)) return Promise.reject(tooLarge(bytes));
     if (size === 0) return Promise.reject(emptyBody());
-    return c.req.raw.json().catch(notJson);
-  };
-
-  const notJson = (e: unknown): never => {
-    throw e instanceof SyntaxError ? invalidJson(e) : e;
+    return timed(c.req.raw.json());
   };
 
   const readCounted = async (
@@ -162,17 +307,67 @@ export function createApp(deps: AppDeps): Hono {
     return new TextDecoder().decode(all);
   };
 
-  const authorized = (c: Context): void => {
-    if (!keyDigest) return;
-    const auth = c.req.header("authorization");
-    const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-api-key");
-    // Compare digests: equal lengths, constant time whatever the key sent.
-    if (given === undefined || !timingSafeEqual(sha256(given), keyDigest)) {
+  /**
+   * The caller's name when it may use `scope`: the key's name, or
+   * "anonymous" when no keys are configured. 401 without a valid key, 403
+   * when the key lacks the scope, 429 past the key's rate.
+   */
+  const authorized = (c: Context, scope: Scope): string => {
+    let name = "anonymous";
+    if (keys) {
+      const auth = c.req.header("authorization");
+      const given = auth !== undefined && auth.startsWith("Bearer ")
+        ? auth.slice(7)
+        : c.req.header("x-api-key");
+      const key = given === undefined ? null : findKey(keys, given);
+      if (!key) {
+        throw new RequestError(
+          401,
+          "unauthorized",
+          null,
+          "a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)",
+        );
+      }
+      if (!key.scopes.has(scope)) {
+        throw new RequestError(
+          403,
+          "forbidden",
+          null,
+          `the key "${key.name}" lacks the "${scope}" scope`,
+        );
+      }
+      name = key.name;
+    }
+    const limiter = limiters[scope];
+    if (limiter) {
+      const wait = limiter.take(name, now());
+      if (wait > 0) {
+        c.header("Retry-After", String(Math.max(1, Math.ceil(wait))));
+        throw new RequestError(
+          429,
+          "rate_limited",
+          null,
+          `over the ${scope} rate of ${limiter.rate.perSecond}/s for "${name}"; retry in ${
+            Math.ceil(wait * 1000)
+          } ms`,
+        );
+      }
+    }
+    return name;
+  };
+
+  /** 415 unless the body is declared as one of the route's media types. */
+  const bodyType = (c: Context, path: string): void => {
+    const type = mediaType(c.req.header("content-type"));
+    const allowed = BODY_TYPES[path];
+    if (!allowed.includes(type)) {
       throw new RequestError(
-        401,
-        "unauthorized",
+        415,
+        "unsupported_media_type",
         null,
-        "a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)",
+        `the body must be sent as ${allowed.join(" or ")} (Content-Type), got ${
+          JSON.stringify(type.slice(0, 60) || "none")
+        }`,
       );
     }
   };
@@ -183,35 +378,89 @@ export function createApp(deps: AppDeps): Hono {
     return s;
   };
 
+  /** Under the refuse policy, 503 while the log cannot be written (nothing is scored). */
+  const logWritable = (): void => {
+    const log = deps.log;
+    if (!log || onLogFailure !== "refuse") return;
+    const st = log.status;
+    if (!st.available) {
+      throw new RequestError(
+        503,
+        "log_unavailable",
+        null,
+        `the prediction log cannot be written (${st.reason}); scoring is refused until it can`,
+      );
+    }
+  };
+
+  /**
+   * The record's event time: the server clock when it has none; its own
+   * when that lies within the history's retention before the clock and at
+   * most the skew after it; else 422. Models without velocity features
+   * keep any valid time (it only goes to the log).
+   */
+  const eventTime = (s: Serving, parsed: ParsedRecord, at: number, where: string): void => {
+    const h = s.history;
+    if (!h) return;
+    const t = parsed.timeMs;
+    if (t === null) {
+      parsed.timeMs = at;
+      return;
+    }
+    if (t < at - h.retainMs || t > at + skewMs) {
+      const field = s.model.schema.timeField ?? "time";
+      const name = where ? `${where}.${field}` : field;
+      throw new RequestError(
+        422,
+        "time_out_of_window",
+        name,
+        `"${field}" must lie within the last ${h.retainMs / 86_400_000} days and at most ${
+          skewMs / 1000
+        } s after the server clock (${new Date(at).toISOString()}), got ${
+          new Date(t).toISOString()
+        }; omit it to use the server clock`,
+      );
+    }
+  };
+
   /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
-  const scoreOne = (s: Serving, parsed: ParsedRecord): ScoreResult => {
-    const at = now();
+  const scoreOne = (s: Serving, parsed: ParsedRecord, at: number): ScoreResult => {
     const result = scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid(at));
-    deps.log?.append({
-      transaction_id: result.transaction_id,
-      scored_at: at,
-      event_time: parsed.timeMs,
-      model: s.model.name,
-      version: s.model.version,
-      run_id: s.model.run.id,
-      score: result.score,
-      threshold: s.model.threshold,
-      is_fraud: result.is_fraud,
-      input: JSON.stringify(parsed.values),
-    });
+    const log = deps.log;
+    if (log) {
+      log.append({
+        transaction_id: result.transaction_id,
+        scored_at: at,
+        event_time: parsed.timeMs,
+        model: s.model.name,
+        version: s.model.version,
+        run_id: s.model.run.id,
+        score: result.score,
+        threshold: s.model.threshold,
+        is_fraud: result.is_fraud,
+        input: JSON.stringify(parsed.values),
+      });
+      if (!log.status.available) metrics.unloggedAnswer();
+    }
     metrics.scored(s.model, result.score, result.is_fraud);
     return result;
   };
 
   app.post("/v1/score", async (c) => {
-    authorized(c);
+    authorized(c, "score");
+    bodyType(c, "/v1/score");
+    logWritable();
     const s = serving(); // read once: this request finishes on this model
     const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
-    return new Response(answerJson(s.model, scoreOne(s, parsed)), { headers: JSON_TYPE });
+    const at = now();
+    eventTime(s, parsed, at, "");
+    return new Response(answerJson(s.model, scoreOne(s, parsed, at)), { headers: JSON_TYPE });
   });
 
   app.post("/v1/score/batch", async (c) => {
-    authorized(c);
+    authorized(c, "score");
+    bodyType(c, "/v1/score/batch");
+    logWritable();
     const s = serving();
     const text = await readBody(c, maxBatchBytes);
     const { ndjson, values } = parseBatch(
@@ -228,7 +477,13 @@ export function createApp(deps: AppDeps): Hono {
       );
     }
     // Validate everything first: a batch is scored whole or not at all.
-    const parsed = values.map((v, i) => validateRecord(s.model.schema, v, `[${i}]`));
+    const at = now();
+    const parsed = values.map((v, i) => {
+      const p = validateRecord(s.model.schema, v, `[${i}]`);
+      refuseOutOfRange(s.model, p, `[${i}]`);
+      eventTime(s, p, at, `[${i}]`);
+      return p;
+    });
     const enc = new TextEncoder();
     const CHUNK = 500;
     let next = 0;
@@ -237,7 +492,7 @@ export function createApp(deps: AppDeps): Hono {
         const end = Math.min(next + CHUNK, parsed.length);
         let out = next === 0 && !ndjson ? "[" : "";
         for (let i = next; i < end; i++) {
-          const r = answerJson(s.model, scoreOne(s, parsed[i]));
+          const r = answerJson(s.model, scoreOne(s, parsed[i], now()));
           out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
         }
         next = end;
@@ -255,18 +510,38 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.post("/v1/feedback", async (c) => {
-    authorized(c);
+    const source = authorized(c, "feedback");
+    bodyType(c, "/v1/feedback");
     const body = await readJson(c, maxBody);
-    const fb = validateFeedback(body, now());
-    const known = deps.log ? deps.log.addFeedback(fb, now()).known : false;
-    const inHistory = deps.models.current?.history?.label(fb.transaction_id, fb.label === 1) ??
-      false;
+    const at = now();
+    const fb = validateFeedback(body, at);
+    const log = deps.log;
+    const history = deps.models.current?.history ?? null;
+    // Only transactions the log holds can be labeled: a label for an
+    // unknown id could only be a mistake or an attempt to steer features.
+    const known = log ? log.hasPrediction(fb.transaction_id) : history?.label(
+      fb.transaction_id,
+      fb.label === 1,
+    ) ?? false;
+    if (!known) {
+      throw new RequestError(
+        404,
+        "unknown_transaction",
+        "transaction_id",
+        `no scored transaction has the id ${JSON.stringify(fb.transaction_id.slice(0, 128))}`,
+      );
+    }
+    if (log) {
+      await log.addFeedbackAsync(fb, { receivedAt: at, source });
+      history?.label(fb.transaction_id, fb.label === 1);
+    }
     metrics.feedback(fb.label);
     return c.json({
       transaction_id: fb.transaction_id,
       label: fb.label,
       labeled_at: new Date(fb.labeled_at).toISOString(),
-      known: known || inHistory,
+      known: true,
+      source,
     });
   });
 
@@ -277,6 +552,16 @@ export function createApp(deps: AppDeps): Hono {
     if (!s) {
       return c.json({ error: "not_ready", field: null, detail: "no model is loaded yet" }, 503);
     }
+    const st = deps.log?.status;
+    if (st && !st.available) {
+      return c.json({
+        error: "log_unavailable",
+        field: null,
+        detail: `the prediction log cannot be written since ${
+          new Date(st.since!).toISOString()
+        }: ${st.reason}`,
+      }, 503);
+    }
     return c.json({
       status: "ready",
       model: { name: s.model.name, version: s.model.version, run_id: s.model.run.id },
@@ -284,6 +569,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get("/v1/model", (c) => {
+    if (keys) authorized(c, "admin");
     const { model, history } = serving();
     const run = model.run;
     return c.json({
@@ -302,18 +588,19 @@ export function createApp(deps: AppDeps): Hono {
       dataset: run.dataset,
       features: run.pipeline.columns,
       velocity: run.pipeline.velocity,
-      entity_history: history ? { transactions_with_id: history.idsHeld } : null,
+      entity_history: history ? { transactions_with_id: history.idsHeld, ...history.stats } : null,
       input_schema: jsonSchemaOf(model.schema),
     });
   });
 
   app.get("/metrics", (c) => {
+    if (keys) authorized(c, "admin");
     return c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
   app.get("/openapi.json", (c) => c.json(openApiDocument(deps.models.current?.model ?? null)));
 
-  app.get("/docs", (c) => c.html(docsPage()));
+  app.get("/docs", (c) => c.html(docsPage(), 200, DOCS_HEADERS));
   app.get("/docs/:asset", async (c) => {
     const asset = await docsAsset(c.req.param("asset"));
     if (!asset) {
@@ -322,7 +609,11 @@ export function createApp(deps: AppDeps): Hono {
         404,
       );
     }
-    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "max-age=3600" });
+    return c.body(asset.body, 200, {
+      ...DOCS_HEADERS,
+      "content-type": asset.type,
+      "cache-control": "max-age=3600",
+    });
   });
 
   // Requests are counted and timed around the whole app rather than in a
@@ -331,10 +622,21 @@ export function createApp(deps: AppDeps): Hono {
   // called directly. `app.request` (tests) goes through `app.fetch` too.
   const dispatch = app.fetch;
   const record = (req: Request, res: Response, t0: number) => {
-    metrics.request(routeOf(req.url), req.method, res.status, (performance.now() - t0) / 1000);
+    if (cors) withCors(req, res, cors);
+    metrics.request(
+      routeOf(req.url),
+      METHODS.has(req.method) ? req.method : "other",
+      res.status,
+      (performance.now() - t0) / 1000,
+    );
   };
   app.fetch = (req, env, ctx) => {
     const t0 = performance.now();
+    if (cors && req.method === "OPTIONS") {
+      const res = preflight(req, cors);
+      record(req, res, t0);
+      return res;
+    }
     const res = dispatch(req, env, ctx);
     if (res instanceof Promise) {
       return res.then((r) => {
@@ -346,6 +648,32 @@ export function createApp(deps: AppDeps): Hono {
     return res;
   };
   return app;
+}
+
+/** CORS headers on an answer to the allowed origin (nothing for any other). */
+function withCors(req: Request, res: Response, origin: string): void {
+  if (req.headers.get("origin") !== origin) return;
+  try {
+    res.headers.set("access-control-allow-origin", origin);
+    res.headers.set("vary", "Origin");
+  } catch { /* immutable headers (a static asset answer): left as they are */ }
+}
+
+/** The answer to a CORS preflight: allowed for the configured origin only. */
+function preflight(req: Request, origin: string): Response {
+  if (req.headers.get("origin") !== origin || !ROUTES.has(new URL(req.url).pathname)) {
+    return new Response(null, { status: 403 });
+  }
+  return new Response(null, {
+    status: 204,
+    headers: {
+      "access-control-allow-origin": origin,
+      "access-control-allow-methods": "GET, POST",
+      "access-control-allow-headers": "authorization, content-type, x-api-key",
+      "access-control-max-age": "600",
+      "vary": "Origin",
+    },
+  });
 }
 
 let lastUrl = "", lastRoute = "";
@@ -364,5 +692,5 @@ function routeLabel(url: string): string {
   if (start < 0) return "unmatched";
   const q = url.indexOf("?", start);
   const path = q < 0 ? url.slice(start) : url.slice(start, q);
-  return KNOWN_ROUTES[path] ? path : path.startsWith("/docs/") ? "/docs/:asset" : "unmatched";
+  return ROUTES.has(path) ? path : path.startsWith("/docs/") ? "/docs/:asset" : "unmatched";
 }

@@ -4,17 +4,18 @@ import { loadDataset } from "../lib/data/load.ts";
 import { ModelHolder } from "../lib/serving/holder.ts";
 import { parseMetrics, seriesKey } from "../lib/serving/metrics.ts";
 import { PredictionLog } from "../lib/serving/predlog.ts";
-import { createApp } from "./app.ts";
+import { type AppDeps, createApp } from "./app.ts";
+import { constantTimeEqual, parseApiKeys } from "../lib/serving/auth.ts";
 import { fixtureHolder, servingFixture } from "./testing.ts";
 import pl from "nodejs-polars";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-async function setup(opts: { apiKey?: string } = {}) {
+async function setup(opts: Partial<AppDeps> = {}) {
   const f = await servingFixture();
   const holder = await fixtureHolder(f);
   const log = PredictionLog.open(":memory:");
-  const app = createApp({ models: holder, log, apiKey: opts.apiKey ?? null });
+  const app = createApp({ models: holder, log, now: f.now, feedbackRate: null, ...opts });
   const post = (path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS) =>
     app.request(path, {
       method: "POST",
@@ -162,7 +163,11 @@ Deno.test("routes: 413 oversized, 404 unknown, 405 wrong method, health, readine
   // Without a model: not ready, and scoring answers 503 (not a crash).
   const empty = createApp({ models: new ModelHolder(), log: null });
   assert.equal((await empty.request("/readyz")).status, 503);
-  const r503 = await empty.request("/v1/score", { method: "POST", body: "{}" });
+  const r503 = await empty.request("/v1/score", {
+    method: "POST",
+    body: "{}",
+    headers: JSON_HEADERS,
+  });
   assert.equal(r503.status, 503);
   assert.equal((await r503.json()).error, "not_ready");
   assert.equal((await empty.request("/healthz")).status, 200);
@@ -257,9 +262,9 @@ Deno.test("feedback: joins the log by transaction id; bad bodies are refused", a
   // The latest label wins.
   await post("/v1/feedback", { transaction_id: scored.transaction_id, label: false });
   assert.equal(log.predictions(0, Date.now() + 1000)[0].label, 0);
-  const unknown = await (await post("/v1/feedback", { transaction_id: "never-seen", label: 0 }))
-    .json();
-  assert.equal(unknown.known, false);
+  const unknown = await post("/v1/feedback", { transaction_id: "never-seen", label: 0 });
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).field, "transaction_id");
   const cases: [unknown, number, string | null][] = [
     [{ label: 1 }, 422, "transaction_id"],
     [{ transaction_id: "a" }, 422, "label"],
@@ -277,25 +282,196 @@ Deno.test("feedback: joins the log by transaction id; bad bodies are refused", a
   }
 });
 
-Deno.test("API key: required for score, batch and feedback when set; health stays open", async () => {
-  const { f, post, app } = await setup({ apiKey: "s3cret-key" });
+const KEYS = parseApiKeys(
+  JSON.stringify({
+    keys: [
+      { name: "checkout", key: "score-key-0123456789", scopes: ["score"] },
+      { name: "analysts", key: "label-key-0123456789", scopes: ["feedback"] },
+      { name: "ops", key: "admin-key-0123456789", scopes: ["admin", "score"] },
+    ],
+  }),
+  "test keys",
+);
+
+Deno.test("API keys: scopes for score, feedback and admin; health stays open; the key's name goes with the label", async () => {
+  const { f, post, app, log } = await setup({ keys: KEYS });
   const rec = f.records[0];
+  const as = (key: string) => ({ ...JSON_HEADERS, authorization: `Bearer ${key}` });
   assert.equal((await post("/v1/score", rec)).status, 401);
-  const wrong = await post("/v1/score", rec, { ...JSON_HEADERS, authorization: "Bearer nope" });
+  const wrong = await post("/v1/score", rec, as("score-key-0123456788"));
   assert.equal(wrong.status, 401);
   assert.equal((await wrong.json()).error, "unauthorized");
+  const ok = await post("/v1/score", rec, as("score-key-0123456789"));
+  assert.equal(ok.status, 200);
+  const id = (await ok.json()).transaction_id;
   assert.equal(
-    (await post("/v1/score", rec, { ...JSON_HEADERS, authorization: "Bearer s3cret-key" })).status,
+    (await post("/v1/score", rec, { ...JSON_HEADERS, "x-api-key": "admin-key-0123456789" }))
+      .status,
     200,
   );
-  assert.equal(
-    (await post("/v1/score", rec, { ...JSON_HEADERS, "x-api-key": "s3cret-key" })).status,
-    200,
-  );
+  const noScope = await post("/v1/score", rec, as("label-key-0123456789"));
+  assert.equal(noScope.status, 403);
+  assert.equal((await noScope.json()).error, "forbidden");
   assert.equal((await post("/v1/score/batch", [rec])).status, 401);
-  assert.equal((await post("/v1/feedback", { transaction_id: "a", label: 1 })).status, 401);
+  assert.equal((await post("/v1/feedback", { transaction_id: id, label: 1 })).status, 401);
+  assert.equal(
+    (await post("/v1/feedback", { transaction_id: id, label: 1 }, as("score-key-0123456789")))
+      .status,
+    403,
+  );
+  const fb = await post(
+    "/v1/feedback",
+    { transaction_id: id, label: 1 },
+    as("label-key-0123456789"),
+  );
+  assert.equal(fb.status, 200);
+  assert.equal((await fb.json()).source, "analysts");
+  assert.equal(
+    log.predictions(0, Date.now() + 1e12).find((r) => r.transaction_id === id)?.label,
+    1,
+  );
+  // Health stays open; the model card and metrics need admin.
   assert.equal((await app.request("/healthz")).status, 200);
-  assert.equal((await app.request("/metrics")).status, 200);
+  assert.equal((await app.request("/readyz")).status, 200);
+  assert.equal((await app.request("/metrics")).status, 401);
+  assert.equal((await app.request("/v1/model")).status, 401);
+  const admin = { headers: { authorization: "Bearer admin-key-0123456789" } };
+  assert.equal((await app.request("/metrics", admin)).status, 200);
+  assert.equal((await app.request("/v1/model", admin)).status, 200);
+  assert.equal(
+    (await app.request("/metrics", { headers: { "x-api-key": "score-key-0123456789" } })).status,
+    403,
+  );
+});
+
+Deno.test("API keys: a key file is checked whole (names, lengths, scopes, duplicates) with one-line errors", () => {
+  const bad: [unknown, RegExp][] = [
+    [{ keys: [] }, /with a key/],
+    [{ keys: [{ name: "A", key: "x".repeat(16), scopes: ["score"] }] }, /"name" must match/],
+    [{ keys: [{ name: "a", key: "short", scopes: ["score"] }] }, /at least 16/],
+    [{ keys: [{ name: "a", key: "x".repeat(16), scopes: ["root"] }] }, /unknown scope "root"/],
+    [{ keys: [{ name: "a", key: "x".repeat(16), scopes: [] }] }, /"scopes" must list/],
+    [{
+      keys: [{ name: "a", key: "x".repeat(16), scopes: ["score"] }, {
+        name: "a",
+        key: "y".repeat(16),
+        scopes: ["score"],
+      }],
+    }, /used twice/],
+    [{ keys: [{ name: "a", key: "x".repeat(16), scopes: ["score"], extra: 1 }] }, /unknown field/],
+  ];
+  for (const [value, re] of bad) {
+    assert.throws(() => parseApiKeys(JSON.stringify(value), "k.json"), re, JSON.stringify(value));
+  }
+  assert.throws(() => parseApiKeys("{", "k.json"), /k.json: not valid JSON/);
+  assert.equal(constantTimeEqual("abc", "abc"), true);
+  assert.equal(constantTimeEqual("abd", "abc"), false);
+  assert.equal(constantTimeEqual("ab", "abc"), false);
+  assert.equal(constantTimeEqual("abcd", "abc"), false);
+  assert.equal(constantTimeEqual("", "abc"), false);
+});
+
+Deno.test("feedback: only logged transactions can be labeled (404 otherwise); a key over its rate gets 429 with Retry-After", async () => {
+  const { f, post } = await setup({ feedbackRate: { perSecond: 1, burst: 5 } });
+  const ids: string[] = [];
+  for (const r of f.records.slice(0, 3)) {
+    ids.push((await (await post("/v1/score", r)).json()).transaction_id);
+  }
+  const unknown = await post("/v1/feedback", { transaction_id: "forged-1", label: 1 });
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).error, "unknown_transaction");
+  for (const id of ids) {
+    assert.equal((await post("/v1/feedback", { transaction_id: id, label: 0 })).status, 200);
+  }
+  // The burst of 5 is spent (one 404, three labels, this one): the next is refused.
+  assert.equal((await post("/v1/feedback", { transaction_id: ids[0], label: 1 })).status, 200);
+  const over = await post("/v1/feedback", { transaction_id: ids[0], label: 1 });
+  assert.equal(over.status, 429);
+  assert.ok(Number(over.headers.get("retry-after")) >= 1);
+  assert.equal((await over.json()).error, "rate_limited");
+});
+
+Deno.test("bodies must declare their media type (415), which also refuses cross-origin simple requests; CORS only for --cors", async () => {
+  const { f, post, app } = await setup({ cors: "https://ops.example" });
+  const rec = f.records[0];
+  for (
+    const type of [
+      undefined,
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+    ]
+  ) {
+    const res = await post("/v1/score", rec, type ? { "content-type": type } : {});
+    assert.equal(res.status, 415, String(type));
+    assert.equal((await res.json()).error, "unsupported_media_type");
+  }
+  assert.equal(
+    (await post("/v1/score", rec, { "content-type": "application/json; charset=utf-8" })).status,
+    200,
+  );
+  assert.equal(
+    (await post("/v1/score/batch", JSON.stringify(rec), { "content-type": "application/x-ndjson" }))
+      .status,
+    200,
+  );
+  assert.equal(
+    (await post("/v1/score/batch", [rec], { "content-type": "text/plain" })).status,
+    415,
+  );
+  const pre = await app.request("/v1/score", {
+    method: "OPTIONS",
+    headers: { origin: "https://ops.example", "access-control-request-method": "POST" },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get("access-control-allow-origin"), "https://ops.example");
+  const other = await app.request("/v1/score", {
+    method: "OPTIONS",
+    headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+  });
+  assert.equal(other.status, 403);
+  const res = await post("/v1/score", rec, { ...JSON_HEADERS, origin: "https://evil.example" });
+  assert.equal(res.headers.get("access-control-allow-origin"), null);
+  const none = await setup();
+  const plain = await none.app.request("/v1/score", {
+    method: "OPTIONS",
+    headers: { origin: "https://ops.example" },
+  });
+  assert.equal(plain.status, 405);
+  assert.equal(plain.headers.get("access-control-allow-origin"), null);
+});
+
+Deno.test("docs: served with CSP, nosniff and no framing; no inline script; the validator is off", async () => {
+  const { app } = await setup();
+  const page = await app.request("/docs");
+  assert.match(page.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+  assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+  const html = await page.text();
+  assert.ok(!/<script>/.test(html), "no inline script");
+  const init = await app.request("/docs/init.js");
+  assert.equal(init.status, 200);
+  assert.match(await init.text(), /validatorUrl: "none"/);
+});
+
+Deno.test("metrics: made-up methods and paths add no series", async () => {
+  const { app } = await setup();
+  const madeUp = async (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      await app.request(`/x${i}`, { method: `M${i}` });
+      await app.request("/v1/score", { method: `Z${i}` });
+    }
+  };
+  const lines = async () => (await (await app.request("/metrics")).text()).split("\n").length;
+  await madeUp(0, 3);
+  await app.request("/metrics");
+  const before = await lines();
+  await madeUp(3, 500);
+  const text = await (await app.request("/metrics")).text();
+  assert.equal(text.split("\n").length, before);
+  assert.ok(!/method="M\d/.test(text) && !/x\d/.test(text));
+  assert.match(text, /route="unmatched",method="other",status="404"/);
+  assert.match(text, /route="\/v1\/score",method="other",status="405"/);
 });
 
 Deno.test("metrics: request counts and latency by route and status, scores, alert rate, model info", async () => {

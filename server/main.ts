@@ -1,33 +1,100 @@
 /**
- * `deno task serve [--port 8000] [--host 127.0.0.1] [--model NAME@ALIAS]
- * [--log PATH] [--history run|PATH|none] [--poll SECONDS]`: serves the model
- * behind the alias (default champion) until SIGTERM or SIGINT, which drain
- * in-flight requests and flush the prediction log. The API key, when wanted,
- * comes from FRAUDLAB_API_KEY (never a flag, so it stays out of `ps`).
+ * `deno task serve [flags]`: serves the model behind the alias (default
+ * champion) until SIGTERM or SIGINT, which drain in-flight requests (up to
+ * `--shutdown-timeout`) and write the prediction log. Flags and their
+ * defaults are the table below. API keys come from `--keys FILE` or the
+ * environment (`FRAUDLAB_API_KEYS`, `FRAUDLAB_API_KEY`), never from a flag's
+ * value, so secrets stay out of `ps`. Every failed start prints one line
+ * `error: …` and exits 2.
  */
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
-import { startServer } from "./serve.ts";
+import { UserError } from "../lib/util/errors.ts";
+import { loadApiKeys, parseRate, type Rate } from "../lib/serving/auth.ts";
+import { DEFAULT_MAX_ENTITIES, DEFAULT_MAX_EVENTS } from "../lib/features/online.ts";
+import { APP_DEFAULTS, type LogFailurePolicy } from "./app.ts";
+import { SHUTDOWN_MS, startServer } from "./serve.ts";
+
+const rateText = (r: Rate | null) => r ? `${r.perSecond}:${r.burst}` : "0";
+
+/** The serve task's flags: name → [meaning, default shown]. README's table mirrors it. */
+export const SERVE_FLAGS: Record<string, [string, string]> = {
+  port: ["port to listen on", "8000"],
+  host: ["address to listen on (non-loopback needs keys or --insecure)", "127.0.0.1"],
+  model: ["NAME@ALIAS, NAME@VERSION, ALIAS or run:ID", "champion"],
+  log: ["prediction log (SQLite)", "$FRAUDLAB_LOG or artifacts/predictions.sqlite"],
+  history: ["entity history seed: run, FILE or none", "run"],
+  poll: ["seconds between alias checks (0 = never)", "2"],
+  keys: ["API keys file (JSON; see lib/serving/auth.ts)", "none"],
+  insecure: ["allow a non-loopback --host without keys", "off"],
+  cors: ["the one browser origin allowed to call the API", "none"],
+  skew: ["seconds a record's own time may be ahead of the server clock", "300"],
+  "max-entities": ["entity values remembered per entity column", String(DEFAULT_MAX_ENTITIES)],
+  "max-events": ["events remembered per entity value", String(DEFAULT_MAX_EVENTS)],
+  "body-timeout": ["seconds a request body may take to arrive (408 after)", "10"],
+  "shutdown-timeout": [
+    "seconds to wait for in-flight requests on SIGTERM",
+    String(SHUTDOWN_MS / 1000),
+  ],
+  "on-log-failure": [
+    "while the log cannot be written: serve (count unlogged) or refuse (503)",
+    APP_DEFAULTS.onLogFailure,
+  ],
+  "feedback-rate": [
+    "feedback per key: RATE[:BURST] a second, 0 = no limit",
+    rateText(APP_DEFAULTS.feedbackRate),
+  ],
+  "score-rate": [
+    "scoring requests per key: RATE[:BURST] a second, 0 = no limit",
+    rateText(APP_DEFAULTS.scoreRate),
+  ],
+};
 
 await runTask(async (args) => {
-  const flags = parseFlags(args, {
-    port: { type: "string" },
-    host: { type: "string" },
-    model: { type: "string" },
-    log: { type: "string" },
-    history: { type: "string" },
-    poll: { type: "string" },
-  });
-  const apiKey = Deno.env.get("FRAUDLAB_API_KEY") || null;
+  const spec = Object.fromEntries(
+    Object.keys(SERVE_FLAGS).map((k) => [k, { type: k === "insecure" ? "boolean" : "string" }]),
+  ) as Record<string, { type: "string" | "boolean" }>;
+  const flags = parseFlags(args, spec) as Record<string, string | boolean | undefined>;
+  const str = (k: string) => flags[k] as string | undefined;
+  const policy = str("on-log-failure") ?? APP_DEFAULTS.onLogFailure;
+  if (policy !== "serve" && policy !== "refuse") {
+    throw new UserError(`--on-log-failure: expected serve or refuse, got "${policy}"`);
+  }
+  const cors = str("cors");
+  if (cors !== undefined && !/^https?:\/\/[^/\s]+$/.test(cors)) {
+    throw new UserError(`--cors: expected an origin like https://app.example.com, got "${cors}"`);
+  }
+  const keys = await loadApiKeys(str("keys"));
   const server = await startServer({
-    port: intFlag(flags.port, "port", 8000, { min: 0, max: 65535 }),
-    hostname: flags.host,
-    model: flags.model,
-    logPath: flags.log,
-    history: flags.history,
-    pollSeconds: intFlag(flags.poll, "poll", 2, { min: 0, max: 3600 }),
-    apiKey,
+    port: intFlag(str("port"), "port", 8000, { min: 0, max: 65535 }),
+    hostname: str("host"),
+    model: str("model"),
+    logPath: str("log"),
+    history: str("history"),
+    pollSeconds: intFlag(str("poll"), "poll", 2, { min: 0, max: 3600 }),
+    keys,
+    insecure: flags.insecure === true,
+    cors: cors ?? null,
+    skewMs: intFlag(str("skew"), "skew", 300, { min: 0, max: 86_400 }) * 1000,
+    maxEntities: intFlag(str("max-entities"), "max-entities", DEFAULT_MAX_ENTITIES, { min: 1 }),
+    maxEvents: intFlag(str("max-events"), "max-events", DEFAULT_MAX_EVENTS, { min: 1 }),
+    bodyTimeoutMs: intFlag(str("body-timeout"), "body-timeout", 10, { min: 1, max: 3600 }) * 1000,
+    shutdownMs: intFlag(str("shutdown-timeout"), "shutdown-timeout", SHUTDOWN_MS / 1000, {
+      min: 0,
+      max: 3600,
+    }) * 1000,
+    onLogFailure: policy as LogFailurePolicy,
+    feedbackRate: str("feedback-rate") === undefined
+      ? APP_DEFAULTS.feedbackRate
+      : parseRate(str("feedback-rate")!, "feedback-rate"),
+    scoreRate: str("score-rate") === undefined
+      ? APP_DEFAULTS.scoreRate
+      : parseRate(str("score-rate")!, "score-rate"),
   });
-  if (apiKey) console.log("API key required for /v1/score, /v1/score/batch and /v1/feedback");
+  if (keys) {
+    console.log(
+      `API keys: ${keys.keys.map((k) => `${k.name} (${[...k.scopes].join(", ")})`).join("; ")}`,
+    );
+  } else console.log("API keys: none (open on this machine only)");
   console.log(`docs: ${server.url}/docs   metrics: ${server.url}/metrics`);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, async () => {

@@ -2,7 +2,10 @@
  * The scoring server's Prometheus metrics: requests and latency by route,
  * method and status; scores by model version (buckets from the model's own
  * validation score quantiles); alerts and recent alert rate; model info;
- * reloads; feedback; prediction log queue. Custom metrics only.
+ * reloads; feedback; the prediction log (queue, written, quarantined,
+ * dropped rows, whether it can be written, answers it did not log); body
+ * reads cut short; the entity history's size and what its bounds made it
+ * forget. Custom metrics only; every label comes from a fixed set.
  * @module
  */
 import type { ModelHolder } from "../lib/serving/holder.ts";
@@ -80,6 +83,19 @@ export class ServerMetrics {
   readonly reloads = this.registry.add(
     new Counter("fraudlab_model_reloads_total", "Model reload attempts by result.", ["result"]),
   );
+  readonly #bodyAborts = this.registry.add(
+    new Counter(
+      "fraudlab_http_body_aborts_total",
+      "Request bodies that did not arrive: past the body timeout, or the client left mid-body.",
+      ["reason"],
+    ),
+  );
+  readonly #unlogged = this.registry.add(
+    new Counter(
+      "fraudlab_unlogged_answers_total",
+      "Scores answered while the prediction log could not be written (queued, not yet logged).",
+    ),
+  );
   readonly #modelInfo = this.registry.add(
     new Gauge("fraudlab_model_info", "The model being served (value 1).", [
       "model",
@@ -111,8 +127,42 @@ export class ServerMetrics {
     );
   }
 
-  /** Follows model swaps (info gauge) and exposes the prediction log queue. */
+  /** Follows model swaps (info gauge) and exposes the prediction log and entity history. */
   watch(models: ModelHolder, log: PredictionLog | null): void {
+    const history = () => models.current?.history ?? null;
+    const entityNames = () => history()?.options.entities ?? [];
+    this.registry.add(
+      new Gauge(
+        "fraudlab_entity_history_entities",
+        "Entity values remembered, by entity column.",
+        ["entity"],
+        () => {
+          const h = history();
+          return h
+            ? h.stats.entities.map((n, e) => ({ labels: [entityNames()[e]], value: n }))
+            : [];
+        },
+      ),
+    );
+    this.registry.add(
+      new Counter(
+        "fraudlab_entity_history_evictions_total",
+        "Entity values forgotten because their column reached the cap (least recently seen first).",
+        ["entity"],
+        () => {
+          const h = history();
+          return h ? h.stats.evicted.map((n, e) => ({ labels: [entityNames()[e]], value: n })) : [];
+        },
+      ),
+    );
+    this.registry.add(
+      new Counter(
+        "fraudlab_entity_history_capped_events_total",
+        "Events dropped because one entity value held the most events allowed.",
+        [],
+        () => [{ labels: [], value: history()?.stats.capped ?? 0 }],
+      ),
+    );
     const info = (m: ServedModel) => {
       this.#modelInfo.reset();
       this.#modelInfo.set(
@@ -135,6 +185,29 @@ export class ServerMetrics {
           "Predictions this process wrote to the log.",
           [],
           () => [{ labels: [], value: log.written }],
+        ),
+      );
+      this.registry.add(
+        new Counter(
+          "fraudlab_prediction_log_rows_total",
+          "Rows this process queued for the log, by outcome: written, quarantined (kept with their error) or dropped (lost).",
+          ["outcome"],
+          () => {
+            const st = log.stats;
+            return [
+              { labels: ["written"], value: st.written },
+              { labels: ["quarantined"], value: st.quarantined },
+              { labels: ["dropped"], value: st.dropped },
+            ];
+          },
+        ),
+      );
+      this.registry.add(
+        new Gauge(
+          "fraudlab_prediction_log_up",
+          "1 while the prediction log can be written, 0 while it cannot.",
+          [],
+          () => [{ labels: [], value: log.status.available ? 1 : 0 }],
         ),
       );
     }
@@ -193,6 +266,16 @@ export class ServerMetrics {
     this.#ring[this.#ringAt] = bit;
     this.#ringAlerts += bit;
     this.#ringAt = (this.#ringAt + 1) % ALERT_WINDOW;
+  }
+
+  /** Counts a request body cut short: "timeout" or "disconnect". */
+  bodyAborted(reason: "timeout" | "disconnect"): void {
+    this.#bodyAborts.inc([reason]);
+  }
+
+  /** Counts a score answered while the log could not be written. */
+  unloggedAnswer(): void {
+    this.#unlogged.inc();
   }
 
   /** Records one late label. */

@@ -4,17 +4,24 @@ import pl from "nodejs-polars";
 import { PredictionLog } from "../lib/serving/predlog.ts";
 import { runTaskFile } from "../lib/testing/helpers.ts";
 import { createApp } from "./app.ts";
-import { fixtureHolder, servingFixture } from "./testing.ts";
+import { fixtureHolder, recordsNow, servingFixture } from "./testing.ts";
 
 Deno.test("live monitoring: drift on log:1h equals drift on the same rows' file; monitor counts feedback", async () => {
   const f = await servingFixture();
   const dir = await Deno.makeTempDir({ prefix: "fraudlab_monitor_" });
   const logPath = join(dir, "predictions.sqlite");
   const log = PredictionLog.open(logPath);
-  const app = createApp({ models: await fixtureHolder(f), log });
+  // Served now: the records' times moved so the last is a minute ago (the server
+  // clock is the real one, as `log:1h` reads it).
+  const records = recordsNow(f);
+  const app = createApp({
+    models: await fixtureHolder(f, { clock: Date.now }),
+    log,
+    feedbackRate: null,
+  });
   const res = await app.request("/v1/score/batch", {
     method: "POST",
-    body: JSON.stringify(f.records),
+    body: JSON.stringify(records),
     headers: { "content-type": "application/json" },
   });
   assert.equal(res.status, 200);

@@ -2,8 +2,13 @@
  * Starting and stopping a scoring server: load the model behind a
  * reference, seed its entity history, open the prediction log, listen, and
  * follow the alias (a moved alias is loaded and swapped in). `stop()`
- * drains in-flight requests, then flushes and closes the log; `main.ts`
- * calls it on SIGTERM and SIGINT, the demo when it ends.
+ * drains in-flight requests for at most the shutdown deadline, then fails
+ * body reads still under way, writes what the log holds and closes it;
+ * `main.ts` calls it on SIGTERM and SIGINT, the demo when it ends.
+ *
+ * Every cause of a failed start (port in use, a host that does not
+ * resolve, a missing history file, a log that cannot be written, a public
+ * address without API keys) is a {@linkcode UserError}: one line, exit 2.
  * @module
  */
 import { ModelHolder, type ReloadOutcome } from "../lib/serving/holder.ts";
@@ -12,7 +17,9 @@ import { loadServedModel } from "../lib/serving/scorer.ts";
 import { warmFromFile, warmFromLog } from "../lib/serving/warm.ts";
 import { registryPath } from "../lib/registry/aliases.ts";
 import { artifactsRoot } from "../lib/registry/store.ts";
-import { createApp } from "./app.ts";
+import { UserError } from "../lib/util/errors.ts";
+import type { ApiKeys, Rate } from "../lib/serving/auth.ts";
+import { createApp, type LogFailurePolicy } from "./app.ts";
 import { ServerMetrics } from "./metrics.ts";
 
 /** Options for {@linkcode startServer}. */
@@ -30,7 +37,24 @@ export interface ServeOptions {
   history?: string;
   /** Seconds between alias checks (0 = never). Default 2. */
   pollSeconds?: number;
-  apiKey?: string | null;
+  /** API keys (null: none; then only a loopback host is allowed unless `insecure`). */
+  keys?: ApiKeys | null;
+  /** Allow a non-loopback host without keys. */
+  insecure?: boolean;
+  /** Entity values remembered per entity column. */
+  maxEntities?: number;
+  /** Events remembered per entity value. */
+  maxEvents?: number;
+  /** Longest wait for in-flight requests on stop, ms. Default 10 s. */
+  shutdownMs?: number;
+  skewMs?: number;
+  bodyTimeoutMs?: number;
+  onLogFailure?: LogFailurePolicy;
+  feedbackRate?: Rate | null;
+  scoreRate?: Rate | null;
+  cors?: string | null;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
   /** Artifacts root. */
   root?: string;
   /** Progress lines (default console.log). */
@@ -45,7 +69,7 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** Checks the alias now (the poller does this every `pollSeconds`). */
   reload(): Promise<ReloadOutcome>;
-  /** Drains in-flight requests, flushes the log and closes it. */
+  /** Drains in-flight requests (up to the shutdown deadline), writes the log and closes it. */
   stop(): Promise<void>;
   finished: Promise<void>;
 }
@@ -58,6 +82,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Default shutdown deadline, ms. */
+export const SHUTDOWN_MS = 10_000;
+
+/** Whether a host name or address is this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** Starts a server (see the module doc). */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const root = options.root ?? artifactsRoot();
@@ -66,9 +99,21 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const logPath = options.logPath ?? defaultLogPath(root);
   const historyOpt = options.history ?? "run";
 
+  const hostname = options.hostname ?? "127.0.0.1";
+  const keys = options.keys ?? null;
+  if (!isLoopback(hostname) && !keys && !options.insecure) {
+    throw new UserError(
+      `--host ${hostname} is reachable from other machines: configure API keys (--keys FILE or FRAUDLAB_API_KEYS) or pass --insecure`,
+    );
+  }
+  const now = options.now ?? Date.now;
   const model = await loadServedModel(ref, root);
   const log = PredictionLog.open(logPath);
-  const holder = new ModelHolder();
+  const holder = new ModelHolder({
+    maxEntities: options.maxEntities,
+    maxEvents: options.maxEvents,
+    clock: now,
+  });
   holder.warm = async (m, history) => {
     const file = historyOpt === "run" ? m.run.config.data : historyOpt;
     if (historyOpt !== "none") {
@@ -76,7 +121,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         const r = await warmFromFile(history, m, file);
         say(`entity history: ${r.transactions} transactions of ${file} (${r.from} .. ${r.to})`);
       } else if (historyOpt !== "run") {
-        throw new Error(`--history ${file}: no such file`);
+        throw new UserError(`--history ${file}: no such file`);
       } else say(`entity history: the run's data ${file} is not here; starting empty`);
     }
     const r = warmFromLog(history, m, log);
@@ -84,17 +129,50 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       say(`entity history: ${r.transactions} logged transactions (${r.from} .. ${r.to})`);
     }
   };
-  await holder.swap(model);
+  try {
+    await holder.swap(model);
+  } catch (e) {
+    log.close();
+    throw e;
+  }
   const metrics = new ServerMetrics();
-  const app = createApp({ models: holder, log, metrics, apiKey: options.apiKey ?? null });
+  const app = createApp({
+    models: holder,
+    log,
+    metrics,
+    keys,
+    now,
+    skewMs: options.skewMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    onLogFailure: options.onLogFailure,
+    feedbackRate: options.feedbackRate,
+    scoreRate: options.scoreRate,
+    cors: options.cors,
+  });
 
-  const hostname = options.hostname ?? "127.0.0.1";
   let resolveListen: (port: number) => void;
   const listening = new Promise<number>((r) => resolveListen = r);
-  const server = Deno.serve(
-    { hostname, port: options.port ?? 8000, onListen: ({ port }) => resolveListen(port) },
-    app.fetch,
-  );
+  const wanted = options.port ?? 8000;
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve(
+      { hostname, port: wanted, onListen: ({ port }) => resolveListen(port) },
+      app.fetch,
+    );
+  } catch (e) {
+    log.close();
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new UserError(`--port ${wanted}: address ${hostname}:${wanted} is already in use`);
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      throw new UserError(
+        `--host ${hostname} --port ${wanted}: cannot listen (${(e as Error).message})`,
+      );
+    }
+    throw new UserError(
+      `--host ${hostname}: cannot listen there (${(e as Error).message.split("\n")[0]})`,
+    );
+  }
   const port = await listening;
   const url = `http://${hostname}:${port}`;
   say(
@@ -144,15 +222,30 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     }, poll * 1000) as unknown as number;
   }
 
+  const shutdownMs = options.shutdownMs ?? SHUTDOWN_MS;
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
       if (timer !== null) clearInterval(timer);
-      await server.shutdown(); // stops accepting, waits for in-flight requests
-      const pending = log.pending;
-      log.close();
+      const t0 = Date.now();
+      const done = server.shutdown(); // stops accepting, waits for in-flight requests
+      const wait = (ms: number) =>
+        new Promise<boolean>((r) => {
+          const t = setTimeout(() => r(false), ms);
+          done.then(() => {
+            clearTimeout(t);
+            r(true);
+          });
+        });
+      if (!(await wait(shutdownMs))) {
+        // Past the deadline: bodies still arriving are failed (503), their
+        // requests end and the connections close.
+        app.abortReads("the server is shutting down");
+        await wait(300);
+      }
+      const st = await log.closeWithin(Math.max(500, shutdownMs - (Date.now() - t0)));
       say(
-        `stopped: prediction log flushed (${pending} queued rows written, ${log.written} this run)`,
+        `stopped: prediction log ${log.path}: ${st.written} rows written this run, ${st.quarantined} quarantined, ${st.dropped} dropped`,
       );
     })();
 

@@ -14,6 +14,7 @@ import { loadServedModel, type ServedModel } from "../lib/serving/scorer.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { ModelHolder } from "../lib/serving/holder.ts";
 import { warmFromFile } from "../lib/serving/warm.ts";
+import type { HistoryLimits } from "../lib/features/online.ts";
 
 /** What {@linkcode servingFixture} builds. */
 export interface ServingFixture {
@@ -25,6 +26,11 @@ export interface ServingFixture {
   ds: Dataset;
   /** Records of the days after the training data, in time order. */
   records: Record<string, unknown>[];
+  /**
+   * A server clock one minute after the last record: every record's own
+   * time lies within the history's retention before it.
+   */
+  now: () => number;
 }
 
 let fixture: Promise<ServingFixture> | null = null;
@@ -48,16 +54,33 @@ export function servingFixture(): Promise<ServingFixture> {
     await promote(run.id, { root });
     const model = await loadServedModel("champion", root);
     const ds = await loadDataset(next, model.run.spec);
-    return { root, data, run, model, ds, records: datasetRecords(ds, model.schema) };
+    const records = datasetRecords(ds, model.schema);
+    const last = Date.parse(String(records[records.length - 1].tx_time)) + 60_000;
+    return { root, data, run, model, ds, records, now: () => last };
   })();
 }
 
 /** A holder serving the fixture's champion, its history seeded from the training data. */
-export async function fixtureHolder(f: ServingFixture): Promise<ModelHolder> {
-  const holder = new ModelHolder();
+export async function fixtureHolder(
+  f: ServingFixture,
+  limits: HistoryLimits = {},
+): Promise<ModelHolder> {
+  const holder = new ModelHolder({ clock: f.now, ...limits });
   holder.warm = async (m, history) => {
     await warmFromFile(history, m, f.data);
   };
   await holder.swap(await loadServedModel("champion", f.root));
   return holder;
+}
+
+/**
+ * The fixture's records with their times moved so the last is a minute
+ * before `nowMs` (the real clock by default), for servers on the real clock.
+ */
+export function recordsNow(f: ServingFixture, nowMs = Date.now()): Record<string, unknown>[] {
+  const shift = nowMs - f.now();
+  return f.records.map((r) => ({
+    ...r,
+    tx_time: new Date(Date.parse(String(r.tx_time)) + shift).toISOString(),
+  }));
 }

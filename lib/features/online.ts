@@ -15,7 +15,12 @@
  * - calendar: `hour` (UTC), `is_night` (hour < 6), `is_weekend` (Sat, Sun).
  *
  * A missing entity gives null features for that entity. History older than
- * the longest window plus the delay (before the newest time seen) is pruned.
+ * the longest window plus the delay is pruned: before the clock's time when
+ * the history has one ({@linkcode HistoryLimits.clock}, the server's), else
+ * before the newest time seen. Memory is bounded: at most
+ * {@linkcode HistoryLimits.maxEntities} values per entity column (the least
+ * recently seen is forgotten first) and {@linkcode HistoryLimits.maxEvents}
+ * events per value (the oldest go first); both are counted.
  * @module
  */
 import type { VelocityOptions } from "./velocity.ts";
@@ -28,7 +33,34 @@ interface Event {
   amount: number | null;
   fraud: boolean;
   id: string | null;
+  /** Entity lists holding it: its id is forgotten when the last one drops it. */
+  refs: number;
 }
+
+/** Bounds of an {@linkcode OnlineVelocity}. */
+export interface HistoryLimits {
+  /** Values remembered per entity column; the least recently seen is forgotten first. Default 1,000,000. */
+  maxEntities?: number;
+  /** Events remembered per entity value; the oldest are dropped first. Default 100,000. */
+  maxEvents?: number;
+  /** The time pruning follows (epoch ms), e.g. the server's clock. Default: the newest event time seen. */
+  clock?: () => number;
+}
+
+/** What a history holds and has forgotten to stay within its limits. */
+export interface HistoryStats {
+  /** Values held, per entity column. */
+  entities: number[];
+  /** Values forgotten because their column was full, per entity column. */
+  evicted: number[];
+  /** Events dropped because their value's list was full. */
+  capped: number;
+}
+
+/** Default {@linkcode HistoryLimits.maxEntities}. */
+export const DEFAULT_MAX_ENTITIES = 1_000_000;
+/** Default {@linkcode HistoryLimits.maxEvents}. */
+export const DEFAULT_MAX_EVENTS = 100_000;
 
 /** An entity value's events, ascending by time, with a pruned prefix. */
 interface Events {
@@ -50,19 +82,47 @@ function lowerBound(ev: Events, t: number): number {
   return lo;
 }
 
+/** Mean of the amounts of events from `from` before `tMs`, as a sum of amount / n terms. */
+function finiteMean(ev: Events, from: number, tMs: number, n: number): number {
+  let mean = 0;
+  for (let i = from; i < ev.list.length && ev.list[i].t < tMs; i++) {
+    const a = ev.list[i].amount;
+    if (a !== null) mean += a / n;
+  }
+  return mean;
+}
+
 /** Entity history for online velocity features. */
 export class OnlineVelocity {
   readonly options: Required<VelocityOptions>;
   readonly #entities: Map<string, Events>[];
   readonly #byId = new Map<string, Event>();
   readonly #retainMs: number;
+  readonly #maxEntities: number;
+  readonly #maxEvents: number;
+  readonly #clock: (() => number) | null;
+  readonly #evicted: number[];
+  #capped = 0;
   #newest = -Infinity;
   #addsSinceSweep = 0;
 
-  constructor(options: Required<VelocityOptions>) {
+  constructor(options: Required<VelocityOptions>, limits: HistoryLimits = {}) {
     this.options = options;
     this.#entities = options.entities.map(() => new Map());
+    this.#evicted = options.entities.map(() => 0);
     this.#retainMs = (Math.max(...options.windowsDays, 0) + options.delayDays) * DAY_MS;
+    this.#maxEntities = limits.maxEntities ?? DEFAULT_MAX_ENTITIES;
+    this.#maxEvents = limits.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.#clock = limits.clock ?? null;
+  }
+
+  /** Values held and forgotten (see {@linkcode HistoryStats}). */
+  get stats(): HistoryStats {
+    return {
+      entities: this.#entities.map((m) => m.size),
+      evicted: [...this.#evicted],
+      capped: this.#capped,
+    };
   }
 
   /** How far back a transaction's features look (longest window plus the delay), ms. */
@@ -112,7 +172,13 @@ export class OnlineVelocity {
           }
         }
         out[`${name}_n_${w}d`] = n;
-        out[`${name}_mean_amount_${w}d`] = n > 0 ? sum / n : null;
+        // Amounts near the float64 range could overflow their sum: the mean
+        // is then summed from amount / n terms, which stays finite.
+        out[`${name}_mean_amount_${w}d`] = n === 0
+          ? null
+          : Number.isFinite(sum)
+          ? sum / n
+          : finiteMean(ev!, lowerBound(ev!, tMs - wMs), tMs, n);
         out[`${name}_risk_${w}d`] = all > 0 ? fraud / all : 0;
       }
     }
@@ -138,14 +204,21 @@ export class OnlineVelocity {
     fraud = false,
   ): void {
     if (id != null && this.#byId.has(id)) return; // the same transaction scored twice counts once
-    const event: Event = { t: tMs, amount, fraud, id: id ?? null };
-    let held = false;
+    const event: Event = { t: tMs, amount, fraud, id: id ?? null, refs: 0 };
+    if (tMs > this.#newest) this.#newest = tMs;
+    const horizon = this.#horizon();
+    if (tMs < horizon) return; // already older than any window of now
     for (let e = 0; e < entityValues.length; e++) {
       const key = entityValues[e];
       if (key === null) continue;
       const map = this.#entities[e];
       let ev = map.get(key);
-      if (!ev) map.set(key, ev = { list: [], start: 0 });
+      if (ev) map.delete(key); // re-inserted below: a Map keeps insertion order, oldest seen first
+      else {
+        ev = { list: [], start: 0 };
+        if (map.size >= this.#maxEntities) this.#evictOldest(e);
+      }
+      map.set(key, ev);
       const list = ev.list;
       if (list.length === 0 || list[list.length - 1].t <= tMs) list.push(event);
       else {
@@ -158,21 +231,41 @@ export class OnlineVelocity {
         }
         list.splice(lo, 0, event);
       }
-      this.#prune(ev, tMs);
-      held = true;
+      event.refs++;
+      this.#prune(ev, horizon);
+      if (list.length - ev.start > this.#maxEvents) {
+        this.#capped++;
+        this.#drop(ev, ev.start + 1);
+      }
     }
-    if (!held) return;
+    if (event.refs === 0) return;
     if (id != null) this.#byId.set(id, event);
-    if (tMs > this.#newest) this.#newest = tMs;
     if (++this.#addsSinceSweep >= 50_000) this.sweep();
+  }
+
+  /** Events older than this are pruned: retention before the clock (or the newest time seen). */
+  #horizon(): number {
+    return (this.#clock ? this.#clock() : this.#newest) - this.#retainMs;
+  }
+
+  /** Forgets the least recently seen value of entity column `e`. */
+  #evictOldest(e: number): void {
+    const map = this.#entities[e];
+    const first = map.keys().next();
+    if (first.done) return;
+    const ev = map.get(first.value)!;
+    map.delete(first.value);
+    this.#drop(ev, ev.list.length);
+    this.#evicted[e]++;
   }
 
   /** Prunes every entity (also those not seen lately) and forgets empty ones. */
   sweep(): void {
     this.#addsSinceSweep = 0;
+    const horizon = this.#horizon();
     for (const map of this.#entities) {
       for (const [key, ev] of map) {
-        this.#prune(ev, this.#newest);
+        this.#prune(ev, horizon);
         if (ev.start >= ev.list.length) map.delete(key);
       }
     }
@@ -186,18 +279,24 @@ export class OnlineVelocity {
     return true;
   }
 
-  /** Drops events too old to enter any window of a transaction at `nowMs` or later. */
-  #prune(ev: Events, nowMs: number): void {
-    const horizon = Math.max(nowMs, this.#newest) - this.#retainMs;
+  /** Drops events older than `horizon` from the front of a list. */
+  #prune(ev: Events, horizon: number): void {
     let s = ev.start;
-    while (s < ev.list.length && ev.list[s].t < horizon) {
-      const id = ev.list[s++].id;
-      if (id !== null) this.#byId.delete(id);
+    while (s < ev.list.length && ev.list[s].t < horizon) s++;
+    if (s !== ev.start) this.#drop(ev, s);
+  }
+
+  /** Drops the list's events before index `to`; an event no list holds any more loses its id. */
+  #drop(ev: Events, to: number): void {
+    for (let i = ev.start; i < to; i++) {
+      const event = ev.list[i];
+      if (--event.refs === 0 && event.id !== null && this.#byId.get(event.id) === event) {
+        this.#byId.delete(event.id);
+      }
     }
-    if (s === ev.start) return;
-    ev.start = s;
-    if (s > 64 && s * 2 > ev.list.length) {
-      ev.list = ev.list.slice(s);
+    ev.start = to;
+    if (to > 64 && to * 2 > ev.list.length) {
+      ev.list = ev.list.slice(to);
       ev.start = 0;
     }
   }

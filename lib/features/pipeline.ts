@@ -7,7 +7,10 @@
  *   values, 0 when there are none), optional `log1p` (sign-preserving, so
  *   negative values stay ordered), optional standardization with the mean
  *   and population standard deviation of the imputed column (a constant
- *   column, min == max, gets std 1);
+ *   column, min == max, gets std 1); every transformed value is clamped
+ *   to ±{@linkcode featureLimit} (a million standard deviations when
+ *   standardized, the float32 range otherwise), so no input, however
+ *   extreme, makes a feature or a model's arithmetic non-finite;
  * - categorical columns: missing → `__missing__`; one 0/1 column per training
  *   category sorted by code point; an unseen value is all zeros;
  * - velocity features (entity counts, mean amounts, delayed-label risk,
@@ -341,11 +344,55 @@ export function fitPipeline(
   };
 }
 
-/** The value a numeric step writes for one input (NaN or null = missing). */
-export function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
+/** Largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Largest standardized value a feature takes: a million standard deviations. */
+export const Z_LIMIT = 1e6;
+
+/**
+ * Largest magnitude of a transformed numeric value: {@linkcode Z_LIMIT}
+ * when standardized (the weighted sums of logreg and the autoencoder then
+ * stay far inside the float32 range), the float32 range otherwise (trees
+ * only compare).
+ */
+export function featureLimit(standardize: boolean): number {
+  return standardize ? Z_LIMIT : FLOAT32_MAX;
+}
+
+/** The transformed value of one input before clamping (NaN or null = missing). */
+function unclampedValue(step: NumericStep, standardize: boolean, x: number | null): number {
   let v = x === null || Number.isNaN(x) ? step.median : x;
   if (step.log1p) v = signedLog1p(v);
   return standardize ? (v - step.mean) / step.std : v;
+}
+
+/** The value a numeric step writes for one input (NaN or null = missing), clamped to ±limit. */
+export function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
+  const v = unclampedValue(step, standardize, x), lim = featureLimit(standardize);
+  return v > lim ? lim : v < -lim ? -lim : v;
+}
+
+/**
+ * The first numeric input field of `record` (derived velocity features
+ * excluded) whose transformed value lies outside ±{@linkcode featureLimit}
+ * and would be clamped, with that value; null when every one fits. The
+ * server refuses such a record rather than score a value it cannot
+ * represent.
+ */
+export function outOfRangeInput(
+  fp: FittedPipeline,
+  record: FeatureRecord,
+): { field: string; value: number } | null {
+  const lim = featureLimit(fp.standardize);
+  for (const step of fp.numeric) {
+    if (step.derived) continue;
+    const raw = record[step.name];
+    if (typeof raw !== "number") continue;
+    const v = unclampedValue(step, fp.standardize, raw);
+    if (!(Math.abs(v) <= lim)) return { field: step.name, value: raw };
+  }
+  return null;
 }
 
 /**
@@ -378,11 +425,13 @@ export function transformFrame(
       const col = sources[j];
       // numericValue, inlined for speed (same operations, so identical results).
       const { median, mean, std, log1p } = fp.numeric[j];
+      const lim = featureLimit(standardize);
       for (let i = start, at = start * cols + j; i < end; i++, at += cols) {
         let v = col[rows ? rows[i] : i];
         if (v !== v) v = median; // NaN = missing
         if (log1p) v = signedLog1p(v);
-        data[at] = standardize ? (v - mean) / std : v;
+        if (standardize) v = (v - mean) / std;
+        data[at] = v > lim ? lim : v < -lim ? -lim : v;
       }
     }
   }

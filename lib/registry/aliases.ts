@@ -1,7 +1,11 @@
 /**
  * The model registry: named models with numbered versions, each pointing at
  * a run, and aliases (`champion`, `challenger`, …) with a promotion history.
- * Stored as one JSON file (`artifacts/registry.json`) rewritten atomically.
+ * Stored as one JSON file (`artifacts/registry.json`) rewritten atomically;
+ * every read-modify-write holds an exclusive lock on `registry.lock`
+ * ({@linkcode withRegistryLock}), so concurrent promotions never lose a
+ * version. Names and aliases match {@linkcode NAME_PATTERN}, and the parsed
+ * file's maps have no prototype, so no name can reach an inherited property.
  * @module
  */
 import { join } from "node:path";
@@ -54,15 +58,50 @@ export function registryPath(root = artifactsRoot()): string {
   return join(root, "registry.json");
 }
 
+/** A copy of a JSON object with no prototype (names cannot reach Object.prototype). */
+function bare<T>(o: Record<string, T> | undefined): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  if (o && typeof o === "object") { for (const k of Object.keys(o)) out[k] = o[k]; }
+  return out;
+}
+
 /** Reads the registry (empty when none exists yet). */
 export async function readRegistry(root = artifactsRoot()): Promise<Registry> {
+  let r: Registry;
   try {
-    const r = JSON.parse(await Deno.readTextFile(registryPath(root))) as Registry;
+    r = JSON.parse(await Deno.readTextFile(registryPath(root))) as Registry;
     if (r.format !== "fraudlab.registry/1") throw new Error("wrong format");
-    return r;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { format: "fraudlab.registry/1", models: {} };
+    if (e instanceof Deno.errors.NotFound) {
+      return { format: "fraudlab.registry/1", models: bare({}) };
+    }
     throw new UserError(`${registryPath(root)}: unreadable registry (${(e as Error).message})`);
+  }
+  const models = bare(r.models);
+  for (const name of Object.keys(models)) {
+    const m = models[name];
+    models[name] = { ...m, aliases: bare(m.aliases) };
+  }
+  return { format: r.format, models };
+}
+
+/**
+ * Runs `fn` holding the registry's exclusive lock (a `registry.lock` file
+ * beside it, locked with `Deno.FsFile.lock`): one read-modify-write at a
+ * time, across processes.
+ */
+export async function withRegistryLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  await Deno.mkdir(root, { recursive: true });
+  const file = await Deno.open(join(root, "registry.lock"), {
+    create: true,
+    write: true,
+    truncate: false,
+  });
+  try {
+    await file.lock(true);
+    return await fn();
+  } finally {
+    file.close(); // closing releases the lock
   }
 }
 
@@ -81,7 +120,8 @@ export function registryTags(reg: Registry): Map<string, string[]> {
   return tags;
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** What model names and aliases look like. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
 /** Options for {@linkcode promote}. */
 export interface PromoteOptions {
@@ -99,44 +139,54 @@ export interface PromoteOptions {
  * The run is loaded (checksums verified) first; a tampered run is refused.
  */
 export async function promote(
-  runId: string,
+  ref: string,
   options: PromoteOptions = {},
 ): Promise<{ model: string; version: ModelVersion; alias: string; previous: number | null }> {
   const root = options.root ?? artifactsRoot();
-  const run = await loadRun(runId, root);
-  const name = options.model ?? run.spec.name;
+  // A run id, or NAME@VERSION / NAME@ALIAS (whose model name is the default).
+  const byName = ref.includes("@") ? ref.split("@", 1)[0] : undefined;
+  const run = await loadRunRef(ref, root);
+  const name = options.model ?? byName ?? run.spec.name;
   const alias = options.alias ?? "champion";
-  if (!NAME.test(name)) {
-    throw new UserError(`--model: "${name}" is not a valid model name (letters, digits, _ . -)`);
+  if (!NAME_PATTERN.test(name)) {
+    throw new UserError(
+      `--model: "${name.slice(0, 80)}" is not a valid model name (${NAME_PATTERN.source}${
+        options.model ? "" : "; the spec's name is the default, pass --model"
+      })`,
+    );
   }
-  if (!NAME.test(alias)) {
-    throw new UserError(`--alias: "${alias}" is not a valid alias (letters, digits, _ . -)`);
+  if (!NAME_PATTERN.test(alias)) {
+    throw new UserError(
+      `--alias: "${alias.slice(0, 80)}" is not a valid alias (${NAME_PATTERN.source})`,
+    );
   }
-  const reg = await readRegistry(root);
-  const model = reg.models[name] ??= { versions: [], aliases: {}, history: [] };
-  let version = model.versions.find((v) => v.run_id === run.id);
-  if (!version) {
-    version = {
-      version: model.versions.length ? Math.max(...model.versions.map((v) => v.version)) + 1 : 1,
-      run_id: run.id,
-      kind: run.config.model,
-      registered: new Date().toISOString(),
-      test: headline(run.metrics.test),
-      data_sha256: run.dataset.sha256,
-    };
-    model.versions.push(version);
-  }
-  const previous = model.aliases[alias] ?? null;
-  model.aliases[alias] = version.version;
-  model.history.push({
-    at: new Date().toISOString(),
-    alias,
-    from: previous,
-    to: version.version,
-    reason: options.reason ?? "manual promotion",
+  return await withRegistryLock(root, async () => {
+    const reg = await readRegistry(root);
+    const model = reg.models[name] ??= { versions: [], aliases: bare({}), history: [] };
+    let version = model.versions.find((v) => v.run_id === run.id);
+    if (!version) {
+      version = {
+        version: model.versions.length ? Math.max(...model.versions.map((v) => v.version)) + 1 : 1,
+        run_id: run.id,
+        kind: run.config.model,
+        registered: new Date().toISOString(),
+        test: headline(run.metrics.test),
+        data_sha256: run.dataset.sha256,
+      };
+      model.versions.push(version);
+    }
+    const previous = model.aliases[alias] ?? null;
+    model.aliases[alias] = version.version;
+    model.history.push({
+      at: new Date().toISOString(),
+      alias,
+      from: previous,
+      to: version.version,
+      reason: options.reason ?? "manual promotion",
+    });
+    await writeAtomic(registryPath(root), jsonText(reg));
+    return { model: name, version, alias, previous };
   });
-  await writeAtomic(registryPath(root), jsonText(reg));
-  return { model: name, version, alias, previous };
 }
 
 /** Parses `NAME@ALIAS`, `NAME@VERSION` or a bare alias (model defaults to the only one). */
@@ -157,6 +207,13 @@ export async function resolveModelRef(
       );
     }
     name = names[0];
+  }
+  if (!NAME_PATTERN.test(name) || !/^\d{1,9}$|^[a-z0-9][a-z0-9_.-]{0,63}$/.test(tag)) {
+    throw new UserError(
+      `"${
+        ref.slice(0, 80)
+      }" is not a model reference (NAME@ALIAS or NAME@VERSION, names ${NAME_PATTERN.source})`,
+    );
   }
   const model = reg.models[name];
   if (!model) {
@@ -287,10 +344,18 @@ export async function promoteIfBetter(
  */
 export async function loadRunRef(ref: string, root = artifactsRoot()): Promise<LoadedRun> {
   if (!ref.includes("@")) {
+    let notRun: UserError;
     try {
       return await loadRun(ref, root);
     } catch (e) {
       if (!(e instanceof UserError) || !e.message.startsWith("no run")) throw e;
+      notRun = e;
+    }
+    try {
+      return await loadModelRef(ref, root);
+    } catch (e) {
+      if (!(e instanceof UserError) || !e.message.startsWith("no model has the alias")) throw e;
+      throw new UserError(`${notRun.message} (and no model has the alias "${ref.slice(0, 80)}")`);
     }
   }
   return await loadModelRef(ref, root);

@@ -110,7 +110,7 @@ Deno.test("registry: a run with one byte changed is refused; promote keeps histo
   );
   await promote(weak.id, { root, alias: "challenger" });
   const reg = await readRegistry(root);
-  assert.deepEqual(reg.models.txsim.aliases, { champion: 1, challenger: 2 });
+  assert.deepEqual({ ...reg.models.txsim.aliases }, { champion: 1, challenger: 2 });
   assert.equal(reg.models.txsim.history.length, 2);
 
   // Tamper: flip one byte of the model file.

@@ -55,7 +55,7 @@ import { descendingOrder } from "../eval/metrics.ts";
 import { type Detector, fitOnRows, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
-import { artifactsRoot, runsDir, RunWriter, verifyRun } from "./store.ts";
+import { artifactsRoot, removeStaleTemps, runsDir, RunWriter, verifyRun } from "./store.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -405,6 +405,7 @@ export async function trainRun(
 
   const root = options.root ?? artifactsRoot();
   const id = await runId(config, dataset, root);
+  await removeStaleTemps(runsDir(root));
   const writer = new RunWriter(runsDir(root), id);
   try {
     const modelFiles = await (async () => {

@@ -58,6 +58,34 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Removes run folders left half-written (`.tmp-*`, e.g. by a killed
+ * `train`) that are older than `maxAgeMs` (default an hour): a run being
+ * written right now by another process is younger. Returns the names removed.
+ */
+export async function removeStaleTemps(root: string, maxAgeMs = 3_600_000): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(root));
+  } catch {
+    return removed; // no runs folder yet
+  }
+  const cutoff = Date.now() - maxAgeMs;
+  for (const e of entries) {
+    if (!e.isDirectory || !e.name.startsWith(".tmp-")) continue;
+    const path = join(root, e.name);
+    try {
+      const st = await Deno.stat(path);
+      if ((st.mtime?.getTime() ?? Infinity) < cutoff) {
+        await Deno.remove(path, { recursive: true });
+        removed.push(e.name);
+      }
+    } catch { /* removed by another process meanwhile */ }
+  }
+  return removed;
+}
+
 /** A run being written; `commit` makes it visible. */
 export class RunWriter {
   readonly tmp: string;

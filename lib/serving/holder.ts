@@ -6,7 +6,7 @@
  * refused and the old model keeps serving.
  * @module
  */
-import type { OnlineVelocity } from "../features/online.ts";
+import type { HistoryLimits, OnlineVelocity } from "../features/online.ts";
 import { resolveModelRef } from "../registry/aliases.ts";
 import { artifactsRoot } from "../registry/store.ts";
 import { loadServedModel, newHistory, sameVelocity, type ServedModel } from "./scorer.ts";
@@ -29,8 +29,14 @@ export interface Serving {
 export class ModelHolder {
   #serving: Serving | null = null;
   readonly #listeners: ((s: Serving, previous: Serving | null) => void)[] = [];
+  /** Bounds and clock of every entity history this holder creates. */
+  readonly limits: HistoryLimits;
   /** Seeds a new entity history (history file, prediction log); identity when absent. */
   warm: (model: ServedModel, history: OnlineVelocity) => Promise<void> = async () => {};
+
+  constructor(limits: HistoryLimits = {}) {
+    this.limits = limits;
+  }
 
   /** The model and history to use for one request (null until a model is loaded). */
   get current(): Serving | null {
@@ -52,7 +58,7 @@ export class ModelHolder {
     if (
       !previous || !sameVelocity(previous.model.run.pipeline.velocity, model.run.pipeline.velocity)
     ) {
-      history = newHistory(model);
+      history = newHistory(model, this.limits);
       if (history) await this.warm(model, history);
     }
     const next = { model, history };

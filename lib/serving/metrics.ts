@@ -38,10 +38,18 @@ interface Metric {
   render(): string;
 }
 
-/** A monotonically increasing count per label set. */
+/**
+ * A monotonically increasing count per label set, incremented here or read
+ * at render time from a count kept elsewhere (`collect`).
+ */
 export class Counter implements Metric {
   readonly #values = new Map<string, { labels: string[]; value: number }>();
-  constructor(readonly name: string, readonly help: string, readonly labelNames: string[] = []) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: string[] = [],
+    readonly collect?: () => { labels: string[]; value: number }[],
+  ) {}
 
   /** Adds `by` (default 1) to the series with these label values (in `labelNames` order). */
   inc(labels: string[] = [], by = 1): void {
@@ -63,7 +71,7 @@ export class Counter implements Metric {
 
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
-    for (const s of this.#values.values()) {
+    for (const s of this.collect ? this.collect() : this.#values.values()) {
       out += `${this.name}${labelText(this.labelNames, s.labels)} ${num(s.value)}\n`;
     }
     return out;

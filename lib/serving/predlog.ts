@@ -11,13 +11,27 @@
  * {@linkcode PredictionLog.close} writes what is left: the server calls it
  * after draining in-flight requests on SIGTERM.
  *
- * Feedback (`label`, `labeled_at`) is keyed by transaction id; the latest
- * label for an id wins. Monitoring joins the two tables.
+ * Nothing is lost silently. A batch that fails is retried row by row; a row
+ * that still fails goes to the `quarantine` table with its error (or, when
+ * even that fails, to `<log>.quarantine.jsonl`); a row nothing can hold is
+ * dropped and counted. When the database cannot be written at all
+ * (read-only, disk full, locked past the busy timeout) the log is
+ * *unavailable*: the batch waits and is tried again with a backoff, the
+ * reason is reported ({@linkcode PredictionLog.status}) and the server's
+ * `/readyz` answers 503; past `maxPending` queued rows the oldest are
+ * dropped and counted. Written, quarantined and dropped rows are counted
+ * ({@linkcode PredictionLog.stats}).
+ *
+ * Feedback (`label`, `labeled_at`, the key that sent it) is keyed by
+ * transaction id; the latest label for an id wins. Monitoring joins the two
+ * tables. The server writes feedback through the writer worker too
+ * ({@linkcode PredictionLog.addFeedbackAsync}), so a label never blocks the
+ * thread answering requests.
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { UserError } from "../util/errors.ts";
 
 /** One scored transaction. */
@@ -78,6 +92,46 @@ export interface LogOptions {
   maxBatch?: number;
   /** Write from a worker thread (default true; an in-memory log writes inline). */
   worker?: boolean;
+  /** Most rows held while the database cannot be written; past it the oldest are dropped. Default 500,000. */
+  maxPending?: number;
+  /** How long a write waits for another connection's lock before the log counts as unavailable, ms. Default 2000. */
+  busyTimeoutMs?: number;
+}
+
+/** Counts of what happened to the rows this process queued. */
+export interface LogStats {
+  /** Rows committed to the `scored` table. */
+  written: number;
+  /** Rows that failed and were kept in the quarantine instead. */
+  quarantined: number;
+  /** Rows lost: nothing could hold them, or the queue overflowed while the log was unavailable. */
+  dropped: number;
+  /** Rows queued or being written. */
+  pending: number;
+}
+
+/** Whether the log can be written now. */
+export interface LogStatus {
+  available: boolean;
+  /** Why not (the database's error), null when available. */
+  reason: string | null;
+  /** Since when (epoch ms), null when available. */
+  since: number | null;
+}
+
+/** What {@linkcode writeBatch} did with a batch. */
+export interface BatchOutcome {
+  written: number;
+  quarantined: number;
+  dropped: number;
+}
+
+/** The database cannot be written at all (not one row's fault). */
+export class LogUnavailable extends Error {}
+
+/** Whether a failed insert is a row's own fault (a constraint) rather than the database's. */
+function rowLevel(e: unknown): boolean {
+  return /constraint|mismatch|too big|out of range|bind/i.test(String((e as Error)?.message ?? e));
 }
 
 const INSERT = `INSERT INTO scored (transaction_id, scored_at, event_time, model_key, score,
@@ -238,9 +292,101 @@ CREATE TABLE IF NOT EXISTS feedback (
   transaction_id TEXT PRIMARY KEY,
   label INTEGER NOT NULL,
   labeled_at INTEGER NOT NULL,
-  received_at INTEGER NOT NULL
+  received_at INTEGER NOT NULL,
+  source TEXT
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+  seq INTEGER PRIMARY KEY,
+  quarantined_at INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  row TEXT NOT NULL
 );
 `;
+
+/** Adds columns later versions added to tables an older log already has. */
+function migrateColumns(db: DatabaseSync): void {
+  const cols = db.prepare("PRAGMA table_info(feedback)").all() as { name: string }[];
+  if (!cols.some((c) => c.name === "source")) {
+    db.exec("ALTER TABLE feedback ADD COLUMN source TEXT");
+  }
+}
+
+/** One row of a batch as a plain object (quarantine copies). */
+function rowOf(b: RowBatch, i: number): Record<string, unknown> {
+  const m = b.models[b.model[i]];
+  return {
+    transaction_id: b.transaction_id[i],
+    scored_at: b.scored_at[i],
+    event_time: Number.isNaN(b.event_time[i]) ? null : b.event_time[i],
+    model: m?.model,
+    version: m?.version,
+    run_id: m?.run_id,
+    score: b.score[i],
+    threshold: m?.threshold,
+    is_fraud: b.is_fraud[i] === 1,
+    input: b.input[i],
+  };
+}
+
+/** The rows of a batch at `at` (one-row batches for the row-by-row retry). */
+function sliceBatch(b: RowBatch, at: number): RowBatch {
+  return {
+    models: b.models,
+    model: [b.model[at]],
+    transaction_id: [b.transaction_id[at]],
+    scored_at: [b.scored_at[at]],
+    event_time: [b.event_time[at]],
+    score: [b.score[at]],
+    is_fraud: [b.is_fraud[at]],
+    input: [b.input[at]],
+  };
+}
+
+/**
+ * Writes a batch so that every row ends up somewhere: in one transaction;
+ * failing that row by row, a failing row going to the quarantine table
+ * (then to `quarantineFile`, then counted as dropped). Throws
+ * {@linkcode LogUnavailable} when the database itself cannot be written,
+ * with nothing of the batch written.
+ */
+export function writeBatch(db: DatabaseSync, b: RowBatch, quarantineFile: string): BatchOutcome {
+  try {
+    insertRows(db, b);
+    return { written: b.transaction_id.length, quarantined: 0, dropped: 0 };
+  } catch (e) {
+    if (!rowLevel(e)) throw new LogUnavailable(String((e as Error).message ?? e));
+  }
+  const out = { written: 0, quarantined: 0, dropped: 0 };
+  for (let i = 0; i < b.transaction_id.length; i++) {
+    try {
+      insertRows(db, sliceBatch(b, i));
+      out.written++;
+      continue;
+    } catch (e) {
+      if (!rowLevel(e) && out.written === 0 && out.quarantined === 0) {
+        throw new LogUnavailable(String((e as Error).message ?? e));
+      }
+      const error = String((e as Error).message ?? e);
+      const text = JSON.stringify(rowOf(b, i));
+      try {
+        db.prepare("INSERT INTO quarantine (quarantined_at, error, row) VALUES (?, ?, ?)")
+          .run(Date.now(), error, text);
+        out.quarantined++;
+      } catch {
+        try {
+          appendFileSync(
+            quarantineFile,
+            JSON.stringify({ at: Date.now(), error, row: text }) + "\n",
+          );
+          out.quarantined++;
+        } catch {
+          out.dropped++;
+        }
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * Moves a log written before the `models` table existed (one wide
@@ -275,58 +421,95 @@ function migrateWideLog(db: DatabaseSync): void {
   }
 }
 
+/** A message from the writer worker. */
+type WorkerReply =
+  | { type: "done"; id: number; written: number; quarantined: number; dropped: number }
+  | { type: "unavailable"; id: number; error: string }
+  | { type: "feedback"; id: number; error: string | null };
+
+/** Options of {@linkcode PredictionLog.addFeedbackAsync}. */
+export interface FeedbackOptions {
+  /** When the server received it (epoch ms). Default now. */
+  receivedAt?: number;
+  /** Who sent it (the API key's name). */
+  source?: string | null;
+  /** Longest wait for the writer, ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+const UPSERT_FEEDBACK =
+  `INSERT INTO feedback (transaction_id, label, labeled_at, received_at, source) VALUES (?, ?, ?, ?, ?)
+   ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
+     labeled_at = excluded.labeled_at, received_at = excluded.received_at, source = excluded.source`;
+
+/** Upserts one label (shared by the inline path and the writer worker). */
+export function upsertFeedback(
+  db: DatabaseSync,
+  fb: Feedback,
+  receivedAt: number,
+  source: string | null,
+): void {
+  db.prepare(UPSERT_FEEDBACK).run(fb.transaction_id, fb.label, fb.labeled_at, receivedAt, source);
+}
+
 /** The prediction log of one server (see the module doc). */
 export class PredictionLog {
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #upsertFeedback: StatementSync;
   readonly #known: StatementSync;
   readonly #flushMs: number;
   readonly #maxBatch: number;
+  readonly #maxPending: number;
+  readonly #quarantineFile: string;
   #queue: RowBatch = emptyBatch();
-  /** Batches the writer failed to insert, written again before the queue. */
+  /** Batches waiting to be written again (the database was unavailable), oldest first. */
   #retry: RowBatch[] = [];
+  /** Batches handed to the writer and not yet settled, by message id. */
+  readonly #inflight = new Map<number, RowBatch>();
+  readonly #feedbackWaiters = new Map<number, (error: string | null) => void>();
+  #nextId = 1;
   #timer: number | null = null;
   #closed = false;
-  #written = 0;
   #worker: Worker | null = null;
-  /** [rows the worker committed, rows it failed] */
-  #counter: Int32Array | null = null;
+  /** [rows settled by the writer, written, quarantined, dropped] */
+  #counter: Int32Array;
   #handed = 0;
+  /** Rows the writer handed back unwritten (database unavailable), now waiting again. */
+  #returned = 0;
+  #dropped = 0;
+  #status: LogStatus = { available: true, reason: null, since: null };
+  #backoffMs = 0;
 
   private constructor(path: string, db: DatabaseSync, options: LogOptions) {
     this.path = path;
     this.#db = db;
     this.#flushMs = options.flushMs ?? 10;
     this.#maxBatch = options.maxBatch ?? 5000;
+    this.#maxPending = options.maxPending ?? 500_000;
+    this.#quarantineFile = `${path}.quarantine.jsonl`;
+    const sab = new SharedArrayBuffer(16);
+    this.#counter = new Int32Array(sab);
     if ((options.worker ?? true) && path !== ":memory:") {
-      const sab = new SharedArrayBuffer(8);
-      this.#counter = new Int32Array(sab);
       this.#worker = new Worker(new URL("./predlog_worker.ts", import.meta.url).href, {
         type: "module",
       });
-      this.#worker.onmessage = (e: MessageEvent<{ type: string; rows?: RowBatch }>) => {
-        // A failed batch is written again by the next flush: nothing is lost.
-        if (e.data.type === "failed" && e.data.rows) {
-          this.#retry.push(e.data.rows);
-          this.#schedule(this.#flushMs);
-        }
-      };
-      this.#worker.postMessage({ type: "open", path, counter: sab });
+      this.#worker.onmessage = (e: MessageEvent<WorkerReply>) => this.#onReply(e.data);
+      this.#worker.postMessage({
+        type: "open",
+        path,
+        counter: sab,
+        busyTimeoutMs: options.busyTimeoutMs ?? 2000,
+        quarantineFile: this.#quarantineFile,
+      });
     }
-    this.#upsertFeedback = db.prepare(
-      `INSERT INTO feedback (transaction_id, label, labeled_at, received_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
-         labeled_at = excluded.labeled_at, received_at = excluded.received_at`,
-    );
     this.#known = db.prepare(`SELECT 1 FROM scored WHERE transaction_id = ? LIMIT 1`);
   }
 
   /** Opens (creating when needed) the log at `path` (":memory:" for tests). */
   static open(path: string, options: LogOptions = {}): PredictionLog {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync;
     try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       db = new DatabaseSync(path);
       // busy_timeout first: switching to WAL takes a lock another connection (a writer
       // worker still closing, another server) may hold for a moment; wait, don't fail.
@@ -335,22 +518,95 @@ export class PredictionLog {
       );
       migrateWideLog(db);
       db.exec(SCHEMA);
+      migrateColumns(db);
+      // A log that cannot be written is an error now, not rows lost later.
+      db.exec(
+        "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS write_probe (x); DROP TABLE write_probe; COMMIT",
+      );
+      // Reads on this (the serving) thread must not wait long behind another writer.
+      db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
     } catch (e) {
-      throw new UserError(`prediction log ${path}: cannot open (${(e as Error).message})`);
+      throw new UserError(
+        `prediction log ${path}: cannot open for writing (${(e as Error).message})`,
+      );
     }
     return new PredictionLog(path, db, options);
   }
 
-  /** Rows queued and not yet written. */
+  #onReply(m: WorkerReply): void {
+    if (m.type === "feedback") {
+      this.#feedbackWaiters.get(m.id)?.(m.error);
+      this.#feedbackWaiters.delete(m.id);
+      return;
+    }
+    const rows = this.#inflight.get(m.id);
+    this.#inflight.delete(m.id);
+    if (m.type === "done") {
+      this.#status = { available: true, reason: null, since: null };
+      this.#backoffMs = 0;
+      return;
+    }
+    // Unavailable: nothing of the batch was written; it waits and is tried again.
+    if (rows) {
+      this.#retry.unshift(rows);
+      this.#returned += rows.transaction_id.length;
+    }
+    this.#unavailable(m.error);
+  }
+
+  #unavailable(reason: string): void {
+    if (this.#status.available) {
+      this.#status = { available: false, reason, since: Date.now() };
+    } else this.#status = { ...this.#status, reason };
+    this.#backoffMs = Math.min(5000, Math.max(100, this.#backoffMs * 2));
+    this.#shed();
+    this.#schedule(this.#backoffMs);
+  }
+
+  /** Past `maxPending` rows, the oldest waiting batches are dropped (counted). */
+  #shed(): void {
+    let pending = this.pending;
+    while (pending > this.#maxPending && this.#retry.length > 0) {
+      const b = this.#retry.shift()!;
+      pending -= b.transaction_id.length;
+      this.#dropped += b.transaction_id.length;
+    }
+  }
+
+  /** Rows queued and not yet written (waiting, or handed to the writer and not settled). */
   get pending(): number {
     let n = this.#queue.transaction_id.length;
     for (const b of this.#retry) n += b.transaction_id.length;
-    return n;
+    return n + this.#unsettled();
+  }
+
+  /** Rows handed to the writer that it has not written, quarantined or dropped, nor handed back. */
+  #unsettled(): number {
+    const c = this.#counter;
+    if (!this.#worker) return 0;
+    return this.#handed - this.#returned - Atomics.load(c, 1) - Atomics.load(c, 2) -
+      Atomics.load(c, 3);
   }
 
   /** Rows written by this process. */
   get written(): number {
-    return this.#counter ? Atomics.load(this.#counter, 0) : this.#written;
+    return Atomics.load(this.#counter, 1);
+  }
+
+  /** What happened to the rows this process queued. */
+  get stats(): LogStats {
+    const c = this.#counter;
+    return {
+      written: Atomics.load(c, 1),
+      quarantined: Atomics.load(c, 2),
+      dropped: Atomics.load(c, 3) + this.#dropped,
+      pending: this.pending,
+    };
+  }
+
+  /** Whether the database can be written now, and why not. */
+  get status(): LogStatus {
+    return this.#status;
   }
 
   /** Queues one prediction (written by the next flush). */
@@ -378,8 +634,15 @@ export class PredictionLog {
     q.score.push(row.score);
     q.is_fraud.push(row.is_fraud ? 1 : 0);
     q.input.push(row.input);
-    if (q.transaction_id.length >= this.#maxBatch) this.#schedule(0);
-    else if (this.#timer === null) this.#schedule(this.#flushMs);
+    if (q.transaction_id.length >= this.#maxBatch) {
+      if (this.#status.available) this.#schedule(0);
+      else {
+        // Unavailable: full batches wait in line (and are shed past maxPending).
+        this.#retry.push(q);
+        this.#queue = emptyBatch();
+        this.#shed();
+      }
+    } else if (this.#timer === null) this.#schedule(this.#flushMs);
   }
 
   #schedule(ms: number): void {
@@ -395,60 +658,122 @@ export class PredictionLog {
     this.#timer = timer;
   }
 
-  /** Hands the queue to the writer worker (or writes it inline). */
+  /** Hands waiting batches and the queue to the writer worker (or writes them inline). */
   #write(): void {
-    const batches = this.#retry;
     if (this.#queue.transaction_id.length > 0) {
-      batches.push(this.#queue);
+      this.#retry.push(this.#queue);
       this.#queue = emptyBatch();
     }
-    if (batches.length === 0) return;
-    this.#retry = [];
+    if (this.#retry.length === 0) return;
+    if (!this.#status.available && this.#inflight.size > 0) return; // a probe is under way
+    // While unavailable, one batch at a time probes the database.
+    const batches = this.#status.available ? this.#retry : this.#retry.slice(0, 1);
+    this.#retry = this.#status.available ? [] : this.#retry.slice(1);
     for (let i = 0; i < batches.length; i++) {
       const rows = batches[i];
       if (this.#worker) {
-        this.#worker.postMessage({ type: "rows", rows });
+        const id = this.#nextId++;
+        this.#inflight.set(id, rows);
+        this.#worker.postMessage({ type: "rows", id, rows });
         this.#handed += rows.transaction_id.length;
         continue;
       }
+      let out: BatchOutcome;
       try {
-        insertRows(this.#db, rows);
+        out = writeBatch(this.#db, rows, this.#quarantineFile);
       } catch (e) {
-        this.#retry = batches.slice(i); // nothing lost: retried by the next flush
-        throw e;
+        if (!(e instanceof LogUnavailable)) throw e;
+        this.#retry = [...batches.slice(i), ...this.#retry];
+        this.#unavailable(e.message);
+        return;
       }
-      this.#written += rows.transaction_id.length;
+      const c = this.#counter;
+      c[0] += rows.transaction_id.length;
+      c[1] += out.written;
+      c[2] += out.quarantined;
+      c[3] += out.dropped;
+      this.#status = { available: true, reason: null, since: null };
+      this.#backoffMs = 0;
     }
   }
 
   /**
-   * Writes every queued row and waits until the writer has committed all
-   * it was handed; returns how many rows this process has written so far.
+   * Hands every queued row to the writer and waits (blocking this thread,
+   * at most `timeoutMs`) until it has settled all it was handed; returns
+   * how many rows this process has written so far. Rows that could not be
+   * written stay queued. For readers (tasks, tests): the server never
+   * calls it while answering requests.
    */
-  flush(): number {
+  flush(timeoutMs = 30_000): number {
     this.#write();
-    const c = this.#counter;
-    if (c) {
-      // Rows handed to the worker are either committed or failed; failed
-      // batches come back by message and are re-queued by the handler.
-      for (;;) {
-        const done = Atomics.load(c, 0) + Atomics.load(c, 1);
-        if (done >= this.#handed) break;
+    if (this.#worker) {
+      const c = this.#counter, until = Date.now() + timeoutMs;
+      while (Atomics.load(c, 0) < this.#handed && Date.now() < until) {
         Atomics.wait(c, 0, Atomics.load(c, 0), 50);
       }
-      this.#written = Atomics.load(c, 0);
     }
-    return this.#written;
+    return this.written;
+  }
+
+  /** Whether the transaction id is queued or in flight to the writer (not yet in the database). */
+  #isPending(id: string): boolean {
+    if (this.#queue.transaction_id.includes(id)) return true;
+    for (const b of this.#retry) if (b.transaction_id.includes(id)) return true;
+    for (const b of this.#inflight.values()) if (b.transaction_id.includes(id)) return true;
+    return false;
   }
 
   /**
-   * Records a late label. Returns whether a prediction with that id is in
-   * the log (the label is kept either way: it may precede the log's copy).
+   * Whether the log holds a prediction with this id: queued rows are
+   * looked up in memory, written ones in the database (a read, which
+   * another connection's write lock does not hold up in WAL mode).
    */
-  addFeedback(fb: Feedback, receivedAt = Date.now()): { known: boolean } {
+  hasPrediction(id: string): boolean {
+    if (this.#isPending(id)) return true;
+    return this.#known.get(id) !== undefined;
+  }
+
+  /**
+   * Records a late label, synchronously (tasks and tests). Returns whether
+   * a prediction with that id is in the log; the label is kept either way.
+   */
+  addFeedback(fb: Feedback, receivedAt = Date.now(), source: string | null = null): {
+    known: boolean;
+  } {
     this.flush();
-    this.#upsertFeedback.run(fb.transaction_id, fb.label, fb.labeled_at, receivedAt);
+    upsertFeedback(this.#db, fb, receivedAt, source);
     return { known: this.#known.get(fb.transaction_id) !== undefined };
+  }
+
+  /**
+   * Records a late label through the writer worker, without blocking this
+   * thread; resolves when it is committed, rejects with
+   * {@linkcode LogUnavailable} when it cannot be written within the timeout.
+   */
+  addFeedbackAsync(fb: Feedback, options: FeedbackOptions = {}): Promise<void> {
+    const receivedAt = options.receivedAt ?? Date.now(), source = options.source ?? null;
+    if (!this.#worker) {
+      try {
+        upsertFeedback(this.#db, fb, receivedAt, source);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(new LogUnavailable(String((e as Error).message ?? e)));
+      }
+    }
+    const id = this.#nextId++;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#feedbackWaiters.delete(id);
+        reject(new LogUnavailable(this.#status.reason ?? `not written within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#feedbackWaiters.set(id, (error) => {
+        clearTimeout(timer);
+        if (error === null) resolve();
+        else reject(new LogUnavailable(error));
+      });
+      this.#worker!.postMessage({ type: "feedback", id, fb, receivedAt, source });
+    });
   }
 
   /** Predictions scored in [fromMs, toMs), oldest first, with their labels. */
@@ -544,13 +869,43 @@ export class PredictionLog {
     return Number(r.n);
   }
 
-  /** Writes what is queued and closes the database. */
+  /** Writes what is queued (blocking, up to 30 s) and closes the database; rows it could not write are counted as dropped. */
   close(): void {
     if (this.#closed) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.flush();
+    this.#finish();
+  }
+
+  /**
+   * Writes what is queued, waiting without blocking up to `timeoutMs`
+   * (retrying while the database is unavailable), then closes; returns
+   * the final counts, rows still unwritten counted as dropped.
+   */
+  async closeWithin(timeoutMs: number): Promise<LogStats> {
+    if (!this.#closed) {
+      const until = Date.now() + timeoutMs;
+      this.#write();
+      while (this.pending > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (this.#timer === null || this.#status.available) this.#write();
+      }
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#finish();
+    }
+    return this.stats;
+  }
+
+  #finish(): void {
     this.#closed = true;
+    // Never written: counted, not claimed. Rows handed to the writer and not
+    // settled there (or handed back, not yet re-queued) are among them.
+    this.#dropped += this.pending;
+    this.#queue = emptyBatch();
+    this.#retry = [];
+    this.#inflight.clear();
     this.#worker?.terminate();
     this.#db.close();
   }

@@ -106,7 +106,13 @@ Deno.test("prediction log: a log in the one-table layout is moved into the model
   const tables = db.prepare(
     "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name",
   ).all().map((r) => `${r.type} ${r.name}`);
-  assert.deepEqual(tables, ["table feedback", "table models", "view predictions", "table scored"]);
+  assert.deepEqual(tables, [
+    "table feedback",
+    "table models",
+    "view predictions",
+    "table quarantine",
+    "table scored",
+  ]);
   assert.equal((db.prepare("SELECT count(*) AS n FROM models").get() as { n: number }).n, 2);
   db.close();
 });

@@ -1,12 +1,21 @@
 /**
  * Writer side of the prediction log: owns its own SQLite connection and
- * inserts the batches the server posts, so disk writes (and their fsyncs)
- * never block the thread answering requests. After each committed batch it
- * adds the row count to a shared counter the server can wait on.
+ * writes the batches and labels the server posts, so disk writes (and their
+ * fsyncs, and waits behind another connection's lock) never block the
+ * thread answering requests. Each batch is settled one way: written (rows
+ * that fail alone quarantined, see {@linkcode writeBatch}), or handed back
+ * whole when the database cannot be written. Counts go to a shared array
+ * the server can wait on: [settled, written, quarantined, dropped].
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { insertRows, type RowBatch } from "./predlog.ts";
+import {
+  type Feedback,
+  LogUnavailable,
+  type RowBatch,
+  upsertFeedback,
+  writeBatch,
+} from "./predlog.ts";
 
 /** The worker global scope, typed by what this worker uses. */
 const scope = globalThis as unknown as {
@@ -15,28 +24,53 @@ const scope = globalThis as unknown as {
 };
 
 type Message =
-  | { type: "open"; path: string; counter: SharedArrayBuffer }
-  | { type: "rows"; rows: RowBatch }
+  | {
+    type: "open";
+    path: string;
+    counter: SharedArrayBuffer;
+    busyTimeoutMs: number;
+    quarantineFile: string;
+  }
+  | { type: "rows"; id: number; rows: RowBatch }
+  | { type: "feedback"; id: number; fb: Feedback; receivedAt: number; source: string | null }
   | { type: "close" };
 
 let db: DatabaseSync | null = null;
 let counter: Int32Array | null = null;
+let quarantineFile = "";
 
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.type === "open") {
     db = new DatabaseSync(m.path);
-    db.exec("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
+    db.exec(`PRAGMA busy_timeout = ${m.busyTimeoutMs}; PRAGMA synchronous = NORMAL;`);
     counter = new Int32Array(m.counter);
+    quarantineFile = m.quarantineFile;
   } else if (m.type === "rows") {
+    const n = m.rows.transaction_id.length;
     try {
-      insertRows(db!, m.rows);
-      Atomics.add(counter!, 0, m.rows.transaction_id.length);
+      const out = writeBatch(db!, m.rows, quarantineFile);
+      Atomics.add(counter!, 1, out.written);
+      Atomics.add(counter!, 2, out.quarantined);
+      Atomics.add(counter!, 3, out.dropped);
+      scope.postMessage({ type: "done", id: m.id, ...out });
     } catch (err) {
-      Atomics.add(counter!, 1, m.rows.transaction_id.length); // failed rows: the server re-queues
-      scope.postMessage({ type: "failed", rows: m.rows, error: (err as Error).message });
+      const error = err instanceof LogUnavailable ? err.message : String(err);
+      scope.postMessage({ type: "unavailable", id: m.id, error }); // the server queues it again
     }
+    Atomics.add(counter!, 0, n);
     Atomics.notify(counter!, 0);
+  } else if (m.type === "feedback") {
+    try {
+      upsertFeedback(db!, m.fb, m.receivedAt, m.source);
+      scope.postMessage({ type: "feedback", id: m.id, error: null });
+    } catch (err) {
+      scope.postMessage({
+        type: "feedback",
+        id: m.id,
+        error: String((err as Error).message ?? err),
+      });
+    }
   } else if (m.type === "close") {
     db?.close();
     scope.postMessage({ type: "closed" });
