@@ -202,9 +202,10 @@ export function createApp(deps: AppDeps): ScoringApp {
   // is pending) fails those past it, so a read costs no timer of its own.
   const reads = new Set<PendingRead>();
   let sweeper: number | null = null;
+  // Deadlines are on the monotonic clock (not `now`, which tests may fix).
   const sweep = () => {
     sweeper = null;
-    const t = now();
+    const t = performance.now();
     for (const r of reads) {
       if (r.deadline <= t) {
         reads.delete(r);
@@ -236,7 +237,7 @@ export function createApp(deps: AppDeps): ScoringApp {
   /** A body read with the body timeout; a client gone mid-body is a counted 400, not a 500. */
   const timed = <T>(read: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const entry: PendingRead = { deadline: now() + bodyTimeoutMs, reject };
+      const entry: PendingRead = { deadline: performance.now() + bodyTimeoutMs, reject };
       reads.add(entry);
       arm();
       read.then((v) => {

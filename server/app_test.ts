@@ -101,7 +101,9 @@ Deno.test("score: validation errors are 400/422 JSON naming the field", async ()
     [{ ...good, tx_id: "i".repeat(200) }, 422, "too_long", "tx_id"],
     [{ ...good, tx_time: "yesterday" }, 422, "invalid_time", "tx_time"],
     [{ ...good, tx_time: "2025-02-30T10:00:00Z" }, 422, "invalid_time", "tx_time"],
-    [{ ...good, tx_time: null }, 422, "wrong_type", "tx_time"],
+    [{ ...good, tx_time: true }, 422, "wrong_type", "tx_time"],
+    [{ ...good, amount: 1e308 }, 422, "out_of_range", "amount"],
+    [{ ...good, amount: -1.7976931348623157e308 }, 422, "out_of_range", "amount"],
     [{ ...good, is_fraud: 1 }, 422, "unknown_field", "is_fraud"],
     [{ ...good, customer_id_n_1d: 3 }, 422, "unknown_field", "customer_id_n_1d"],
     [{ ...good, amount: [1] }, 422, "wrong_type", "amount"],
@@ -180,7 +182,7 @@ Deno.test("model card, OpenAPI document and local Swagger UI", async () => {
   assert.equal(card.kind, "iforest");
   assert.equal(card.threshold.threshold, f.model.threshold);
   assert.ok(card.metrics.test.averagePrecision > 0);
-  assert.ok(card.input_schema.required.includes("tx_time"));
+  assert.ok(!card.input_schema.required.includes("tx_time"));
   assert.ok(card.input_schema.required.includes("amount"));
   assert.equal(card.input_schema.additionalProperties, false);
   assert.ok(card.features.includes("customer_id_n_7d"));
@@ -525,4 +527,34 @@ Deno.test("metrics: request counts and latency by route and status, scores, aler
     `fraudlab_http_request_duration_seconds_bucket{route="/v1/score",method="POST",status="200",le="+Inf"}`,
   );
   assert.equal(inf, 50);
+});
+
+Deno.test("event time: the server clock unless the record's own lies within the retention and the skew; history pruning cannot be steered", async () => {
+  const { f, post, log } = await setup();
+  const rec = f.records[f.records.length - 1];
+  const now = f.now();
+  const at = (ms: number) => ({ ...rec, tx_id: `w${ms}`, tx_time: new Date(ms).toISOString() });
+  const before = await (await post("/v1/model", {})).status; // (GET route: a POST is refused)
+  assert.equal(before, 405);
+  const future = await post("/v1/score", { ...rec, tx_id: "f1", tx_time: "2199-12-31T00:00:00Z" });
+  assert.equal(future.status, 422);
+  const err = await future.json();
+  assert.equal(err.error, "time_out_of_window");
+  assert.equal(err.field, "tx_time");
+  assert.equal((await post("/v1/score", at(now + 6 * 60_000))).status, 422, "past the skew");
+  assert.equal((await post("/v1/score", at(now + 4 * 60_000))).status, 200, "within the skew");
+  assert.equal(
+    (await post("/v1/score", at(now - 38 * 86_400_000))).status,
+    422,
+    "older than retention",
+  );
+  const { tx_time: _, ...timeless } = rec;
+  const res = await post("/v1/score", { ...timeless, tx_id: "no-time" });
+  assert.equal(res.status, 200);
+  const row = log.predictions(0, Infinity).find((r) => r.transaction_id === "no-time")!;
+  assert.equal(row.event_time, now);
+  // Batches refuse a bad time whole, naming the record.
+  const batch = await post("/v1/score/batch", [rec, { ...rec, tx_time: "2199-01-01T00:00:00Z" }]);
+  assert.equal(batch.status, 422);
+  assert.equal((await batch.json()).field, "[1].tx_time");
 });

@@ -171,15 +171,15 @@ await runTask(async (args) => {
     for (const reason of result.reasons) console.log(`  - ${reason}`);
   }
   console.log(
-    `   deno task drift --ref champion --cur ${monthFiles.drifted} --since ${monthStart}   # exits 3`,
+    `   deno task drift --ref txsim@champion --cur ${monthFiles.drifted} --since ${monthStart}   # exits 3`,
   );
   console.log(
-    `   deno task drift --ref champion --cur ${monthFiles.stable} --since ${monthStart}    # exits 0`,
+    `   deno task drift --ref txsim@champion --cur ${monthFiles.stable} --since ${monthStart}    # exits 0`,
   );
 
   console.log(`\n== 6. reports: ${join(reportsRoot(), "index.html")} lists every report`);
   console.log(`   deno task runs            # runs and the champion`);
-  console.log(`   deno task evaluate --run champion --data ${flags.out}`);
+  console.log(`   deno task evaluate --run txsim@champion --data ${flags.out}`);
 
   if (!flags.serve) {
     console.log(`\n   deno task demo --serve    # ends with the champion served over HTTP`);
@@ -193,6 +193,9 @@ await runTask(async (args) => {
   const times = next.frame.getColumn("tx_time").cast(pl.Float64).toArray() as number[];
   const first = times.findIndex((t) => t >= Date.parse(`${monthStart}T00:00:00Z`));
   const [example] = datasetRecords(next, served.schema, [Math.max(first, 0)]);
+  // Sent without its own time: a live transaction happens now, on the server's clock (a
+  // record's own time must lie within the history's retention of it).
+  delete example[served.schema.timeField ?? ""];
   const body = JSON.stringify(example);
   const curl =
     `curl -s -X POST ${server.url}/v1/score -H 'content-type: application/json' \\\n  -d '${body}'`;
@@ -210,7 +213,7 @@ await runTask(async (args) => {
   );
   console.log(
     `\nalso: ${server.url}/docs (Swagger UI), ${server.url}/v1/model, ${server.url}/metrics; ` +
-      `late labels: curl -s -X POST ${server.url}/v1/feedback -d '{"transaction_id":"${answer.transaction_id}","label":0}'`,
+      `late labels: curl -s -X POST ${server.url}/v1/feedback -H 'content-type: application/json' -d '{"transaction_id":"${answer.transaction_id}","label":0}'`,
   );
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {

@@ -89,3 +89,42 @@ Deno.test("online velocity: late labels, missing entities, out-of-order events a
   assert.equal(v.label("x1", true), false);
   assert.equal(v.idsHeld, 1);
 });
+
+Deno.test("online velocity: bounded memory (least recently seen entity forgotten first, events per value capped) and pruning on the clock, not on client times", () => {
+  const day = 86_400_000;
+  const t0 = Date.UTC(2025, 0, 10);
+  let clock = t0 + day;
+  const v = new OnlineVelocity({
+    windowsDays: [7],
+    delayDays: 0,
+    entities: ["c", "t"],
+    calendar: false,
+  }, { maxEntities: 3, maxEvents: 4, clock: () => clock });
+  for (const [i, c] of ["a", "b", "c"].entries()) v.add(t0 + i, [c, "T"], 10, `id-${c}`);
+  v.add(t0 + 10, ["a", "T"], 10, "id-a2"); // "a" seen again: "b" is now the least recent
+  v.add(t0 + 11, ["d", "T"], 10, "id-d");
+  let st = v.stats;
+  assert.deepEqual(st.entities, [3, 1]);
+  assert.deepEqual(st.evicted, [1, 0]);
+  assert.equal(v.features(t0 + 20, ["b", null]).c_n_7d, 0, "b was forgotten");
+  assert.equal(v.features(t0 + 20, ["a", null]).c_n_7d, 2, "a was kept");
+  // "T" holds at most 4 events: the oldest went first.
+  assert.equal(v.features(t0 + 20, [null, "T"]).t_n_7d, 4);
+  assert.equal(st.capped, 1);
+  // "b" is forgotten but its event is still in T's list: its id still takes a label.
+  assert.equal(v.label("id-b", true), true);
+  assert.equal(v.idsHeld, 5);
+  // A client-supplied far-future time does not prune everyone's history: the clock decides.
+  v.add(Date.UTC(2199, 11, 31), ["e", null], 10, "future");
+  v.sweep();
+  assert.equal(v.features(t0 + 20, ["a", null]).c_n_7d, 2);
+  // The clock moving on prunes.
+  clock = t0 + 30 * day;
+  v.sweep();
+  st = v.stats;
+  assert.equal(v.features(clock, ["a", null]).c_n_7d, 0);
+  assert.deepEqual(st.entities, [1, 0]);
+  // An id whose event no list holds any more is forgotten.
+  assert.equal(v.label("id-a", true), false);
+  assert.equal(v.idsHeld, 1);
+});

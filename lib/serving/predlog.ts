@@ -471,7 +471,7 @@ export class PredictionLog {
   #timer: number | null = null;
   #closed = false;
   #worker: Worker | null = null;
-  /** [rows settled by the writer, written, quarantined, dropped] */
+  /** [rows settled by the writer, written, quarantined, dropped, writer closed] */
   #counter: Int32Array;
   #handed = 0;
   /** Rows the writer handed back unwritten (database unavailable), now waiting again. */
@@ -487,7 +487,7 @@ export class PredictionLog {
     this.#maxBatch = options.maxBatch ?? 5000;
     this.#maxPending = options.maxPending ?? 500_000;
     this.#quarantineFile = `${path}.quarantine.jsonl`;
-    const sab = new SharedArrayBuffer(16);
+    const sab = new SharedArrayBuffer(20);
     this.#counter = new Int32Array(sab);
     if ((options.worker ?? true) && path !== ":memory:") {
       this.#worker = new Worker(new URL("./predlog_worker.ts", import.meta.url).href, {
@@ -514,7 +514,9 @@ export class PredictionLog {
       // busy_timeout first: switching to WAL takes a lock another connection (a writer
       // worker still closing, another server) may hold for a moment; wait, don't fail.
       db.exec(
-        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        `PRAGMA busy_timeout = ${
+          options.busyTimeoutMs ?? 5000
+        }; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`,
       );
       migrateWideLog(db);
       db.exec(SCHEMA);
@@ -542,8 +544,13 @@ export class PredictionLog {
     const rows = this.#inflight.get(m.id);
     this.#inflight.delete(m.id);
     if (m.type === "done") {
+      const was = this.#status.available;
       this.#status = { available: true, reason: null, since: null };
       this.#backoffMs = 0;
+      // Back from unavailable: what waited goes to the writer now.
+      if (!was && (this.#retry.length > 0 || this.#queue.transaction_id.length > 0)) {
+        this.#schedule(0);
+      }
       return;
     }
     // Unavailable: nothing of the batch was written; it waits and is tried again.
@@ -906,7 +913,12 @@ export class PredictionLog {
     this.#queue = emptyBatch();
     this.#retry = [];
     this.#inflight.clear();
-    this.#worker?.terminate();
+    if (this.#worker) {
+      // The writer closes its connection (releasing its locks) before it is ended.
+      this.#worker.postMessage({ type: "close" });
+      Atomics.wait(this.#counter, 4, 0, 2000);
+      this.#worker.terminate();
+    }
     this.#db.close();
   }
 }

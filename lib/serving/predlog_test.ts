@@ -116,3 +116,101 @@ Deno.test("prediction log: a log in the one-table layout is moved into the model
   assert.equal((db.prepare("SELECT count(*) AS n FROM models").get() as { n: number }).n, 2);
   db.close();
 });
+
+for (const worker of [true, false]) {
+  Deno.test(`prediction log (${worker ? "writer worker" : "inline"}): a row that fails alone is quarantined with its error, the rest of its batch written`, async () => {
+    const dir = await Deno.makeTempDir();
+    const path = join(dir, "p.sqlite");
+    const log = PredictionLog.open(path, { worker, flushMs: 5 });
+    for (let i = 0; i < 10; i++) log.append({ ...row(i, 1), score: i === 6 ? NaN : i / 100 });
+    log.flush();
+    await new Promise((r) => setTimeout(r, 20)); // the writer's reply
+    assert.deepEqual(log.stats, { written: 9, quarantined: 1, dropped: 0, pending: 0 });
+    assert.equal(log.count(), 9);
+    log.close();
+    const db = new DatabaseSync(path);
+    const q = db.prepare("SELECT error, row FROM quarantine").all() as {
+      error: string;
+      row: string;
+    }[];
+    db.close();
+    assert.equal(q.length, 1);
+    assert.match(q[0].error, /NOT NULL constraint failed: scored.score/);
+    assert.equal(JSON.parse(q[0].row).transaction_id, "t6");
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("prediction log: while another connection holds the write lock the log says it is unavailable, feedback waits without blocking the thread, and every row is written once the lock goes", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "p.sqlite");
+  const log = PredictionLog.open(path, { flushMs: 5, busyTimeoutMs: 100 });
+  const other = new DatabaseSync(path);
+  other.exec("BEGIN EXCLUSIVE");
+  for (let i = 0; i < 50; i++) log.append(row(i, 1));
+  const until = Date.now() + 5000;
+  while (log.status.available && Date.now() < until) await sleep(10);
+  assert.equal(log.status.available, false);
+  assert.match(log.status.reason ?? "", /locked|busy/i);
+  assert.equal(log.stats.pending, 50);
+  // A label waits for the writer; the thread keeps running timers meanwhile.
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  const t0 = performance.now();
+  await assert.rejects(
+    () =>
+      log.addFeedbackAsync({ transaction_id: "t1", label: 1, labeled_at: 1 }, { timeoutMs: 300 }),
+    /locked|busy|not written/i,
+  );
+  clearInterval(ticker);
+  assert.ok(performance.now() - t0 < 2000);
+  assert.ok(ticks >= 10, `the event loop ran ${ticks} ticks while the label waited`);
+  other.exec("ROLLBACK");
+  other.close();
+  const until2 = Date.now() + 15_000;
+  while (log.stats.pending > 0 && Date.now() < until2) await sleep(20);
+  assert.equal(log.status.available, true);
+  assert.deepEqual(log.stats, { written: 50, quarantined: 0, dropped: 0, pending: 0 });
+  await log.addFeedbackAsync({ transaction_id: "t1", label: 1, labeled_at: 1 }, { source: "ops" });
+  assert.equal(log.hasPrediction("t1"), true);
+  assert.equal(log.hasPrediction("nope"), false);
+  const st = await log.closeWithin(1000);
+  assert.equal(st.written, 50);
+  const db = new DatabaseSync(path);
+  assert.deepEqual(
+    { ...db.prepare("SELECT label, source FROM feedback").get() },
+    { label: 1, source: "ops" },
+  );
+  db.close();
+});
+
+Deno.test("prediction log: closed while it cannot be written, it counts the rows it lost instead of claiming them", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "p.sqlite");
+  const log = PredictionLog.open(path, { flushMs: 5, busyTimeoutMs: 50 });
+  const other = new DatabaseSync(path);
+  other.exec("BEGIN EXCLUSIVE");
+  for (let i = 0; i < 20; i++) log.append(row(i, 1));
+  const st = await log.closeWithin(400);
+  other.exec("ROLLBACK");
+  other.close();
+  assert.deepEqual(st, { written: 0, quarantined: 0, dropped: 20, pending: 0 });
+});
+
+Deno.test("prediction log: a log that cannot be written is refused when opened", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "a-file");
+  await Deno.writeTextFile(file, "x");
+  assert.throws(() => PredictionLog.open(join(file, "log.sqlite")), /prediction log .*cannot open/);
+  const path = join(dir, "p.sqlite");
+  PredictionLog.open(path, { worker: false }).close();
+  const other = new DatabaseSync(path);
+  other.exec("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE");
+  assert.throws(
+    () => PredictionLog.open(path, { worker: false, busyTimeoutMs: 50 }),
+    /cannot open for writing \(database is locked\)/,
+  );
+  other.exec("ROLLBACK");
+  other.close();
+});

@@ -5,7 +5,7 @@
  * thread answering requests. Each batch is settled one way: written (rows
  * that fail alone quarantined, see {@linkcode writeBatch}), or handed back
  * whole when the database cannot be written. Counts go to a shared array
- * the server can wait on: [settled, written, quarantined, dropped].
+ * the server can wait on: [settled, written, quarantined, dropped, closed].
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
@@ -73,6 +73,8 @@ scope.onmessage = (e) => {
     }
   } else if (m.type === "close") {
     db?.close();
-    scope.postMessage({ type: "closed" });
+    db = null;
+    Atomics.store(counter!, 4, 1);
+    Atomics.notify(counter!, 4);
   }
 };

@@ -6,8 +6,10 @@
  * - the transaction id (the spec's `id` column, or `transaction_id` when the
  *   spec has none): optional string (or integer), generated when absent;
  * - the event time (the spec's `time` column): an ISO 8601 date-time (UTC
- *   when it has no offset) or a number of seconds, as in the data; required
- *   when the model uses velocity features;
+ *   when it has no offset) or a number of seconds, as in the data; optional
+ *   (the server's clock when absent or null; with velocity features, a
+ *   record's own time must lie within the history's retention before the
+ *   server clock and at most the skew after it);
  * - entity columns (customer, terminal, …): string or number, null when
  *   unknown; required when the model uses velocity features;
  * - every numeric feature: a finite number or null (missing, imputed);
@@ -88,11 +90,12 @@ export function inputSchema(spec: ResolvedSpec, pipeline: FittedPipeline): Input
   const idField = spec.id ?? "transaction_id";
   fields.push({ name: idField, role: "id", required: false, nullable: true, maxLength: ID_MAX });
   if (spec.time) {
+    // Optional: a record without its own time happens now, on the server's clock.
     fields.push({
       name: spec.time,
       role: "time",
-      required: velocity !== null,
-      nullable: velocity === null,
+      required: false,
+      nullable: true,
       maxLength: TIME_MAX,
     });
   }
