@@ -15,14 +15,14 @@
  * 2 user error. With --since, rows before that day only feed the velocity
  * features' entity history and are not monitored.
  */
-import { type DriftJob, runDriftJob } from "../lib/drift/job.ts";
+import { type DriftJob, MIN_DRIFT_ROWS, runDriftJob } from "../lib/drift/job.ts";
 import { type ColumnOverride, describeResult } from "../lib/drift/compare.ts";
 import { DRIFT_TESTS, type DriftTestName } from "../lib/drift/tests.ts";
 import { driftVerdict } from "../lib/report/drift_report.ts";
 import { table } from "../lib/data/profile.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
-import { parseFlags, runTask } from "../lib/util/cli.ts";
+import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
 
 /** Exit code when drift is detected. */
 const EXIT_DRIFT = 3;
@@ -98,6 +98,7 @@ await runTask(async (args) => {
     json: { type: "boolean", default: false },
     test: { type: "string", multiple: true, default: [] },
     "drift-share": { type: "string" },
+    "min-rows": { type: "string" },
     config: { type: "string" },
   });
   const config = flags.config ? await readConfig(flags.config) : {};
@@ -127,6 +128,9 @@ await runTask(async (args) => {
       );
     }
     job.driftShare = s;
+  }
+  if (flags["min-rows"] !== undefined) {
+    job.minRows = intFlag(flags["min-rows"], "min-rows", MIN_DRIFT_ROWS, { min: 1 });
   }
   const { result, report, seconds } = await runDriftJob(job as DriftJob);
   if (flags.json) {

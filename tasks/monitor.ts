@@ -15,8 +15,9 @@ import { table } from "../lib/data/profile.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
+import { percent } from "../lib/util/format.ts";
 
-const pct = (v: number) => (Number.isNaN(v) ? "–" : `${fmt(100 * v, 2)}%`);
+const pct = (v: number) => percent(v, 2);
 
 await runTask((args) => {
   const flags = parseFlags(args, {

@@ -178,6 +178,45 @@ function toTime(frame: pl.DataFrame, file: string, column: string): TimeColumn {
   return { series: parsed.getColumn("v").cast(pl.Datetime("ms")).rename(column) };
 }
 
+/**
+ * The first CSV record with more than `fields` fields (the CSV parser
+ * would silently drop the extra ones), or null. Quote-aware (a quoted
+ * comma or line break is data); `row` counts data records from 1 and
+ * `line` is the physical line the record starts on (the header is line 1).
+ * Hand-written: one pass over the bytes; the parser has no strict mode.
+ */
+function longRecord(
+  bytes: Uint8Array,
+  fields: number,
+): { row: number; line: number; fields: number } | null {
+  const COMMA = 44, QUOTE = 34, LF = 10, CR = 13;
+  let inQuotes = false, count = 1, line = 1, start = 1, row = 0, empty = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inQuotes) {
+      if (b === QUOTE) inQuotes = false; // a doubled quote re-enters on the next byte
+      else if (b === LF) line++;
+      continue;
+    }
+    if (b === QUOTE) {
+      inQuotes = true;
+      empty = false;
+    } else if (b === COMMA) {
+      count++;
+      empty = false;
+    } else if (b === LF) {
+      if (row > 0 && !empty && count > fields) return { row, line: start, fields: count };
+      line++;
+      if (!empty || row === 0) row++;
+      start = line;
+      count = 1;
+      empty = true;
+    } else if (b !== CR) empty = false;
+  }
+  if (row > 0 && !empty && count > fields) return { row, line: start, fields: count };
+  return null;
+}
+
 function readFrame(
   bytes: Uint8Array,
   file: string,
@@ -199,6 +238,12 @@ function readFrame(
       }
       seen.set(name, i);
     });
+    const ragged = longRecord(bytes, header.length);
+    if (ragged) {
+      throw new UserError(
+        `${file}: row ${ragged.row} (line ${ragged.line}) has ${ragged.fields} fields, the header ${header.length}`,
+      );
+    }
     let frame: pl.DataFrame;
     try {
       frame = pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {

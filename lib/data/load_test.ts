@@ -68,6 +68,19 @@ Deno.test("load: optional spec columns join when present", async () => {
   assert.ok(extra.spec.numeric.includes("isWeekend"));
 });
 
+Deno.test("load: a spec's drop columns may be absent; a row with more fields than the header names its line", () => {
+  const spec: DatasetSpec = { ...SPEC, drop: ["scenario"] };
+  assert.equal(load("y,a,c\n0,1,x\n1,2,y\n", spec).frame.height, 2);
+  assert.equal(load("y,a,c,scenario\n0,1,x,s1\n1,2,y,s2\n", spec).frame.height, 2);
+  assert.match(loadError("y,a,c\n0,1,x\n1,2,y,9\n"), /t\.csv: row 2 \(line 3\) has 4 fields/);
+  // Quoted commas and line breaks are data, not fields or records.
+  assert.equal(load('y,a,c\n0,1,"x,\ny"\n1,2,"a,b"\n').frame.height, 2);
+  assert.match(
+    loadError('y,a,c\n0,1,"x,\ny"\n1,2,b,\n'),
+    /row 2 \(line 4\) has 4 fields, the header 3/,
+  );
+});
+
 Deno.test("load: each bad input names the file, column and row", async () => {
   assert.match(loadError(""), /t\.csv: empty file/);
   assert.match(loadError("y,a,c\n"), /t\.csv: no data rows/);
@@ -128,6 +141,7 @@ Deno.test("data:info: a user error prints one line and exits with code 2", async
     ["y,a,c,a\n0,1,x,2\n", /duplicate column name "a"/],
     ["y,a,c\n0,1,x\nyes,1,x\n", /column "y", row 2 \(line 3\): label "yes" is not 0\/1/],
     ["y,a,c\n0,,x\n1,,y\n", /column "a" is entirely missing/],
+    ["y,a,c\n0,1,x\n1,2,y,\n", /row 2 \(line 3\) has 4 fields, the header 3/],
   ];
   for (const [text, pattern] of badFiles) {
     const path = await tempFile(text);

@@ -7,6 +7,7 @@ import pl from "nodejs-polars";
 import type { Dataset } from "./load.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { numericColumn } from "../features/pipeline.ts";
+import { percent } from "../util/format.ts";
 
 /** The role a column plays in a spec. */
 export type ColumnRole = "label" | "id" | "time" | "entity" | "amount" | "numeric" | "categorical";
@@ -292,9 +293,7 @@ function positivesIn(y: Int8Array): number {
   return p;
 }
 
-function pct(x: number): string {
-  return `${(100 * x).toFixed(x < 0.001 ? 3 : 2)}%`;
-}
+const pct = (x: number) => percent(x, 2);
 
 function fmtNum(x: number | null | undefined): string {
   if (x === null || x === undefined || Number.isNaN(x)) return "-";

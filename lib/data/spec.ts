@@ -24,7 +24,7 @@ export interface DatasetSpec {
   numeric?: string[];
   /** Categorical feature columns; inferred from the data when omitted. */
   categorical?: string[];
-  /** Columns deliberately excluded. */
+  /** Columns deliberately excluded (they may be absent from a file). */
   drop?: string[];
   /** Feature columns used when the file has them and ignored otherwise (type inferred). */
   optional?: string[];
@@ -107,7 +107,10 @@ export function validateSpec(value: unknown, source: string): DatasetSpec {
   return spec;
 }
 
-/** Column names a spec needs in the file (everything but `optional`), in a stable order. */
+/**
+ * Column names a spec needs in the file (everything but `optional` and
+ * `drop`: a dropped column may be absent), in a stable order.
+ */
 export function requiredColumns(spec: DatasetSpec): string[] {
   const cols = [spec.label];
   if (spec.id !== undefined) cols.push(spec.id);
@@ -117,7 +120,6 @@ export function requiredColumns(spec: DatasetSpec): string[] {
     ...(spec.entities ?? []),
     ...(spec.numeric ?? []),
     ...(spec.categorical ?? []),
-    ...(spec.drop ?? []),
   );
   return [...new Set(cols)];
 }

@@ -45,6 +45,7 @@ import {
   upperBound,
 } from "./profile.ts";
 import { sortFloat64 } from "./sort.ts";
+import { percent as sharePercent } from "../util/format.ts";
 
 /** Format tag of a drift result. */
 export const DRIFT_FORMAT = "fraudlab.drift/1";
@@ -615,9 +616,7 @@ function barsPlot(labels: string[], ref: number[], cur: number[]): DistributionP
   return plot;
 }
 
-function percent(x: number, digits = 1): string {
-  return `${(100 * x).toFixed(digits)}%`;
-}
+const percent = (x: number, digits = 1) => sharePercent(x, digits);
 
 /** Describes a test result in a few words ("wasserstein 0.23 ≥ 0.1"). */
 export function describeResult(r: TestResult): string {

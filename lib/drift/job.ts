@@ -40,6 +40,21 @@ export interface DriftJob extends DriftOptions {
   since?: string;
   /** Report path; default reports/drift/<current file name>[_since_DAY].html. */
   out?: string;
+  /** Fewest current rows a verdict is drawn from (fewer is a user error). Default 200. */
+  minRows?: number;
+}
+
+/** Default {@linkcode DriftJob.minRows}. */
+export const MIN_DRIFT_ROWS = 200;
+
+/** Refuses a verdict drawn from too few current rows: tests on a handful of rows flag noise. */
+function enoughRows(rows: number, job: DriftJob, what: string): void {
+  const min = job.minRows ?? MIN_DRIFT_ROWS;
+  if (rows < min) {
+    throw new UserError(
+      `${what} has ${rows} rows to monitor, fewer than --min-rows ${min}: too few for a drift verdict (a longer window, or --min-rows to accept fewer)`,
+    );
+  }
 }
 
 /** What a drift job produced. */
@@ -112,6 +127,7 @@ export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
     rows = Uint32Array.from(picked);
   }
   const current = currentData(ds, rows);
+  enoughRows(current.rows, job, job.since ? `${job.cur} since ${job.since}` : job.cur);
   const run = reference.run;
   if (run && ds.missingFeatures.length === 0) {
     const all = rows ?? Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
@@ -181,6 +197,7 @@ async function logDriftJob(
         "prediction drift uses the reference run's rows only",
     );
   }
+  enoughRows(live.current.rows, job, job.cur);
   const labeled = live.current.labels?.length ?? 0;
   if (labeled < live.current.rows) {
     warnings.push(

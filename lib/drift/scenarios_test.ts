@@ -183,6 +183,11 @@ Deno.test("deno task drift: exit 3 on a drifted month, 0 on a stable one, 2 on b
       [["--ref", "champion", "--cur", months.stable, "--test", "channel=ks"], /does not apply/],
       [["--ref", "nobody@champion", "--cur", months.stable], /nobody/],
       [["--ref", "champion", "--cur", months.stable, "--since", "2025-13-01"], /--since/],
+      [
+        ["--ref", "champion", "--cur", months.stable, "--min-rows", "100000000"],
+        /rows to monitor, fewer than --min-rows 100000000/,
+      ],
+      [["--ref", "champion", "--cur", months.stable, "--min-rows", "0"], /--min-rows/],
     ] as const
   ) {
     const r = await runTaskFile("drift", [...args], env);

@@ -86,7 +86,7 @@ export interface ThresholdData {
   scores: ArrayLike<number>;
   /** Transaction amounts (cost strategy). */
   amounts?: ArrayLike<number>;
-  /** Days the validation rows span (budget strategy); 1 when unknown. */
+  /** Days of full traffic the validation rows stand for (budget strategy; see dayEquivalents); 1 when unknown. */
   days?: number;
 }
 

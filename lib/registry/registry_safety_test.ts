@@ -101,3 +101,26 @@ Deno.test("runs: half-written run folders older than an hour are removed when th
   const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".tmp-"));
   assert.deepEqual(left, []);
 });
+
+Deno.test("threshold budget:K: alerts per day on test land within 20% of K (validation counted in days of full traffic)", async () => {
+  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  // 75 days: the training window starts after every velocity window is full.
+  writeFrame(simulateTransactions({ customers: 1000, days: 75, seed: 8, quiet: true }), data);
+  const root = await Deno.makeTempDir();
+  // Validation is a 20% sample of the training days: counted as whole days it
+  // read 5x too few alerts per day, and test days got about 5x K.
+  for (const k of [50, 100, 200]) {
+    const run = await trainRun({
+      data,
+      model: "logreg",
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      threshold: `budget:${k}`,
+    }, { root, quiet: true });
+    const t = run.test.atThreshold;
+    const perDay = (t.tp + t.fp) / run.test.days!;
+    assert.ok(
+      Math.abs(perDay - k) <= 0.2 * k,
+      `budget:${k}: ${perDay.toFixed(1)} alerts/day on test`,
+    );
+  }
+});

@@ -30,7 +30,12 @@ import { type DatasetVersion, datasetVersion, sha256Hex } from "../data/fingerpr
 import { type Dataset, loadDataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../data/split.ts";
-import { type EvalCurves, type EvalMetrics, evaluateScores } from "../eval/evaluate.ts";
+import {
+  dayEquivalents,
+  type EvalCurves,
+  type EvalMetrics,
+  evaluateScores,
+} from "../eval/evaluate.ts";
 import { referenceProfile } from "../drift/dataset.ts";
 import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
 import {
@@ -242,6 +247,7 @@ export function evaluateRows(
     threshold: opts.threshold,
     k: opts.k,
     alertFee: opts.alertFee,
+    dayEquivalents: times ? dayEquivalents(times, rows) : undefined,
   });
 }
 
@@ -366,9 +372,8 @@ export async function trainRun(
   const Xval = transformFrame(pipeline, features, split.validation);
   const valScores = await scoreBatch(detector, Xval);
   const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
-  const valDays = times
-    ? new Set(Array.from(split.validation, (i) => Math.floor(times[i] / DAY_MS))).size
-    : 1;
+  // Alerts per day on validation rows, counted in days of full traffic.
+  const valDays = times ? dayEquivalents(times, split.validation) : 1;
   const strategy = parseStrategy(config.threshold);
   const amounts = ds.spec.amount ? numericColumn(ds.frame, ds.spec.amount) : undefined;
   const threshold = chooseThreshold(strategy, {
@@ -485,7 +490,7 @@ export function thresholdData(r: TrainResult, part: "validation" | "test"): Thre
     labels: Int8Array.from(rows, (i) => r.labels[i]),
     scores: r.scores[part],
     amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
-    days: times ? new Set(Array.from(rows, (i) => Math.floor(times[i] / DAY_MS))).size : 1,
+    days: times ? dayEquivalents(times, rows) : 1,
   };
 }
 

@@ -19,6 +19,7 @@ import type { StrategyOutcome } from "../eval/threshold.ts";
 import type { TrainResult } from "../registry/runs.ts";
 import { distributionSvg, driftSummaryRows, driftVerdict } from "./drift_report.ts";
 import { escapeHtml, fmt, htmlTable } from "./html.ts";
+import { percent } from "../util/format.ts";
 
 const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 const DENO_INSPECT = Symbol.for("Deno.customInspect");
@@ -116,11 +117,7 @@ export function showFrame(
   });
 }
 
-function pct(x: number | null | undefined, digits = 2): string {
-  return x === null || x === undefined || !Number.isFinite(x)
-    ? "–"
-    : `${(100 * x).toFixed(digits)}%`;
-}
+const pct = percent;
 
 /** A dataset profile: one row per column, top categories and quality warnings. */
 export function showProfile(p: DataProfile, options: { title?: string } = {}): Shown {

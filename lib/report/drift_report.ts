@@ -15,12 +15,11 @@ import { writeAtomic } from "../registry/store.ts";
 import { escapeHtml, figure, fmt, htmlTable, page, raw } from "./html.ts";
 import { recordReport } from "./index_page.ts";
 import { Plot, plotSvg } from "./plot.ts";
+import { percent } from "../util/format.ts";
 
 const COLORS = { domain: ["reference", "current"], range: ["#9aa5b1", "#1f5fbf"] };
 
-function pct(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || Number.isNaN(x) ? "–" : `${(100 * x).toFixed(digits)}%`;
-}
+const pct = (x: number | null | undefined, digits = 1) => percent(x, digits);
 
 /** One column's distributions as an SVG. */
 export function distributionSvg(plot: DistributionPlot, label: string): string {

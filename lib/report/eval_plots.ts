@@ -135,6 +135,9 @@ export function confusionPlot(m: EvalMetrics): string {
     { actual: "legit", predicted: "alert", n: c.fp },
     { actual: "legit", predicted: "no alert", n: c.tn },
   ];
+  const lo = Math.log(Math.min(...cells.map((d) => d.n)) + 1);
+  const hi = Math.log(Math.max(...cells.map((d) => d.n)) + 1);
+  const isDark = (n: number) => hi > lo && (Math.log(n + 1) - lo) / (hi - lo) > 0.5;
   return plotSvg({
     width: 360,
     height: 220,
@@ -144,12 +147,16 @@ export function confusionPlot(m: EvalMetrics): string {
     color: { scheme: "blues", type: "log" },
     marks: [
       Plot.cell(cells, { x: "predicted", y: "actual", fill: (d: { n: number }) => d.n + 1 }),
-      Plot.text(cells, {
-        x: "predicted",
-        y: "actual",
-        text: (d: { n: number }) => d.n.toLocaleString("en-US"),
-        fontSize: 14,
-      }),
+      // Counts in white on the darker half of the log scale, in black on the lighter.
+      ...[true, false].map((dark) =>
+        Plot.text(cells.filter((d) => isDark(d.n) === dark), {
+          x: "predicted",
+          y: "actual",
+          text: (d: { n: number }) => d.n.toLocaleString("en-US"),
+          fill: dark ? "white" : "black",
+          fontSize: 14,
+        })
+      ),
     ],
   });
 }

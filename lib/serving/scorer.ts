@@ -12,6 +12,7 @@ import { resolveModelRef } from "../registry/aliases.ts";
 import { type LoadedRun, loadProfile, loadRun } from "../registry/runs.ts";
 import { artifactsRoot } from "../registry/store.ts";
 import { type InputSchema, inputSchema, type ParsedRecord, RequestError } from "./schema.ts";
+import { fourDecimals } from "../util/format.ts";
 
 /** A model ready to serve. */
 export interface ServedModel {
@@ -232,7 +233,8 @@ function resultOf(
   for (const g of top) {
     if (g === -1) continue;
     const field = model.groups[g];
-    const raw = derived && field in derived ? derived[field] : parsed.values[field];
+    // A derived (velocity) value is answered to four decimals; an input value as sent.
+    const raw = derived && field in derived ? fourDecimals(derived[field]) : parsed.values[field];
     reasons.push({
       feature: field,
       contribution: fourDigits(sums[g]),
