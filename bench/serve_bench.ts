@@ -13,10 +13,13 @@
  *    measured window sees compiled code in both); the body is the peer's:
  *    the first test row (row 4 under mod5);
  * 4. with `--peer`, the FastAPI peer's serve task (`bench.py --task iforest`
- *    then `--task serve`) in the same run.
+ *    then `--task serve`) in the same run;
+ * 5. with `--keys`, fraudlab runs with an API key file (three keys with
+ *    scopes) and every request carries the scoring key (the bare route gets
+ *    the same header and ignores it).
  *
  * deno run -A bench/serve_bench.ts --peer-spec ../shared/peers/specs/payment_fraud.json \
- *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--warmup 2] [--peer]
+ *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--warmup 2] [--peer] [--keys]
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -35,6 +38,7 @@ const flags = parseFlags(Deno.args, {
   rounds: { type: "string" },
   warmup: { type: "string" },
   peer: { type: "boolean" },
+  keys: { type: "boolean" },
   out: { type: "string" },
 });
 if (!flags["peer-spec"] || !flags.csv) {
@@ -124,9 +128,24 @@ for (let rep = 0; rep < 3; rep++) {
 // ---- wrk
 const body = JSON.stringify(records[4]);
 const lua = join(root, "wrk_post.lua");
+const scoringKey = "bench-score-key-" + crypto.randomUUID();
+const keyFile = join(root, "keys.json");
+await Deno.writeTextFile(
+  keyFile,
+  JSON.stringify({
+    keys: [
+      { name: "checkout", key: scoringKey, scopes: ["score"] },
+      { name: "analysts", key: "bench-label-key-" + crypto.randomUUID(), scopes: ["feedback"] },
+      { name: "ops", key: "bench-admin-key-" + crypto.randomUUID(), scopes: ["admin"] },
+    ],
+  }),
+);
+const headers: Record<string, string> = { "content-type": "application/json" };
+if (flags.keys) headers.authorization = `Bearer ${scoringKey}`;
 await Deno.writeTextFile(
   lua,
-  `wrk.method = "POST"\nwrk.body = [[${body}]]\nwrk.headers["Content-Type"] = "application/json"\n`,
+  `wrk.method = "POST"\nwrk.body = [[${body}]]\n` +
+    Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join(""),
 );
 console.log(`request body (row 4): ${body}`);
 
@@ -188,7 +207,7 @@ async function load(
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/healthz`);
-    const check = await fetch(`${base}/v1/score`, { method: "POST", body });
+    const check = await fetch(`${base}/v1/score`, { method: "POST", body, headers });
     const answer = await check.json();
     if (!check.ok) throw new Error(`${name}: check request failed: ${JSON.stringify(answer)}`);
     if (warmup > 0) {
@@ -246,6 +265,7 @@ for (let r = 0; r < rounds; r++) {
         "0",
         "--log",
         join(logDir, `round${r}.sqlite`),
+        ...(flags.keys ? ["--keys", keyFile] : []),
       ],
       { FRAUDLAB_ARTIFACTS: root },
       8773,
@@ -288,7 +308,9 @@ const summary = {
 summary.ratioToBare = summary.oursRps / summary.bareRps;
 if (peer) summary.ratioToPeer = summary.oursRps / peer.rps;
 console.log(
-  `\n== summary (medians over ${rounds} rounds, wrk -t2 -c32 -d${seconds}s after a ${warmup}-s warm-up)`,
+  `\n== summary (medians over ${rounds} rounds, wrk -t2 -c32 -d${seconds}s after a ${warmup}-s warm-up${
+    flags.keys ? "; fraudlab with API keys, requests carrying the scoring key" : ""
+  })`,
 );
 console.log(`bare Hono          ${summary.bareRps.toFixed(0)} req/s, p99 ${summary.bareP99} ms`);
 console.log(

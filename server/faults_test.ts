@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { parseMetrics, seriesKey } from "../lib/serving/metrics.ts";
-import type { TaskResult } from "../lib/testing/helpers.ts";
+import { runScript } from "../lib/testing/helpers.ts";
 import { startServer } from "./serve.ts";
 import { servingFixture } from "./testing.ts";
 
@@ -36,19 +36,6 @@ async function readAll(conn: Deno.TcpConn, ms: number): Promise<string> {
     if (out.includes("\r\n\r\n") && out.includes("}")) break;
   }
   return out;
-}
-
-/** Runs `deno task serve` (server/main.ts) to its end. */
-async function runServe(args: string[], env: Record<string, string>): Promise<TaskResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "server/main.ts", ...args],
-    cwd: new URL("../", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
 async function metricsOf(url: string): Promise<Map<string, number>> {
@@ -210,7 +197,7 @@ Deno.test("start: port in use, unresolvable host, missing history, unwritable lo
   ];
   try {
     for (const [args, re] of cases) {
-      const r = await runServe(args, env);
+      const r = await runScript("server/main.ts", args, env);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, r.stderr);

@@ -27,10 +27,16 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
   keys: ["API keys file (JSON; see lib/serving/auth.ts)", "none"],
   insecure: ["allow a non-loopback --host without keys", "off"],
   cors: ["the one browser origin allowed to call the API", "none"],
-  skew: ["seconds a record's own time may be ahead of the server clock", "300"],
+  skew: [
+    "seconds a record's own time may be ahead of the server clock",
+    String(APP_DEFAULTS.skewMs / 1000),
+  ],
   "max-entities": ["entity values remembered per entity column", String(DEFAULT_MAX_ENTITIES)],
   "max-events": ["events remembered per entity value", String(DEFAULT_MAX_EVENTS)],
-  "body-timeout": ["seconds a request body may take to arrive (408 after)", "10"],
+  "body-timeout": [
+    "seconds a request body may take to arrive (408 after)",
+    String(APP_DEFAULTS.bodyTimeoutMs / 1000),
+  ],
   "shutdown-timeout": [
     "seconds to wait for in-flight requests on SIGTERM",
     String(SHUTDOWN_MS / 1000),
@@ -50,6 +56,13 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
 };
 
 await runTask(async (args) => {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log("deno task serve [flags]\n");
+    for (const [k, [what, def]] of Object.entries(SERVE_FLAGS)) {
+      console.log(`  --${k.padEnd(18)} ${what} (default ${def})`);
+    }
+    return;
+  }
   const spec = Object.fromEntries(
     Object.keys(SERVE_FLAGS).map((k) => [k, { type: k === "insecure" ? "boolean" : "string" }]),
   ) as Record<string, { type: "string" | "boolean" }>;
@@ -74,10 +87,14 @@ await runTask(async (args) => {
     keys,
     insecure: flags.insecure === true,
     cors: cors ?? null,
-    skewMs: intFlag(str("skew"), "skew", 300, { min: 0, max: 86_400 }) * 1000,
+    skewMs: intFlag(str("skew"), "skew", APP_DEFAULTS.skewMs / 1000, { min: 0, max: 86_400 }) *
+      1000,
     maxEntities: intFlag(str("max-entities"), "max-entities", DEFAULT_MAX_ENTITIES, { min: 1 }),
     maxEvents: intFlag(str("max-events"), "max-events", DEFAULT_MAX_EVENTS, { min: 1 }),
-    bodyTimeoutMs: intFlag(str("body-timeout"), "body-timeout", 10, { min: 1, max: 3600 }) * 1000,
+    bodyTimeoutMs: intFlag(str("body-timeout"), "body-timeout", APP_DEFAULTS.bodyTimeoutMs / 1000, {
+      min: 1,
+      max: 3600,
+    }) * 1000,
     shutdownMs: intFlag(str("shutdown-timeout"), "shutdown-timeout", SHUTDOWN_MS / 1000, {
       min: 0,
       max: 3600,

@@ -119,6 +119,22 @@ export class ServerMetrics {
   constructor() {
     this.registry.add(
       new Gauge(
+        "process_resident_memory_bytes",
+        "Resident memory of the server process, bytes.",
+        [],
+        () => [{ labels: [], value: Deno.memoryUsage().rss }],
+      ),
+    );
+    this.registry.add(
+      new Gauge(
+        "fraudlab_heap_used_bytes",
+        "JavaScript heap in use (live objects and garbage not yet collected), bytes.",
+        [],
+        () => [{ labels: [], value: Deno.memoryUsage().heapUsed }],
+      ),
+    );
+    this.registry.add(
+      new Gauge(
         "fraudlab_alert_rate",
         `Share of the last ${ALERT_WINDOW} predictions that raised an alert.`,
         [],

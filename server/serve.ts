@@ -18,12 +18,16 @@ import { warmFromFile, warmFromLog } from "../lib/serving/warm.ts";
 import { registryPath } from "../lib/registry/aliases.ts";
 import { artifactsRoot } from "../lib/registry/store.ts";
 import { UserError } from "../lib/util/errors.ts";
-import type { ApiKeys, Rate } from "../lib/serving/auth.ts";
-import { createApp, type LogFailurePolicy } from "./app.ts";
+import type { ApiKeys } from "../lib/serving/auth.ts";
+import { type AppDeps, createApp } from "./app.ts";
 import { ServerMetrics } from "./metrics.ts";
 
-/** Options for {@linkcode startServer}. */
-export interface ServeOptions {
+/** Options for {@linkcode startServer} (and the app's own, passed through). */
+export interface ServeOptions extends
+  Pick<
+    AppDeps,
+    "now" | "skewMs" | "bodyTimeoutMs" | "onLogFailure" | "feedbackRate" | "scoreRate" | "cors"
+  > {
   /** NAME@ALIAS, NAME@VERSION, a bare alias, or run:ID. Default "champion". */
   model?: string;
   port?: number;
@@ -47,14 +51,6 @@ export interface ServeOptions {
   maxEvents?: number;
   /** Longest wait for in-flight requests on stop, ms. Default 10 s. */
   shutdownMs?: number;
-  skewMs?: number;
-  bodyTimeoutMs?: number;
-  onLogFailure?: LogFailurePolicy;
-  feedbackRate?: Rate | null;
-  scoreRate?: Rate | null;
-  cors?: string | null;
-  /** Clock (epoch ms), for tests. */
-  now?: () => number;
   /** Artifacts root. */
   root?: string;
   /** Progress lines (default console.log). */

@@ -24,6 +24,7 @@
  * @module
  */
 import type { VelocityOptions } from "./velocity.ts";
+import { selectKth } from "../util/select.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -66,6 +67,8 @@ export const DEFAULT_MAX_EVENTS = 100_000;
 interface Events {
   list: Event[];
   start: number;
+  /** When the value was last seen (a counter of adds). */
+  seen: number;
 }
 
 /** The values {@linkcode OnlineVelocity.features} computes, by feature name. */
@@ -103,6 +106,7 @@ export class OnlineVelocity {
   readonly #clock: (() => number) | null;
   readonly #evicted: number[];
   #capped = 0;
+  #tick = 0;
   #newest = -Infinity;
   #addsSinceSweep = 0;
 
@@ -213,12 +217,11 @@ export class OnlineVelocity {
       if (key === null) continue;
       const map = this.#entities[e];
       let ev = map.get(key);
-      if (ev) map.delete(key); // re-inserted below: a Map keeps insertion order, oldest seen first
-      else {
-        ev = { list: [], start: 0 };
-        if (map.size >= this.#maxEntities) this.#evictOldest(e);
+      if (!ev) {
+        if (map.size >= this.#maxEntities) this.#evictLeastRecent(e);
+        map.set(key, ev = { list: [], start: 0, seen: 0 });
       }
-      map.set(key, ev);
+      ev.seen = ++this.#tick;
       const list = ev.list;
       if (list.length === 0 || list[list.length - 1].t <= tMs) list.push(event);
       else {
@@ -248,15 +251,28 @@ export class OnlineVelocity {
     return (this.#clock ? this.#clock() : this.#newest) - this.#retainMs;
   }
 
-  /** Forgets the least recently seen value of entity column `e`. */
-  #evictOldest(e: number): void {
+  /**
+   * Forgets the least recently seen tenth (at least one) of entity column
+   * `e`'s values. In bulk, because a Map evicted one entry at a time from
+   * its front slows down on the holes deletions leave: about 20 µs per
+   * eviction at 200,000 values, against well under 1 µs amortized here.
+   */
+  #evictLeastRecent(e: number): void {
     const map = this.#entities[e];
-    const first = map.keys().next();
-    if (first.done) return;
-    const ev = map.get(first.value)!;
-    map.delete(first.value);
-    this.#drop(ev, ev.list.length);
-    this.#evicted[e]++;
+    const n = map.size;
+    if (n === 0) return;
+    const seen = new Float64Array(n);
+    let i = 0;
+    for (const ev of map.values()) seen[i++] = ev.seen;
+    const k = Math.max(1, Math.floor(n / 10));
+    const cut = selectKth(seen, n, k - 1); // counters are distinct: exactly k at or below
+    for (const [key, ev] of map) {
+      if (ev.seen <= cut) {
+        map.delete(key);
+        this.#drop(ev, ev.list.length);
+        this.#evicted[e]++;
+      }
+    }
   }
 
   /** Prunes every entity (also those not seen lately) and forgets empty ones. */

@@ -29,6 +29,7 @@ import pl from "nodejs-polars";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
+import { selectKth } from "../util/select.ts";
 
 /** The category a missing categorical value maps to. */
 export const MISSING_CATEGORY = "__missing__";
@@ -160,31 +161,6 @@ function int32Rows(rows: ArrayLike<number> | undefined): Int32Array | undefined 
 /** Sign-preserving log1p: keeps order for negative values. */
 export function signedLog1p(x: number): number {
   return x < 0 ? -Math.log1p(-x) : Math.log1p(x);
-}
-
-/** The k-th smallest value (0-based) of a[0..n), by quickselect; reorders a. */
-function selectKth(a: Float64Array, n: number, k: number): number {
-  let lo = 0, hi = n - 1;
-  while (hi > lo) {
-    // Median-of-three pivot keeps sorted inputs linear.
-    const mid = (lo + hi) >> 1;
-    const x = a[lo], y = a[mid], z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i++] = a[j];
-        a[j--] = t;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
 }
 
 /** Order-preserving 16-bit bucket of a double from its high 32 bits. */

@@ -539,18 +539,15 @@ export class PredictionLog {
     if (m.type === "feedback") {
       this.#feedbackWaiters.get(m.id)?.(m.error);
       this.#feedbackWaiters.delete(m.id);
+      // A label that could not be written says the database cannot be, as a batch would.
+      if (m.error === null) this.#writable();
+      else if (!rowLevel(m.error)) this.#unavailable(m.error);
       return;
     }
     const rows = this.#inflight.get(m.id);
     this.#inflight.delete(m.id);
     if (m.type === "done") {
-      const was = this.#status.available;
-      this.#status = { available: true, reason: null, since: null };
-      this.#backoffMs = 0;
-      // Back from unavailable: what waited goes to the writer now.
-      if (!was && (this.#retry.length > 0 || this.#queue.transaction_id.length > 0)) {
-        this.#schedule(0);
-      }
+      this.#writable();
       return;
     }
     // Unavailable: nothing of the batch was written; it waits and is tried again.
@@ -559,6 +556,16 @@ export class PredictionLog {
       this.#returned += rows.transaction_id.length;
     }
     this.#unavailable(m.error);
+  }
+
+  /** A write succeeded: available again, and what waited goes to the writer now. */
+  #writable(): void {
+    const was = this.#status.available;
+    this.#status = { available: true, reason: null, since: null };
+    this.#backoffMs = 0;
+    if (!was && (this.#retry.length > 0 || this.#queue.transaction_id.length > 0)) {
+      this.#schedule(0);
+    }
   }
 
   #unavailable(reason: string): void {

@@ -20,14 +20,23 @@ export interface TaskResult {
 }
 
 /** Runs `deno run -A tasks/<name>.ts ...args` from the repository root. */
-export async function runTaskFile(
+export function runTaskFile(
   name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<TaskResult> {
+  return runScript(`tasks/${name}.ts`, args, env);
+}
+
+/** Runs `deno run -A <script> ...args` (a path from the repository root) to its end. */
+export async function runScript(
+  script: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<TaskResult> {
   const root = new URL("../../", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${name}.ts`, ...args],
+    args: ["run", "-A", script, ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
