@@ -37,7 +37,14 @@ const HOSTILE: unknown[] = [
   null,
 ];
 
-async function servedKinds() {
+let kinds: ReturnType<typeof trainKinds> | null = null;
+
+/** One small run of every model kind, trained once per test process. */
+function servedKinds() {
+  return kinds ??= trainKinds();
+}
+
+async function trainKinds() {
   const root = await Deno.makeTempDir({ prefix: "fraudlab_finite_" });
   const data = `${root}/train.parquet`;
   writeFrame(
@@ -60,6 +67,7 @@ async function servedKinds() {
     }, { root, quiet: true });
     out.push({ kind: model, model: await loadServedModel(`run:${run.id}`, root) });
   }
+  await Deno.remove(root, { recursive: true }); // loaded: the files are no longer read
   return out;
 }
 

@@ -115,14 +115,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     if (historyOpt !== "none") {
       if (await exists(file)) {
         const r = await warmFromFile(history, m, file);
-        say(`entity history: ${r.transactions} transactions of ${file} (${r.from} .. ${r.to})`);
+        say(
+          `entity history: ${r.kept} of the last ${r.transactions} transactions of ${file} (${r.from} .. ${r.to}) are within the retention of the server clock`,
+        );
       } else if (historyOpt !== "run") {
         throw new UserError(`--history ${file}: no such file`);
       } else say(`entity history: the run's data ${file} is not here; starting empty`);
     }
     const r = warmFromLog(history, m, log);
     if (r.transactions) {
-      say(`entity history: ${r.transactions} logged transactions (${r.from} .. ${r.to})`);
+      say(
+        `entity history: ${r.kept} of ${r.transactions} logged transactions (${r.from} .. ${r.to}) are within the retention of the server clock`,
+      );
     }
   };
   try {

@@ -198,7 +198,9 @@ export class OnlineVelocity {
 
   /**
    * Remembers a transaction. `id` (optional) lets a later label find it;
-   * `fraud` is its label when already known.
+   * `fraud` is its label when already known. Returns false when it is not
+   * kept: already remembered by id, older than the retention, or with no
+   * entity value.
    */
   add(
     tMs: number,
@@ -206,12 +208,12 @@ export class OnlineVelocity {
     amount: number | null,
     id?: string | null,
     fraud = false,
-  ): void {
-    if (id != null && this.#byId.has(id)) return; // the same transaction scored twice counts once
+  ): boolean {
+    if (id != null && this.#byId.has(id)) return false; // the same transaction scored twice counts once
     const event: Event = { t: tMs, amount, fraud, id: id ?? null, refs: 0 };
     if (tMs > this.#newest) this.#newest = tMs;
     const horizon = this.#horizon();
-    if (tMs < horizon) return; // already older than any window of now
+    if (tMs < horizon) return false; // already older than any window of now
     for (let e = 0; e < entityValues.length; e++) {
       const key = entityValues[e];
       if (key === null) continue;
@@ -241,9 +243,10 @@ export class OnlineVelocity {
         this.#drop(ev, ev.start + 1);
       }
     }
-    if (event.refs === 0) return;
+    if (event.refs === 0) return false;
     if (id != null) this.#byId.set(id, event);
     if (++this.#addsSinceSweep >= 50_000) this.sweep();
+    return event.refs > 0;
   }
 
   /** Events older than this are pruned: retention before the clock (or the newest time seen). */

@@ -16,7 +16,10 @@ import type { ServedModel } from "./scorer.ts";
 /** What a warm-up added. */
 export interface WarmReport {
   source: string;
+  /** Transactions read from the source's last retention window. */
   transactions: number;
+  /** Of those, the ones the history kept (the rest lie before the retention of its clock). */
+  kept: number;
   /** Event time range added (ISO), null when nothing was. */
   from: string | null;
   to: string | null;
@@ -32,7 +35,7 @@ export async function warmFromFile(
 ): Promise<WarmReport> {
   const spec = model.run.spec;
   const ds = await loadDataset(path, spec, { labels: "optional", missingFeatures: "drop" });
-  if (!spec.time) return { source: path, transactions: 0, from: null, to: null };
+  if (!spec.time) return { source: path, transactions: 0, kept: 0, from: null, to: null };
   const t = timesMs(ds.frame, spec.time);
   let max = -Infinity;
   for (let i = 0; i < t.length; i++) if (t[i] > max) max = t[i];
@@ -47,14 +50,17 @@ export async function warmFromFile(
     ? ds.frame.getColumn(spec.label).cast(pl.Int8).toArray() as (number | null)[]
     : null;
   const values: (string | null)[] = new Array(entities.length);
+  let kept = 0;
   for (const i of rows) {
     for (let e = 0; e < entities.length; e++) values[e] = entities[e][i];
     const a = amount ? amount[i] : NaN;
-    history.add(t[i], values, Number.isNaN(a) ? null : a, ids ? ids[i] : null, labels?.[i] === 1);
+    const id = ids ? ids[i] : null;
+    if (history.add(t[i], values, Number.isNaN(a) ? null : a, id, labels?.[i] === 1)) kept++;
   }
   return {
     source: path,
     transactions: rows.length,
+    kept,
     from: rows.length ? iso(t[rows[0]]) : null,
     to: rows.length ? iso(t[rows[rows.length - 1]]) : null,
   };
@@ -67,12 +73,12 @@ export function warmFromLog(
   log: PredictionLog,
 ): WarmReport {
   const newest = log.newestEvent();
-  if (newest === null) return { source: log.path, transactions: 0, from: null, to: null };
+  if (newest === null) return { source: log.path, transactions: 0, kept: 0, from: null, to: null };
   const events = log.eventsSince(newest - history.retainMs);
   const names = history.options.entities;
   const amountField = model.schema.amountField;
   const values: (string | null)[] = new Array(names.length);
-  let added = 0;
+  let added = 0, kept = 0;
   for (const ev of events) {
     let rec: Record<string, unknown>;
     try {
@@ -85,18 +91,21 @@ export function warmFromLog(
       values[e] = v === null || v === undefined ? null : String(v);
     }
     const a = amountField ? rec[amountField] : null;
-    history.add(
-      ev.event_time,
-      values,
-      typeof a === "number" ? a : null,
-      ev.transaction_id,
-      ev.label === 1,
-    );
+    if (
+      history.add(
+        ev.event_time,
+        values,
+        typeof a === "number" ? a : null,
+        ev.transaction_id,
+        ev.label === 1,
+      )
+    ) kept++;
     added++;
   }
   return {
     source: log.path,
     transactions: added,
+    kept,
     from: events.length ? iso(events[0].event_time) : null,
     to: events.length ? iso(events[events.length - 1].event_time) : null,
   };
