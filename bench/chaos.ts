@@ -18,6 +18,10 @@
  *   through the batch endpoint, `--max-entities 200000`: entities held
  *   within the cap (a full column forgets its least recent tenth), resident
  *   memory against the same load without a cap;
+ * - `disk-full`: the log on a 3 MiB tmpfs (needs root to mount): `/readyz`
+ *   503 with the reason while it cannot be written, answers go on (counted
+ *   as unlogged), and the shutdown line's written + quarantined + dropped
+ *   equals the answered scores;
  * - `methods`: 10,000 requests with made-up methods and paths: the number
  *   of `/metrics` series unchanged;
  * - `forged`: 5,000 labels for ids the log never held, then labels past
@@ -503,6 +507,62 @@ if (wanted("entities")) {
     a.held <= cap && a.held >= 0.9 * cap && a.evicted === total - a.held &&
       a.rss2M <= 1.15 * a.rss1M && a.rss2M < b.rss2M,
   );
+}
+
+// ---- the log's disk fills up
+if (wanted("disk-full")) {
+  const dir = await Deno.makeTempDir({ dir: root });
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!mounted.success) {
+    report("disk-full", "a log on a full disk", "skipped: cannot mount a small tmpfs here", false);
+  } else {
+    try {
+      const s = await serve(["--log", join(dir, "log.sqlite")]);
+      let answered = 0, sawNotReady = "";
+      const loader = async (w: number) => {
+        for (let i = w; i < 60_000; i += 8) {
+          const res = await fetch(`${s.url}/v1/score`, {
+            method: "POST",
+            body: JSON.stringify(record(i)),
+            headers: JSON_TYPE,
+          });
+          await res.body?.cancel();
+          if (res.status === 200) answered++;
+          if (w === 0 && i % 800 === 0 && !sawNotReady) {
+            const r = await fetch(`${s.url}/readyz`);
+            if (r.status === 503) sawNotReady = (await r.json()).detail;
+            else await r.body?.cancel();
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, (_, w) => loader(w)));
+      const { m } = await metricsOf(s.url);
+      const unlogged = m.get("fraudlab_unlogged_answers_total") ?? 0;
+      await stop(s);
+      const line = s.output().trim().split("\n").at(-1) ?? "";
+      const [, w, q, d] =
+        /: (\d+) rows written this run, (\d+) quarantined, (\d+) dropped/.exec(line) ??
+          [];
+      const db = new DatabaseSync(join(dir, "log.sqlite"));
+      const inDb = count(db, "SELECT count(*) AS n FROM scored");
+      db.close();
+      report(
+        "disk-full",
+        "log on a 3 MiB disk: /readyz 503 with the reason; written + quarantined + dropped = answered",
+        `${answered} answered, ${unlogged} while the log was unavailable; /readyz: ${
+          sawNotReady.slice(0, 90) || "never 503"
+        }; shutdown: ${w} written (${inDb} in the file), ${q} quarantined, ${d} dropped`,
+        sawNotReady !== "" && Number(w) + Number(q) + Number(d) === answered &&
+          Number(w) === inDb && unlogged > 0,
+      );
+    } finally {
+      await new Deno.Command("umount", { args: [dir] }).output();
+    }
+  }
 }
 
 // ---- made-up methods

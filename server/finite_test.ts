@@ -12,6 +12,8 @@ import { ModelHolder } from "../lib/serving/holder.ts";
 import { loadServedModel } from "../lib/serving/scorer.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { createApp } from "./app.ts";
+import { loadSpec } from "../lib/data/datasets.ts";
+import { PredictionLog } from "../lib/serving/predlog.ts";
 
 const NOW = Date.UTC(2025, 1, 20, 12);
 
@@ -168,4 +170,54 @@ Deno.test("every model kind: hostile amounts at a terminal are refused and never
       assert.ok(Number.isFinite(r.body.score), `${kind}: later transaction at the terminal`);
     }
   }
+});
+
+Deno.test("a spec's declared range clamps a hostile amount (scored and logged clamped) instead of refusing it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fraudlab_range_" });
+  const data = `${root}/train.parquet`;
+  writeFrame(
+    simulateTransactions({ customers: 150, days: 30, seed: 9, start: "2025-01-15", quiet: true }),
+    data,
+  );
+  const spec = { ...(await loadSpec("txsim")), name: "ranged", range: { amount: [0, 5000] } };
+  await Deno.writeTextFile(`${root}/spec.json`, JSON.stringify(spec));
+  const run = await trainRun({
+    data,
+    spec: `${root}/spec.json`,
+    model: "logreg",
+    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+  }, { root, quiet: true });
+  const holder = new ModelHolder({ clock: () => NOW });
+  await holder.swap(await loadServedModel(`run:${run.id}`, root));
+  const log = PredictionLog.open(":memory:");
+  const app = createApp({ models: holder, log, now: () => NOW });
+  const send = (amount: number, id: string) =>
+    app.request("/v1/score", {
+      method: "POST",
+      body: JSON.stringify({
+        tx_id: id,
+        customer_id: "C1",
+        terminal_id: "T1",
+        amount,
+        device_risk: null,
+        distance_from_home: 2,
+        channel: "online",
+        merchant_category: "grocery",
+      }),
+      headers: { "content-type": "application/json" },
+    });
+  const huge = await send(1e308, "huge");
+  assert.equal(huge.status, 200);
+  const top = await send(5000, "top");
+  assert.equal(top.status, 200);
+  const [a, b] = [await huge.json(), await top.json()];
+  assert.ok(Number.isFinite(a.score));
+  const rows = log.predictions(0, Infinity);
+  assert.equal(JSON.parse(rows[0].input).amount, 5000, "logged clamped");
+  assert.equal((await send(-20, "neg")).status, 200);
+  assert.equal(JSON.parse(log.predictions(0, Infinity)[2].input).amount, 0);
+  // The clamped record scores as one at the bound would (the second also sees the first in its history).
+  assert.ok(Number.isFinite(b.score));
+  log.close();
+  await Deno.remove(root, { recursive: true });
 });

@@ -14,11 +14,18 @@ function jsonContent(schema: unknown) {
 
 function errors(...codes: number[]) {
   const what: Record<number, string> = {
-    400: "the body is not valid JSON or not an object",
-    401: "API key missing or wrong (when the server requires one)",
+    400: "the body is not valid JSON or not an object, or the connection ended mid-body",
+    401: "API key missing or wrong (when the server has keys)",
+    403: "the key lacks the route's scope (score, feedback or admin)",
+    404: "feedback for a transaction id the prediction log does not hold",
+    408: "the body did not arrive within the body timeout",
     413: "the body (or batch) is too large",
-    422: "a field is missing, unknown, of the wrong type, not finite or too long",
-    503: "no model loaded yet",
+    415: "the body is not declared as application/json (or application/x-ndjson for batches)",
+    422:
+      "a field is missing, unknown, of the wrong type, not finite, too large for the model, too long, or its time lies outside the window the server accepts",
+    429: "over the key's rate; Retry-After says when to try again",
+    503:
+      "no model loaded yet, the prediction log cannot be written (readiness; scoring under --on-log-failure refuse; a label not written in time), or the server is shutting down",
   };
   return Object.fromEntries(
     codes.map((c) => [String(c), { description: what[c], content: jsonContent(ERROR) }]),
@@ -135,7 +142,7 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
               description: "scored",
               content: jsonContent({ $ref: "#/components/schemas/Score" }),
             },
-            ...errors(400, 401, 413, 422, 503),
+            ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503),
           },
         },
       },
@@ -163,7 +170,7 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
                 "application/x-ndjson": { schema: { type: "string" } },
               },
             },
-            ...errors(400, 401, 413, 422, 503),
+            ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503),
           },
         },
       },
@@ -179,14 +186,14 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
             "200": {
               description: "recorded; `known` says whether the transaction was scored here",
             },
-            ...errors(400, 401, 413, 422),
+            ...errors(400, 401, 403, 404, 408, 413, 415, 422, 429, 503),
           },
         },
       },
       "/v1/model": {
         get: {
           summary: "The served model: metadata, input schema, threshold, metrics",
-          responses: { "200": { description: "model card" }, ...errors(503) },
+          responses: { "200": { description: "model card" }, ...errors(401, 403, 503) },
         },
       },
       "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "alive" } } } },

@@ -336,6 +336,15 @@ function fromBytes(
   }
   if (raw.height === 0) throw new UserError(`${file}: no data rows (only a header)`);
   const resolved = resolveSpec(spec, header, (c) => parsesAsNumber(raw, c));
+  for (const col of Object.keys(resolved.range ?? {})) {
+    if (!resolved.numeric.includes(col) && col !== resolved.amount) {
+      throw new UserError(
+        `spec "${resolved.name}": range given for "${col}", which is not a numeric column (numeric: ${
+          resolved.numeric.join(", ")
+        })`,
+      );
+    }
+  }
   const used = new Set<string>([
     resolved.label,
     ...(resolved.id ? [resolved.id] : []),
@@ -363,10 +372,13 @@ function fromBytes(
   if (time) exprs.push("expr" in time ? time.expr : pl.col(resolved.time!));
   for (const c of resolved.entities) exprs.push(asText(c));
   const numeric = new Set(resolved.numeric);
-  if (resolved.amount && !numeric.has(resolved.amount)) {
-    exprs.push(toFloat(raw, file, resolved.amount));
-  }
-  for (const c of resolved.numeric) exprs.push(toFloat(raw, file, c));
+  // A column with a declared range is clamped to it (as the server clamps a record).
+  const ranged = (c: string) => {
+    const e = toFloat(raw, file, c), r = resolved.range?.[c];
+    return r ? e.clip(r[0], r[1]).alias(c) : e;
+  };
+  if (resolved.amount && !numeric.has(resolved.amount)) exprs.push(ranged(resolved.amount));
+  for (const c of resolved.numeric) exprs.push(ranged(c));
   for (const c of resolved.categorical) exprs.push(asText(c));
   let frame = raw.select(...exprs);
   if (time && "series" in time) frame = frame.withColumns(time.series);

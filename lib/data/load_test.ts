@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import pl from "nodejs-polars";
 import { loadDataset, loadDatasetBytes, parseCsvHeader } from "./load.ts";
 import { loadSpec } from "./datasets.ts";
-import type { DatasetSpec } from "./spec.ts";
+import { type DatasetSpec, validateSpec } from "./spec.ts";
 import { UserError } from "../util/errors.ts";
 import { runTaskFile, tempFile } from "../testing/helpers.ts";
 
@@ -157,4 +157,24 @@ Deno.test("data:info: a user error prints one line and exits with code 2", async
     assert.match(lines[0], pattern);
   }
   for (const f of files) await Deno.remove(f);
+});
+
+Deno.test("load: a spec's range clamps a numeric column; a bad range is refused naming it", () => {
+  const spec: DatasetSpec = { ...SPEC, range: { a: [0, 10] } };
+  const ds = load("y,a,c\n0,5,x\n1,1e308,y\n0,-3,x\n", spec);
+  assert.deepEqual(ds.frame.getColumn("a").toArray(), [5, 10, 0]);
+  assert.match(
+    loadError("y,a,c\n0,5,x\n", { ...SPEC, range: { c: [0, 1] } }),
+    /range given for "c", which is not a numeric column/,
+  );
+  for (const range of [{ a: [1, 1] }, { a: [0] }, { a: [0, "9"] }, { a: "0..1" }, [0, 1]]) {
+    assert.throws(
+      () => validateSpec({ ...SPEC, range }, "s.json"),
+      /s\.json: (spec key "range"|range of "a")/,
+      JSON.stringify(range),
+    );
+  }
+  assert.deepEqual(validateSpec({ ...SPEC, range: { a: [0, 10] } }, "s.json").range, {
+    a: [0, 10],
+  });
 });

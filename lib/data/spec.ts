@@ -28,6 +28,12 @@ export interface DatasetSpec {
   drop?: string[];
   /** Feature columns used when the file has them and ignored otherwise (type inferred). */
   optional?: string[];
+  /**
+   * The valid range of numeric columns, `{ column: [min, max] }`: values
+   * outside are clamped to it, when loading and when scoring alike (e.g. an
+   * amount no payment can exceed).
+   */
+  range?: Record<string, [number, number]>;
   /** The spec's own version, bumped when its meaning changes. Default 1. */
   version?: number;
 }
@@ -44,7 +50,7 @@ export interface ResolvedSpec extends DatasetSpec {
 
 const STRING_KEYS = ["name", "label", "id", "time", "amount"] as const;
 const LIST_KEYS = ["entities", "numeric", "categorical", "drop", "optional"] as const;
-const ALL_KEYS = new Set<string>([...STRING_KEYS, ...LIST_KEYS, "version"]);
+const ALL_KEYS = new Set<string>([...STRING_KEYS, ...LIST_KEYS, "version", "range"]);
 
 /**
  * Checks that `value` is a well-formed spec and returns it typed. `source`
@@ -82,6 +88,26 @@ export function validateSpec(value: unknown, source: string): DatasetSpec {
     if (v === undefined) continue;
     if (!Array.isArray(v) || v.some((c) => typeof c !== "string")) {
       throw new UserError(`${source}: spec key "${key}" must be a list of column names`);
+    }
+  }
+  if (obj.range !== undefined) {
+    const r = obj.range;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) {
+      throw new UserError(`${source}: spec key "range" must be an object { column: [min, max] }`);
+    }
+    for (const [col, b] of Object.entries(r)) {
+      if (
+        !Array.isArray(b) || b.length !== 2 || !b.every((x) =>
+          typeof x === "number" && Number.isFinite(x)
+        ) ||
+        !(b[0] < b[1])
+      ) {
+        throw new UserError(
+          `${source}: range of "${col}" must be [min, max] with finite min < max, got ${
+            JSON.stringify(b)
+          }`,
+        );
+      }
     }
   }
   if (obj.version !== undefined && !Number.isInteger(obj.version)) {

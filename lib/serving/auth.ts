@@ -182,8 +182,8 @@ export function parseRate(text: string, flag: string): Rate | null {
 /**
  * Token buckets per client name: each request takes a token; an empty
  * bucket refuses and says when the next token comes. At most `maxClients`
- * buckets are kept (the least recently used is forgotten, a full bucket
- * again), so names cannot grow memory without bound.
+ * buckets are kept (past it the oldest is forgotten: that client starts
+ * again with a full bucket), so names cannot grow memory without bound.
  */
 export class RateLimiter {
   readonly rate: Rate;

@@ -250,7 +250,11 @@ export function insertRows(db: DatabaseSync, b: RowBatch): void {
     }
     db.exec("COMMIT");
   } catch (e) {
-    db.exec("ROLLBACK");
+    try {
+      db.exec("ROLLBACK");
+    } catch {
+      /* SQLite already rolled back (a full disk does): the first error is the one to report */
+    }
     // A rolled-back transaction may have added a model key this cache now holds.
     w.keys.clear();
     throw e;

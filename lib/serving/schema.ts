@@ -35,6 +35,8 @@ export interface InputField {
   nullable: boolean;
   /** Longest accepted string, in UTF-16 code units. */
   maxLength: number;
+  /** Numeric fields with a declared range: a value outside is clamped to it (the spec's `range`). */
+  range?: [number, number];
 }
 
 /** The input schema of one model. */
@@ -111,12 +113,14 @@ export function inputSchema(spec: ResolvedSpec, pipeline: FittedPipeline): Input
   }
   for (const step of pipeline.numeric) {
     if (step.derived) continue;
+    const range = spec.range?.[step.name];
     fields.push({
       name: step.name,
       role: "numeric",
       required: true,
       nullable: true,
       maxLength: 0,
+      ...(range ? { range: [range[0], range[1]] as [number, number] } : {}),
     });
   }
   for (const step of pipeline.categorical) {
@@ -262,7 +266,12 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
             `"${f.name}" must be finite, got ${v}`,
           );
         }
-        if (f.name === schema.amountField) amount = v;
+        if (f.range) {
+          // Clamped to the spec's declared range, as loading does; scored and logged so.
+          const c = v < f.range[0] ? f.range[0] : v > f.range[1] ? f.range[1] : v;
+          if (c !== v) rec[f.name] = v = c;
+        }
+        if (f.name === schema.amountField) amount = v as number;
         break;
       }
       case "time": {
@@ -368,7 +377,14 @@ export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
     let p: Record<string, unknown>;
     switch (f.role) {
       case "numeric":
-        p = { type: ["number", ...nullable], description: "numeric feature (null = missing)" };
+        p = {
+          type: ["number", ...nullable],
+          description: f.range
+            ? `numeric feature (null = missing); values outside [${f.range[0]}, ${
+              f.range[1]
+            }] are clamped to it`
+            : "numeric feature (null = missing)",
+        };
         break;
       case "categorical":
         p = {
