@@ -35,9 +35,10 @@ import { DatabaseSync } from "node:sqlite";
 import { simulateTransactions } from "../lib/data/simulate.ts";
 import { writeFrame } from "../lib/data/write.ts";
 import { promote, readRegistry } from "../lib/registry/aliases.ts";
-import { trainRun } from "../lib/registry/runs.ts";
+
 import { parseMetrics, seriesKey } from "../lib/serving/metrics.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
+import { trainRun } from "../lib/jobs/train.ts";
 
 const flags = parseFlags(Deno.args, {
   seconds: { type: "string" },

@@ -23,13 +23,14 @@
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
-import { trainRun } from "../lib/registry/runs.ts";
+
 import { promote } from "../lib/registry/aliases.ts";
 import { loadServedModel, scoreParsed } from "../lib/serving/scorer.ts";
 import { parseBatch, validateRecord } from "../lib/serving/schema.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";
+import { trainRun } from "../lib/jobs/train.ts";
 
 const flags = parseFlags(Deno.args, {
   "peer-spec": { type: "string" },

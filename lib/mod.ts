@@ -5,6 +5,7 @@
 export * from "./data/spec.ts";
 export * from "./data/datasets.ts";
 export * from "./data/load.ts";
+export * from "./data/frame.ts";
 export * from "./data/fingerprint.ts";
 export * from "./data/profile.ts";
 export * from "./data/simulate.ts";
@@ -32,4 +33,5 @@ export { Plot, plotSvg } from "./report/plot.ts";
 export * from "./report/display.ts";
 export * from "./report/eval_plots.ts";
 export * from "./notebook/mod.ts";
-export { type DriftJob, runDriftJob } from "./drift/job.ts";
+export { type DriftJob, runDriftJob } from "./jobs/drift.ts";
+export * from "./jobs/train.ts";

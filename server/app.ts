@@ -41,6 +41,7 @@ import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
 import { ServerMetrics } from "./metrics.ts";
+import { DAY_MS } from "../lib/util/time.ts";
 
 /** What to do while the prediction log cannot be written. */
 export type LogFailurePolicy = "serve" | "refuse";
@@ -415,7 +416,7 @@ export function createApp(deps: AppDeps): ScoringApp {
         422,
         "time_out_of_window",
         name,
-        `"${field}" must lie within the last ${h.retainMs / 86_400_000} days and at most ${
+        `"${field}" must lie within the last ${h.retainMs / DAY_MS} days and at most ${
           skewMs / 1000
         } s after the server clock (${new Date(at).toISOString()}), got ${
           new Date(t).toISOString()

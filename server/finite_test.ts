@@ -7,13 +7,14 @@ import assert from "node:assert/strict";
 import { simulateTransactions } from "../lib/data/simulate.ts";
 import { writeFrame } from "../lib/data/write.ts";
 import { kindNames } from "../lib/models/mod.ts";
-import { trainRun } from "../lib/registry/runs.ts";
+
 import { ModelHolder } from "../lib/serving/holder.ts";
 import { loadServedModel } from "../lib/serving/scorer.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { createApp } from "./app.ts";
 import { loadSpec } from "../lib/data/datasets.ts";
 import { PredictionLog } from "../lib/serving/predlog.ts";
+import { trainRun } from "../lib/jobs/train.ts";
 
 const NOW = Date.UTC(2025, 1, 20, 12);
 

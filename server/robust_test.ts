@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { Rng } from "../lib/util/rng.ts";
 import { PredictionLog } from "../lib/serving/predlog.ts";
 import { promote } from "../lib/registry/aliases.ts";
-import { trainRun } from "../lib/registry/runs.ts";
+
 import { createApp } from "./app.ts";
 import { startServer } from "./serve.ts";
 import { fixtureHolder, recordsNow, servingFixture } from "./testing.ts";
+import { trainRun } from "../lib/jobs/train.ts";
 
 /** A random malformed (or occasionally valid) body derived from a valid record. */
 function mutate(rng: Rng, good: Record<string, unknown>): string {

@@ -8,13 +8,14 @@ import { simulateTransactions } from "../lib/data/simulate.ts";
 import { writeFrame } from "../lib/data/write.ts";
 import { loadDataset } from "../lib/data/load.ts";
 import { type Dataset } from "../lib/data/load.ts";
-import { type TrainResult, trainRun } from "../lib/registry/runs.ts";
+import { type TrainResult } from "../lib/registry/runs.ts";
 import { promote } from "../lib/registry/aliases.ts";
 import { loadServedModel, type ServedModel } from "../lib/serving/scorer.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { ModelHolder } from "../lib/serving/holder.ts";
 import { warmFromFile } from "../lib/serving/warm.ts";
 import type { HistoryLimits } from "../lib/features/online.ts";
+import { trainRun } from "../lib/jobs/train.ts";
 
 /** What {@linkcode servingFixture} builds. */
 export interface ServingFixture {

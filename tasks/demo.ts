@@ -24,17 +24,19 @@ import {
   writeFrame,
 } from "../lib/mod.ts";
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
-import { trainRun } from "../lib/registry/runs.ts";
-import { loadRunRef, promote, promoteIfBetter } from "../lib/registry/aliases.ts";
+
+import { loadRunRef, promote } from "../lib/registry/aliases.ts";
 import { existsSync } from "node:fs";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
 import { reportsRoot } from "../lib/registry/store.ts";
 import { fmt } from "../lib/report/html.ts";
 import { join } from "node:path";
-import { runDriftJob } from "../lib/drift/job.ts";
+import { runDriftJob } from "../lib/jobs/drift.ts";
 import { driftVerdict } from "../lib/report/drift_report.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { startServer } from "../server/serve.ts";
+import { DAY_MS } from "../lib/util/time.ts";
+import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
@@ -131,7 +133,6 @@ await runTask(async (args) => {
       fmt(champion.metrics.test.averagePrecision)
     })`,
   );
-  const DAY_MS = 86_400_000;
   const day = (d: number) => new Date(Date.UTC(2025, 0, 1) + d * DAY_MS).toISOString().slice(0, 10);
   const monthStart = day(days);
   console.log(

@@ -15,7 +15,7 @@
  * 2 user error. With --since, rows before that day only feed the velocity
  * features' entity history and are not monitored.
  */
-import { type DriftJob, MIN_DRIFT_ROWS, runDriftJob } from "../lib/drift/job.ts";
+import { type DriftJob, MIN_DRIFT_ROWS, runDriftJob } from "../lib/jobs/drift.ts";
 import { type ColumnOverride, describeResult } from "../lib/drift/compare.ts";
 import { DRIFT_TESTS, type DriftTestName } from "../lib/drift/tests.ts";
 import { driftVerdict } from "../lib/report/drift_report.ts";

@@ -11,13 +11,14 @@
  */
 import { kindNames } from "../lib/models/mod.ts";
 import { readRunConfig, type RunConfigInput } from "../lib/registry/config.ts";
-import { headline, trainRun } from "../lib/registry/runs.ts";
-import { parsePromotionRule, promoteIfBetter } from "../lib/registry/aliases.ts";
+import { headline } from "../lib/registry/runs.ts";
+import { parsePromotionRule } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
 import { table } from "../lib/data/profile.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
 import { fmt } from "../lib/report/html.ts";
+import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {

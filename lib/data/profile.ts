@@ -5,8 +5,8 @@
  */
 import pl from "nodejs-polars";
 import type { Dataset } from "./load.ts";
-import { rocAuc } from "../eval/metrics.ts";
-import { numericColumn } from "../features/pipeline.ts";
+import { rocAuc } from "../util/stats.ts";
+import { numericColumn } from "./frame.ts";
 import { percent } from "../util/format.ts";
 
 /** The role a column plays in a spec. */

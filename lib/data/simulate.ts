@@ -29,6 +29,7 @@ import pl from "nodejs-polars";
 import { Rng } from "../util/rng.ts";
 import { progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { DAY_MS } from "../util/time.ts";
 
 /** Merchant categories, in code order. */
 export const MERCHANT_CATEGORIES = [
@@ -88,7 +89,6 @@ export interface SimulateOptions {
 }
 
 const K = MERCHANT_CATEGORIES.length;
-const DAY_MS = 86_400_000;
 /** Amount multiplier per category (grocery … digital_services). */
 const CATEGORY_AMOUNT = [0.6, 0.5, 0.7, 1.0, 2.0, 2.5, 0.8, 0.4];
 /** Base popularity per category for card-present and online purchases. */

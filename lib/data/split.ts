@@ -5,6 +5,7 @@
  */
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
+import { DAY_MS } from "../util/time.ts";
 
 /** Row indices of each side of a split. */
 export interface Split {
@@ -90,8 +91,6 @@ export interface TimeWindowOptions {
   /** Start of the training window, epoch ms; default the earliest time. */
   startMs?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Time-window split over event times in epoch ms: train = [start, start +

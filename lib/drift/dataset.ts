@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import type { Dataset } from "../data/load.ts";
-import { numericColumn, stringColumn } from "../features/pipeline.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 import { sha256Hex } from "../data/fingerprint.ts";
 import { UserError } from "../util/errors.ts";
 import {

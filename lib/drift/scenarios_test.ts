@@ -10,11 +10,12 @@ import { parseDrift, simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
 import { timesMs } from "../features/velocity.ts";
-import { loadProfile, loadRun, scoreWithRun, trainRun } from "../registry/runs.ts";
+import { loadProfile, loadRun, scoreWithRun } from "../registry/runs.ts";
 import { promote } from "../registry/aliases.ts";
 import { runTaskFile } from "../testing/helpers.ts";
 import { currentData } from "./dataset.ts";
 import { compareToProfile, type DriftResult } from "./compare.ts";
+import { trainRun } from "../jobs/train.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "fraudlab_drift_" });
 const artifacts = join(dir, "artifacts"), reports = join(dir, "reports");

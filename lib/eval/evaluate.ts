@@ -27,6 +27,7 @@ import {
   recallAtFpr,
   rocAuc,
 } from "./metrics.ts";
+import { dayOf } from "../util/time.ts";
 
 /** A scored set of rows and what is known about them. */
 export interface EvalInput {
@@ -91,11 +92,11 @@ export interface EvalCurves {
 export function dayEquivalents(timesMs: ArrayLike<number>, rows: ArrayLike<number>): number {
   const all = new Map<number, number>(), part = new Map<number, number>();
   for (let i = 0; i < timesMs.length; i++) {
-    const d = Math.floor(timesMs[i] / 86_400_000);
+    const d = dayOf(timesMs[i]);
     all.set(d, (all.get(d) ?? 0) + 1);
   }
   for (let k = 0; k < rows.length; k++) {
-    const d = Math.floor(timesMs[rows[k]] / 86_400_000);
+    const d = dayOf(timesMs[rows[k]]);
     part.set(d, (part.get(d) ?? 0) + 1);
   }
   let days = 0;
@@ -105,7 +106,7 @@ export function dayEquivalents(timesMs: ArrayLike<number>, rows: ArrayLike<numbe
 
 function distinctDays(timesMs: ArrayLike<number>): number {
   const days = new Set<number>();
-  for (let i = 0; i < timesMs.length; i++) days.add(Math.floor(timesMs[i] / 86_400_000));
+  for (let i = 0; i < timesMs.length; i++) days.add(dayOf(timesMs[i]));
   return days.size;
 }
 

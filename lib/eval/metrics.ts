@@ -2,41 +2,10 @@
  * Metrics fraud teams use, computed on typed arrays.
  * @module
  */
+import { DAY_MS } from "../util/time.ts";
 
-/**
- * ROC-AUC: the probability that a random positive scores above a random
- * negative, ties counting one half (Mann–Whitney U / (n_pos · n_neg)).
- * Returns NaN when either class is absent. NaN scores are not allowed.
- *
- * @example
- * ```ts
- * rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]); // 0.75
- * ```
- */
-export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
-  let nPos = 0;
-  for (let i = 0; i < labels.length; i++) nPos += labels[i] === 1 ? 1 : 0;
-  const nNeg = labels.length - nPos;
-  if (nPos === 0 || nNeg === 0) return NaN;
-  const pos = new Float64Array(nPos), neg = new Float64Array(nNeg);
-  let a = 0, b = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === 1) pos[a++] = scores[i];
-    else neg[b++] = scores[i];
-  }
-  pos.sort();
-  neg.sort();
-  // For each positive: negatives strictly below it, plus half the ties.
-  let u = 0, lo = 0, hi = 0;
-  for (let i = 0; i < nPos; i++) {
-    const s = pos[i];
-    while (lo < nNeg && neg[lo] < s) lo++;
-    if (hi < lo) hi = lo;
-    while (hi < nNeg && neg[hi] <= s) hi++;
-    u += lo + (hi - lo) / 2;
-  }
-  return u / (nPos * nNeg);
-}
+/** ROC-AUC (Mann–Whitney): defined in util, where data profiling reads it too. */
+export { rocAuc } from "../util/stats.ts";
 
 /**
  * Row indices ordered by score descending, ties by row index (a stable sort
@@ -169,8 +138,6 @@ export interface DailyPrecisionAtK {
   mean: number;
   days: DailyPrecision[];
 }
-
-const DAY_MS = 86_400_000;
 
 function dayKey(ms: number): string {
   return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);

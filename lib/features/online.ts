@@ -25,8 +25,7 @@
  */
 import type { VelocityOptions } from "./velocity.ts";
 import { selectKth } from "../util/select.ts";
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../util/time.ts";
 
 /** One remembered transaction (shared by the lists of all its entities). */
 interface Event {

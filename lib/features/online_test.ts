@@ -5,7 +5,7 @@ import { TXSIM_SPEC } from "../data/datasets.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
 import { OnlineVelocity } from "./online.ts";
-import { numericColumn, stringColumn } from "./pipeline.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 import { timesMs, velocityColumnNames, velocityFeatures } from "./velocity.ts";
 
 Deno.test("online velocity: one transaction at a time equals the frame computation", async () => {

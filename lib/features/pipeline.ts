@@ -30,6 +30,7 @@ import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
 import { selectKth } from "../util/select.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 
 /** The category a missing categorical value maps to. */
 export const MISSING_CATEGORY = "__missing__";
@@ -119,33 +120,6 @@ export function featureFrame(
   if (!velocity) return { frame: ds.frame, spec: ds.spec };
   const feats = velocityFeatures(ds, velocity);
   return { frame: pl.concat([ds.frame, feats], { how: "horizontal" }), spec: ds.spec };
-}
-
-const COLUMN_CACHE = new WeakMap<pl.DataFrame, Map<string, Float64Array>>();
-
-/**
- * A numeric column as Float64Array, NaN where missing. Cached per frame
- * (frames are immutable), so fitting and transforming read each column once;
- * callers must not modify the array.
- */
-export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
-  let cache = COLUMN_CACHE.get(frame);
-  if (!cache) COLUMN_CACHE.set(frame, cache = new Map());
-  let col = cache.get(name);
-  if (!col) {
-    const series = frame.getColumn(name);
-    col = series.dtype.equals(pl.Float64) && series.nullCount() === 0
-      ? series.toTypedArray() as Float64Array
-      : frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(NaN)).alias(name))
-        .getColumn(name).toTypedArray() as Float64Array;
-    cache.set(name, col);
-  }
-  return col;
-}
-
-/** A categorical column as strings, null where missing. */
-export function stringColumn(frame: pl.DataFrame, name: string): (string | null)[] {
-  return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
 }
 
 /**

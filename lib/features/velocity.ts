@@ -10,8 +10,7 @@
 import pl from "nodejs-polars";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../util/time.ts";
 
 /** Options for {@linkcode velocityFeatures}. */
 export interface VelocityOptions {

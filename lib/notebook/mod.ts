@@ -20,8 +20,7 @@ import { artifactsRoot, writeAtomic } from "../registry/store.ts";
 import { escapeHtml } from "../report/html.ts";
 import { show, Shown } from "../report/display.ts";
 import { UserError } from "../util/errors.ts";
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../util/time.ts";
 
 /**
  * Makes the repository root (the folder with `deno.json` and `lib/mod.ts`)

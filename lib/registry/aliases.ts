@@ -11,14 +11,7 @@
 import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { artifactsRoot, jsonText, writeAtomic } from "./store.ts";
-import {
-  evaluateRows,
-  headline,
-  type LoadedRun,
-  loadRun,
-  scoreWithRun,
-  type TrainResult,
-} from "./runs.ts";
+import { headline, type LoadedRun, loadRun } from "./runs.ts";
 
 /** One registered version. */
 export interface ModelVersion {
@@ -270,72 +263,6 @@ export function parsePromotionRule(text: string): { metric: string; margin: numb
     throw new UserError(`--promote-if-better: margin must be a number >= 0, got "${marginText}"`);
   }
   return { metric, margin };
-}
-
-/** The outcome of {@linkcode promoteIfBetter}. */
-export interface PromotionDecision {
-  promoted: boolean;
-  metric: string;
-  candidate: number;
-  /** The champion's figure on the same test rows (null when there was no champion). */
-  champion: number | null;
-  championRun: string | null;
-  margin: number;
-  reason: string;
-}
-
-/**
- * Promotes a freshly trained run when it beats the current holder of the
- * alias on the same test rows by more than the margin. The champion is
- * re-scored on the candidate's test rows (its own pipeline and model), so
- * the comparison holds even when the champion was trained on other data.
- */
-export async function promoteIfBetter(
-  result: TrainResult,
-  rule: { metric: string; margin: number },
-  options: PromoteOptions = {},
-): Promise<PromotionDecision> {
-  const root = options.root ?? artifactsRoot();
-  const name = options.model ?? result.ds.spec.name;
-  const alias = options.alias ?? "champion";
-  const candidate = headline(result.test)[rule.metric] ?? NaN;
-  const reg = await readRegistry(root);
-  const current = reg.models[name]?.aliases[alias];
-  let champion: number | null = null, championRun: string | null = null;
-  if (current !== undefined) {
-    const run = await loadModelRef(`${name}@${alias}`, root);
-    championRun = run.id;
-    const { scores } = await scoreWithRun(run, result.ds, result.testRows);
-    const part = evaluateRows(result.ds, { rows: result.testRows, scores, labels: result.labels }, {
-      threshold: run.threshold.threshold,
-      k: result.config.k,
-      alertFee: result.config.alertFee,
-    });
-    champion = headline(part.metrics)[rule.metric] ?? NaN;
-  }
-  const better = champion === null || candidate > champion + rule.margin;
-  const fmt = (v: number | null) => (v === null ? "none" : v.toFixed(4));
-  const reason = `${rule.metric} ${fmt(candidate)} vs champion ${
-    fmt(champion)
-  } (margin ${rule.margin}) on ${result.testRows.length} test rows`;
-  if (better) {
-    await promote(result.id, {
-      ...options,
-      model: name,
-      alias,
-      root,
-      reason: `promote-if-better: ${reason}`,
-    });
-  }
-  return {
-    promoted: better,
-    metric: rule.metric,
-    candidate,
-    champion,
-    championRun,
-    margin: rule.margin,
-    reason,
-  };
 }
 
 /**

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { runTaskFile } from "../testing/helpers.ts";
-import { trainRun } from "./runs.ts";
+
 import { promote, readRegistry, resolveModelRef } from "./aliases.ts";
 import { removeStaleTemps, runsDir } from "./store.ts";
+import { trainRun } from "../jobs/train.ts";
 
 async function oneRun() {
   const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });

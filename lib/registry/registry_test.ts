@@ -4,10 +4,11 @@ import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { kindNames } from "../models/mod.ts";
 import { runTaskFile } from "../testing/helpers.ts";
-import { loadRun, trainRun } from "./runs.ts";
-import { loadRunRef, promote, promoteIfBetter, readRegistry } from "./aliases.ts";
+import { loadRun } from "./runs.ts";
+import { loadRunRef, promote, readRegistry } from "./aliases.ts";
 import { resolveRunConfig } from "./config.ts";
 import { writeEvalReport } from "../report/eval_report.ts";
+import { promoteIfBetter, trainRun } from "../jobs/train.ts";
 
 async function simFile(): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });

@@ -1,7 +1,8 @@
 /**
- * Training runs: split, fit the pipeline and the model on training rows,
- * choose the threshold on validation rows, evaluate on test rows, and write
- * everything as an immutable, checksummed run directory:
+ * Runs: their split, evaluation and explanation helpers, what a trained run
+ * holds ({@linkcode TrainResult}), and loading and listing stored runs. The
+ * training job itself (`trainRun`) lives in `lib/jobs/train.ts`; a stored
+ * run is an immutable, checksummed directory:
  *
  * ```
  * artifacts/runs/<run-id>/
@@ -25,8 +26,7 @@
  */
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { loadSpec } from "../data/datasets.ts";
-import { type DatasetVersion, datasetVersion, sha256Hex } from "../data/fingerprint.ts";
+import { type DatasetVersion } from "../data/fingerprint.ts";
 import { type Dataset, loadDataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../data/split.ts";
@@ -36,33 +36,23 @@ import {
   type EvalMetrics,
   evaluateScores,
 } from "../eval/evaluate.ts";
-import { referenceProfile } from "../drift/dataset.ts";
 import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
-import {
-  chooseThreshold,
-  type ChosenThreshold,
-  parseStrategy,
-  type ThresholdData,
-} from "../eval/threshold.ts";
+import { type ChosenThreshold, type ThresholdData } from "../eval/threshold.ts";
 import {
   featureFrame,
-  fitPipeline,
   type FittedPipeline,
   type Matrix,
-  numericColumn,
   pipelineFromJSON,
-  stringColumn,
   transformFrame,
-  velocityOptionsFor,
 } from "../features/pipeline.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 import { timesMs } from "../features/velocity.ts";
 import { descendingOrder } from "../eval/metrics.ts";
-import { type Detector, fitOnRows, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
+import { type Detector, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
-import { resolveRunConfig, type RunConfig, type RunConfigInput } from "./config.ts";
-import { artifactsRoot, removeStaleTemps, runsDir, RunWriter, verifyRun } from "./store.ts";
-
-const DAY_MS = 86_400_000;
+import { type RunConfig } from "./config.ts";
+import { artifactsRoot, runsDir, verifyRun } from "./store.ts";
+import { DAY_MS } from "../util/time.ts";
 
 /** Row indices of the three parts a run uses. */
 export interface RunSplit {
@@ -280,203 +270,6 @@ export interface TrainResult {
 }
 
 /** Options for {@linkcode trainRun}. */
-export interface TrainOptions {
-  /** Artifacts root (default {@linkcode artifactsRoot}). */
-  root?: string;
-  quiet?: boolean;
-  /** Called with a line of progress text (stage names). */
-  log?: (line: string) => void;
-}
-
-function elapsed(t0: number): number {
-  return Math.round(performance.now() - t0) / 1000;
-}
-
-/** `<UTC time>-<kind>-<config+data hash>`, with `-2`, `-3`, … when that run already exists. */
-async function runId(config: RunConfig, data: DatasetVersion, root: string): Promise<string> {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "")
-    .replace("T", "-");
-  const hash = sha256Hex(JSON.stringify(config) + data.sha256).slice(0, 6);
-  const base = `${stamp}-${config.model}-${hash}`;
-  for (let n = 1;; n++) {
-    const id = n === 1 ? base : `${base}-${n}`;
-    try {
-      await Deno.stat(join(runsDir(root), id));
-    } catch {
-      return id;
-    }
-  }
-}
-
-/** Trains one run from a config (see the module doc for what it writes). */
-export async function trainRun(
-  input: RunConfigInput,
-  options: TrainOptions = {},
-): Promise<TrainResult> {
-  const config = resolveRunConfig(input);
-  const log = options.log ?? (() => {});
-  const timings: Record<string, number> = {};
-  let t0 = performance.now();
-  const ds = await loadDataset(config.data, await loadSpec(config.spec));
-  timings.load_s = elapsed(t0);
-  const labels = labelsOf(ds);
-  const dataset = datasetVersion(ds);
-  const split = splitForRun(config, ds, labels);
-  const count = (rows: Uint32Array) => rows.reduce((s, i) => s + labels[i], 0);
-  for (
-    const [name, rows] of [["fit", split.fit], ["validation", split.validation], [
-      "test",
-      split.test,
-    ]] as const
-  ) {
-    if (rows.length === 0) {
-      throw new UserError(`the ${name} part of the split is empty (${split.description})`);
-    }
-  }
-  log(
-    `split: ${split.description}\n  fit ${split.fit.length} rows (${
-      count(split.fit)
-    } fraud), validation ${split.validation.length} (${
-      count(split.validation)
-    }), test ${split.test.length} (${count(split.test)})`,
-  );
-  const kind = getKind(config.model);
-
-  t0 = performance.now();
-  const features = featureFrame(ds, velocityOptionsFor(ds.spec, config.features));
-  timings.features_s = elapsed(t0);
-  t0 = performance.now();
-  const pipeline = fitPipeline(features, split.fit, config.features);
-  timings.pipeline_s = elapsed(t0);
-  if (kind.fitOn === "all" && count(split.fit) === 0) {
-    throw new UserError(
-      `${kind.name} is supervised but the fit rows hold no fraud (${split.description})`,
-    );
-  }
-
-  t0 = performance.now();
-  const fitted = await fitOnRows(kind, config.params, pipeline, features, split.fit, labels, {
-    seed: config.seed,
-    quiet: options.quiet,
-  });
-  const { detector, report: fit } = fitted;
-  log(
-    `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
-      (fitted.transformedRows < fitted.fitRows
-        ? ` (a sample of ${fitted.transformedRows} read)`
-        : ""),
-  );
-  timings.model_fit_s = elapsed(t0);
-
-  t0 = performance.now();
-  const Xval = transformFrame(pipeline, features, split.validation);
-  const valScores = await scoreBatch(detector, Xval);
-  const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
-  // Alerts per day on validation rows, counted in days of full traffic.
-  const valDays = times ? dayEquivalents(times, split.validation) : 1;
-  const strategy = parseStrategy(config.threshold);
-  const amounts = ds.spec.amount ? numericColumn(ds.frame, ds.spec.amount) : undefined;
-  const threshold = chooseThreshold(strategy, {
-    labels: Int8Array.from(split.validation, (i) => labels[i]),
-    scores: valScores,
-    amounts: amounts ? Float64Array.from(split.validation, (i) => amounts[i]) : undefined,
-    days: valDays,
-  });
-  const opts = { threshold: threshold.threshold, k: config.k, alertFee: config.alertFee };
-  const validation = evaluateRows(ds, { rows: split.validation, scores: valScores, labels }, opts);
-  timings.validation_s = elapsed(t0);
-
-  t0 = performance.now();
-  const profile = referenceProfile(ds, {
-    rows: split.fit,
-    rowsLabel: `fit rows of ${split.description}`,
-    sha256: dataset.sha256,
-    seed: config.seed,
-    created: null,
-    prediction: { scores: valScores, threshold: threshold.threshold },
-  });
-  timings.profile_s = elapsed(t0);
-
-  t0 = performance.now();
-  const Xtest = transformFrame(pipeline, features, split.test);
-  const t1 = performance.now();
-  const testScores = await scoreBatch(detector, Xtest);
-  const modelMs = performance.now() - t1;
-  timings.score_test_model_s = elapsed(t1);
-  timings.score_test_s = elapsed(t0);
-  timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
-  const test = evaluateRows(ds, { rows: split.test, scores: testScores, labels }, opts);
-  const explain = topContributions(detector, Xtest, testScores);
-
-  const root = options.root ?? artifactsRoot();
-  const id = await runId(config, dataset, root);
-  await removeStaleTemps(runsDir(root));
-  const writer = new RunWriter(runsDir(root), id);
-  try {
-    const modelFiles = await (async () => {
-      await Deno.mkdir(writer.path("model"), { recursive: true });
-      return await detector.save(writer.path("model"));
-    })();
-    await writer.json("run.json", {
-      id,
-      kind: kind.name,
-      created: new Date().toISOString(),
-      status: "finished",
-      data: { path: config.data, sha256: dataset.sha256, rows: dataset.rows },
-      threshold: threshold.threshold,
-      test: headline(test.metrics),
-      model_files: modelFiles,
-    });
-    await writer.json("config.json", config);
-    await writer.json("dataset.json", { ...dataset, split: split.description });
-    await writer.json("spec.json", ds.spec);
-    await writer.json("pipeline.json", pipeline);
-    await writer.json("threshold.json", threshold);
-    await writer.json("metrics.json", { validation: validation.metrics, test: test.metrics });
-    await writer.json("curves.json", { validation: validation.curves, test: test.curves });
-    await writer.json("explain.json", {
-      explains: kind.explains,
-      rows: Math.min(50, split.test.length),
-      features: explain,
-    });
-    await writer.json("fit.json", {
-      kind: kind.name,
-      params: config.params,
-      rows: fitted.fitRows,
-      transformed_rows: fitted.transformedRows,
-      ...fit,
-    });
-    await writer.file("profile.json", JSON.stringify(profile));
-    await writer.json("timings.json", timings);
-    await writer.json("code.json", await codeVersion());
-    const dir = await writer.commit();
-    return {
-      id,
-      dir,
-      config,
-      dataset,
-      split: split.description,
-      threshold,
-      validation: validation.metrics,
-      test: test.metrics,
-      curves: { validation: validation.curves, test: test.curves },
-      scores: { validation: valScores, test: testScores },
-      fit,
-      timings,
-      detector,
-      pipeline,
-      ds,
-      validationRows: split.validation,
-      testRows: split.test,
-      Xtest,
-      labels,
-    };
-  } catch (e) {
-    await writer.abort();
-    throw e;
-  }
-}
-
 /**
  * The validation or test rows of a trained run as threshold data (labels,
  * scores, amounts, days), e.g. to compare threshold strategies.

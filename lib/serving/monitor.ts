@@ -11,6 +11,7 @@ import type { CurrentData } from "../drift/compare.ts";
 import { parseDay } from "../data/simulate.ts";
 import { UserError } from "../util/errors.ts";
 import type { LogSummaryRow, PredictionLog } from "./predlog.ts";
+import { DAY_MS } from "../util/time.ts";
 
 /** A window of the prediction log: predictions scored in [from, to). */
 export interface LogWindow {
@@ -20,7 +21,7 @@ export interface LogWindow {
   label: string;
 }
 
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY_MS };
 
 function parseInstant(text: string, what: string, end: boolean): number {
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {

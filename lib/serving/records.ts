@@ -5,7 +5,7 @@
  * @module
  */
 import type { Dataset } from "../data/load.ts";
-import { numericColumn, stringColumn } from "../features/pipeline.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 import { timesMs } from "../features/velocity.ts";
 import type { InputSchema } from "./schema.ts";
 

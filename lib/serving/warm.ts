@@ -7,7 +7,7 @@
  */
 import pl from "nodejs-polars";
 import { loadDataset } from "../data/load.ts";
-import { numericColumn, stringColumn } from "../features/pipeline.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
 import { timesMs } from "../features/velocity.ts";
 import type { OnlineVelocity } from "../features/online.ts";
 import type { PredictionLog } from "./predlog.ts";

@@ -19,9 +19,9 @@ import { defaultLogPath, openExistingLog } from "../serving/predlog.ts";
 import { logCurrentData, parseLogWindow } from "../serving/monitor.ts";
 import { writeDriftReport } from "../report/drift_report.ts";
 import { UserError } from "../util/errors.ts";
-import { currentData, referenceProfile, schemaChanges } from "./dataset.ts";
-import { profileFromJSON, type ReferenceProfile } from "./profile.ts";
-import { compareToProfile, type DriftOptions, type DriftResult } from "./compare.ts";
+import { currentData, referenceProfile, schemaChanges } from "../drift/dataset.ts";
+import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
+import { compareToProfile, type DriftOptions, type DriftResult } from "../drift/compare.ts";
 
 /** A drift job (also the JSON of `deno task drift --config`). */
 export interface DriftJob extends DriftOptions {
