@@ -7,7 +7,7 @@
  * value, so secrets stay out of `ps`. Every failed start prints one line
  * `error: …` and exits 2.
  */
-import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
+import { type FlagSpec, helpText, intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { loadApiKeys, parseRate, type Rate } from "../lib/serving/auth.ts";
 import { DEFAULT_MAX_ENTITIES, DEFAULT_MAX_EVENTS } from "../lib/features/online.ts";
@@ -57,16 +57,27 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
 
 await runTask(async (args) => {
   if (args.includes("--help") || args.includes("-h")) {
-    console.log("deno task serve [flags]\n");
-    for (const [k, [what, def]] of Object.entries(SERVE_FLAGS)) {
-      console.log(`  --${k.padEnd(18)} ${what} (default ${def})`);
-    }
+    const table: FlagSpec = Object.fromEntries(
+      Object.entries(SERVE_FLAGS).map(([k, [what, def]]) => [
+        k,
+        { type: k === "insecure" ? "boolean" : "string", help: `${what} (default ${def})` },
+      ]),
+    );
+    console.log(helpText(table, {
+      usage: "deno task serve [flags]",
+      about:
+        "Serve the model behind the alias until SIGTERM; API keys from --keys FILE, FRAUDLAB_API_KEYS or FRAUDLAB_API_KEY.",
+      examples: ["deno task serve", "deno task serve --host 0.0.0.0 --keys keys.json"],
+    }));
     return;
   }
   const spec = Object.fromEntries(
     Object.keys(SERVE_FLAGS).map((k) => [k, { type: k === "insecure" ? "boolean" : "string" }]),
   ) as Record<string, { type: "string" | "boolean" }>;
-  const flags = parseFlags(args, spec) as Record<string, string | boolean | undefined>;
+  const flags = parseFlags(args, spec, { usage: "deno task serve [flags]" }) as Record<
+    string,
+    string | boolean | undefined
+  >;
   const str = (k: string) => flags[k] as string | undefined;
   const policy = str("on-log-failure") ?? APP_DEFAULTS.onLogFailure;
   if (policy !== "serve" && policy !== "refuse") {

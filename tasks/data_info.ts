@@ -7,9 +7,16 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    data: { type: "string" },
-    spec: { type: "string" },
-    json: { type: "boolean", default: false },
+    data: { type: "string", help: "the data file (CSV or Parquet)" },
+    spec: {
+      type: "string",
+      help: "dataset spec: a built-in name (txsim, creditcard, payment_fraud) or a spec.json",
+    },
+    json: { type: "boolean", default: false, help: "print { version, profile } as JSON" },
+  }, {
+    usage: "deno task data:info --data FILE --spec S [--json]",
+    about: "Dataset version, profile and data-quality and label-leakage warnings.",
+    examples: ["deno task data:info --data data/demo.parquet --spec txsim"],
   });
   if (!flags.data) throw new UserError("--data FILE is required (a .csv or .parquet file)");
   if (!flags.spec) {

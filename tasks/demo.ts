@@ -40,12 +40,18 @@ import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    customers: { type: "string" },
-    days: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string", default: "data/demo.parquet" },
-    serve: { type: "boolean", default: false },
-    port: { type: "string" },
+    customers: { type: "string", help: "simulated customers (default 2000)" },
+    days: { type: "string", help: "simulated days (default 60)" },
+    seed: { type: "string", help: "simulator seed (default 7)" },
+    out: { type: "string", default: "data/demo.parquet", help: "where the simulated data goes" },
+    serve: { type: "boolean", default: false, help: "end by serving the champion over HTTP" },
+    port: { type: "string", help: "port for --serve (default 8000)" },
+  }, {
+    usage:
+      "deno task demo [--customers N] [--days N] [--seed N] [--out FILE] [--serve [--port 8000]]",
+    about:
+      "Simulate, profile, featurize, train three kinds, promote the best, check drift, write reports.",
+    examples: ["deno task demo", "deno task demo --serve --port 8080"],
   });
   const port = intFlag(flags.port, "port", 8000, { min: 0, max: 65535 });
   const customers = intFlag(flags.customers, "customers", 2000, { min: 1 });

@@ -89,17 +89,43 @@ function parseTestFlag(value: string): [string, ColumnOverride] {
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    ref: { type: "string" },
-    cur: { type: "string" },
-    log: { type: "string" },
-    spec: { type: "string" },
-    since: { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean", default: false },
-    test: { type: "string", multiple: true, default: [] },
-    "drift-share": { type: "string" },
-    "min-rows": { type: "string" },
-    config: { type: "string" },
+    ref: {
+      type: "string",
+      help: "reference: run:ID, NAME@ALIAS, an alias, a profile .json or a data file",
+    },
+    cur: {
+      type: "string",
+      help: "current data: a file, or a prediction log window (log:24h, log:FROM..TO)",
+    },
+    log: {
+      type: "string",
+      help:
+        "prediction log for log: windows (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
+    },
+    spec: { type: "string", help: "spec for data files (a run brings its own)" },
+    since: { type: "string", help: "YYYY-MM-DD: earlier rows only feed the velocity history" },
+    out: { type: "string", help: "report path (default reports/drift/<name>.html)" },
+    json: { type: "boolean", default: false, help: "print the result as JSON" },
+    test: {
+      type: "string",
+      multiple: true,
+      default: [],
+      help: "COLUMN=TEST[:THRESHOLD] overrides a column's test",
+    },
+    "drift-share": {
+      type: "string",
+      help: "share of drifted columns that makes dataset drift (default 0.5)",
+    },
+    "min-rows": { type: "string", help: "fewest current rows for a verdict (default 200)" },
+    config: { type: "string", help: "a JSON drift config (flags win)" },
+  }, {
+    usage: "deno task drift --ref REF --cur (FILE | log:WINDOW) [flags]",
+    about:
+      "Data, prediction and target drift against a reference profile; exit 0 no drift, 3 drift, 2 user error.",
+    examples: [
+      "deno task drift --ref txsim@champion --cur data/month.parquet",
+      "deno task drift --ref champion --cur log:24h",
+    ],
   });
   const config = flags.config ? await readConfig(flags.config) : {};
   const job: Partial<DriftJob> = { ...config, columns: { ...(config.columns ?? {}) } };

@@ -17,10 +17,15 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    run: { type: "string" },
-    data: { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean", default: false },
+    run: { type: "string", help: "the run: RUN id, NAME@ALIAS, NAME@VERSION or an alias" },
+    data: { type: "string", help: "data file to score" },
+    out: { type: "string", help: "write the scores as Parquet" },
+    json: { type: "boolean", default: false, help: "print the metrics as JSON" },
+  }, {
+    usage: "deno task evaluate --run REF --data FILE [--out scores.parquet] [--json]",
+    about:
+      "Score other data with a stored run (checksums verified) and evaluate it at the run's threshold.",
+    examples: ["deno task evaluate --run txsim@champion --data data/demo.parquet"],
   });
   if (!flags.run) throw new UserError("--run RUN (or NAME@ALIAS, or champion) is required");
   if (!flags.data) throw new UserError("--data FILE is required");

@@ -9,11 +9,21 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    data: { type: "string" },
-    spec: { type: "string", default: "txsim" },
-    out: { type: "string" },
-    windows: { type: "string", default: "1,7,30" },
-    delay: { type: "string", default: "7" },
+    data: { type: "string", help: "the data file" },
+    spec: { type: "string", default: "txsim", help: "dataset spec" },
+    out: { type: "string", help: "output file (CSV or Parquet by extension)" },
+    windows: {
+      type: "string",
+      default: "1,7,30",
+      help: "velocity windows in days, comma-separated",
+    },
+    delay: { type: "string", default: "7", help: "label delay in days for the risk features" },
+  }, {
+    usage: "deno task features --data FILE --spec S --out FILE [--windows 1,7,30] [--delay 7]",
+    about: "The dataset plus leak-free velocity, risk and calendar features.",
+    examples: [
+      "deno task features --data data/demo.parquet --spec txsim --out data/demo_features.parquet",
+    ],
   });
   if (!flags.data) throw new UserError("--data FILE is required");
   if (!flags.out) throw new UserError("--out FILE is required (.parquet or .csv)");

@@ -8,14 +8,24 @@ import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    customers: { type: "string" },
-    terminals: { type: "string" },
-    days: { type: "string" },
-    start: { type: "string", default: "2025-01-01" },
-    seed: { type: "string" },
-    drift: { type: "string", multiple: true, default: [] },
-    out: { type: "string" },
-    quiet: { type: "boolean", default: false },
+    customers: { type: "string", help: "customers (default 5000)" },
+    terminals: { type: "string", help: "terminals (default customers / 5, at least 50)" },
+    days: { type: "string", help: "days (default 90)" },
+    start: { type: "string", default: "2025-01-01", help: "first day, YYYY-MM-DD" },
+    seed: { type: "string", help: "seed (default 0)" },
+    drift: {
+      type: "string",
+      multiple: true,
+      default: [],
+      help:
+        "SCENARIO[:INTENSITY][@YYYY-MM-DD]: amount_inflation, channel_shift, category_shift, new_fraud",
+    },
+    out: { type: "string", help: "output file (Parquet or CSV by extension)" },
+    quiet: { type: "boolean", default: false, help: "no progress lines" },
+  }, {
+    usage: "deno task generate [flags] --out FILE",
+    about: "Simulated transactions with fraud scenarios and optional drift.",
+    examples: ["deno task generate --customers 5000 --days 90 --seed 7 --out data/tx.parquet"],
   });
   if (!flags.out) throw new UserError("--out FILE is required (.parquet or .csv)");
   if (!/\.(parquet|csv)$/i.test(flags.out)) {

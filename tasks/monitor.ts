@@ -21,10 +21,22 @@ const pct = (v: number) => percent(v, 2);
 
 await runTask((args) => {
   const flags = parseFlags(args, {
-    window: { type: "string", default: "log:7d" },
-    log: { type: "string" },
-    by: { type: "string", default: "day" },
-    json: { type: "boolean", default: false },
+    window: {
+      type: "string",
+      default: "log:7d",
+      help: "log window: log:7d, log:24h, log:FROM..TO",
+    },
+    log: {
+      type: "string",
+      help: "prediction log (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
+    },
+    by: { type: "string", default: "day", help: "day or version" },
+    json: { type: "boolean", default: false, help: "print everything as JSON" },
+  }, {
+    usage: "deno task monitor [--window log:7d] [--log FILE] [--by day|version] [--json]",
+    about:
+      "Alert rate, label coverage, precision and recall of the served models from the prediction log and the labels sent back.",
+    examples: ["deno task monitor --window log:24h"],
   });
   const by = flags.by as string;
   if (by !== "day" && by !== "version") {

@@ -22,9 +22,13 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    only: { type: "string", multiple: true },
-    scale: { type: "string", default: "full" },
-    out: { type: "string" },
+    only: { type: "string", multiple: true, help: "run only these notebooks (repeatable)" },
+    scale: { type: "string", default: "full", help: "full or small data" },
+    out: { type: "string", help: "where the executed HTML copies go (default reports/notebooks)" },
+  }, {
+    usage: "deno task notebooks [--only NAME]... [--scale full|small] [--out DIR]",
+    about: "Execute every notebook headless (Deno kernel); fail on any cell error.",
+    examples: ["deno task notebooks --only 01_explore --scale small"],
   });
   if (flags.scale !== "full" && flags.scale !== "small") {
     throw new UserError(`--scale: expected full or small, got "${flags.scale}"`);

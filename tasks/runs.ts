@@ -12,9 +12,13 @@ import { parseFlags, runTask } from "../lib/util/cli.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    compare: { type: "string", multiple: true },
-    json: { type: "boolean", default: false },
-    limit: { type: "string", default: "50" },
+    compare: { type: "string", multiple: true, help: "runs to compare side by side (repeatable)" },
+    json: { type: "boolean", default: false, help: "print as JSON" },
+    limit: { type: "string", default: "50", help: "runs listed" },
+  }, {
+    usage: "deno task runs [--compare RUN --compare RUN ...] [--json]",
+    about: "Runs newest first with data version, metrics and registry aliases.",
+    examples: ["deno task runs", "deno task runs --compare RUN_A --compare RUN_B"],
   });
   const reg = await readRegistry();
   const tags = registryTags(reg);

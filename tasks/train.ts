@@ -22,24 +22,43 @@ import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    data: { type: "string" },
-    spec: { type: "string" },
-    model: { type: "string" },
-    param: { type: "string", multiple: true },
-    split: { type: "string" },
-    "train-days": { type: "string" },
-    "delay-days": { type: "string" },
-    "test-days": { type: "string" },
-    "test-end": { type: "string" },
-    "test-frac": { type: "string" },
-    "train-frac": { type: "string" },
-    seed: { type: "string" },
-    threshold: { type: "string" },
-    config: { type: "string" },
-    json: { type: "boolean", default: false },
-    quiet: { type: "boolean", default: false },
-    "promote-if-better": { type: "string" },
-    "register-as": { type: "string" },
+    data: { type: "string", help: "the data file (CSV or Parquet)" },
+    spec: { type: "string", help: "dataset spec (default txsim)" },
+    model: { type: "string", help: `model kind: ${kindNames().join(", ")} (default iforest)` },
+    param: { type: "string", multiple: true, help: "a model parameter k=v (repeatable)" },
+    split: { type: "string", help: "time, random, mod5 or prefix (default random)" },
+    "train-days": { type: "string", help: "time split: training days (default 7)" },
+    "delay-days": {
+      type: "string",
+      help: "time split: label delay days between train and test (default 7)",
+    },
+    "test-days": { type: "string", help: "time split: test days (default 7)" },
+    "test-end": {
+      type: "string",
+      help: "time split: last test day, exclusive (default after the data)",
+    },
+    "test-frac": { type: "string", help: "random split: test share (default 0.2)" },
+    "train-frac": { type: "string", help: "prefix split: training share (default 0.8)" },
+    seed: { type: "string", help: "seed (default 0)" },
+    threshold: {
+      type: "string",
+      help: "max-f1 | recall:R | fpr:F | budget:K | cost:FEE[:MISS] (default max-f1)",
+    },
+    config: { type: "string", help: "a run config JSON (e.g. a run's config.json); flags win" },
+    json: { type: "boolean", default: false, help: "last stdout line is one JSON object" },
+    quiet: { type: "boolean", default: false, help: "no progress lines" },
+    "promote-if-better": {
+      type: "string",
+      help: "METRIC[:MARGIN]: promote when it beats the champion on the same test rows",
+    },
+    "register-as": { type: "string", help: "model name for the promotion (default the spec name)" },
+  }, {
+    usage: "deno task train --data FILE [--spec S] [--model KIND] [flags]",
+    about: "One run: fit on training rows, threshold on validation rows, test metrics, report.",
+    examples: [
+      "deno task train --data data/demo.parquet --spec txsim --model logreg --split time --train-days 21",
+      "deno task train --config artifacts/runs/RUN/config.json",
+    ],
   });
   const input: RunConfigInput = flags.config ? await readRunConfig(flags.config) : {};
   if (flags.data) input.data = flags.data;
