@@ -37,7 +37,7 @@ import {
   registerKind,
   unpackArrays,
 } from "./detector.ts";
-import { tf, tfReady } from "./tf.ts";
+import { loadTf, type Tf } from "./tf.ts";
 import {
   AutoencoderTrainer,
   type DenseLayer,
@@ -243,7 +243,7 @@ async function tfjsEngine(
   batch: number,
   lr: number,
 ): Promise<Engine> {
-  await tfReady();
+  const { tf } = await loadTf();
   const model = tf.sequential();
   layers.forEach((l, i) => {
     model.add(tf.layers.dense({
@@ -270,7 +270,11 @@ async function tfjsEngine(
         const loss = tf.tidy(() => {
           const xb = tf.tensor2d(buf.subarray(0, (to - from) * X.cols), [to - from, X.cols]);
           return optimizer.minimize(
-            () => tf.losses.meanSquaredError(xb, model.apply(xb) as tf.Tensor) as tf.Scalar,
+            () =>
+              tf.losses.meanSquaredError(
+                xb,
+                model.apply(xb) as ReturnType<Tf["tensor"]>,
+              ) as ReturnType<Tf["scalar"]>,
             true,
           )!;
         });
