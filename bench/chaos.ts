@@ -38,6 +38,7 @@ import { promote, readRegistry } from "../lib/registry/aliases.ts";
 
 import { parseMetrics, seriesKey } from "../lib/serving/metrics.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
+import { serverArgs } from "./server_args.ts";
 import { trainRun } from "../lib/jobs/train.ts";
 
 const flags = parseFlags(Deno.args, {
@@ -89,22 +90,7 @@ async function serve(extra: string[] = [], env: Record<string, string> = {}): Pr
   const port = nextPort++;
   const log = join(await Deno.makeTempDir({ dir: root }), "predictions.sqlite");
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "server/main.ts",
-      "--port",
-      String(port),
-      "--log",
-      log,
-      "--history",
-      "none",
-      "--poll",
-      "0",
-      "--model",
-      "txsim@champion",
-      ...extra,
-    ],
+    args: serverArgs(port, log, ["--model", "txsim@champion", ...extra]),
     cwd: repo,
     env: { FRAUDLAB_ARTIFACTS: root, NO_COLOR: "1", ...env },
     stdout: "piped",

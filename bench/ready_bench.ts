@@ -12,6 +12,7 @@ import { writeFrame } from "../lib/data/write.ts";
 import { promote } from "../lib/registry/aliases.ts";
 import { trainRun } from "../lib/jobs/train.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
+import { serverArgs } from "./server_args.ts";
 
 const flags = parseFlags(Deno.args, { runs: { type: "string" } });
 const runs = intFlag(flags.runs, "runs", 7, { min: 1 });
@@ -31,19 +32,7 @@ for (let i = 0; i < runs; i++) {
   const port = 18900 + i;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "server/main.ts",
-      "--port",
-      String(port),
-      "--history",
-      "none",
-      "--poll",
-      "0",
-      "--log",
-      join(root, `log${i}.sqlite`),
-    ],
+    args: serverArgs(port, join(root, `log${i}.sqlite`)),
     cwd: repo,
     env: { FRAUDLAB_ARTIFACTS: root, NO_COLOR: "1" },
     stdout: "null",

@@ -30,6 +30,7 @@ import { parseBatch, validateRecord } from "../lib/serving/schema.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";
+import { serverArgs } from "./server_args.ts";
 import { trainRun } from "../lib/jobs/train.ts";
 
 const flags = parseFlags(Deno.args, {
@@ -254,20 +255,11 @@ for (let r = 0; r < rounds; r++) {
   ours.push(
     await load(
       "fraudlab /v1/score",
-      [
-        "run",
-        "-A",
-        "server/main.ts",
-        "--port",
-        "8773",
-        "--history",
-        "none",
-        "--poll",
-        "0",
-        "--log",
+      serverArgs(
+        8773,
         join(logDir, `round${r}.sqlite`),
-        ...(flags.keys ? ["--keys", keyFile] : []),
-      ],
+        flags.keys ? ["--keys", keyFile] : [],
+      ),
       { FRAUDLAB_ARTIFACTS: root },
       8773,
     ),

@@ -374,7 +374,8 @@ function fromBytes(
   const numeric = new Set(resolved.numeric);
   // A column with a declared range is clamped to it (as the server clamps a record).
   const ranged = (c: string) => {
-    const e = toFloat(raw, file, c), r = resolved.range?.[c];
+    const e = toFloat(raw, file, c);
+    const r = resolved.range && Object.hasOwn(resolved.range, c) ? resolved.range[c] : undefined;
     return r ? e.clip(r[0], r[1]).alias(c) : e;
   };
   if (resolved.amount && !numeric.has(resolved.amount)) exprs.push(ranged(resolved.amount));

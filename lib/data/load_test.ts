@@ -177,4 +177,13 @@ Deno.test("load: a spec's range clamps a numeric column; a bad range is refused 
   assert.deepEqual(validateSpec({ ...SPEC, range: { a: [0, 10] } }, "s.json").range, {
     a: [0, 10],
   });
+  // A column named like an Object.prototype property has no inherited range.
+  const proto = load("y,constructor,c\n0,5,x\n1,7,y\n", {
+    name: "t",
+    label: "y",
+    numeric: ["constructor"],
+    categorical: ["c"],
+    range: {},
+  });
+  assert.deepEqual(proto.frame.getColumn("constructor").toArray(), [5, 7]);
 });

@@ -245,7 +245,7 @@ export class OnlineVelocity {
     if (event.refs === 0) return false;
     if (id != null) this.#byId.set(id, event);
     if (++this.#addsSinceSweep >= 50_000) this.sweep();
-    return event.refs > 0;
+    return true;
   }
 
   /** Events older than this are pruned: retention before the clock (or the newest time seen). */

@@ -113,7 +113,10 @@ export function inputSchema(spec: ResolvedSpec, pipeline: FittedPipeline): Input
   }
   for (const step of pipeline.numeric) {
     if (step.derived) continue;
-    const range = spec.range?.[step.name];
+    // Own keys only: a column named like an Object.prototype property has no inherited range.
+    const range = spec.range && Object.hasOwn(spec.range, step.name)
+      ? spec.range[step.name]
+      : undefined;
     fields.push({
       name: step.name,
       role: "numeric",
