@@ -161,7 +161,11 @@ Deno.test("log failure: locked past the busy timeout, /readyz answers 503 with t
       other.close();
       const expected = policy === "serve" ? 2 : 1;
       const until2 = Date.now() + 15_000;
-      while (server.log.stats.written < expected && Date.now() < until2) await sleep(50);
+      // Counts are shared memory, the writer's "done" a message: wait for both.
+      while (
+        (server.log.stats.written < expected || !server.log.status.available) &&
+        Date.now() < until2
+      ) await sleep(50);
       assert.equal(server.log.stats.written, expected);
       const back = await fetch(`${server.url}/readyz`);
       assert.equal(back.status, 200);

@@ -169,7 +169,8 @@ Deno.test("prediction log: while another connection holds the write lock the log
   other.exec("ROLLBACK");
   other.close();
   const until2 = Date.now() + 15_000;
-  while (log.stats.pending > 0 && Date.now() < until2) await sleep(20);
+  // Counts are shared memory, the writer's "done" a message: wait for both.
+  while ((log.stats.pending > 0 || !log.status.available) && Date.now() < until2) await sleep(20);
   assert.equal(log.status.available, true);
   assert.deepEqual(log.stats, { written: 50, quarantined: 0, dropped: 0, pending: 0 });
   await log.addFeedbackAsync({ transaction_id: "t1", label: 1, labeled_at: 1 }, { source: "ops" });
