@@ -9,12 +9,12 @@
  * under reports/runs/<run-id>.html, prints a summary (with --json, the last
  * stdout line is one JSON object).
  */
-import { kindNames } from "../lib/models/mod.ts";
+import { DEFAULT_KIND, kindNames } from "../lib/models/mod.ts";
 import { readRunConfig, type RunConfigInput } from "../lib/registry/config.ts";
 import { headline } from "../lib/registry/runs.ts";
 import { parsePromotionRule } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
 import { fmt } from "../lib/report/html.ts";
@@ -24,7 +24,10 @@ await runTask(async (args) => {
   const flags = parseFlags(args, {
     data: { type: "string", help: "the data file (CSV or Parquet)" },
     spec: { type: "string", help: "dataset spec (default txsim)" },
-    model: { type: "string", help: `model kind: ${kindNames().join(", ")} (default iforest)` },
+    model: {
+      type: "string",
+      help: `model kind: ${kindNames().join(", ")} (default ${DEFAULT_KIND})`,
+    },
     param: { type: "string", multiple: true, help: "a model parameter k=v (repeatable)" },
     split: { type: "string", help: "time, random, mod5 or prefix (default random)" },
     "train-days": { type: "string", help: "time split: training days (default 7)" },
@@ -67,7 +70,7 @@ await runTask(async (args) => {
     if (input.model && input.model !== flags.model) input.params = {};
     input.model = flags.model;
   }
-  if (!input.model) input.model = "iforest";
+  if (!input.model) input.model = DEFAULT_KIND;
   if (flags.param) {
     const params: Record<string, unknown> = { ...(input.params ?? {}) };
     for (const p of flags.param) {

@@ -30,11 +30,11 @@ import { UserError } from "../util/errors.ts";
 import {
   checkParam,
   type Detector,
+  type DetectorKind,
   type FitOptions,
   type FitReport,
   packArrays,
   type Params,
-  registerKind,
   unpackArrays,
 } from "./detector.ts";
 import { loadTf, type Tf } from "./tf.ts";
@@ -332,10 +332,13 @@ async function loadAutoencoder(dir: string, params: Params): Promise<Detector> {
   return d;
 }
 
-registerKind({
+/** The autoencoder kind: its facts, defaults, and how to create and load one. */
+export const autoencoderKind: DetectorKind = {
   name: "autoencoder",
   description:
     "dense autoencoder (unsupervised; reconstruction error), typed-array or tfjs training",
+  supervised: false,
+  limits: "unsupervised: flags unusual, not necessarily fraudulent, transactions",
   standardize: true,
   fitOn: "negatives",
   defaults: {
@@ -351,4 +354,4 @@ registerKind({
   explains: "squared reconstruction error per feature / number of features",
   create: (params) => new Autoencoder(params),
   load: loadAutoencoder,
-});
+};

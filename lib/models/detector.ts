@@ -34,7 +34,7 @@ export interface FitReport {
  * per-feature contributions for one row, in matrix column order.
  */
 export interface Detector {
-  /** The kind's name in {@linkcode KINDS}. */
+  /** The kind's name in `MODEL_KINDS`. */
   readonly kind: string;
   /** Resolved parameters (defaults filled in). */
   readonly params: Params;
@@ -61,6 +61,10 @@ export interface DetectorKind {
   name: string;
   /** One line for listings. */
   description: string;
+  /** Whether it learns from labels (fraud / legitimate) rather than flagging the unusual. */
+  supervised: boolean;
+  /** What it cannot do, one clause for the model card's limits (e.g. "linear in the features"). */
+  limits: string;
   /** The feature scaling the kind expects. */
   standardize: boolean;
   /** Which training rows it fits on: every row, or only label-0 rows. */
@@ -79,27 +83,6 @@ export interface DetectorKind {
    * parameters and seed, ascending. Only those rows need transforming.
    */
   fitSample?(n: number, params: Params, seed: number): Int32Array;
-}
-
-const KINDS = new Map<string, DetectorKind>();
-
-/** Adds a kind to the table (each model module calls this once). */
-export function registerKind(kind: DetectorKind): void {
-  KINDS.set(kind.name, kind);
-}
-
-/** The registered kind called `name`, or a UserError listing the known ones. */
-export function getKind(name: string): DetectorKind {
-  const k = KINDS.get(name);
-  if (!k) {
-    throw new UserError(`unknown model kind "${name}" (known: ${[...KINDS.keys()].join(", ")})`);
-  }
-  return k;
-}
-
-/** Every registered kind's name. */
-export function kindNames(): string[] {
-  return [...KINDS.keys()];
 }
 
 /**

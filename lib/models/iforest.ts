@@ -31,11 +31,11 @@ import { buildWasmWalk, type WasmWalk } from "./iforest_wasm.ts";
 import {
   checkParam,
   type Detector,
+  type DetectorKind,
   type FitOptions,
   type FitReport,
   packArrays,
   type Params,
-  registerKind,
   unpackArrays,
 } from "./detector.ts";
 
@@ -702,9 +702,12 @@ async function loadIsolationForest(dir: string, params: Params): Promise<Detecto
   return d;
 }
 
-registerKind({
+/** The iforest kind: its facts, defaults, and how to create and load one. */
+export const iforestKind: DetectorKind = {
   name: "iforest",
   description: "Isolation Forest (unsupervised; fits on label-0 training rows)",
+  supervised: false,
+  limits: "unsupervised: flags unusual, not necessarily fraudulent, transactions",
   standardize: false,
   fitOn: "negatives",
   defaults: { trees: 100, maxSamples: 256 },
@@ -717,4 +720,4 @@ registerKind({
       maxSamples: params.maxSamples as number,
       seed,
     }),
-});
+};

@@ -24,10 +24,10 @@ import { UserError } from "../util/errors.ts";
 import {
   checkParam,
   type Detector,
+  type DetectorKind,
   type FitOptions,
   type FitReport,
   type Params,
-  registerKind,
 } from "./detector.ts";
 import { lbfgs } from "./optim.ts";
 
@@ -150,13 +150,16 @@ async function loadLogisticRegression(dir: string, params: Params): Promise<Dete
   return d;
 }
 
-registerKind({
+/** The logreg kind: its facts, defaults, and how to create and load one. */
+export const logregKind: DetectorKind = {
   name: "logreg",
   description: "L2 logistic regression with class weights (supervised, L-BFGS)",
+  supervised: true,
+  limits: "linear in the features",
   standardize: true,
   fitOn: "all",
   defaults: { C: 1, classWeight: "balanced", maxIter: 1000, tol: 1e-6 },
   explains: "coefficient × standardized value (log-odds contribution)",
   create: (params) => new LogisticRegression(params),
   load: loadLogisticRegression,
-});
+};

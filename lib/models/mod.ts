@@ -1,20 +1,11 @@
 /**
- * Every model kind, registered. Import this (not a single kind's module) to
- * get the full table the trainer, the registry and the server use.
+ * Model kinds, the detector contract, fitting and batch scoring: what the
+ * trainer, the registry and the server use. A kind's internals (the
+ * forest's arrays, the autoencoder's layers) stay in its own module.
  * @module
  */
-import "./iforest.ts";
-import "./logreg.ts";
-import "./autoencoder.ts";
-
 export * from "./detector.ts";
+export * from "./kinds.ts";
 export * from "./fit.ts";
-export {
-  averagePathLength,
-  explainForest,
-  fitForest,
-  type Forest,
-  scoreForest,
-} from "./iforest.ts";
 export { lbfgs, type LbfgsOptions, type LbfgsResult, type Objective } from "./optim.ts";
 export { tfReady } from "./tf.ts";

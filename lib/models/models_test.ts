@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { averagePathLength, getKind, kindNames, lbfgs, resolveParams, scoreForest } from "./mod.ts";
+import { getKind, kindNames, lbfgs, resolveParams } from "./mod.ts";
+import { averagePathLength, scoreForest } from "./iforest.ts";
 import { allowWasmWalk, float32AtMost, type Forest, usesWasmWalk } from "./iforest.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { PipelineConfig } from "../features/pipeline.ts";
-import { getKind, type Params, resolveParams } from "../models/mod.ts";
+import { DEFAULT_KIND, getKind, type Params, resolveParams } from "../models/mod.ts";
 import { parseStrategy } from "../eval/threshold.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -84,7 +84,7 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     }
   }
   if (!input.data) throw new UserError("run config: data (--data FILE) is required");
-  const kind = getKind(input.model ?? "iforest");
+  const kind = getKind(input.model ?? DEFAULT_KIND);
   const params = resolveParams(kind, input.params ?? {});
   kind.create(params); // validates ranges
   const s = input.split ?? {};

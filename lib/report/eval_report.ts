@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
 import type { ChosenThreshold } from "../eval/threshold.ts";
 import type { RunConfig } from "../registry/config.ts";
-import type { FeatureContribution } from "../registry/runs.ts";
+import type { FeatureContribution } from "../models/explain.ts";
 import { reportsRoot, writeAtomic } from "../registry/store.ts";
 import { escapeHtml, figure, fmt, htmlTable, page } from "./html.ts";
 import { recordReport } from "./index_page.ts";
@@ -24,6 +24,7 @@ import {
   scoreHistogramPlot,
 } from "./eval_plots.ts";
 import { metricTable } from "./display.ts";
+import { getKind } from "../models/mod.ts";
 
 async function readJson<T>(dir: string, name: string): Promise<T> {
   return JSON.parse(await Deno.readTextFile(join(dir, name))) as T;
@@ -55,6 +56,7 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
     "explain.json",
   );
   const code = await readJson<{ git: string; dirty: boolean | null }>(runDir, "code.json");
+  const kind = getKind(config.model);
   const t = metrics.test, v = metrics.validation;
   const thr = Number(threshold.threshold);
   const prevalence = t.positives / Math.max(t.rows, 1);
@@ -113,8 +115,9 @@ ${
         "model",
         `${config.model} (${
           Object.entries(config.params).map(([k, v]) => `${k}=${v}`).join(", ")
-        })`,
+        }): ${kind.description}`,
       ],
+      ["learns from", kind.supervised ? "labels (supervised)" : "unlabeled rows (unsupervised)"],
       [
         "data",
         `${data.path} — sha256 ${data.sha256.slice(0, 16)}…, ${fmt(data.rows)} rows, ${
@@ -150,11 +153,7 @@ ${
         "limits",
         `trained on ${
           fmt(data.rows)
-        } rows of one dataset version; performance drifts as spending and attackers change (monitor with drift reports); ${
-          config.model === "logreg"
-            ? "linear in the features"
-            : "unsupervised: flags unusual, not necessarily fraudulent, transactions"
-        }`,
+        } rows of one dataset version; performance drifts as spending and attackers change (monitor with drift reports); ${kind.limits}`,
       ],
       ["code", `${code.git}${code.dirty ? " (uncommitted changes)" : ""}`],
       ["seed", String(config.seed)],
