@@ -42,6 +42,14 @@ import { openApiDocument } from "./openapi.ts";
 import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { DAY_MS } from "../lib/util/time.ts";
+import {
+  PATH_METHODS,
+  type Route,
+  ROUTE_TABLE,
+  type RouteKey,
+  routeKey,
+  routeLabel,
+} from "./routes.ts";
 
 /** What to do while the prediction log cannot be written. */
 export type LogFailurePolicy = "serve" | "refuse";
@@ -92,19 +100,6 @@ export interface AppDeps {
   cors?: string | null;
 }
 
-/** Each route's methods: the one route table 404/405 answers and metric labels derive from. */
-const ROUTES = new Map<string, string[]>([
-  ["/v1/score", ["POST"]],
-  ["/v1/score/batch", ["POST"]],
-  ["/v1/feedback", ["POST"]],
-  ["/v1/model", ["GET"]],
-  ["/healthz", ["GET"]],
-  ["/readyz", ["GET"]],
-  ["/metrics", ["GET"]],
-  ["/openapi.json", ["GET"]],
-  ["/docs", ["GET"]],
-]);
-
 /** Method labels of the request metrics; any other method counts as "other". */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
@@ -121,24 +116,29 @@ function mediaType(header: string | undefined): string {
   return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
 }
 
-/** Media types each POST route takes. */
-const BODY_TYPES: Record<string, readonly string[]> = {
-  "/v1/score": ["application/json"],
-  "/v1/feedback": ["application/json"],
-  "/v1/score/batch": ["application/json", "application/x-ndjson", "application/jsonl"],
-};
-
 /** A body read that has not finished: rejected when its deadline passes. */
 interface PendingRead {
   deadline: number;
   reject: (e: unknown) => void;
 }
 
-/** The app, with what the server needs beyond Hono's `fetch`. */
-export interface ScoringApp extends Hono {
+/** The app: the handler to serve, and what the server needs beyond it. */
+export interface ScoringApp {
+  /** The routes (requests sent straight to it are not counted in the metrics). */
+  hono: Hono;
+  /**
+   * The handler `Deno.serve` gets: CORS preflights, then the routes; every
+   * request is counted and timed here, around the whole app.
+   */
+  fetch(req: Request): Response | Promise<Response>;
+  /** A request to a path (`/v1/score`) or a Request, through {@linkcode ScoringApp.fetch} (tests). */
+  request(input: string | Request, init?: RequestInit): Promise<Response>;
   /** Fails every body read still under way (shutdown past its deadline): they answer 503. */
   abortReads(reason: string): void;
 }
+
+/** A route's handler: the context and the caller's key name ("anonymous" without keys). */
+type Handler = (c: Context, caller: string) => Response | Promise<Response>;
 
 /** Builds the app (see the module doc). */
 export function createApp(deps: AppDeps): ScoringApp {
@@ -162,7 +162,7 @@ export function createApp(deps: AppDeps): ScoringApp {
   const started = now();
   metrics.watch(deps.models, deps.log);
 
-  const app = new Hono() as unknown as ScoringApp;
+  const app = new Hono();
 
   app.onError((err, c) => {
     if (err instanceof RequestError) return errorJson(c, err);
@@ -178,7 +178,7 @@ export function createApp(deps: AppDeps): ScoringApp {
   });
 
   app.notFound((c) => {
-    const methods = ROUTES.get(c.req.path);
+    const methods = PATH_METHODS.get(c.req.path);
     if (methods) {
       c.header("Allow", methods.join(", "));
       return c.json({
@@ -228,7 +228,7 @@ export function createApp(deps: AppDeps): ScoringApp {
     sweeper = setTimeout(sweep, Math.min(1000, bodyTimeoutMs)) as unknown as number;
     Deno.unrefTimer(sweeper);
   };
-  app.abortReads = (reason: string) => {
+  const abortReads = (reason: string) => {
     for (const r of reads) {
       r.reject(new RequestError(503, "shutting_down", null, reason));
     }
@@ -359,9 +359,8 @@ export function createApp(deps: AppDeps): ScoringApp {
   };
 
   /** 415 unless the body is declared as one of the route's media types. */
-  const bodyType = (c: Context, path: string): void => {
+  const bodyType = (c: Context, allowed: readonly string[]): void => {
     const type = mediaType(c.req.header("content-type"));
-    const allowed = BODY_TYPES[path];
     if (!allowed.includes(type)) {
       throw new RequestError(
         415,
@@ -448,181 +447,198 @@ export function createApp(deps: AppDeps): ScoringApp {
     return result;
   };
 
-  app.post("/v1/score", async (c) => {
-    authorized(c, "score");
-    bodyType(c, "/v1/score");
-    logWritable();
-    const s = serving(); // read once: this request finishes on this model
-    const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
-    const at = now();
-    eventTime(s, parsed, at, "");
-    return new Response(answerJson(s.model, scoreOne(s, parsed, at)), { headers: JSON_TYPE });
-  });
+  const handlers: Record<RouteKey, Handler> = {
+    "POST /v1/score": async (c) => {
+      logWritable();
+      const s = serving(); // read once: this request finishes on this model
+      const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
+      const at = now();
+      eventTime(s, parsed, at, "");
+      return new Response(answerJson(s.model, scoreOne(s, parsed, at)), { headers: JSON_TYPE });
+    },
 
-  app.post("/v1/score/batch", async (c) => {
-    authorized(c, "score");
-    bodyType(c, "/v1/score/batch");
-    logWritable();
-    const s = serving();
-    const text = await readBody(c, maxBatchBytes);
-    const { ndjson, values } = parseBatch(
-      text,
-      c.req.header("content-type") ?? "",
-      maxBatchRecords,
-    );
-    if (values.length > maxBatchRecords) {
-      throw new RequestError(
-        413,
-        "batch_too_large",
-        null,
-        `a batch holds at most ${maxBatchRecords} transactions`,
+    "POST /v1/score/batch": async (c) => {
+      logWritable();
+      const s = serving();
+      const text = await readBody(c, maxBatchBytes);
+      const { ndjson, values } = parseBatch(
+        text,
+        c.req.header("content-type") ?? "",
+        maxBatchRecords,
       );
-    }
-    // Validate everything first: a batch is scored whole or not at all.
-    const at = now();
-    const parsed = values.map((v, i) => {
-      const p = validateRecord(s.model.schema, v, `[${i}]`);
-      refuseOutOfRange(s.model, p, `[${i}]`);
-      eventTime(s, p, at, `[${i}]`);
-      return p;
-    });
-    const enc = new TextEncoder();
-    const CHUNK = 500;
-    let next = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        const end = Math.min(next + CHUNK, parsed.length);
-        let out = next === 0 && !ndjson ? "[" : "";
-        for (let i = next; i < end; i++) {
-          const r = answerJson(s.model, scoreOne(s, parsed[i], now()));
-          out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
-        }
-        next = end;
-        if (next >= parsed.length && !ndjson) out += "]";
-        controller.enqueue(enc.encode(out));
-        if (next >= parsed.length) controller.close();
-      },
-    });
-    return new Response(stream, {
-      headers: {
-        "content-type": ndjson ? "application/x-ndjson" : "application/json",
-        "x-batch-size": String(parsed.length),
-      },
-    });
-  });
+      if (values.length > maxBatchRecords) {
+        throw new RequestError(
+          413,
+          "batch_too_large",
+          null,
+          `a batch holds at most ${maxBatchRecords} transactions`,
+        );
+      }
+      // Validate everything first: a batch is scored whole or not at all.
+      const at = now();
+      const parsed = values.map((v, i) => {
+        const p = validateRecord(s.model.schema, v, `[${i}]`);
+        refuseOutOfRange(s.model, p, `[${i}]`);
+        eventTime(s, p, at, `[${i}]`);
+        return p;
+      });
+      const enc = new TextEncoder();
+      const CHUNK = 500;
+      let next = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const end = Math.min(next + CHUNK, parsed.length);
+          let out = next === 0 && !ndjson ? "[" : "";
+          for (let i = next; i < end; i++) {
+            const r = answerJson(s.model, scoreOne(s, parsed[i], now()));
+            out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
+          }
+          next = end;
+          if (next >= parsed.length && !ndjson) out += "]";
+          controller.enqueue(enc.encode(out));
+          if (next >= parsed.length) controller.close();
+        },
+      });
+      return new Response(stream, {
+        headers: {
+          "content-type": ndjson ? "application/x-ndjson" : "application/json",
+          "x-batch-size": String(parsed.length),
+        },
+      });
+    },
 
-  app.post("/v1/feedback", async (c) => {
-    const source = authorized(c, "feedback");
-    bodyType(c, "/v1/feedback");
-    const body = await readJson(c, maxBody);
-    const at = now();
-    const fb = validateFeedback(body, at);
-    const log = deps.log;
-    const history = deps.models.current?.history ?? null;
-    // Only transactions the log holds can be labeled: a label for an
-    // unknown id could only be a mistake or an attempt to steer features.
-    const known = log ? log.hasPrediction(fb.transaction_id) : history?.label(
-      fb.transaction_id,
-      fb.label === 1,
-    ) ?? false;
-    if (!known) {
-      throw new RequestError(
-        404,
-        "unknown_transaction",
-        "transaction_id",
-        `no scored transaction has the id ${JSON.stringify(fb.transaction_id.slice(0, 128))}`,
-      );
-    }
-    if (log) {
-      await log.addFeedbackAsync(fb, { receivedAt: at, source });
-      history?.label(fb.transaction_id, fb.label === 1);
-    }
-    metrics.feedback(fb.label);
-    return c.json({
-      transaction_id: fb.transaction_id,
-      label: fb.label,
-      labeled_at: new Date(fb.labeled_at).toISOString(),
-      known: true,
-      source,
-    });
-  });
-
-  app.get("/healthz", (c) => c.json({ status: "ok", uptime_s: (now() - started) / 1000 }));
-
-  app.get("/readyz", (c) => {
-    const s = deps.models.current;
-    if (!s) {
-      return c.json({ error: "not_ready", field: null, detail: "no model is loaded yet" }, 503);
-    }
-    const st = deps.log?.status;
-    if (st && !st.available) {
+    "POST /v1/feedback": async (c, source) => {
+      const body = await readJson(c, maxBody);
+      const at = now();
+      const fb = validateFeedback(body, at);
+      const log = deps.log;
+      const history = deps.models.current?.history ?? null;
+      // Only transactions the log holds can be labeled: a label for an
+      // unknown id could only be a mistake or an attempt to steer features.
+      const known = log ? log.hasPrediction(fb.transaction_id) : history?.label(
+        fb.transaction_id,
+        fb.label === 1,
+      ) ?? false;
+      if (!known) {
+        throw new RequestError(
+          404,
+          "unknown_transaction",
+          "transaction_id",
+          `no scored transaction has the id ${JSON.stringify(fb.transaction_id.slice(0, 128))}`,
+        );
+      }
+      if (log) {
+        await log.addFeedbackAsync(fb, { receivedAt: at, source });
+        history?.label(fb.transaction_id, fb.label === 1);
+      }
+      metrics.feedback(fb.label);
       return c.json({
-        error: "log_unavailable",
-        field: null,
-        detail: `the prediction log cannot be written since ${
-          new Date(st.since!).toISOString()
-        }: ${st.reason}`,
-      }, 503);
-    }
-    return c.json({
-      status: "ready",
-      model: { name: s.model.name, version: s.model.version, run_id: s.model.run.id },
+        transaction_id: fb.transaction_id,
+        label: fb.label,
+        labeled_at: new Date(fb.labeled_at).toISOString(),
+        known: true,
+        source,
+      });
+    },
+
+    "GET /healthz": (c) => c.json({ status: "ok", uptime_s: (now() - started) / 1000 }),
+
+    "GET /readyz": (c) => {
+      const s = deps.models.current;
+      if (!s) {
+        return c.json({ error: "not_ready", field: null, detail: "no model is loaded yet" }, 503);
+      }
+      const st = deps.log?.status;
+      if (st && !st.available) {
+        return c.json({
+          error: "log_unavailable",
+          field: null,
+          detail: `the prediction log cannot be written since ${
+            new Date(st.since!).toISOString()
+          }: ${st.reason}`,
+        }, 503);
+      }
+      return c.json({
+        status: "ready",
+        model: { name: s.model.name, version: s.model.version, run_id: s.model.run.id },
+      });
+    },
+
+    "GET /v1/model": (c) => {
+      const { model, history } = serving();
+      const run = model.run;
+      return c.json({
+        name: model.name,
+        version: model.version,
+        alias: model.alias,
+        run_id: run.id,
+        kind: run.config.model,
+        params: run.detector.params,
+        loaded_at: model.loadedAt,
+        threshold: run.threshold,
+        metrics: {
+          validation: headline(run.metrics.validation),
+          test: headline(run.metrics.test),
+        },
+        dataset: run.dataset,
+        features: run.pipeline.columns,
+        velocity: run.pipeline.velocity,
+        entity_history: history
+          ? { transactions_with_id: history.idsHeld, ...history.stats }
+          : null,
+        input_schema: jsonSchemaOf(model.schema),
+      });
+    },
+
+    "GET /metrics": (c) =>
+      c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+
+    "GET /openapi.json": (c) => c.json(openApiDocument(deps.models.current?.model ?? null)),
+
+    "GET /docs": (c) => c.html(docsPage(), 200, DOCS_HEADERS),
+
+    "GET /docs/:asset": async (c) => {
+      const asset = await docsAsset(c.req.param("asset") ?? "");
+      if (!asset) {
+        return c.json(
+          { error: "not_found", field: null, detail: "no such documentation asset" },
+          404,
+        );
+      }
+      return c.body(asset.body, 200, {
+        ...DOCS_HEADERS,
+        "content-type": asset.type,
+        "cache-control": "max-age=3600",
+      });
+    },
+  };
+
+  // Each route of the table gets its handler, behind its key scope and
+  // body media types (the same order for every route: 401/403/429, 415).
+  for (const r of ROUTE_TABLE as readonly Route[]) {
+    const handle = handlers[routeKey(r)];
+    const access = r.access;
+    const types = r.bodyTypes;
+    app.on(r.method, r.path, (c) => {
+      const caller = access === "open" ? "anonymous" : authorized(c, access);
+      if (types) bodyType(c, types);
+      return handle(c, caller);
     });
-  });
+  }
 
-  app.get("/v1/model", (c) => {
-    if (keys) authorized(c, "admin");
-    const { model, history } = serving();
-    const run = model.run;
-    return c.json({
-      name: model.name,
-      version: model.version,
-      alias: model.alias,
-      run_id: run.id,
-      kind: run.config.model,
-      params: run.detector.params,
-      loaded_at: model.loadedAt,
-      threshold: run.threshold,
-      metrics: {
-        validation: headline(run.metrics.validation),
-        test: headline(run.metrics.test),
-      },
-      dataset: run.dataset,
-      features: run.pipeline.columns,
-      velocity: run.pipeline.velocity,
-      entity_history: history ? { transactions_with_id: history.idsHeld, ...history.stats } : null,
-      input_schema: jsonSchemaOf(model.schema),
-    });
-  });
-
-  app.get("/metrics", (c) => {
-    if (keys) authorized(c, "admin");
-    return c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
-  });
-
-  app.get("/openapi.json", (c) => c.json(openApiDocument(deps.models.current?.model ?? null)));
-
-  app.get("/docs", (c) => c.html(docsPage(), 200, DOCS_HEADERS));
-  app.get("/docs/:asset", async (c) => {
-    const asset = await docsAsset(c.req.param("asset"));
-    if (!asset) {
-      return c.json(
-        { error: "not_found", field: null, detail: "no such documentation asset" },
-        404,
-      );
-    }
-    return c.body(asset.body, 200, {
-      ...DOCS_HEADERS,
-      "content-type": asset.type,
-      "cache-control": "max-age=3600",
-    });
-  });
+  // Clients call the same URL over and over: the last label is kept.
+  let lastUrl = "", lastRoute = "";
+  const routeOf = (url: string): string => {
+    if (url === lastUrl) return lastRoute;
+    lastRoute = routeLabel(pathOf(url));
+    lastUrl = url;
+    return lastRoute;
+  };
 
   // Requests are counted and timed around the whole app rather than in a
   // Hono middleware: a middleware sends every request through Hono's
   // compose chain (an extra async step each), where a single handler is
-  // called directly. `app.request` (tests) goes through `app.fetch` too.
-  const dispatch = app.fetch;
+  // called directly.
   const record = (req: Request, res: Response, t0: number) => {
     if (cors) withCors(req, res, cors);
     metrics.request(
@@ -632,14 +648,14 @@ export function createApp(deps: AppDeps): ScoringApp {
       (performance.now() - t0) / 1000,
     );
   };
-  app.fetch = (req, env, ctx) => {
+  const fetch = (req: Request): Response | Promise<Response> => {
     const t0 = performance.now();
     if (cors && req.method === "OPTIONS") {
       const res = preflight(req, cors);
       record(req, res, t0);
       return res;
     }
-    const res = dispatch(req, env, ctx);
+    const res = app.fetch(req);
     if (res instanceof Promise) {
       return res.then((r) => {
         record(req, r, t0);
@@ -649,7 +665,13 @@ export function createApp(deps: AppDeps): ScoringApp {
     record(req, res, t0);
     return res;
   };
-  return app;
+  const request = (input: string | Request, init?: RequestInit): Promise<Response> =>
+    Promise.resolve(
+      fetch(
+        typeof input === "string" ? new Request(new URL(input, "http://localhost"), init) : input,
+      ),
+    );
+  return { hono: app, fetch, request, abortReads };
 }
 
 /** CORS headers on an answer to the allowed origin (nothing for any other). */
@@ -663,7 +685,7 @@ function withCors(req: Request, res: Response, origin: string): void {
 
 /** The answer to a CORS preflight: allowed for the configured origin only. */
 function preflight(req: Request, origin: string): Response {
-  if (req.headers.get("origin") !== origin || !ROUTES.has(new URL(req.url).pathname)) {
+  if (req.headers.get("origin") !== origin || !PATH_METHODS.has(new URL(req.url).pathname)) {
     return new Response(null, { status: 403 });
   }
   return new Response(null, {
@@ -678,21 +700,10 @@ function preflight(req: Request, origin: string): Response {
   });
 }
 
-let lastUrl = "", lastRoute = "";
-
-/** The route label of a request URL: a known path, `/docs/:asset`, or "unmatched". */
-function routeOf(url: string): string {
-  // Clients call the same URL over and over: the last answer is kept.
-  if (url === lastUrl) return lastRoute;
-  lastRoute = routeLabel(url);
-  lastUrl = url;
-  return lastRoute;
-}
-
-function routeLabel(url: string): string {
+/** The path of a request URL (no query). */
+function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "unmatched";
+  if (start < 0) return "";
   const q = url.indexOf("?", start);
-  const path = q < 0 ? url.slice(start) : url.slice(start, q);
-  return ROUTES.has(path) ? path : path.startsWith("/docs/") ? "/docs/:asset" : "unmatched";
+  return q < 0 ? url.slice(start) : url.slice(start, q);
 }

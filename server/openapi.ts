@@ -5,6 +5,7 @@
  */
 import { jsonSchemaOf } from "../lib/serving/schema.ts";
 import type { ServedModel } from "../lib/serving/scorer.ts";
+import { openApiPath, type Route, ROUTE_TABLE } from "./routes.ts";
 
 const ERROR = { $ref: "#/components/schemas/Error" };
 
@@ -17,7 +18,7 @@ function errors(...codes: number[]) {
     400: "the body is not valid JSON or not an object, or the connection ended mid-body",
     401: "API key missing or wrong (when the server has keys)",
     403: "the key lacks the route's scope (score, feedback or admin)",
-    404: "feedback for a transaction id the prediction log does not hold",
+    404: "a transaction id the prediction log does not hold (feedback), or no such asset",
     408: "the body did not arrive within the body timeout",
     413: "the body (or batch) is too large",
     415: "the body is not declared as application/json (or application/x-ndjson for batches)",
@@ -128,87 +129,28 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
         },
       },
     },
-    paths: {
-      "/v1/score": {
-        post: {
-          summary: "Score one transaction",
-          security,
-          requestBody: {
-            required: true,
-            content: jsonContent({ $ref: "#/components/schemas/Transaction" }),
-          },
-          responses: {
-            "200": {
-              description: "scored",
-              content: jsonContent({ $ref: "#/components/schemas/Score" }),
-            },
-            ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503),
-          },
-        },
-      },
-      "/v1/score/batch": {
-        post: {
-          summary:
-            "Score many transactions (JSON array or NDJSON); streamed answer in the same format",
-          security,
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: { type: "array", items: { $ref: "#/components/schemas/Transaction" } },
-              },
-              "application/x-ndjson": { schema: { type: "string" } },
-            },
-          },
-          responses: {
-            "200": {
-              description: "one Score per transaction, in order",
-              content: {
-                "application/json": {
-                  schema: { type: "array", items: { $ref: "#/components/schemas/Score" } },
-                },
-                "application/x-ndjson": { schema: { type: "string" } },
-              },
-            },
-            ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503),
-          },
-        },
-      },
-      "/v1/feedback": {
-        post: {
-          summary: "Report a late label (chargeback, investigation outcome)",
-          security,
-          requestBody: {
-            required: true,
-            content: jsonContent({ $ref: "#/components/schemas/Feedback" }),
-          },
-          responses: {
-            "200": {
-              description: "recorded; `known` says whether the transaction was scored here",
-            },
-            ...errors(400, 401, 403, 404, 408, 413, 415, 422, 429, 503),
-          },
-        },
-      },
-      "/v1/model": {
-        get: {
-          summary: "The served model: metadata, input schema, threshold, metrics",
-          responses: { "200": { description: "model card" }, ...errors(401, 403, 503) },
-        },
-      },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "alive" } } } },
-      "/readyz": {
-        get: {
-          summary: "Readiness (a model is loaded)",
-          responses: { "200": { description: "ready" }, ...errors(503) },
-        },
-      },
-      "/metrics": {
-        get: {
-          summary: "Prometheus metrics",
-          responses: { "200": { description: "text exposition format 0.0.4" } },
-        },
-      },
-    },
+    paths: openApiPaths(security),
   };
+}
+
+/** The `paths` object, one operation per entry of the route table. */
+function openApiPaths(security: unknown[]): Record<string, Record<string, unknown>> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTE_TABLE as readonly Route[]) {
+    const path = openApiPath(r.path);
+    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
+    (paths[path] ??= {})[r.method.toLowerCase()] = {
+      summary: r.summary,
+      ...(r.access === "open" ? {} : { security }),
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.request ? { requestBody: { required: true, content: r.request } } : {}),
+      responses: { "200": r.ok, ...errors(...r.errors) },
+    };
+  }
+  return paths;
 }
