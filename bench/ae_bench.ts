@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { getKind, resolveParams, tfReady } from "../lib/models/mod.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -20,7 +20,7 @@ import { splitMod5, splitPrefix } from "../lib/data/split.ts";
 import { currentData, referenceProfile } from "../lib/drift/dataset.ts";
 import { compareToProfile, type DriftResult } from "../lib/drift/compare.ts";
 import { renderDriftReport } from "../lib/report/drift_report.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";
 
 const flags = parseArgs({

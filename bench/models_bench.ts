@@ -19,8 +19,8 @@ import { featureFrame, fitPipeline, transformFrame } from "../lib/features/pipel
 import { fitOnRows, getKind, resolveParams, scoreBatch } from "../lib/models/mod.ts";
 import { averagePrecision } from "../lib/eval/curves.ts";
 import { precisionAtK, recallAtFpr, rocAuc } from "../lib/eval/metrics.ts";
-import { labelsOf } from "../lib/registry/runs.ts";
-import { table } from "../lib/data/profile.ts";
+import { labelsOf } from "../lib/data/frame.ts";
+import { table } from "../lib/util/table.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";
 
 const { values: flags } = parseArgs({

@@ -35,3 +35,7 @@ export * from "./report/eval_plots.ts";
 export * from "./notebook/mod.ts";
 export { type DriftJob, runDriftJob } from "./jobs/drift.ts";
 export * from "./jobs/train.ts";
+export * from "./jobs/evaluate.ts";
+export * from "./jobs/monitor.ts";
+export * from "./models/explain.ts";
+export * from "./util/table.ts";

@@ -19,7 +19,7 @@ import { type DriftJob, MIN_DRIFT_ROWS, runDriftJob } from "../lib/jobs/drift.ts
 import { type ColumnOverride, describeResult } from "../lib/drift/compare.ts";
 import { DRIFT_TESTS, type DriftTestName } from "../lib/drift/tests.ts";
 import { driftVerdict } from "../lib/report/drift_report.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";

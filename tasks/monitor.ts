@@ -8,10 +8,8 @@
  * fraud) and recall (labeled frauds that were alerted). Labels arrive late:
  * recent days rest on few labels, which the coverage column shows.
  */
-import { defaultLogPath, openExistingLog } from "../lib/serving/predlog.ts";
-import { type MonitorLine, monitorLog, parseLogWindow } from "../lib/serving/monitor.ts";
-import { artifactsRoot } from "../lib/registry/store.ts";
-import { table } from "../lib/data/profile.ts";
+import { type MonitorLine, runMonitorJob } from "../lib/jobs/monitor.ts";
+import { table } from "../lib/util/table.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
@@ -42,15 +40,10 @@ await runTask((args) => {
   if (by !== "day" && by !== "version") {
     throw new UserError(`--by: expected day or version, got "${by}"`);
   }
-  const window = parseLogWindow(flags.window as string);
-  const path = (flags.log as string | undefined) ?? defaultLogPath(artifactsRoot());
-  const log = openExistingLog(path);
-  let report;
-  try {
-    report = monitorLog(log, window);
-  } finally {
-    log.close();
-  }
+  const { path, window, report } = runMonitorJob({
+    window: flags.window as string,
+    log: flags.log as string | undefined,
+  });
   if (flags.json) {
     console.log(JSON.stringify(report, (_k, v) => (Number.isNaN(v) ? null : v)));
     return;

@@ -16,7 +16,7 @@ import {
 } from "../lib/notebook/execute.ts";
 import { reportsRoot } from "../lib/registry/store.ts";
 import { recordReport } from "../lib/report/index_page.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
 

@@ -5,7 +5,7 @@
  */
 import { listRuns, type LoadedRun, loadRun } from "../lib/registry/runs.ts";
 import { readRegistry, registryTags } from "../lib/registry/aliases.ts";
-import { table } from "../lib/data/profile.ts";
+import { table } from "../lib/util/table.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";

@@ -32,3 +32,8 @@ export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
 export function stringColumn(frame: pl.DataFrame, name: string): (string | null)[] {
   return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
 }
+
+/** Labels of a dataset as 0/1 bytes. */
+export function labelsOf(ds: { frame: pl.DataFrame; spec: { label: string } }): Int8Array {
+  return Int8Array.from(ds.frame.getColumn(ds.spec.label).cast(pl.Int8).toArray() as number[]);
+}

@@ -3,6 +3,7 @@
  * prints and what a notebook shows after loading a file.
  * @module
  */
+import { table } from "../util/table.ts";
 import pl from "nodejs-polars";
 import type { Dataset } from "./load.ts";
 import { rocAuc } from "../util/stats.ts";
@@ -374,13 +375,6 @@ export function meansByClass(
     };
     return { column: c, legit: at(0), fraud: at(1) };
   });
-}
-
-/** Left-aligned text table. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 /** Rows, fraud count and fraud rate of one group. */

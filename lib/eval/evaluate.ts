@@ -28,6 +28,9 @@ import {
   rocAuc,
 } from "./metrics.ts";
 import { dayOf } from "../util/time.ts";
+import type { Dataset } from "../data/load.ts";
+import { numericColumn, stringColumn } from "../data/frame.ts";
+import { timesMs } from "../features/velocity.ts";
 
 /** A scored set of rows and what is known about them. */
 export interface EvalInput {
@@ -161,4 +164,36 @@ export function evaluateScores(input: EvalInput): { metrics: EvalMetrics; curves
       histogram: scoreHistogram(labels, scores),
     },
   };
+}
+
+/** What a run records about the rows it was evaluated on. */
+export interface ScoredPart {
+  metrics: EvalMetrics;
+  curves: EvalCurves;
+}
+
+/** Evaluates scores of `rows` of a dataset with everything the spec offers. */
+export function evaluateRows(
+  ds: Dataset,
+  scored: { rows: Uint32Array; scores: Float32Array; labels: Int8Array },
+  opts: { threshold: number; k: number; alertFee: number },
+): ScoredPart {
+  const spec = ds.spec;
+  const { rows, scores, labels } = scored;
+  const pick = <T>(a: ArrayLike<T>) => Array.from(rows, (i) => a[i]);
+  const times = spec.time ? timesMs(ds.frame, spec.time) : undefined;
+  const entity = spec.entities[0];
+  const amounts = spec.amount ? numericColumn(ds.frame, spec.amount) : undefined;
+  return evaluateScores({
+    labels: Int8Array.from(rows, (i) => labels[i]),
+    scores,
+    timesMs: times ? Float64Array.from(rows, (i) => times[i]) : undefined,
+    entities: entity ? pick(stringColumn(ds.frame, entity)) : undefined,
+    entityName: entity,
+    amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
+    threshold: opts.threshold,
+    k: opts.k,
+    alertFee: opts.alertFee,
+    dayEquivalents: times ? dayEquivalents(times, rows) : undefined,
+  });
 }

@@ -134,7 +134,7 @@ Deno.test("medianOf matches sorting, with ties, NaN and even counts", async () =
 
 Deno.test("fitOnRows: iforest transforms only its sample and fits the same forest", async () => {
   const { fitOnRows, getKind } = await import("../models/mod.ts");
-  const { labelsOf } = await import("../registry/runs.ts");
+  const { labelsOf } = await import("../data/frame.ts");
   const frame = simulateTransactions({ customers: 200, days: 20, seed: 8, quiet: true });
   const path = await Deno.makeTempFile({ suffix: ".parquet" });
   writeFrame(frame, path);

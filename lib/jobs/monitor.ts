@@ -10,7 +10,13 @@ import { createHash } from "node:crypto";
 import type { CurrentData } from "../drift/compare.ts";
 import { parseDay } from "../data/simulate.ts";
 import { UserError } from "../util/errors.ts";
-import type { LogSummaryRow, PredictionLog } from "./predlog.ts";
+import {
+  defaultLogPath,
+  type LogSummaryRow,
+  openExistingLog,
+  type PredictionLog,
+} from "../serving/predlog.ts";
+import { artifactsRoot } from "../registry/store.ts";
 import { DAY_MS } from "../util/time.ts";
 
 /** A window of the prediction log: predictions scored in [from, to). */
@@ -224,4 +230,41 @@ export function monitorLog(log: PredictionLog, window: LogWindow): MonitorReport
     total: realized(rows),
     unmatchedFeedback: log.unmatchedFeedback(window.from, window.to),
   };
+}
+
+/** What {@linkcode runMonitorJob} reads. */
+export interface MonitorJob {
+  /** Log window (`log:7d`, `log:24h`, `log:FROM..TO`); default `log:7d`. */
+  window?: string;
+  /** Prediction log file (default `$FRAUDLAB_LOG` or `<artifacts>/predictions.sqlite`). */
+  log?: string;
+  /** Artifacts root for the default log path. */
+  root?: string;
+  /** The clock the relative windows end at (default now). */
+  now?: number;
+}
+
+/** The outcome of {@linkcode runMonitorJob}: the log read and its report. */
+export interface MonitorJobResult {
+  /** The prediction log that was read. */
+  path: string;
+  /** The window as parsed. */
+  window: LogWindow;
+  /** Realized figures of the window. */
+  report: MonitorReport;
+}
+
+/**
+ * The monitoring job: opens an existing prediction log read-only in effect
+ * (it must exist; it is never created), reports the window and closes it.
+ */
+export function runMonitorJob(job: MonitorJob = {}): MonitorJobResult {
+  const window = parseLogWindow(job.window ?? "log:7d", job.now);
+  const path = job.log ?? defaultLogPath(job.root ?? artifactsRoot());
+  const log = openExistingLog(path);
+  try {
+    return { path, window, report: monitorLog(log, window) };
+  } finally {
+    log.close();
+  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { monitorLog, parseLogWindow } from "./monitor.ts";
-import { PredictionLog, type PredictionRow } from "./predlog.ts";
+import { PredictionLog, type PredictionRow } from "../serving/predlog.ts";
 import { UserError } from "../util/errors.ts";
 
 const DAY = 86_400_000;

@@ -10,8 +10,6 @@ import { join } from "node:path";
 import { loadSpec } from "../data/datasets.ts";
 import { type DatasetVersion, datasetVersion, sha256Hex } from "../data/fingerprint.ts";
 import { loadDataset } from "../data/load.ts";
-import { numericColumn } from "../data/frame.ts";
-import { dayEquivalents } from "../eval/evaluate.ts";
 import { chooseThreshold, parseStrategy } from "../eval/threshold.ts";
 import { referenceProfile } from "../drift/dataset.ts";
 import {
@@ -23,16 +21,14 @@ import {
 import { timesMs } from "../features/velocity.ts";
 import { fitOnRows, getKind, scoreBatch } from "../models/mod.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "../registry/config.ts";
-import {
-  codeVersion,
-  evaluateRows,
-  headline,
-  labelsOf,
-  scoreWithRun,
-  splitForRun,
-  topContributions,
-  type TrainResult,
-} from "../registry/runs.ts";
+import { headline, type TrainResult } from "../registry/runs.ts";
+import { codeVersion } from "../registry/code.ts";
+import { labelsOf, numericColumn } from "../data/frame.ts";
+import { dayEquivalents, evaluateRows } from "../eval/evaluate.ts";
+import { type ThresholdData } from "../eval/threshold.ts";
+import { topContributions } from "../models/explain.ts";
+import { scoreWithRun } from "./evaluate.ts";
+import { splitForRun } from "./split.ts";
 import { loadModelRef, promote, type PromoteOptions, readRegistry } from "../registry/aliases.ts";
 import { artifactsRoot, removeStaleTemps, runsDir, RunWriter } from "../registry/store.ts";
 import { UserError } from "../util/errors.ts";
@@ -298,5 +294,22 @@ export async function promoteIfBetter(
     championRun,
     margin: rule.margin,
     reason,
+  };
+}
+
+/**
+ * The validation or test rows of a trained run as threshold data (labels,
+ * scores, amounts, days), e.g. to compare threshold strategies.
+ */
+export function thresholdData(r: TrainResult, part: "validation" | "test"): ThresholdData {
+  const rows = part === "validation" ? r.validationRows : r.testRows;
+  const spec = r.ds.spec;
+  const amounts = spec.amount ? numericColumn(r.ds.frame, spec.amount) : undefined;
+  const times = spec.time ? timesMs(r.ds.frame, spec.time) : undefined;
+  return {
+    labels: Int8Array.from(rows, (i) => r.labels[i]),
+    scores: r.scores[part],
+    amounts: amounts ? Float64Array.from(rows, (i) => amounts[i]) : undefined,
+    days: times ? dayEquivalents(times, rows) : 1,
   };
 }

@@ -12,7 +12,8 @@
  */
 import pl from "nodejs-polars";
 import type { DataProfile } from "../data/profile.ts";
-import { formatProfile, profileColumnTable, table } from "../data/profile.ts";
+import { formatProfile, profileColumnTable } from "../data/profile.ts";
+import { table } from "../util/table.ts";
 import { describeResult, DRIFT_FORMAT, type DriftResult } from "../drift/compare.ts";
 import type { EvalMetrics } from "../eval/evaluate.ts";
 import type { StrategyOutcome } from "../eval/threshold.ts";

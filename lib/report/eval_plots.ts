@@ -7,7 +7,7 @@
  */
 import type { Curve } from "../eval/curves.ts";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
-import type { FeatureContribution } from "../registry/runs.ts";
+import type { FeatureContribution } from "../models/explain.ts";
 import { Plot, plotSvg } from "./plot.ts";
 
 /** Colors of the series run reports show (validation grey, test blue). */
