@@ -1,8 +1,7 @@
 /**
- * Runs: their split, evaluation and explanation helpers, what a trained run
- * holds ({@linkcode TrainResult}), and loading and listing stored runs. The
- * training job itself (`trainRun`) lives in `lib/jobs/train.ts`; a stored
- * run is an immutable, checksummed directory:
+ * Runs: what a trained run holds ({@linkcode TrainResult}), and loading and
+ * listing stored runs. The training job (`trainRun`) lives in
+ * `lib/jobs/train.ts`; a stored run is an immutable, checksummed directory:
  *
  * ```
  * artifacts/runs/<run-id>/
@@ -25,34 +24,17 @@
  * @module
  */
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { type DatasetVersion } from "../data/fingerprint.ts";
-import { type Dataset, loadDataset } from "../data/load.ts";
+import type { Dataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
-import { splitMod5, splitPrefix, splitStratified, splitTimeWindows } from "../data/split.ts";
-import {
-  dayEquivalents,
-  type EvalCurves,
-  type EvalMetrics,
-  evaluateScores,
-} from "../eval/evaluate.ts";
+import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
 import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
-import { type ChosenThreshold, type ThresholdData } from "../eval/threshold.ts";
-import {
-  featureFrame,
-  type FittedPipeline,
-  type Matrix,
-  pipelineFromJSON,
-  transformFrame,
-} from "../features/pipeline.ts";
-import { numericColumn, stringColumn } from "../data/frame.ts";
-import { timesMs } from "../features/velocity.ts";
-import { descendingOrder } from "../eval/metrics.ts";
-import { type Detector, type FitReport, getKind, scoreBatch } from "../models/mod.ts";
+import type { ChosenThreshold } from "../eval/threshold.ts";
+import { type FittedPipeline, type Matrix, pipelineFromJSON } from "../features/pipeline.ts";
+import { type Detector, type FitReport, getKind } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { type RunConfig } from "./config.ts";
 import { artifactsRoot, runsDir, verifyRun } from "./store.ts";
-import { DAY_MS } from "../util/time.ts";
 
 /** The outcome of {@linkcode trainRun}. */
 export interface TrainResult {
