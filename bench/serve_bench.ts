@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
 
 import { promote } from "../lib/registry/aliases.ts";
-import { loadServedModel, scoreParsed } from "../lib/serving/scorer.ts";
+import { loadServedModel } from "../lib/serving/scorer.ts";
 import { parseBatch, validateRecord } from "../lib/serving/schema.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
@@ -99,7 +99,9 @@ for (let rep = 0; rep < 3; rep++) {
   for (const text of bodies) {
     const { values } = parseBatch(text, "application/json", CHUNK);
     const parsed = values.map((v, i) => validateRecord(model.schema, v, `[${i}]`));
-    for (const p of parsed) if (scoreParsed(model, null, p, `b${at++}`).is_fraud) alerts++;
+    for (const p of parsed) {
+      if (model.score(p, { history: null, id: `b${at++}` }).is_fraud) alerts++;
+    }
   }
   let s = (performance.now() - t0) / 1000;
   inProcess.push(batchRows / s);
@@ -113,7 +115,7 @@ for (let rep = 0; rep < 3; rep++) {
   let alertsOne = 0;
   for (let i = 0; i < batchRows; i++) {
     const parsed = validateRecord(model.schema, JSON.parse(texts[i % texts.length]));
-    if (scoreParsed(model, null, parsed, `b${i}`).is_fraud) alertsOne++;
+    if (model.score(parsed, { history: null, id: `b${i}` }).is_fraud) alertsOne++;
   }
   s = (performance.now() - t0) / 1000;
   oneByOne.push(batchRows / s);

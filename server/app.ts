@@ -31,12 +31,7 @@ import {
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import {
-  answerJson,
-  refuseOutOfRange,
-  scoreParsed,
-  type ScoreResult,
-} from "../lib/serving/scorer.ts";
+import type { ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
@@ -426,21 +421,11 @@ export function createApp(deps: AppDeps): ScoringApp {
 
   /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
   const scoreOne = (s: Serving, parsed: ParsedRecord, at: number): ScoreResult => {
-    const result = scoreParsed(s.model, s.history, parsed, parsed.id ?? ulid(at));
+    const model = s.model;
+    const result = model.score(parsed, { history: s.history, id: parsed.id ?? ulid(at) });
     const log = deps.log;
     if (log) {
-      log.append({
-        transaction_id: result.transaction_id,
-        scored_at: at,
-        event_time: parsed.timeMs,
-        model: s.model.name,
-        version: s.model.version,
-        run_id: s.model.run.id,
-        score: result.score,
-        threshold: s.model.threshold,
-        is_fraud: result.is_fraud,
-        input: JSON.stringify(parsed.values),
-      });
+      log.append(model.logRow(parsed, result, at));
       if (!log.status.available) metrics.unloggedAnswer();
     }
     metrics.scored(s.model, result.score, result.is_fraud);
@@ -454,7 +439,7 @@ export function createApp(deps: AppDeps): ScoringApp {
       const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
       const at = now();
       eventTime(s, parsed, at, "");
-      return new Response(answerJson(s.model, scoreOne(s, parsed, at)), { headers: JSON_TYPE });
+      return new Response(s.model.answerJson(scoreOne(s, parsed, at)), { headers: JSON_TYPE });
     },
 
     "POST /v1/score/batch": async (c) => {
@@ -478,7 +463,7 @@ export function createApp(deps: AppDeps): ScoringApp {
       const at = now();
       const parsed = values.map((v, i) => {
         const p = validateRecord(s.model.schema, v, `[${i}]`);
-        refuseOutOfRange(s.model, p, `[${i}]`);
+        s.model.refuseOutOfRange(p, `[${i}]`);
         eventTime(s, p, at, `[${i}]`);
         return p;
       });
@@ -490,7 +475,7 @@ export function createApp(deps: AppDeps): ScoringApp {
           const end = Math.min(next + CHUNK, parsed.length);
           let out = next === 0 && !ndjson ? "[" : "";
           for (let i = next; i < end; i++) {
-            const r = answerJson(s.model, scoreOne(s, parsed[i], now()));
+            const r = s.model.answerJson(scoreOne(s, parsed[i], now()));
             out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
           }
           next = end;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { getKind, kindNames, lbfgs, resolveParams } from "./mod.ts";
 import { averagePathLength, scoreForest } from "./iforest.ts";
-import { allowWasmWalk, float32AtMost, type Forest, usesWasmWalk } from "./iforest.ts";
+import { float32AtMost, type Forest, ForestWalk } from "./iforest.ts";
+import { forestSample } from "./iforest_fit.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { Rng } from "../util/rng.ts";
@@ -178,7 +179,7 @@ Deno.test("autoencoder: the typed-array engine follows TensorFlow.js step for st
 });
 
 Deno.test("iforest: fitting on its sample of rows gives the forest fitted on every row", async () => {
-  const { forestSample, fitForest } = await import("./iforest.ts");
+  const { fitForest } = await import("./iforest.ts");
   const { X } = blobs(20000, 4, 21);
   const options = { trees: 50, maxSamples: 128, seed: 9 };
   const full = fitForest(X, options);
@@ -225,12 +226,7 @@ Deno.test("iforest: scoreOne equals batch scoring and a naive path walk's attrib
   // 5 features: leaf credits kept dense, walked in WebAssembly; 20: kept sparse, in JavaScript.
   for (const cols of [5, 20]) await checkScoreOne(cols, true);
   // The JavaScript walks of a dense forest (what serves it without WebAssembly).
-  allowWasmWalk(false);
-  try {
-    await checkScoreOne(5, false);
-  } finally {
-    allowWasmWalk(true);
-  }
+  await checkScoreOne(5, false);
 });
 
 async function checkScoreOne(cols: number, wasm: boolean) {
@@ -241,13 +237,15 @@ async function checkScoreOne(cols: number, wasm: boolean) {
   const forest = (det as unknown as { forest: Forest }).forest;
   // Narrow forests score one row in WebAssembly, wide ones in JavaScript;
   // both must give batch scoring's numbers.
-  assert.equal(usesWasmWalk(forest), wasm && cols <= 16);
+  const walk = new ForestWalk(forest, { wasm });
+  assert.equal(walk.usesWasm, wasm && cols <= 16);
   const batch = scoreForest(forest, X);
   const c = averagePathLength(forest.psi);
   const contrib = new Float32Array(X.cols);
   for (let r = 0; r < 300; r++) {
     const row = X.data.slice(r * X.cols, (r + 1) * X.cols);
-    assert.equal(det.scoreOne!(row, contrib), batch[r], `row ${r} score`);
+    assert.equal(walk.scoreExplain(row, contrib), batch[r], `row ${r} score`);
+    if (wasm) assert.equal(det.scoreOne!(row, new Float32Array(X.cols)), batch[r]);
     // Independent definition: walk each tree by its left/right links, share
     // the tree's shortfall c(psi) - h equally among the splits on the path.
     const naive = new Float64Array(X.cols);

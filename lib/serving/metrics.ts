@@ -25,13 +25,17 @@ function num(v: number): string {
   return String(v);
 }
 
-// Series keys by label array: callers on the hot path reuse one array per
-// series, so its key is computed once.
-const KEYS = new WeakMap<string[], string>();
-function keyOf(labels: string[]): string {
-  let k = KEYS.get(labels);
-  if (k === undefined) KEYS.set(labels, k = labels.join("\u0000"));
-  return k;
+/**
+ * Series keys by label array, one table per metric: callers on the hot path
+ * reuse one array per series, so its key is computed once.
+ */
+class SeriesKeys {
+  readonly #keys = new WeakMap<string[], string>();
+  of(labels: string[]): string {
+    let k = this.#keys.get(labels);
+    if (k === undefined) this.#keys.set(labels, k = labels.join("\u0000"));
+    return k;
+  }
 }
 
 interface Metric {
@@ -43,6 +47,7 @@ interface Metric {
  * at render time from a count kept elsewhere (`collect`).
  */
 export class Counter implements Metric {
+  readonly #keys = new SeriesKeys();
   readonly #values = new Map<string, { labels: string[]; value: number }>();
   constructor(
     readonly name: string,
@@ -58,7 +63,7 @@ export class Counter implements Metric {
 
   /** The series of these label values (created at 0), for callers that keep it. */
   series(labels: string[] = []): { labels: string[]; value: number } {
-    const key = keyOf(labels);
+    const key = this.#keys.of(labels);
     let s = this.#values.get(key);
     if (!s) this.#values.set(key, s = { labels: [...labels], value: 0 });
     return s;
@@ -119,6 +124,7 @@ export interface HistogramSeries {
 
 /** Cumulative histograms per label set, with fixed upper bounds. */
 export class Histogram implements Metric {
+  readonly #keys = new SeriesKeys();
   readonly #series = new Map<string, HistogramSeries>();
   constructor(
     readonly name: string,
@@ -140,7 +146,7 @@ export class Histogram implements Metric {
    * default bounds), for callers that keep it and {@linkcode Histogram.record} into it.
    */
   series(labels: string[], bounds?: number[]): HistogramSeries {
-    const key = keyOf(labels);
+    const key = this.#keys.of(labels);
     let s = this.#series.get(key);
     if (!s) {
       const b = bounds ?? this.bounds;

@@ -48,6 +48,18 @@ export interface InputSchema {
   amountField: string | null;
   /** Entity fields the velocity features read, in the pipeline's order. */
   entities: string[];
+  /** What validation looks up per field, built with the schema. */
+  lookup: SchemaLookup;
+}
+
+/** What validation looks up per schema, built once by {@linkcode inputSchema}. */
+export interface SchemaLookup {
+  /** Every field name. */
+  known: Set<string>;
+  /** Per field: whether its name is also a property of Object.prototype. */
+  inherited: boolean[];
+  /** Per field: its index in `entities`, or -1. */
+  entity: number[];
 }
 
 /** A request that cannot be scored: HTTP status, machine code, field and detail. */
@@ -143,6 +155,11 @@ export function inputSchema(spec: ResolvedSpec, pipeline: FittedPipeline): Input
       ? spec.amount
       : null,
     entities,
+    lookup: {
+      known: new Set(fields.map((f) => f.name)),
+      inherited: fields.map((f) => f.name in Object.prototype),
+      entity: fields.map((f) => f.role === "entity" ? entities.indexOf(f.name) : -1),
+    },
   };
 }
 
@@ -183,31 +200,6 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
-/** What validation looks up per schema, built once. */
-interface SchemaLookup {
-  /** Every field name. */
-  known: Set<string>;
-  /** Per field: whether its name is also a property of Object.prototype. */
-  inherited: boolean[];
-  /** Per field: its index in `entities`, or -1. */
-  entity: number[];
-}
-
-const LOOKUPS = new WeakMap<InputSchema, SchemaLookup>();
-
-function lookupOf(schema: InputSchema): SchemaLookup {
-  let l = LOOKUPS.get(schema);
-  if (!l) {
-    l = {
-      known: new Set(schema.fields.map((f) => f.name)),
-      inherited: schema.fields.map((f) => f.name in Object.prototype),
-      entity: schema.fields.map((f) => f.role === "entity" ? schema.entities.indexOf(f.name) : -1),
-    };
-    LOOKUPS.set(schema, l);
-  }
-  return l;
-}
-
 /**
  * Validates one record; throws a {@linkcode RequestError} (422, or 400 when
  * the value is not a JSON object) naming the first bad field. `where`
@@ -224,7 +216,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
   }
   const rec = value as Record<string, unknown>;
   const fieldName = (name: string) => where + (where ? "." : "") + name;
-  const lookup = lookupOf(schema);
+  const lookup = schema.lookup;
   let id: string | null = null, timeMs: number | null = null, amount: number | null = null;
   const entities: (string | null)[] = schema.entities.map(() => null);
   // Own properties that are schema fields: when they are all the record's

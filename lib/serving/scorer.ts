@@ -13,27 +13,7 @@ import { type LoadedRun, loadProfile, loadRun } from "../registry/runs.ts";
 import { artifactsRoot } from "../registry/store.ts";
 import { type InputSchema, inputSchema, type ParsedRecord, RequestError } from "./schema.ts";
 import { fourDecimals } from "../util/format.ts";
-
-/** A model ready to serve. */
-export interface ServedModel {
-  /** Registered name, version and the alias it was loaded through (null for a bare run). */
-  name: string;
-  version: number;
-  alias: string | null;
-  run: LoadedRun;
-  schema: InputSchema;
-  threshold: number;
-  /** The threshold as answered ({@linkcode shortestFloat32}). */
-  thresholdShown: number;
-  /** When this process loaded it (ISO). */
-  loadedAt: string;
-  /** Matrix column → reason group (one group per input field or velocity feature). */
-  groupOf: Int32Array;
-  /** Reason groups: the field of each numeric column and of each categorical field. */
-  groups: string[];
-  /** Score histogram bounds: validation score quantiles (5%, 10%, …, 95%, 99%, 99.9%) and the threshold. */
-  scoreBounds: number[];
-}
+import type { PredictionRow } from "./predlog.ts";
 
 /** Histogram bounds from a run's validation score quantiles (1001 of them), and its threshold. */
 export function scoreBoundsOf(quantiles: number[] | null, threshold: number): number[] {
@@ -64,37 +44,6 @@ export interface ScoreResult {
   model: { name: string; version: number; run_id: string };
 }
 
-/** Wraps a loaded run as a served model. */
-export function servedModel(
-  run: LoadedRun,
-  registered: { name: string; version: number; alias: string | null },
-  scoreQuantiles: number[] | null = null,
-): ServedModel {
-  const fp = run.pipeline;
-  const groups: string[] = [];
-  const groupOf = new Int32Array(fp.columns.length);
-  let j = 0;
-  for (const step of fp.numeric) {
-    groupOf[j++] = groups.length;
-    groups.push(step.name);
-  }
-  for (const step of fp.categorical) {
-    for (let c = 0; c < step.categories.length; c++) groupOf[j++] = groups.length;
-    groups.push(step.name);
-  }
-  return {
-    ...registered,
-    run,
-    schema: inputSchema(run.spec, fp),
-    threshold: run.threshold.threshold,
-    thresholdShown: shortestFloat32(run.threshold.threshold),
-    loadedAt: new Date().toISOString(),
-    groupOf,
-    groups,
-    scoreBounds: scoreBoundsOf(scoreQuantiles, run.threshold.threshold),
-  };
-}
-
 async function validationQuantiles(run: LoadedRun): Promise<number[] | null> {
   try {
     return (await loadProfile(run)).prediction?.scores.quantiles ?? null;
@@ -110,19 +59,21 @@ async function validationQuantiles(run: LoadedRun): Promise<number[] | null> {
 export async function loadServedModel(ref: string, root = artifactsRoot()): Promise<ServedModel> {
   if (ref.startsWith("run:")) {
     const run = await loadRun(ref.slice(4), root);
-    return servedModel(
-      run,
-      { name: run.spec.name, version: 0, alias: null },
-      await validationQuantiles(run),
-    );
+    return new ServedModel(run, {
+      name: run.spec.name,
+      version: 0,
+      alias: null,
+      scoreQuantiles: await validationQuantiles(run),
+    });
   }
   const r = await resolveModelRef(ref, root);
   const run = await loadRun(r.version.run_id, root);
-  return servedModel(
-    run,
-    { name: r.model, version: r.version.version, alias: r.alias ?? null },
-    await validationQuantiles(run),
-  );
+  return new ServedModel(run, {
+    name: r.model,
+    version: r.version.version,
+    alias: r.alias ?? null,
+    scoreQuantiles: await validationQuantiles(run),
+  });
 }
 
 /** Whether two models can share one entity history (same velocity options). */
@@ -173,26 +124,6 @@ function roundDigits(x: number, p: number, e: number): number {
 export function fourDigits(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return x;
   return roundDigits(x, 4, Math.floor(Math.log10(Math.abs(x))));
-}
-
-/** Scratch buffers reused across calls (one scoring call at a time per model). */
-const SCRATCH = new WeakMap<
-  ServedModel,
-  { row: Float32Array; contrib: Float32Array; sums: Float64Array }
->();
-
-function scratchOf(model: ServedModel) {
-  let s = SCRATCH.get(model);
-  if (!s) {
-    const n = model.run.pipeline.columns.length;
-    s = {
-      row: new Float32Array(n),
-      contrib: new Float32Array(n),
-      sums: new Float64Array(model.groups.length),
-    };
-    SCRATCH.set(model, s);
-  }
-  return s;
 }
 
 function scoreRow(detector: Detector, row: Float32Array, contrib: Float32Array, columns: string[]) {
@@ -254,118 +185,228 @@ function resultOf(
   };
 }
 
-/** The parts of a model's answer that never change, JSON-encoded once. */
-interface AnswerParts {
-  /** `,"threshold":…,"reasons":[` */
-  threshold: string;
-  /** `],"model":{…}}` */
-  tail: string;
-  /** Reason group → `{"feature":"…","contribution":` */
-  feature: Map<string, string>;
-}
-
-const ANSWER_PARTS = new WeakMap<ServedModel, AnswerParts>();
-
-function answerPartsOf(model: ServedModel): AnswerParts {
-  let parts = ANSWER_PARTS.get(model);
-  if (!parts) {
-    parts = {
-      threshold: `,"threshold":${numberJson(model.thresholdShown)},"reasons":[`,
-      tail: `],"model":${
-        JSON.stringify({ name: model.name, version: model.version, run_id: model.run.id })
-      }}`,
-      feature: new Map(
-        model.groups.map((g) => [g, `{"feature":${JSON.stringify(g)},"contribution":`]),
-      ),
-    };
-    ANSWER_PARTS.set(model, parts);
-  }
-  return parts;
-}
-
 /** A number as JSON writes it (`null` for NaN and ±Infinity). */
 function numberJson(x: number): string {
   return Number.isFinite(x) ? "" + x : "null";
 }
 
+/** What an {@linkcode AnswerEncoder} needs of its model. */
+export interface AnswerModel {
+  name: string;
+  version: number;
+  run: { id: string };
+  /** The threshold as answered. */
+  thresholdShown: number;
+  /** Reason groups (their names are encoded once). */
+  groups: readonly string[];
+}
+
 /**
- * The JSON text of a {@linkcode ScoreResult} of `model`: what
- * `JSON.stringify(result)` gives, character for character, built from
- * pieces of the model's answer encoded once (threshold, feature names,
- * model block) so only the per-request values are encoded per request.
+ * Encodes a model's answers as JSON: what `JSON.stringify(result)` gives,
+ * character for character, built from pieces of the model's answer encoded
+ * once (threshold, feature names, model block) so only the per-request
+ * values are encoded per request.
  */
-export function answerJson(model: ServedModel, result: ScoreResult): string {
-  // Another model's result (never the case when serving) is encoded in full.
-  const m = result.model;
-  if (
-    result.threshold !== model.thresholdShown || m.name !== model.name ||
-    m.version !== model.version || m.run_id !== model.run.id
-  ) return JSON.stringify(result);
-  const parts = answerPartsOf(model);
-  let out = `{"transaction_id":${JSON.stringify(result.transaction_id)},"score":${
-    numberJson(result.score)
-  },"is_fraud":${result.is_fraud}${parts.threshold}`;
-  const reasons = result.reasons;
-  for (let i = 0; i < reasons.length; i++) {
-    const r = reasons[i];
-    const v = r.value;
-    out += `${i > 0 ? "," : ""}${
-      parts.feature.get(r.feature) ?? `{"feature":${JSON.stringify(r.feature)},"contribution":`
-    }${numberJson(r.contribution)},"value":${
-      typeof v === "number" ? numberJson(v) : JSON.stringify(v ?? null)
+export class AnswerEncoder {
+  readonly #model: AnswerModel;
+  /** `,"threshold":…,"reasons":[` */
+  readonly #threshold: string;
+  /** `],"model":{…}}` */
+  readonly #tail: string;
+  /** Reason group → `{"feature":"…","contribution":` */
+  readonly #feature: Map<string, string>;
+
+  constructor(model: AnswerModel) {
+    this.#model = model;
+    this.#threshold = `,"threshold":${numberJson(model.thresholdShown)},"reasons":[`;
+    this.#tail = `],"model":${
+      JSON.stringify({ name: model.name, version: model.version, run_id: model.run.id })
     }}`;
+    this.#feature = new Map(
+      model.groups.map((g) => [g, `{"feature":${JSON.stringify(g)},"contribution":`]),
+    );
   }
-  return out + parts.tail;
+
+  /** The JSON text of `result`. */
+  encode(result: ScoreResult): string {
+    const model = this.#model;
+    // Another model's result (never the case when serving) is encoded in full.
+    const m = result.model;
+    if (
+      result.threshold !== model.thresholdShown || m.name !== model.name ||
+      m.version !== model.version || m.run_id !== model.run.id
+    ) return JSON.stringify(result);
+    let out = `{"transaction_id":${JSON.stringify(result.transaction_id)},"score":${
+      numberJson(result.score)
+    },"is_fraud":${result.is_fraud}${this.#threshold}`;
+    const reasons = result.reasons;
+    for (let i = 0; i < reasons.length; i++) {
+      const r = reasons[i];
+      const v = r.value;
+      out += `${i > 0 ? "," : ""}${
+        this.#feature.get(r.feature) ?? `{"feature":${JSON.stringify(r.feature)},"contribution":`
+      }${numberJson(r.contribution)},"value":${
+        typeof v === "number" ? numberJson(v) : JSON.stringify(v ?? null)
+      }}`;
+    }
+    return out + this.#tail;
+  }
+}
+
+/** How a {@linkcode ServedModel} is registered, and its validation score quantiles. */
+export interface ServedAs {
+  /** Registered name. */
+  name: string;
+  /** Registered version (0 for a bare run). */
+  version: number;
+  /** The alias it was loaded through (null for a bare run or a version). */
+  alias: string | null;
+  /** The run's validation score quantiles (histogram bounds); null: generic buckets. */
+  scoreQuantiles?: number[] | null;
+}
+
+/** Options of {@linkcode ServedModel.score}. */
+export interface ScoreOptions {
+  /** The transaction id to answer with (the record's, or one the caller generated). */
+  id: string;
+  /** The entity history velocity features come from (then remembering it); null: none. */
+  history: OnlineVelocity | null;
 }
 
 /**
- * Refuses (422, naming the field) a record with a numeric value too large
- * for the model to represent: its transformed value would lie beyond
- * ±{@linkcode featureLimit}. Part of validation: a batch is checked whole
- * before any of it is scored.
+ * A model ready to serve, built once when it is loaded: its input schema,
+ * the reason groups, its answer encoder and the scratch buffers one score
+ * uses. Scoring is synchronous, so one model serves one request at a time
+ * on its thread and the buffers are never shared between two scores.
  */
-export function refuseOutOfRange(model: ServedModel, parsed: ParsedRecord, where = ""): void {
-  const fp = model.run.pipeline;
-  const bad = outOfRangeInput(fp, parsed.values);
-  if (!bad) return;
-  throw new RequestError(
-    422,
-    "out_of_range",
-    where ? `${where}.${bad.field}` : bad.field,
-    `"${bad.field}" is too large in magnitude for this model (${bad.value}; its ${
-      fp.standardize ? "standardized " : ""
-    }value must stay within ±${featureLimit(fp.standardize)})`,
-  );
-}
+export class ServedModel {
+  /** Registered name. */
+  readonly name: string;
+  /** Registered version (0 for a bare run). */
+  readonly version: number;
+  /** The alias it was loaded through (null for a bare run). */
+  readonly alias: string | null;
+  /** The run it serves. */
+  readonly run: LoadedRun;
+  /** What a record must look like. */
+  readonly schema: InputSchema;
+  /** The run's threshold. */
+  readonly threshold: number;
+  /** The threshold as answered ({@linkcode shortestFloat32}). */
+  readonly thresholdShown: number;
+  /** When this process loaded it (ISO). */
+  readonly loadedAt: string;
+  /** Matrix column → reason group (one group per input field or velocity feature). */
+  readonly groupOf: Int32Array;
+  /** Reason groups: the field of each numeric column and of each categorical field. */
+  readonly groups: string[];
+  /** Score histogram bounds: validation score quantiles (5%, 10%, …, 95%, 99%, 99.9%) and the threshold. */
+  readonly scoreBounds: number[];
+  readonly #row: Float32Array;
+  readonly #contrib: Float32Array;
+  readonly #sums: Float64Array;
+  readonly #answer: AnswerEncoder;
 
-/**
- * Scores one validated record: velocity features from `history` (which then
- * remembers the transaction), the model's score, the decision at the run's
- * threshold, and the three fields contributing most. `id` is the transaction
- * id to answer with (the record's, or one generated by the caller).
- *
- * A record with a numeric value too large for the model to represent (its
- * transformed value beyond ±{@linkcode featureLimit}) is refused with a 422
- * naming the field before the history sees it. Every score is finite: the
- * pipeline clamps what it transforms, so a non-finite score would be a bug,
- * answered as a 500 and counted, never served or logged.
- */
-export function scoreParsed(
-  model: ServedModel,
-  history: OnlineVelocity | null,
-  parsed: ParsedRecord,
-  id: string,
-): ScoreResult {
-  const fp = model.run.pipeline;
-  refuseOutOfRange(model, parsed);
-  const { row, contrib, sums } = scratchOf(model);
-  const t = parsed.timeMs;
-  const derived = history && t !== null ? history.features(t, parsed.entities) : undefined;
-  transformRecord(fp, parsed.values, derived, row);
-  const score = scoreRow(model.run.detector, row, contrib, fp.columns);
-  if (!Number.isFinite(score)) {
-    throw new RequestError(500, "non_finite_score", null, "the model produced a non-finite score");
+  constructor(run: LoadedRun, as: ServedAs) {
+    const fp = run.pipeline;
+    const groups: string[] = [];
+    const groupOf = new Int32Array(fp.columns.length);
+    let j = 0;
+    for (const step of fp.numeric) {
+      groupOf[j++] = groups.length;
+      groups.push(step.name);
+    }
+    for (const step of fp.categorical) {
+      for (let c = 0; c < step.categories.length; c++) groupOf[j++] = groups.length;
+      groups.push(step.name);
+    }
+    this.name = as.name;
+    this.version = as.version;
+    this.alias = as.alias;
+    this.run = run;
+    this.schema = inputSchema(run.spec, fp);
+    this.threshold = run.threshold.threshold;
+    this.thresholdShown = shortestFloat32(run.threshold.threshold);
+    this.loadedAt = new Date().toISOString();
+    this.groupOf = groupOf;
+    this.groups = groups;
+    this.scoreBounds = scoreBoundsOf(as.scoreQuantiles ?? null, run.threshold.threshold);
+    this.#row = new Float32Array(fp.columns.length);
+    this.#contrib = new Float32Array(fp.columns.length);
+    this.#sums = new Float64Array(groups.length);
+    this.#answer = new AnswerEncoder(this);
   }
-  if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
-  return resultOf(model, parsed, derived, id, score, contrib, sums);
+
+  /**
+   * Refuses (422, naming the field) a record with a numeric value too large
+   * for the model to represent: its transformed value would lie beyond
+   * ±{@linkcode featureLimit}. Part of validation: a batch is checked whole
+   * before any of it is scored.
+   */
+  refuseOutOfRange(parsed: ParsedRecord, where = ""): void {
+    const fp = this.run.pipeline;
+    const bad = outOfRangeInput(fp, parsed.values);
+    if (!bad) return;
+    throw new RequestError(
+      422,
+      "out_of_range",
+      where ? `${where}.${bad.field}` : bad.field,
+      `"${bad.field}" is too large in magnitude for this model (${bad.value}; its ${
+        fp.standardize ? "standardized " : ""
+      }value must stay within ±${featureLimit(fp.standardize)})`,
+    );
+  }
+
+  /**
+   * Scores one validated record: velocity features from the history (which
+   * then remembers the transaction), the model's score, the decision at the
+   * run's threshold, and the three fields contributing most.
+   *
+   * A record with a numeric value too large for the model to represent (its
+   * transformed value beyond ±{@linkcode featureLimit}) is refused with a 422
+   * naming the field before the history sees it. Every score is finite: the
+   * pipeline clamps what it transforms, so a non-finite score would be a
+   * bug, answered as a 500 and counted, never served or logged.
+   */
+  score(parsed: ParsedRecord, options: ScoreOptions): ScoreResult {
+    const fp = this.run.pipeline;
+    const { history, id } = options;
+    this.refuseOutOfRange(parsed);
+    const row = this.#row, contrib = this.#contrib;
+    const t = parsed.timeMs;
+    const derived = history && t !== null ? history.features(t, parsed.entities) : undefined;
+    transformRecord(fp, parsed.values, derived, row);
+    const score = scoreRow(this.run.detector, row, contrib, fp.columns);
+    if (!Number.isFinite(score)) {
+      throw new RequestError(
+        500,
+        "non_finite_score",
+        null,
+        "the model produced a non-finite score",
+      );
+    }
+    if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
+    return resultOf(this, parsed, derived, id, score, contrib, this.#sums);
+  }
+
+  /** The JSON text of one of this model's answers (what `JSON.stringify` gives). */
+  answerJson(result: ScoreResult): string {
+    return this.#answer.encode(result);
+  }
+
+  /** The prediction log's row of an answer: when it was scored and what was sent. */
+  logRow(parsed: ParsedRecord, result: ScoreResult, scoredAt: number): PredictionRow {
+    return {
+      transaction_id: result.transaction_id,
+      scored_at: scoredAt,
+      event_time: parsed.timeMs,
+      model: this.name,
+      version: this.version,
+      run_id: this.run.id,
+      score: result.score,
+      threshold: this.threshold,
+      is_fraud: result.is_fraud,
+      input: JSON.stringify(parsed.values),
+    };
+  }
 }

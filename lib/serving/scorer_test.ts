@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
-  answerJson,
+  AnswerEncoder,
+  type AnswerModel,
   fourDigits,
   type ScoreResult,
-  type ServedModel,
   shortestFloat32,
 } from "./scorer.ts";
 import { Rng } from "../util/rng.ts";
@@ -56,17 +56,17 @@ Deno.test("fourDigits: four significant digits", () => {
   assert.ok(differ <= 2, `${differ} of 20000 differ from toPrecision(4)`);
 });
 
-Deno.test("answerJson: the text JSON.stringify gives, for any answer", () => {
+Deno.test("AnswerEncoder: the text JSON.stringify gives, for any answer", () => {
   const rng = new Rng(5);
   const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
-  // answerJson reads only these fields of the model.
-  const model = {
+  const model: AnswerModel = {
     name: "card_fraud",
     version: 3,
     run: { id: "20261122-092150-iforest-fad852" },
     thresholdShown: 0.6249051,
     groups: ["amount", 'merchant "category"', "hour", "velocity_1h"],
-  } as unknown as ServedModel;
+  };
+  const encoder = new AnswerEncoder(model);
   const strings = [
     "",
     "a",
@@ -86,7 +86,7 @@ Deno.test("answerJson: the text JSON.stringify gives, for any answer", () => {
     ])();
   for (let i = 0; i < 5000; i++) {
     const reasons = Array.from({ length: rng.int(4) }, () => ({
-      feature: rng.random() < 0.8 ? pick(model.groups) : pick(strings),
+      feature: rng.random() < 0.8 ? pick([...model.groups]) : pick(strings),
       contribution: numbers(),
       value: pick([() => numbers(), () => pick(strings), () => null])(),
     }));
@@ -99,6 +99,6 @@ Deno.test("answerJson: the text JSON.stringify gives, for any answer", () => {
       reasons,
       model: { name: model.name, version: other ? 2 : 3, run_id: model.run.id },
     };
-    assert.equal(answerJson(model, result), JSON.stringify(result));
+    assert.equal(encoder.encode(result), JSON.stringify(result));
   }
 });
