@@ -119,7 +119,6 @@ export function float32AtMost(t: number): number {
 
 /** The walk layout of a forest; refuses a corrupt one. */
 function walkLayout(forest: Forest): WalkLayout {
-  let layout: WalkLayout;
   const { feature: f, left, right, roots, threshold } = forest;
   const m = f.length;
   const node = new Int32Array(4 * m);
@@ -155,8 +154,7 @@ function walkLayout(forest: Forest): WalkLayout {
   for (let t = 0; t < roots.length; t++) {
     if (depth[t] > groupDepth[t >> 2]) groupDepth[t >> 2] = depth[t];
   }
-  layout = { node, thr, roots: roots.map((r) => 4 * r), depth, groupDepth, leaves };
-  return layout;
+  return { node, thr, roots: roots.map((r) => 4 * r), depth, groupDepth, leaves };
 }
 
 /** Scores rows of X with a forest's layout: 2^(−E[h]/c(ψ)). */

@@ -31,58 +31,41 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { UserError } from "../util/errors.ts";
+import {
+  type Feedback,
+  type LabeledPrediction,
+  type LogSummaryRow,
+  migrateLog,
+  type PredictionRow,
+} from "./predlog_schema.ts";
+import {
+  type BatchOutcome,
+  emptyBatch,
+  LogUnavailable,
+  LogWriter,
+  type RowBatch,
+  rowLevel,
+} from "./predlog_writer.ts";
+import {
+  type LoggedEvent,
+  queryCount,
+  queryEventsSince,
+  queryNewestEvent,
+  queryPredictions,
+  querySummary,
+  queryUnmatchedFeedback,
+} from "./predlog_queries.ts";
 
-/** One scored transaction. */
-export interface PredictionRow {
-  transaction_id: string;
-  /** When the server scored it (epoch ms). */
-  scored_at: number;
-  /** The transaction's own time (epoch ms), null when it had none. */
-  event_time: number | null;
-  model: string;
-  version: number;
-  run_id: string;
-  score: number;
-  threshold: number;
-  is_fraud: boolean;
-  /** The record as the client sent it (JSON text). */
-  input: string;
-}
-
-/** A logged prediction with its label, when feedback arrived. */
-export interface LabeledPrediction extends PredictionRow {
-  label: 0 | 1 | null;
-  labeled_at: number | null;
-}
-
-/** Predictions of one UTC day and model version, with their feedback. */
-export interface LogSummaryRow {
-  day: string;
-  model: string;
-  version: number;
-  run_id: string;
-  predictions: number;
-  alerts: number;
-  /** Predictions with a label (feedback) so far. */
-  labeled: number;
-  /** Labeled predictions whose label is fraud. */
-  frauds: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  tn: number;
-  mean_score: number;
-}
-
-/** One late label. */
-export interface Feedback {
-  transaction_id: string;
-  label: 0 | 1;
-  /** When the label became known (epoch ms). */
-  labeled_at: number;
-}
+export type {
+  Feedback,
+  LabeledPrediction,
+  LogSummaryRow,
+  PredictionRow,
+} from "./predlog_schema.ts";
+export { type BatchOutcome, LogUnavailable, type RowBatch } from "./predlog_writer.ts";
+export type { LoggedEvent } from "./predlog_queries.ts";
 
 /** Options for {@linkcode PredictionLog.open}. */
 export interface LogOptions {
@@ -119,312 +102,6 @@ export interface LogStatus {
   since: number | null;
 }
 
-/** What {@linkcode writeBatch} did with a batch. */
-export interface BatchOutcome {
-  written: number;
-  quarantined: number;
-  dropped: number;
-}
-
-/** The database cannot be written at all (not one row's fault). */
-export class LogUnavailable extends Error {}
-
-/** Whether a failed insert is a row's own fault (a constraint) rather than the database's. */
-function rowLevel(e: unknown): boolean {
-  return /constraint|mismatch|too big|out of range|bind/i.test(String((e as Error)?.message ?? e));
-}
-
-const INSERT = `INSERT INTO scored (transaction_id, scored_at, event_time, model_key, score,
-  is_fraud, input) VALUES (?, ?, ?, ?, ?, ?, ?)`;
-/** Values bound per row. */
-const PER_ROW = 7;
-
-/**
- * Queued rows, column by column: numbers in packed arrays and the model of
- * each row as an index into `models`, so a batch costs the request thread
- * little to hold and to hand to the writer (no object per row to copy).
- * `event_time` NaN stands for none.
- */
-export interface RowBatch {
-  models: { model: string; version: number; run_id: string; threshold: number }[];
-  model: number[];
-  transaction_id: string[];
-  scored_at: number[];
-  event_time: number[];
-  score: number[];
-  is_fraud: number[];
-  input: string[];
-}
-
-function emptyBatch(): RowBatch {
-  return {
-    models: [],
-    model: [],
-    transaction_id: [],
-    scored_at: [],
-    event_time: [],
-    score: [],
-    is_fraud: [],
-    input: [],
-  };
-}
-
-/** Rows per multi-row INSERT: binding 64 rows in one call costs less than 64 calls. */
-const INSERT_CHUNK = 64;
-const INSERT_MANY = INSERT.replace(
-  /VALUES \(.*\)$/s,
-  "VALUES " + Array(INSERT_CHUNK).fill(`(${Array(PER_ROW).fill("?").join(", ")})`).join(", "),
-);
-
-/** A connection's prepared statements and the model keys it has looked up. */
-interface Writer {
-  one: StatementSync;
-  many: StatementSync;
-  addModel: StatementSync;
-  modelKey: StatementSync;
-  keys: Map<string, number>;
-}
-
-/** Each connection's writer state (statements prepared once, not per batch). */
-const WRITERS = new WeakMap<DatabaseSync, Writer>();
-
-function writerOf(db: DatabaseSync): Writer {
-  let w = WRITERS.get(db);
-  if (!w) {
-    w = {
-      one: db.prepare(INSERT),
-      many: db.prepare(INSERT_MANY),
-      addModel: db.prepare(
-        `INSERT INTO models (model, version, run_id, threshold) VALUES (?, ?, ?, ?)
-         ON CONFLICT DO NOTHING`,
-      ),
-      modelKey: db.prepare(
-        `SELECT model_key FROM models WHERE model = ? AND version = ? AND run_id = ? AND threshold = ?`,
-      ),
-      keys: new Map(),
-    };
-    WRITERS.set(db, w);
-  }
-  return w;
-}
-
-/** The key of a model in the `models` table, added when new (inside the caller's transaction). */
-function modelKeyOf(w: Writer, m: RowBatch["models"][number]): number {
-  const id = `${m.model}\0${m.version}\0${m.run_id}\0${m.threshold}`;
-  let key = w.keys.get(id);
-  if (key === undefined) {
-    w.addModel.run(m.model, m.version, m.run_id, m.threshold);
-    const r = w.modelKey.get(m.model, m.version, m.run_id, m.threshold) as { model_key: number };
-    key = Number(r.model_key);
-    w.keys.set(id, key);
-  }
-  return key;
-}
-
-/** Inserts a batch in one transaction (shared by the inline path and the writer worker). */
-export function insertRows(db: DatabaseSync, b: RowBatch): void {
-  const n = b.transaction_id.length;
-  const w = writerOf(db);
-  const args: (string | number | null)[] = new Array(INSERT_CHUNK * PER_ROW);
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const keys = b.models.map((m) => modelKeyOf(w, m));
-    const put = (at: number, i: number) => {
-      const ev = b.event_time[i];
-      args[at] = b.transaction_id[i];
-      args[at + 1] = b.scored_at[i];
-      args[at + 2] = Number.isNaN(ev) ? null : ev;
-      args[at + 3] = keys[b.model[i]];
-      args[at + 4] = b.score[i];
-      args[at + 5] = b.is_fraud[i];
-      args[at + 6] = b.input[i];
-    };
-    let i = 0;
-    for (; i + INSERT_CHUNK <= n; i += INSERT_CHUNK) {
-      for (let r = 0; r < INSERT_CHUNK; r++) put(r * PER_ROW, i + r);
-      w.many.run(...args);
-    }
-    for (; i < n; i++) {
-      put(0, i);
-      w.one.run(...args.slice(0, PER_ROW));
-    }
-    db.exec("COMMIT");
-  } catch (e) {
-    try {
-      db.exec("ROLLBACK");
-    } catch {
-      /* SQLite already rolled back (a full disk does): the first error is the one to report */
-    }
-    // A rolled-back transaction may have added a model key this cache now holds.
-    w.keys.clear();
-    throw e;
-  }
-}
-
-/**
- * Tables: each model version once in `models`; each scored transaction in
- * `scored`, pointing at its model (a row stays small: its input, score,
- * decision and times); late labels in `feedback`. The view `predictions`
- * reads scored rows with their model's name, version, run and threshold.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS models (
-  model_key INTEGER PRIMARY KEY,
-  model TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  run_id TEXT NOT NULL,
-  threshold REAL NOT NULL,
-  UNIQUE (model, version, run_id, threshold)
-);
-CREATE TABLE IF NOT EXISTS scored (
-  seq INTEGER PRIMARY KEY,
-  transaction_id TEXT NOT NULL,
-  scored_at INTEGER NOT NULL,
-  event_time INTEGER,
-  model_key INTEGER NOT NULL REFERENCES models (model_key),
-  score REAL NOT NULL,
-  is_fraud INTEGER NOT NULL,
-  input TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS scored_scored_at ON scored (scored_at);
-CREATE INDEX IF NOT EXISTS scored_transaction ON scored (transaction_id);
-CREATE VIEW IF NOT EXISTS predictions AS
-  SELECT s.seq, s.transaction_id, s.scored_at, s.event_time, m.model, m.version, m.run_id,
-    s.score, m.threshold, s.is_fraud, s.input
-  FROM scored s JOIN models m ON m.model_key = s.model_key;
-CREATE TABLE IF NOT EXISTS feedback (
-  transaction_id TEXT PRIMARY KEY,
-  label INTEGER NOT NULL,
-  labeled_at INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  source TEXT
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-  seq INTEGER PRIMARY KEY,
-  quarantined_at INTEGER NOT NULL,
-  error TEXT NOT NULL,
-  row TEXT NOT NULL
-);
-`;
-
-/** Adds columns later versions added to tables an older log already has. */
-function migrateColumns(db: DatabaseSync): void {
-  const cols = db.prepare("PRAGMA table_info(feedback)").all() as { name: string }[];
-  if (!cols.some((c) => c.name === "source")) {
-    db.exec("ALTER TABLE feedback ADD COLUMN source TEXT");
-  }
-}
-
-/** One row of a batch as a plain object (quarantine copies). */
-function rowOf(b: RowBatch, i: number): Record<string, unknown> {
-  const m = b.models[b.model[i]];
-  return {
-    transaction_id: b.transaction_id[i],
-    scored_at: b.scored_at[i],
-    event_time: Number.isNaN(b.event_time[i]) ? null : b.event_time[i],
-    model: m?.model,
-    version: m?.version,
-    run_id: m?.run_id,
-    score: b.score[i],
-    threshold: m?.threshold,
-    is_fraud: b.is_fraud[i] === 1,
-    input: b.input[i],
-  };
-}
-
-/** The rows of a batch at `at` (one-row batches for the row-by-row retry). */
-function sliceBatch(b: RowBatch, at: number): RowBatch {
-  return {
-    models: b.models,
-    model: [b.model[at]],
-    transaction_id: [b.transaction_id[at]],
-    scored_at: [b.scored_at[at]],
-    event_time: [b.event_time[at]],
-    score: [b.score[at]],
-    is_fraud: [b.is_fraud[at]],
-    input: [b.input[at]],
-  };
-}
-
-/**
- * Writes a batch so that every row ends up somewhere: in one transaction;
- * failing that row by row, a failing row going to the quarantine table
- * (then to `quarantineFile`, then counted as dropped). Throws
- * {@linkcode LogUnavailable} when the database itself cannot be written,
- * with nothing of the batch written.
- */
-export function writeBatch(db: DatabaseSync, b: RowBatch, quarantineFile: string): BatchOutcome {
-  try {
-    insertRows(db, b);
-    return { written: b.transaction_id.length, quarantined: 0, dropped: 0 };
-  } catch (e) {
-    if (!rowLevel(e)) throw new LogUnavailable(String((e as Error).message ?? e));
-  }
-  const out = { written: 0, quarantined: 0, dropped: 0 };
-  for (let i = 0; i < b.transaction_id.length; i++) {
-    try {
-      insertRows(db, sliceBatch(b, i));
-      out.written++;
-      continue;
-    } catch (e) {
-      if (!rowLevel(e) && out.written === 0 && out.quarantined === 0) {
-        throw new LogUnavailable(String((e as Error).message ?? e));
-      }
-      const error = String((e as Error).message ?? e);
-      const text = JSON.stringify(rowOf(b, i));
-      try {
-        db.prepare("INSERT INTO quarantine (quarantined_at, error, row) VALUES (?, ?, ?)")
-          .run(Date.now(), error, text);
-        out.quarantined++;
-      } catch {
-        try {
-          appendFileSync(
-            quarantineFile,
-            JSON.stringify({ at: Date.now(), error, row: text }) + "\n",
-          );
-          out.quarantined++;
-        } catch {
-          out.dropped++;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Moves a log written before the `models` table existed (one wide
- * `predictions` table) into the current tables, every row and its
- * sequence number kept, in one transaction.
- */
-function migrateWideLog(db: DatabaseSync): void {
-  const wide = db.prepare(
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'",
-  ).get();
-  if (!wide) return;
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    db.exec(`
-      ALTER TABLE predictions RENAME TO predictions_wide;
-      DROP INDEX IF EXISTS predictions_scored_at;
-      DROP INDEX IF EXISTS predictions_transaction;
-      ${SCHEMA}
-      INSERT OR IGNORE INTO models (model, version, run_id, threshold)
-        SELECT model, version, run_id, threshold FROM predictions_wide ORDER BY seq;
-      INSERT INTO scored (seq, transaction_id, scored_at, event_time, model_key, score, is_fraud,
-          input)
-        SELECT p.seq, p.transaction_id, p.scored_at, p.event_time, m.model_key, p.score,
-          p.is_fraud, p.input
-        FROM predictions_wide p JOIN models m ON m.model = p.model AND m.version = p.version
-          AND m.run_id = p.run_id AND m.threshold = p.threshold;
-      DROP TABLE predictions_wide;
-      COMMIT;`);
-  } catch (e) {
-    db.exec("ROLLBACK");
-    throw e;
-  }
-}
-
 /** A message from the writer worker. */
 type WorkerReply =
   | { type: "done"; id: number; written: number; quarantined: number; dropped: number }
@@ -441,21 +118,6 @@ export interface FeedbackOptions {
   timeoutMs?: number;
 }
 
-const UPSERT_FEEDBACK =
-  `INSERT INTO feedback (transaction_id, label, labeled_at, received_at, source) VALUES (?, ?, ?, ?, ?)
-   ON CONFLICT (transaction_id) DO UPDATE SET label = excluded.label,
-     labeled_at = excluded.labeled_at, received_at = excluded.received_at, source = excluded.source`;
-
-/** Upserts one label (shared by the inline path and the writer worker). */
-export function upsertFeedback(
-  db: DatabaseSync,
-  fb: Feedback,
-  receivedAt: number,
-  source: string | null,
-): void {
-  db.prepare(UPSERT_FEEDBACK).run(fb.transaction_id, fb.label, fb.labeled_at, receivedAt, source);
-}
-
 /** The prediction log of one server (see the module doc). */
 export class PredictionLog {
   readonly path: string;
@@ -465,6 +127,8 @@ export class PredictionLog {
   readonly #maxBatch: number;
   readonly #maxPending: number;
   readonly #quarantineFile: string;
+  /** Writes on this thread: in-memory logs, and reads' own labels (addFeedback). */
+  readonly #writer: LogWriter;
   #queue: RowBatch = emptyBatch();
   /** Batches waiting to be written again (the database was unavailable), oldest first. */
   #retry: RowBatch[] = [];
@@ -507,6 +171,7 @@ export class PredictionLog {
       });
     }
     this.#known = db.prepare(`SELECT 1 FROM scored WHERE transaction_id = ? LIMIT 1`);
+    this.#writer = new LogWriter(db, this.#quarantineFile);
   }
 
   /** Opens (creating when needed) the log at `path` (":memory:" for tests). */
@@ -522,9 +187,7 @@ export class PredictionLog {
           options.busyTimeoutMs ?? 5000
         }; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`,
       );
-      migrateWideLog(db);
-      db.exec(SCHEMA);
-      migrateColumns(db);
+      migrateLog(db);
       // A log that cannot be written is an error now, not rows lost later.
       db.exec(
         "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS write_probe (x); DROP TABLE write_probe; COMMIT",
@@ -698,7 +361,7 @@ export class PredictionLog {
       }
       let out: BatchOutcome;
       try {
-        out = writeBatch(this.#db, rows, this.#quarantineFile);
+        out = this.#writer.writeBatch(rows);
       } catch (e) {
         if (!(e instanceof LogUnavailable)) throw e;
         this.#retry = [...batches.slice(i), ...this.#retry];
@@ -759,7 +422,7 @@ export class PredictionLog {
     known: boolean;
   } {
     this.flush();
-    upsertFeedback(this.#db, fb, receivedAt, source);
+    this.#writer.upsertFeedback(fb, { receivedAt, source });
     return { known: this.#known.get(fb.transaction_id) !== undefined };
   }
 
@@ -772,7 +435,7 @@ export class PredictionLog {
     const receivedAt = options.receivedAt ?? Date.now(), source = options.source ?? null;
     if (!this.#worker) {
       try {
-        upsertFeedback(this.#db, fb, receivedAt, source);
+        this.#writer.upsertFeedback(fb, { receivedAt, source });
         return Promise.resolve();
       } catch (e) {
         return Promise.reject(new LogUnavailable(String((e as Error).message ?? e)));
@@ -797,16 +460,7 @@ export class PredictionLog {
   /** Predictions scored in [fromMs, toMs), oldest first, with their labels. */
   predictions(fromMs: number, toMs: number): LabeledPrediction[] {
     this.flush();
-    const rows = this.#db.prepare(
-      `SELECT p.transaction_id, p.scored_at, p.event_time, p.model, p.version, p.run_id, p.score,
-         p.threshold, p.is_fraud, p.input, f.label, f.labeled_at
-       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
-       WHERE p.scored_at >= ? AND p.scored_at < ? ORDER BY p.seq`,
-    ).all(
-      fromMs,
-      toMs,
-    ) as unknown as (Omit<LabeledPrediction, "is_fraud"> & { is_fraud: number })[];
-    return rows.map((r) => ({ ...r, is_fraud: r.is_fraud === 1 }));
+    return queryPredictions(this.#db, { from: fromMs, to: toMs });
   }
 
   /**
@@ -816,75 +470,34 @@ export class PredictionLog {
    */
   summary(fromMs: number, toMs: number): LogSummaryRow[] {
     this.flush();
-    const rows = this.#db.prepare(
-      `SELECT strftime('%Y-%m-%d', p.scored_at / 1000, 'unixepoch') AS day, p.model, p.version,
-         p.run_id, count(*) AS predictions, sum(p.is_fraud) AS alerts,
-         count(f.label) AS labeled, coalesce(sum(f.label), 0) AS frauds,
-         coalesce(sum(p.is_fraud AND f.label = 1), 0) AS tp,
-         coalesce(sum(p.is_fraud AND f.label = 0), 0) AS fp,
-         coalesce(sum(NOT p.is_fraud AND f.label = 1), 0) AS fn,
-         coalesce(sum(NOT p.is_fraud AND f.label = 0), 0) AS tn,
-         avg(p.score) AS mean_score
-       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
-       WHERE p.scored_at >= ? AND p.scored_at < ?
-       GROUP BY day, p.model, p.version, p.run_id ORDER BY day, p.model, p.version`,
-    ).all(fromMs, toMs) as unknown as LogSummaryRow[];
-    return rows.map((r) => {
-      const out = { ...r } as Record<string, unknown>;
-      for (
-        const k of ["version", "predictions", "alerts", "labeled", "frauds", "tp", "fp", "fn", "tn"]
-      ) {
-        out[k] = Number(out[k]);
-      }
-      return out as unknown as LogSummaryRow;
-    });
+    return querySummary(this.#db, { from: fromMs, to: toMs });
   }
 
   /** Feedback received in [fromMs, toMs) for ids no logged prediction has. */
   unmatchedFeedback(fromMs: number, toMs: number): number {
     this.flush();
-    const r = this.#db.prepare(
-      `SELECT count(*) AS n FROM feedback f
-       WHERE f.received_at >= ? AND f.received_at < ?
-         AND NOT EXISTS (SELECT 1 FROM scored s WHERE s.transaction_id = f.transaction_id)`,
-    ).get(fromMs, toMs) as { n: number };
-    return Number(r.n);
+    return queryUnmatchedFeedback(this.#db, { from: fromMs, to: toMs });
   }
 
   /**
    * Logged transactions with an event time at or after `sinceMs`, oldest
    * event first, with labels: replayed into the entity history on start.
    */
-  eventsSince(
-    sinceMs: number,
-  ): { transaction_id: string; event_time: number; input: string; label: number | null }[] {
+  eventsSince(sinceMs: number): LoggedEvent[] {
     this.flush();
-    return this.#db.prepare(
-      `SELECT p.transaction_id, p.event_time, p.input, f.label
-       FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
-       WHERE p.event_time >= ? ORDER BY p.event_time, p.seq`,
-    ).all(sinceMs) as unknown as {
-      transaction_id: string;
-      event_time: number;
-      input: string;
-      label: number | null;
-    }[];
+    return queryEventsSince(this.#db, sinceMs);
   }
 
   /** The newest event time in the log, or null. */
   newestEvent(): number | null {
     this.flush();
-    const r = this.#db.prepare("SELECT max(event_time) AS t FROM scored").get() as {
-      t: number | null;
-    };
-    return r.t === null ? null : Number(r.t);
+    return queryNewestEvent(this.#db);
   }
 
   /** Predictions logged in total. */
   count(): number {
     this.flush();
-    const r = this.#db.prepare("SELECT count(*) AS n FROM scored").get() as { n: number };
-    return Number(r.n);
+    return queryCount(this.#db);
   }
 
   /** Writes what is queued (blocking, up to 30 s) and closes the database; rows it could not write are counted as dropped. */

@@ -3,19 +3,14 @@
  * writes the batches and labels the server posts, so disk writes (and their
  * fsyncs, and waits behind another connection's lock) never block the
  * thread answering requests. Each batch is settled one way: written (rows
- * that fail alone quarantined, see {@linkcode writeBatch}), or handed back
+ * that fail alone quarantined, see `LogWriter.writeBatch`), or handed back
  * whole when the database cannot be written. Counts go to a shared array
  * the server can wait on: [settled, written, quarantined, dropped, closed].
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import {
-  type Feedback,
-  LogUnavailable,
-  type RowBatch,
-  upsertFeedback,
-  writeBatch,
-} from "./predlog.ts";
+import type { Feedback } from "./predlog_schema.ts";
+import { LogUnavailable, LogWriter, type RowBatch } from "./predlog_writer.ts";
 
 /** The worker global scope, typed by what this worker uses. */
 const scope = globalThis as unknown as {
@@ -37,7 +32,7 @@ type Message =
 
 let db: DatabaseSync | null = null;
 let counter: Int32Array | null = null;
-let quarantineFile = "";
+let writer: LogWriter | null = null;
 
 scope.onmessage = (e) => {
   const m = e.data;
@@ -45,11 +40,11 @@ scope.onmessage = (e) => {
     db = new DatabaseSync(m.path);
     db.exec(`PRAGMA busy_timeout = ${m.busyTimeoutMs}; PRAGMA synchronous = NORMAL;`);
     counter = new Int32Array(m.counter);
-    quarantineFile = m.quarantineFile;
+    writer = new LogWriter(db, m.quarantineFile);
   } else if (m.type === "rows") {
     const n = m.rows.transaction_id.length;
     try {
-      const out = writeBatch(db!, m.rows, quarantineFile);
+      const out = writer!.writeBatch(m.rows);
       Atomics.add(counter!, 1, out.written);
       Atomics.add(counter!, 2, out.quarantined);
       Atomics.add(counter!, 3, out.dropped);
@@ -62,7 +57,7 @@ scope.onmessage = (e) => {
     Atomics.notify(counter!, 0);
   } else if (m.type === "feedback") {
     try {
-      upsertFeedback(db!, m.fb, m.receivedAt, m.source);
+      writer!.upsertFeedback(m.fb, { receivedAt: m.receivedAt, source: m.source });
       scope.postMessage({ type: "feedback", id: m.id, error: null });
     } catch (err) {
       scope.postMessage({
