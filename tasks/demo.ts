@@ -65,7 +65,7 @@ await runTask(async (args) => {
     customers,
     days,
     seed,
-    drift: [parseDrift("new_fraud", "2025-01-01", days)],
+    drift: [parseDrift("new_fraud", { start: "2025-01-01", days: days })],
   });
   writeFrame(frame, flags.out!);
   console.log(`wrote ${flags.out} (${frame.height} transactions)`);
@@ -83,7 +83,7 @@ await runTask(async (args) => {
     "terminal_id_risk_30d",
     "is_night",
   ];
-  const rows = meansByClass(feats, ds.frame.getColumn("is_fraud"), shown)
+  const rows = meansByClass(feats, ds.frame.getColumn("is_fraud"), { columns: shown })
     .map((m) => [m.column, m.legit?.toFixed(3) ?? "-", m.fraud?.toFixed(3) ?? "-"]);
   console.log(`${feats.width} features added; means by class:`);
   console.log(table(["feature", "legit", "fraud"], rows));
@@ -159,8 +159,13 @@ await runTask(async (args) => {
       seed,
       quiet: true,
       drift: [
-        parseDrift(`new_fraud@${day(Math.floor(days / 2))}`, "2025-01-01", days + 30),
-        ...extra.map((e) => parseDrift(`${e}@${monthStart}`, "2025-01-01", days + 30)),
+        parseDrift(`new_fraud@${day(Math.floor(days / 2))}`, {
+          start: "2025-01-01",
+          days: days + 30,
+        }),
+        ...extra.map((e) =>
+          parseDrift(`${e}@${monthStart}`, { start: "2025-01-01", days: days + 30 })
+        ),
       ],
     });
     const from = Date.UTC(2025, 0, 1) + (days - 30) * DAY_MS;

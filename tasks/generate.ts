@@ -37,7 +37,9 @@ await runTask(async (args) => {
     ? undefined
     : intFlag(flags.terminals, "terminals", 0, { min: 50, max: 10_000_000 });
   const seed = intFlag(flags.seed, "seed", 0, { min: 0, max: 2 ** 32 - 1 });
-  const drift = (flags.drift as string[]).map((d) => parseDrift(d, flags.start!, days));
+  const drift = (flags.drift as string[]).map((d) =>
+    parseDrift(d, { start: flags.start!, days: days })
+  );
   const t0 = performance.now();
   const frame = simulateTransactions({
     customers,

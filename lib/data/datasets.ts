@@ -51,9 +51,14 @@ export const BUILTIN_SPECS: Readonly<Record<string, DatasetSpec>> = {
  * Returns the spec a `--spec` flag names: a built-in name, or a path to a JSON
  * spec file (anything ending in .json or containing a slash).
  *
+ * @param nameOrPath `txsim`, `creditcard`, `payment_fraud`, or a spec file
+ * @returns the spec as written (resolved against a file when loaded)
+ *
  * @example
  * ```ts
+ * import { loadSpec } from "./datasets.ts";
  * const spec = await loadSpec("creditcard");
+ * console.log(spec.label); // Class
  * ```
  */
 export async function loadSpec(nameOrPath: string): Promise<DatasetSpec> {

@@ -24,7 +24,18 @@ export interface DatasetVersion {
   path: string;
 }
 
-/** sha256 of bytes, hex. */
+/**
+ * The sha256 of bytes or text, in hex.
+ *
+ * @param bytes the bytes (text is hashed as UTF-8)
+ * @returns 64 hex digits
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./fingerprint.ts";
+ * console.log(sha256Hex("abc").slice(0, 8)); // ba7816bf
+ * ```
+ */
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -46,12 +57,18 @@ export function schemaHash(ds: Dataset): string {
 }
 
 /**
- * Computes a loaded dataset's version.
+ * Computes a loaded dataset's version: the sha256 of its file, rows, fraud
+ * rows and a hash of its schema.
+ *
+ * @param ds a loaded dataset
+ * @returns its version
  *
  * @example
  * ```ts
- * const v = datasetVersion(await loadDataset("data/demo.parquet", spec));
- * console.log(v.sha256, v.rows, v.positives);
+ * import { exampleData } from "../testing/examples.ts";
+ * import { datasetVersion } from "./fingerprint.ts";
+ * const v = datasetVersion((await exampleData()).ds);
+ * console.log(v.sha256.slice(0, 12), v.rows, v.positives);
  * ```
  */
 export function datasetVersion(ds: Dataset): DatasetVersion {

@@ -6,14 +6,35 @@
  */
 import pl from "nodejs-polars";
 
-const COLUMN_CACHE = new WeakMap<pl.DataFrame, Map<string, Float64Array>>();
+/**
+ * A table of transactions: a nodejs-polars `DataFrame`, what loaders return
+ * and features read (frames are immutable).
+ */
+export type Frame = pl.DataFrame;
+
+/** One column of a {@linkcode Frame}: a nodejs-polars `Series`. */
+export type Column = pl.Series;
+
+const COLUMN_CACHE = new WeakMap<Frame, Map<string, Float64Array>>();
 
 /**
  * A numeric column as Float64Array, NaN where missing. Cached per frame
  * (frames are immutable), so fitting and transforming read each column once;
  * callers must not modify the array.
+ *
+ * @param frame the frame
+ * @param name a numeric column
+ * @returns its values
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { numericColumn } from "./frame.ts";
+ * const col = numericColumn(pl.DataFrame({ amount: [1.5, null, 3] }), "amount");
+ * console.log(col); // Float64Array [1.5, NaN, 3]
+ * ```
  */
-export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
+export function numericColumn(frame: Frame, name: string): Float64Array {
   let cache = COLUMN_CACHE.get(frame);
   if (!cache) COLUMN_CACHE.set(frame, cache = new Map());
   let col = cache.get(name);
@@ -28,12 +49,38 @@ export function numericColumn(frame: pl.DataFrame, name: string): Float64Array {
   return col;
 }
 
-/** A categorical column as strings, null where missing. */
-export function stringColumn(frame: pl.DataFrame, name: string): (string | null)[] {
+/**
+ * A categorical column as strings, null where missing.
+ *
+ * @param frame the frame
+ * @param name a text column
+ * @returns its values
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { stringColumn } from "./frame.ts";
+ * console.log(stringColumn(pl.DataFrame({ channel: ["online", null] }), "channel"));
+ * ```
+ */
+export function stringColumn(frame: Frame, name: string): (string | null)[] {
   return frame.getColumn(name).cast(pl.Utf8).toArray() as (string | null)[];
 }
 
-/** Labels of a dataset as 0/1 bytes. */
-export function labelsOf(ds: { frame: pl.DataFrame; spec: { label: string } }): Int8Array {
+/**
+ * Labels of a dataset as 0/1 bytes.
+ *
+ * @param ds a frame and the spec naming its label column
+ * @returns one byte per row
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { labelsOf } from "./frame.ts";
+ * const labels = labelsOf((await exampleData()).ds);
+ * console.log(labels.reduce((s, y) => s + y, 0), "fraud rows");
+ * ```
+ */
+export function labelsOf(ds: { frame: Frame; spec: { label: string } }): Int8Array {
   return Int8Array.from(ds.frame.getColumn(ds.spec.label).cast(pl.Int8).toArray() as number[]);
 }

@@ -10,11 +10,28 @@ import type { DatasetSpec } from "./spec.ts";
 
 /** A dataset's version and profile. */
 export interface DataInfo {
+  /** The dataset's version (content hash, rows, schema hash). */
   version: DatasetVersion;
+  /** Its profile. */
   profile: DataProfile;
 }
 
-/** Loads a file and computes its version and profile. */
+/**
+ * Loads a file and computes its version and profile (what `data:info` prints).
+ *
+ * @param path the file
+ * @param spec its spec
+ * @returns the dataset, its version and its profile
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { loadSpec } from "./datasets.ts";
+ * import { dataInfo } from "./info.ts";
+ * const info = await dataInfo((await exampleData()).path, await loadSpec("txsim"));
+ * console.log(info.version.rows, info.profile.warnings.length);
+ * ```
+ */
 export async function dataInfo(
   path: string,
   spec: DatasetSpec,
@@ -23,7 +40,21 @@ export async function dataInfo(
   return { dataset, version: datasetVersion(dataset), profile: profileDataset(dataset) };
 }
 
-/** Renders a dataset's version and profile as text. */
+/**
+ * Renders a dataset's version and profile as text.
+ *
+ * @param info what {@linkcode dataInfo} returns
+ * @returns the text `data:info` prints
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { loadSpec } from "./datasets.ts";
+ * import { dataInfo, formatDataInfo } from "./info.ts";
+ * const info = await dataInfo((await exampleData()).path, await loadSpec("txsim"));
+ * console.log(formatDataInfo(info).split("\n")[0]);
+ * ```
+ */
 export function formatDataInfo(info: DataInfo): string {
   const v = info.version;
   return [

@@ -10,6 +10,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import type { Frame } from "./frame.ts";
 import { Buffer } from "node:buffer";
 import { basename, extname } from "node:path";
 import { type DatasetSpec, requiredColumns, type ResolvedSpec, resolveSpec } from "./spec.ts";
@@ -28,7 +29,7 @@ export interface Dataset {
    * amount Float64, categorical Utf8, id and entities Utf8, time Datetime(ms)
    * or Float64 seconds. Missing values are nulls.
    */
-  frame: pl.DataFrame;
+  frame: Frame;
   /** Header columns the spec does not use. */
   ignored: string[];
   /** The exact file bytes (hashed for the dataset version). */
@@ -90,7 +91,7 @@ export function parseCsvHeader(text: string): string[] {
   return names;
 }
 
-function rowOf(frame: pl.DataFrame, mask: pl.Expr): number {
+function rowOf(frame: Frame, mask: pl.Expr): number {
   const hit = frame.withRowIndex("__row").filter(mask).select("__row").head(1);
   return hit.height === 0 ? -1 : Number(hit.getColumn("__row").get(0));
 }
@@ -99,12 +100,12 @@ function where(file: string, column: string, row: number): string {
   return `${file}: column "${column}", row ${row + 1} (line ${row + 2})`;
 }
 
-function valueAt(frame: pl.DataFrame, column: string, row: number): string {
+function valueAt(frame: Frame, column: string, row: number): string {
   return JSON.stringify(String(frame.getColumn(column).get(row)));
 }
 
 /** True when every non-missing value of a text column is a finite number. */
-function parsesAsNumber(frame: pl.DataFrame, column: string): boolean {
+function parsesAsNumber(frame: Frame, column: string): boolean {
   const s = frame.getColumn(column);
   if (s.dtype.equals(pl.Bool)) return false;
   if (s.isNumeric()) return true;
@@ -113,7 +114,7 @@ function parsesAsNumber(frame: pl.DataFrame, column: string): boolean {
   return v.nullCount() === s.nullCount() && Boolean(v.isFinite().all());
 }
 
-function toFloat(frame: pl.DataFrame, file: string, column: string): pl.Expr {
+function toFloat(frame: Frame, file: string, column: string): pl.Expr {
   const s = frame.getColumn(column);
   if (s.dtype.equals(pl.Bool)) return pl.col(column).cast(pl.Float64);
   const parsed = pl.col(column).cast(pl.Float64, false);
@@ -127,7 +128,7 @@ function toFloat(frame: pl.DataFrame, file: string, column: string): pl.Expr {
   return parsed.alias(column);
 }
 
-function toLabel(frame: pl.DataFrame, file: string, column: string): pl.Expr {
+function toLabel(frame: Frame, file: string, column: string): pl.Expr {
   const s = frame.getColumn(column);
   const missing = rowOf(frame, pl.col(column).isNull());
   if (missing >= 0) {
@@ -158,7 +159,7 @@ function toLabel(frame: pl.DataFrame, file: string, column: string): pl.Expr {
 /** A time column is converted by an expression, or (text datetimes) parsed to a ready series. */
 type TimeColumn = { expr: pl.Expr } | { series: pl.Series };
 
-function toTime(frame: pl.DataFrame, file: string, column: string): TimeColumn {
+function toTime(frame: Frame, file: string, column: string): TimeColumn {
   const s = frame.getColumn(column);
   if (s.dtype.variant === "Datetime" || s.dtype.variant === "Date") {
     return { expr: pl.col(column).cast(pl.Datetime("ms")).alias(column) };
@@ -221,7 +222,7 @@ function readFrame(
   bytes: Uint8Array,
   file: string,
   format: "csv" | "parquet",
-): { frame: pl.DataFrame; header: string[] } {
+): { frame: Frame; header: string[] } {
   if (format === "csv") {
     const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 1 << 20)));
     if (head.trim().length === 0) throw new UserError(`${file}: empty file (no header, no rows)`);
@@ -244,7 +245,7 @@ function readFrame(
         `${file}: row ${ragged.row} (line ${ragged.line}) has ${ragged.fields} fields, the header ${header.length}`,
       );
     }
-    let frame: pl.DataFrame;
+    let frame: Frame;
     try {
       frame = pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
         inferSchemaLength: 0,
@@ -277,11 +278,22 @@ export function formatOf(path: string): "csv" | "parquet" {
 }
 
 /**
- * Loads and validates a transaction file against a spec.
+ * Loads and validates a transaction file (CSV or Parquet) against a spec:
+ * every column the spec names is checked and typed, bad values are named
+ * with their row.
+ *
+ * @param path the file
+ * @param spec the spec it follows
+ * @param options the format when the extension does not say it
+ * @returns the frame with the spec resolved against it
  *
  * @example
  * ```ts
- * const ds = await loadDataset("data/demo.parquet", await loadSpec("txsim"));
+ * import { exampleData } from "../testing/examples.ts";
+ * import { loadSpec } from "./datasets.ts";
+ * import { loadDataset } from "./load.ts";
+ * const { path } = await exampleData();
+ * const ds = await loadDataset(path, await loadSpec("txsim"));
  * console.log(ds.frame.height, ds.spec.numeric);
  * ```
  */

@@ -4,6 +4,7 @@
  * @module
  */
 import { table } from "../util/table.ts";
+import type { Column, Frame } from "./frame.ts";
 import pl from "nodejs-polars";
 import type { Dataset } from "./load.ts";
 import { rocAuc } from "../util/stats.ts";
@@ -15,8 +16,11 @@ export type ColumnRole = "label" | "id" | "time" | "entity" | "amount" | "numeri
 
 /** One category of a categorical column. */
 export interface CategoryShare {
+  /** The category (null for missing). */
   value: string | null;
+  /** Rows with it. */
   count: number;
+  /** Its share of the rows. */
   share: number;
   /** Share of fraud among rows with this value. */
   fraudRate: number;
@@ -24,11 +28,17 @@ export interface CategoryShare {
 
 /** Summary of one column. */
 export interface ColumnProfile {
+  /** Column name. */
   name: string;
+  /** Its role in the spec. */
   role: ColumnRole;
+  /** Its polars dtype. */
   dtype: string;
+  /** Missing values. */
   missing: number;
+  /** Missing values over rows. */
   missingShare: number;
+  /** Distinct values. */
   distinct: number;
   /** Numeric columns: min, max, mean, population std of non-missing values. */
   stats?: { min: number; max: number; mean: number; std: number };
@@ -42,6 +52,7 @@ export interface ColumnProfile {
 
 /** A data-quality finding. */
 export interface QualityWarning {
+  /** What was found. */
   kind:
     | "constant"
     | "duplicate_rows"
@@ -49,17 +60,25 @@ export interface QualityWarning {
     | "leakage"
     | "leakage_missingness"
     | "single_class";
+  /** The column it is about, when one. */
   column?: string;
+  /** One line for a person. */
   message: string;
 }
 
 /** A dataset's profile. */
 export interface DataProfile {
+  /** Rows in the dataset. */
   rows: number;
+  /** Fraud rows. */
   positives: number;
+  /** Fraud rows over rows. */
   fraudRate: number;
+  /** Per spec column, in spec order. */
   columns: ColumnProfile[];
+  /** File columns the spec does not name. */
   ignored: string[];
+  /** Data-quality findings. */
   warnings: QualityWarning[];
 }
 
@@ -87,7 +106,7 @@ function num(v: unknown): number {
   return v === null || v === undefined ? NaN : Number(v);
 }
 
-function topValues(frame: pl.DataFrame, column: string, label: string, k: number): CategoryShare[] {
+function topValues(frame: Frame, column: string, label: string, k: number): CategoryShare[] {
   const counts = frame.groupBy(column).agg(pl.len().alias("n"), pl.col(label).mean().alias("rate"))
     .sort(["n", column], true).head(k);
   const values = counts.getColumn(column).toArray(), n = counts.getColumn("n").toArray();
@@ -111,9 +130,15 @@ function separation(labels: ArrayLike<number>, scores: ArrayLike<number>): numbe
  * duplicate rows, id-like feature columns, and label leakage (any single
  * feature whose value or missingness separates the label almost perfectly).
  *
+ * @param ds a loaded dataset
+ * @param options the leakage threshold
+ * @returns per-column statistics and the warnings
+ *
  * @example
  * ```ts
- * const p = profileDataset(ds);
+ * import { exampleData } from "../testing/examples.ts";
+ * import { profileDataset } from "./profile.ts";
+ * const p = profileDataset((await exampleData()).ds);
  * for (const w of p.warnings) console.log(w.message);
  * ```
  */
@@ -134,7 +159,7 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
     (r === "numeric" || r === "amount" || r === "time") && frame.getColumn(n).isNumeric()
   ).map(([n]) => n);
   const classMeans = new Map(
-    meansByClass(frame, frame.getColumn(label), numericCols).map((m) => [m.column, m]),
+    meansByClass(frame, frame.getColumn(label), { columns: numericCols }).map((m) => [m.column, m]),
   );
 
   if (positives === 0 || positives === rows) {
@@ -208,7 +233,7 @@ export function profileDataset(ds: Dataset, options: ProfileOptions = {}): DataP
 }
 
 function checkIdLike(
-  frame: pl.DataFrame,
+  frame: Frame,
   name: string,
   col: ColumnProfile,
   rows: number,
@@ -230,7 +255,7 @@ function checkIdLike(
 }
 
 function checkLeakage(
-  frame: pl.DataFrame,
+  frame: Frame,
   name: string,
   label: string,
   col: ColumnProfile,
@@ -355,14 +380,29 @@ export function formatProfile(p: DataProfile): string {
 }
 
 /**
- * Mean of each of `columns` per class of `labels` (0/1, one per row), for a
+ * Mean of each column per class of `labels` (0/1, one per row), for a
  * quick look at which features move with fraud.
+ *
+ * @param frame the features
+ * @param labels 0/1 per row
+ * @param options which columns (default all)
+ * @returns per column, its mean over legitimate and over fraud rows
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { meansByClass } from "./profile.ts";
+ * const frame = pl.DataFrame({ amount: [10, 20, 300] });
+ * console.log(meansByClass(frame, pl.Series("y", [0, 0, 1])));
+ * // [{ column: "amount", legit: 15, fraud: 300 }]
+ * ```
  */
 export function meansByClass(
-  frame: pl.DataFrame,
-  labels: pl.Series,
-  columns: string[] = frame.columns,
+  frame: Frame,
+  labels: Column,
+  options: { columns?: string[] } = {},
 ): { column: string; legit: number | null; fraud: number | null }[] {
+  const columns = options.columns ?? frame.columns;
   const y = labels.rename("__y");
   const means = pl.concat([frame.select(...columns), pl.DataFrame([y])], { how: "horizontal" })
     .groupBy("__y").agg(...columns.map((c) => pl.col(c).mean()));
@@ -379,9 +419,13 @@ export function meansByClass(
 
 /** Rows, fraud count and fraud rate of one group. */
 export interface GroupRate {
+  /** The group's value. */
   group: string | number;
+  /** Rows in the group. */
   rows: number;
+  /** Fraud rows in the group. */
   fraud: number;
+  /** Fraud rows over rows. */
   rate: number;
 }
 
@@ -389,9 +433,15 @@ export interface GroupRate {
  * Fraud rate per group (hour of day, weekday, a velocity bucket…), in
  * first-seen order unless the groups are all numbers (then ascending).
  *
+ * @param labels 0/1 per row
+ * @param groups the group of each row
+ * @returns rows, fraud rows and rate per group
+ *
  * @example
  * ```ts
- * fraudRateBy(labels, Array.from(times, (t) => new Date(t).getUTCHours()));
+ * import { fraudRateBy } from "./profile.ts";
+ * const rates = fraudRateBy([0, 1, 0, 0], ["online", "online", "shop", "shop"]);
+ * console.log(rates[0]); // { group: "online", rows: 2, fraud: 1, rate: 0.5 }
  * ```
  */
 export function fraudRateBy(
@@ -421,12 +471,26 @@ export function fraudRateBy(
  * Each column's ROC-AUC as a lone score, either direction (max(AUC, 1 − AUC)),
  * highest first: a quick ranking of what separates fraud, and a leakage
  * check (a lone feature near 1 usually encodes the label).
+ *
+ * @param frame the features (numeric columns)
+ * @param labels 0/1 per row
+ * @param options which columns (default all)
+ * @returns columns and their AUC, best first
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { singleFeatureAuc } from "./profile.ts";
+ * const frame = pl.DataFrame({ amount: [1, 2, 9], hour: [3, 1, 2] });
+ * console.log(singleFeatureAuc(frame, [0, 0, 1])[0]); // { column: "amount", auc: 1 }
+ * ```
  */
 export function singleFeatureAuc(
+  frame: Frame,
   labels: ArrayLike<number>,
-  frame: pl.DataFrame,
-  columns: string[],
+  options: { columns?: string[] } = {},
 ): { column: string; auc: number }[] {
+  const columns = options.columns ?? frame.columns;
   return columns.map((column) => {
     const a = rocAuc(labels, numericColumn(frame, column));
     return { column, auc: Math.max(a, 1 - a) };

@@ -26,6 +26,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import type { Frame } from "./frame.ts";
 import { Rng } from "../util/rng.ts";
 import { progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -65,8 +66,11 @@ export type DriftScenario = typeof DRIFT_SCENARIOS[number];
  * power intensity, new_fraud multiplies the takeover rate by intensity.
  */
 export interface DriftEvent {
+  /** Which change of the world. */
   scenario: DriftScenario;
+  /** First day it applies (YYYY-MM-DD). */
   from: string;
+  /** How strong (scenario-specific; default 1). */
   intensity?: number;
 }
 
@@ -119,8 +123,23 @@ export function parseDay(value: string, what: string): number {
 /**
  * Parses a `--drift SCENARIO[:INTENSITY][@YYYY-MM-DD]` value; without a date
  * the drift starts halfway through the simulated range.
+ *
+ * @param value the flag's value
+ * @param range the simulated range: first day (YYYY-MM-DD) and days
+ * @returns the drift event
+ *
+ * @example
+ * ```ts
+ * import { parseDrift } from "./simulate.ts";
+ * console.log(parseDrift("new_fraud:2", { start: "2025-01-01", days: 60 }));
+ * // { scenario: "new_fraud", from: "2025-01-31", intensity: 2 }
+ * ```
  */
-export function parseDrift(value: string, start: string, days: number): DriftEvent {
+export function parseDrift(
+  value: string,
+  range: { start: string; days: number },
+): DriftEvent {
+  const { start, days } = range;
   const [head, date] = value.split("@");
   const [name, level] = head.split(":");
   const intensity = level === undefined ? 1 : Number(level);
@@ -352,12 +371,17 @@ function timeOfDay(rng: Rng): number {
  * channel, merchant_category, device_risk (null for card-present),
  * distance_from_home (km), is_fraud (0/1) and fraud_scenario (0–5).
  *
+ * @param options size, dates, seed and drift scenarios
+ * @returns the transactions
+ *
  * @example
  * ```ts
- * const frame = simulateTransactions({ customers: 500, days: 30, seed: 7 });
+ * import { simulateTransactions } from "./simulate.ts";
+ * const frame = simulateTransactions({ customers: 100, days: 10, seed: 7 });
+ * console.log(frame.height, frame.columns.length);
  * ```
  */
-export function simulateTransactions(options: SimulateOptions = {}): pl.DataFrame {
+export function simulateTransactions(options: SimulateOptions = {}): Frame {
   const customers = options.customers ?? 5000;
   const terminals = options.terminals ?? Math.max(50, Math.round(customers / 5));
   const days = options.days ?? 90;
@@ -568,7 +592,7 @@ function decode<T extends readonly string[]>(codes: Uint8Array, names: T, name: 
   return pl.Series(name, values, pl.Utf8);
 }
 
-function toFrame(c: Columns): pl.DataFrame {
+function toFrame(c: Columns): Frame {
   const n = c.n;
   const ids = new Float64Array(n);
   for (let i = 0; i < n; i++) ids[i] = i;

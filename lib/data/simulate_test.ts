@@ -69,7 +69,10 @@ Deno.test("simulate: drift scenarios change the world from their date only", () 
   const from = "2025-01-31";
   const split = pl.col("tx_time").lt(pl.lit(new Date(Date.UTC(2025, 0, 31))));
   const world = (scenario: Parameters<typeof parseDrift>[0]) =>
-    simulateTransactions({ ...BASE, drift: [parseDrift(`${scenario}@${from}`, "2025-01-01", 60)] });
+    simulateTransactions({
+      ...BASE,
+      drift: [parseDrift(`${scenario}@${from}`, { start: "2025-01-01", days: 60 })],
+    });
   const before = (f: pl.DataFrame) => f.filter(split),
     after = (f: pl.DataFrame) => f.filter(split.not());
   const legit = pl.col("is_fraud").eq(0);
@@ -101,9 +104,9 @@ Deno.test("simulate: drift scenarios change the world from their date only", () 
 });
 
 Deno.test("simulate: bad options are user errors", () => {
-  assert.throws(() => parseDrift("meteor", "2025-01-01", 30), UserError);
+  assert.throws(() => parseDrift("meteor", { start: "2025-01-01", days: 30 }), UserError);
   assert.throws(
-    () => parseDrift("new_fraud@2025-02-30", "2025-01-01", 30),
+    () => parseDrift("new_fraud@2025-02-30", { start: "2025-01-01", days: 30 }),
     /expected a date YYYY-MM-DD/,
   );
   assert.throws(() => simulateTransactions({ days: 0, quiet: true }), /--days/);

@@ -40,11 +40,17 @@ export interface DatasetSpec {
 
 /** A spec after it met a file: every column has a role and features have types. */
 export interface ResolvedSpec extends DatasetSpec {
+  /** Entity columns (customer, terminal…) the velocity features group by. */
   entities: string[];
+  /** Numeric feature columns. */
   numeric: string[];
+  /** Categorical feature columns. */
   categorical: string[];
+  /** Columns read but never used as features. */
   drop: string[];
+  /** Columns that may be absent from a file. */
   optional: string[];
+  /** Spec format version. */
   version: number;
 }
 
@@ -58,7 +64,9 @@ const ALL_KEYS = new Set<string>([...STRING_KEYS, ...LIST_KEYS, "version", "rang
  *
  * @example
  * ```ts
+ * const text = '{ "name": "claims", "label": "fraud_reported", "amount": "claim_amount" }';
  * const spec = validateSpec(JSON.parse(text), "my_spec.json");
+ * console.log(spec.label); // fraud_reported
  * ```
  */
 export function validateSpec(value: unknown, source: string): DatasetSpec {

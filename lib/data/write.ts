@@ -2,15 +2,27 @@
  * Writing frames: Parquet or CSV by the file extension, atomically.
  * @module
  */
-import pl from "nodejs-polars";
+import type { Frame } from "./frame.ts";
 import { UserError } from "../util/errors.ts";
 
 /**
  * Writes a frame to `path` as Parquet or CSV by the extension, atomically
  * (a temporary file renamed into place). Datetimes are written to CSV as ISO
  * 8601 text.
+ *
+ * @param frame the frame
+ * @param path a `.parquet` or `.csv` file
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { writeFrame } from "./write.ts";
+ * const path = `${await Deno.makeTempDir()}/x.csv`;
+ * writeFrame(pl.DataFrame({ amount: [1, 2] }), path);
+ * console.log(await Deno.readTextFile(path)); // amount\n1.0\n2.0
+ * ```
  */
-export function writeFrame(frame: pl.DataFrame, path: string): void {
+export function writeFrame(frame: Frame, path: string): void {
   const lower = path.toLowerCase();
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {

@@ -10,12 +10,12 @@ import { numericColumn, stringColumn } from "../data/frame.ts";
 import { sha256Hex } from "../data/fingerprint.ts";
 import { UserError } from "../util/errors.ts";
 import {
-  type ColumnProfile,
   PROFILE_FORMAT,
   profileCategorical,
   profileNumeric,
-  type ProfileOptions,
   profileOptions,
+  type ReferenceColumn,
+  type ReferenceOptions,
   type ReferenceProfile,
 } from "./profile.ts";
 import type { CurrentData, SchemaChanges } from "./compare.ts";
@@ -60,7 +60,7 @@ function labelColumn(ds: Dataset): Int8Array | null {
  */
 export function referenceProfile(
   ds: Dataset,
-  options: ProfileOptions & {
+  options: ReferenceOptions & {
     rows?: Uint32Array;
     rowsLabel?: string;
     /** The file's sha256 when already known (saves hashing it again). */
@@ -73,7 +73,7 @@ export function referenceProfile(
   const { rows } = options;
   const o = profileOptions(options);
   const schema = monitoredColumns(ds.spec);
-  const columns: Record<string, ColumnProfile> = {};
+  const columns: Record<string, ReferenceColumn> = {};
   schema.forEach(({ name, type }, i) => {
     try {
       columns[name] = type === "numeric"

@@ -29,7 +29,7 @@ export const TAIL_VALUES = 256;
 export const DISCRETE_MAX = 5;
 
 /** How a profile is built. */
-export interface ProfileOptions {
+export interface ReferenceOptions {
   /** Reservoir sample size per numeric column. Default 5000. */
   sampleSize?: number;
   /** Seed of the reservoir samples. Default 0. */
@@ -42,12 +42,17 @@ export interface ProfileOptions {
 
 /** Profile of one numeric column. */
 export interface NumericProfile {
+  /** Numeric column. */
   type: "numeric";
   /** Non-missing values. */
   count: number;
+  /** Missing values. */
   missing: number;
+  /** Smallest value. */
   min: number;
+  /** Largest value. */
   max: number;
+  /** Mean. */
   mean: number;
   /** Population standard deviation. */
   std: number;
@@ -70,8 +75,11 @@ export interface NumericProfile {
 
 /** Profile of one categorical column. */
 export interface CategoricalProfile {
+  /** Categorical column. */
   type: "categorical";
+  /** Non-missing values. */
   count: number;
+  /** Missing values. */
   missing: number;
   /** Counts of the most frequent categories, most frequent first. */
   categories: [string, number][];
@@ -80,10 +88,11 @@ export interface CategoricalProfile {
 }
 
 /** Profile of one column. */
-export type ColumnProfile = NumericProfile | CategoricalProfile;
+export type ReferenceColumn = NumericProfile | CategoricalProfile;
 
 /** A stored reference profile. */
 export interface ReferenceProfile {
+  /** File format tag. */
   format: typeof PROFILE_FORMAT;
   /** When it was computed; null inside a run (run.json dates it, and run files stay reproducible). */
   created: string | null;
@@ -93,7 +102,8 @@ export interface ReferenceProfile {
   source: { path: string; sha256: string; rows: string };
   /** Feature columns in spec order with their type. */
   schema: { name: string; type: "numeric" | "categorical" }[];
-  columns: Record<string, ColumnProfile>;
+  /** Each column's profile, by name. */
+  columns: Record<string, ReferenceColumn>;
   /** Label counts of the profiled rows, when labelled. */
   target: { label: string; rows: number; positives: number } | null;
   /** The model's scores on its validation rows, with the alert threshold. */
@@ -103,11 +113,12 @@ export interface ReferenceProfile {
     alerts: number;
     scores: NumericProfile;
   } | null;
-  options: Required<ProfileOptions>;
+  /** The options it was computed with. */
+  options: Required<ReferenceOptions>;
 }
 
 /** Fills in profile option defaults. */
-export function profileOptions(o: ProfileOptions = {}): Required<ProfileOptions> {
+export function profileOptions(o: ReferenceOptions = {}): Required<ReferenceOptions> {
   return {
     sampleSize: o.sampleSize ?? 5000,
     seed: o.seed ?? 0,
@@ -239,7 +250,7 @@ function histogramEdges(sorted: Float64Array, bins: number): number[] {
  */
 export function profileNumeric(
   values: ArrayLike<number>,
-  options: ProfileOptions = {},
+  options: ReferenceOptions = {},
   sorted?: Float64Array,
 ): NumericProfile {
   const o = profileOptions(options);
@@ -293,7 +304,7 @@ export function categoryCounts(values: ArrayLike<string | null>): {
 /** Profiles a categorical column (null or "" = missing). */
 export function profileCategorical(
   values: ArrayLike<string | null>,
-  options: ProfileOptions = {},
+  options: ReferenceOptions = {},
 ): CategoricalProfile {
   const o = profileOptions(options);
   const { counts, missing } = categoryCounts(values);

@@ -35,7 +35,7 @@ function month(name: string, drift: string[]): string {
       days: 90,
       seed: SEED,
       quiet: true,
-      drift: drift.map((d) => parseDrift(`${d}@${MONTH_START}`, "2025-01-01", 90)),
+      drift: drift.map((d) => parseDrift(`${d}@${MONTH_START}`, { start: "2025-01-01", days: 90 })),
     }),
     path,
   );

@@ -58,11 +58,15 @@ export const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(["ks", "chisqua
 
 /** The outcome of one test on one column. */
 export interface TestResult {
+  /** Which test. */
   test: DriftTestName;
+  /** Its statistic (KS D, chi-square, Z, or a distance). */
   statistic: number;
   /** p-value for ks, chisquare and z; null for distances. */
   pValue: number | null;
+  /** The threshold it was judged against. */
   threshold: number;
+  /** Whether it says the column drifted. */
   drifted: boolean;
   /** How the p-value was computed, where there is a choice (ks: exact | asymptotic). */
   method?: string;

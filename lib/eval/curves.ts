@@ -77,8 +77,11 @@ export function averagePrecisionOf(s: Sweep): number {
 
 /** A curve as parallel arrays (stored in runs, drawn in reports). */
 export interface Curve {
+  /** X coordinates. */
   x: number[];
+  /** Y coordinates. */
   y: number[];
+  /** The score threshold of each point. */
   threshold: number[];
 }
 
@@ -156,17 +159,35 @@ export function budgetCurve(s: Sweep, days: number, maxPoints = 400): Curve {
 
 /** Score histogram by class on shared bins (for distribution plots). */
 export interface ScoreHistogram {
+  /** Bin edges (bins + 1). */
   edges: number[];
+  /** Legitimate rows per bin. */
   negatives: number[];
+  /** Fraud rows per bin. */
   positives: number[];
 }
 
-/** Histogram of scores by class with `bins` equal-width bins over the observed range. */
+/**
+ * Histogram of scores by class with equal-width bins over the observed range.
+ *
+ * @param labels 0/1 per row
+ * @param scores a score per row
+ * @param options number of bins (default 40)
+ * @returns the bin edges and the rows of each class per bin
+ *
+ * @example
+ * ```ts
+ * import { scoreHistogram } from "./curves.ts";
+ * const h = scoreHistogram([0, 0, 1], [0.1, 0.2, 0.9], { bins: 4 });
+ * console.log(h.negatives, h.positives); // [2, 0, 0, 0] [0, 0, 0, 1]
+ * ```
+ */
 export function scoreHistogram(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  bins = 40,
+  options: { bins?: number } = {},
 ): ScoreHistogram {
+  const bins = options.bins ?? 40;
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < scores.length; i++) {
     if (scores[i] < lo) lo = scores[i];

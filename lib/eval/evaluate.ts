@@ -59,13 +59,21 @@ export interface EvalInput {
 
 /** The figures of one evaluation (stored as a run's metrics). */
 export interface EvalMetrics {
+  /** Rows evaluated. */
   rows: number;
+  /** Fraud rows among them. */
   positives: number;
+  /** Area under the ROC curve. */
   rocAuc: number;
+  /** Average precision (area under the precision-recall curve, step-wise). */
   averagePrecision: number;
+  /** Recall at a 1% false-positive rate. */
   recallAt1pctFpr: number;
+  /** The k of precision@k. */
   k: number;
+  /** Fraud among the k highest scores, over k. */
   precisionAtK: number;
+  /** The confusion matrix at the chosen threshold. */
   atThreshold: Confusion;
   /** Mean daily precision@k (with per-day figures), when times are known. */
   dailyPrecisionAtK?: DailyPrecisionAtK;
@@ -79,10 +87,15 @@ export interface EvalMetrics {
 
 /** Curves for reports. */
 export interface EvalCurves {
+  /** ROC curve (false-positive rate, recall). */
   roc: Curve;
+  /** Precision-recall curve. */
   pr: Curve;
+  /** Cost per threshold (alert fees and missed fraud amounts). */
   cost: Curve;
+  /** Recall per daily alert budget. */
   budget: Curve;
+  /** Score histogram by class. */
   histogram: ScoreHistogram;
 }
 

@@ -76,15 +76,25 @@ export function precisionAtK(
 
 /** Counts and rates of the rule "alert iff score ≥ threshold". */
 export interface Confusion {
+  /** Alert when score ≥ this. */
   threshold: number;
+  /** Alerted fraud. */
   tp: number;
+  /** Alerted legitimate rows. */
   fp: number;
+  /** Legitimate rows not alerted. */
   tn: number;
+  /** Fraud not alerted. */
   fn: number;
+  /** tp / (tp + fp). */
   precision: number;
+  /** tp / (tp + fn). */
   recall: number;
+  /** Harmonic mean of precision and recall. */
   f1: number;
+  /** fp / (fp + tn). */
   fpr: number;
+  /** Alerts over rows. */
   alertRate: number;
 }
 
@@ -129,13 +139,17 @@ export interface DailyPrecision {
   n: number;
   /** Frauds among the top k. */
   frauds: number;
+  /** Fraud among the day's top k. */
   precision: number;
 }
 
 /** Mean and per-day figures of a daily top-k metric. */
 export interface DailyPrecisionAtK {
+  /** Alerts a day the team can review. */
   k: number;
+  /** Mean over the days. */
   mean: number;
+  /** Each day. */
   days: DailyPrecision[];
 }
 

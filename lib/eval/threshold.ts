@@ -82,7 +82,9 @@ export function formatStrategy(s: ThresholdStrategy): string {
 
 /** What the validation data offers a strategy. */
 export interface ThresholdData {
+  /** 0/1 labels of the validation rows. */
   labels: ArrayLike<number>;
+  /** Their scores. */
   scores: ArrayLike<number>;
   /** Transaction amounts (cost strategy). */
   amounts?: ArrayLike<number>;
@@ -92,10 +94,13 @@ export interface ThresholdData {
 
 /** A chosen threshold and why. */
 export interface ChosenThreshold {
+  /** The strategy, as written (`recall:0.8`). */
   strategy: string;
+  /** Alert when score ≥ this. */
   threshold: number;
   /** The figure the strategy optimized or met, on validation rows. */
   objective: number;
+  /** What `objective` is (`recall`, `cost`…). */
   objectiveName: string;
 }
 
@@ -176,10 +181,13 @@ function lowestWithin(
 
 /** What one strategy's threshold, chosen on validation rows, does on test rows. */
 export interface StrategyOutcome {
+  /** The strategy, as written. */
   strategy: string;
+  /** The threshold it chose on validation rows. */
   threshold: number;
   /** The figure the strategy optimized or met on validation rows, and its name. */
   objective: number;
+  /** What `objective` is. */
   objectiveName: string;
   /** On the test rows. */
   test: {
@@ -194,20 +202,28 @@ export interface StrategyOutcome {
 }
 
 /**
- * Chooses a threshold for each strategy on `validation` and measures it on
- * `test`, so strategies can be compared side by side (what an alert budget
- * buys in recall, what a recall target costs in alerts).
+ * Chooses a threshold for each strategy on the validation rows and measures
+ * it on the test rows, so strategies can be compared side by side (what an
+ * alert budget buys in recall, what a recall target costs in alerts).
+ *
+ * @param strategies `max-f1`, `recall:R`, `fpr:F`, `budget:K` or `cost:FEE[:MISS]`
+ * @param rows validation rows to choose on, test rows (with the alert fee) to measure on
+ * @returns one outcome per strategy
  *
  * @example
  * ```ts
- * compareStrategies(["max-f1", "recall:0.8", "budget:20"], validation, { ...test, alertFee: 5 });
+ * import { compareStrategies } from "./threshold.ts";
+ * const validation = { labels: [0, 0, 1, 1], scores: [0.1, 0.4, 0.6, 0.9] };
+ * const test = { labels: [0, 1, 0, 1], scores: [0.2, 0.7, 0.5, 0.3], alertFee: 5 };
+ * const [f1] = compareStrategies(["max-f1"], { validation, test });
+ * console.log(f1.threshold, f1.test.recall); // 0.6 0.5
  * ```
  */
 export function compareStrategies(
   strategies: string[],
-  validation: ThresholdData,
-  test: ThresholdData & { alertFee?: number },
+  rows: { validation: ThresholdData; test: ThresholdData & { alertFee?: number } },
 ): StrategyOutcome[] {
+  const { validation, test } = rows;
   const fee = test.alertFee ?? 5;
   return strategies.map((text) => {
     const strategy = parseStrategy(text);

@@ -50,10 +50,15 @@ export interface PipelineConfig {
 
 /** One fitted numeric column. */
 export interface NumericStep {
+  /** Column name. */
   name: string;
+  /** Fit-row median: what a missing value becomes. */
   median: number;
+  /** Whether values pass through log(1 + x) first. */
   log1p: boolean;
+  /** Fit-row mean (after log1p), for standardizing. */
   mean: number;
+  /** Fit-row standard deviation (after log1p), for standardizing. */
   std: number;
   /** Computed by velocity features rather than read from the input. */
   derived: boolean;
@@ -61,15 +66,21 @@ export interface NumericStep {
 
 /** One fitted categorical column. */
 export interface CategoricalStep {
+  /** Column name. */
   name: string;
+  /** Categories seen on fit rows, one indicator column each. */
   categories: string[];
 }
 
 /** A fitted pipeline: plain JSON, stored in every run. */
 export interface FittedPipeline {
+  /** File format tag. */
   format: "fraudlab.pipeline/1";
+  /** Whether numeric columns are standardized. */
   standardize: boolean;
+  /** Numeric steps, in column order. */
   numeric: NumericStep[];
+  /** Categorical steps, after the numeric columns. */
   categorical: CategoricalStep[];
   /** Velocity options used, or null when no velocity features are built. */
   velocity: Required<VelocityOptions> | null;
@@ -81,9 +92,13 @@ export interface FittedPipeline {
 
 /** A dense row-major feature matrix. */
 export interface Matrix {
+  /** Row-major values. */
   data: Float32Array;
+  /** Rows. */
   rows: number;
+  /** Columns per row. */
   cols: number;
+  /** Column names. */
   columns: string[];
 }
 

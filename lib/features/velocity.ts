@@ -8,6 +8,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import type { Frame } from "../data/frame.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { DAY_MS } from "../util/time.ts";
@@ -26,12 +27,14 @@ export interface VelocityOptions {
 
 /** The parts of a dataset velocity features need. */
 export interface FramedData {
-  frame: pl.DataFrame;
+  /** The transactions. */
+  frame: Frame;
+  /** The spec that names their columns. */
   spec: ResolvedSpec;
 }
 
 /** Event times of a frame's time column as epoch milliseconds (Int64 expression). */
-export function timeMsExpr(frame: pl.DataFrame, column: string): pl.Expr {
+export function timeMsExpr(frame: Frame, column: string): pl.Expr {
   const dtype = frame.getColumn(column).dtype;
   if (dtype.variant === "Datetime") return pl.col(column).cast(pl.Datetime("ms")).cast(pl.Int64);
   if (dtype.variant === "Date") return pl.col(column).cast(pl.Datetime("ms")).cast(pl.Int64);
@@ -39,8 +42,22 @@ export function timeMsExpr(frame: pl.DataFrame, column: string): pl.Expr {
   return pl.col(column).cast(pl.Float64).mul(1000).round(0).cast(pl.Int64);
 }
 
-/** Event times as epoch ms in a Float64Array (for splits). */
-export function timesMs(frame: pl.DataFrame, column: string): Float64Array {
+/**
+ * Event times as epoch ms in a Float64Array (for splits and windows).
+ *
+ * @param frame the frame
+ * @param column its time column (Datetime or text)
+ * @returns one time per row
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { timesMs } from "./velocity.ts";
+ * const { ds } = await exampleData();
+ * console.log(new Date(timesMs(ds.frame, ds.spec.time!)[0]).toISOString());
+ * ```
+ */
+export function timesMs(frame: Frame, column: string): Float64Array {
   return frame.select(timeMsExpr(frame, column).cast(pl.Float64).alias("t")).getColumn("t")
     .toTypedArray() as Float64Array;
 }
@@ -66,11 +83,11 @@ const ENTITY_STRIDE = 2 ** 40;
  * so windows never cross entities and polars keeps row order (no `by` groups).
  */
 function rolling(
-  sorted: pl.DataFrame,
+  sorted: Frame,
   periodMs: number,
   offsetMs: number,
   ...aggs: pl.Expr[]
-): pl.DataFrame {
+): Frame {
   const out = sorted.groupByRolling({
     indexColumn: "__key",
     period: `${periodMs}i`,
@@ -94,13 +111,20 @@ function rolling(
  * not counted); risk covers [t − delay − w, t − delay) and is 0 when that
  * window holds no transaction. Rows whose entity is missing get nulls.
  *
+ * @param data a frame and its spec (entities, time, amount, label)
+ * @param options windows (days) and the label delay (days)
+ * @returns the new columns
+ *
  * @example
  * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { velocityFeatures } from "./velocity.ts";
+ * const { ds } = await exampleData();
  * const feats = velocityFeatures(ds, { windowsDays: [1, 7], delayDays: 7 });
- * const frame = pl.concat([ds.frame, feats], { how: "horizontal" });
+ * console.log(feats.columns.slice(0, 3));
  * ```
  */
-export function velocityFeatures(data: FramedData, options: VelocityOptions = {}): pl.DataFrame {
+export function velocityFeatures(data: FramedData, options: VelocityOptions = {}): Frame {
   const { frame, spec } = data;
   const windows = options.windowsDays ?? [1, 7, 30];
   const delay = options.delayDays ?? 7;
@@ -151,7 +175,7 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
         .mul(pl.lit(ENTITY_STRIDE).cast(pl.Int64))
         .add(pl.col("__t").sub(pl.lit(tMin).cast(pl.Int64))).alias("__key"),
     ).sort(["__key", "__row"]);
-    const parts: pl.DataFrame[] = [sorted.select("__row", "__null")];
+    const parts: Frame[] = [sorted.select("__row", "__null")];
     for (const w of windows) {
       const wMs = Math.round(w * DAY_MS), dMs = Math.round(delay * DAY_MS);
       parts.push(rolling(

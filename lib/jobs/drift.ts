@@ -60,8 +60,11 @@ function enoughRows(rows: number, job: DriftJob, what: string): void {
 
 /** What a drift job produced. */
 export interface DriftJobResult {
+  /** The comparison. */
   result: DriftResult;
+  /** Paths of the HTML and JSON reports and of the reports index. */
   report: { html: string; json: string; index: string };
+  /** Seconds the job took. */
   seconds: number;
 }
 
@@ -104,7 +107,23 @@ export async function resolveReference(
   return { profile: await loadProfile(run), run, label: `${ref} (run ${run.id})` };
 }
 
-/** Runs a drift job (see the module doc). */
+/**
+ * Runs a drift job (see the module doc): compares current data (a file or a
+ * window of the prediction log) against a reference and writes the report.
+ *
+ * @param job the reference, the current data, tests and thresholds, the report path
+ * @returns the comparison and where its reports went
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { runDriftJob } from "./drift.ts";
+ * const { path } = await exampleData();
+ * const out = `${await Deno.makeTempDir()}/drift.html`;
+ * const r = await runDriftJob({ ref: `run:${(await exampleRun()).dir}`, cur: path, out });
+ * console.log(r.result.drift, r.result.reasons);
+ * ```
+ */
 export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
   const t0 = performance.now();
   const reference = await resolveReference(job.ref, job.spec);

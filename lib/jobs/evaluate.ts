@@ -57,7 +57,21 @@ export interface EvaluateJobResult {
   headline: Record<string, number | null>;
 }
 
-/** Scores a data file with a stored run and evaluates it (see the module doc). */
+/**
+ * Scores a data file with a stored run and evaluates it (see the module doc).
+ *
+ * @param job the run, the data, the first evaluated day, where scores go
+ * @returns the metrics, the data version and the scoring time
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { runEvaluateJob } from "./evaluate.ts";
+ * const { path } = await exampleData();
+ * const r = await runEvaluateJob({ run: (await exampleRun()).dir, data: path });
+ * console.log(r.headline.averagePrecision, r.seconds);
+ * ```
+ */
 export async function runEvaluateJob(job: EvaluateJob): Promise<EvaluateJobResult> {
   const run = typeof job.run === "string" ? await loadRunRef(job.run) : job.run;
   const ds = await loadDataset(job.data, run.spec);
@@ -103,6 +117,21 @@ export async function runEvaluateJob(job: EvaluateJob): Promise<EvaluateJobResul
  * Scores a data file with a stored run and evaluates it at the run's
  * threshold, k and alert fee; with `since` (YYYY-MM-DD), only rows from that
  * day on are evaluated (earlier ones feed the velocity history).
+ *
+ * @param run a loaded run
+ * @param path the data file
+ * @param options the first evaluated day
+ * @returns the metrics
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { loadRun } from "../registry/runs.ts";
+ * import { evaluateRunOn } from "./evaluate.ts";
+ * const run = await loadRun((await exampleRun()).dir);
+ * const m = await evaluateRunOn(run, (await exampleData()).path, { since: "2025-02-01" });
+ * console.log(m.rows, m.averagePrecision);
+ * ```
  */
 export async function evaluateRunOn(
   run: LoadedRun,

@@ -21,7 +21,9 @@ import { DAY_MS } from "../util/time.ts";
 
 /** A window of the prediction log: predictions scored in [from, to). */
 export interface LogWindow {
+  /** Start (epoch ms, inclusive). */
   from: number;
+  /** End (epoch ms, exclusive). */
   to: number;
   /** As written, e.g. "log:24h". */
   label: string;
@@ -142,21 +144,31 @@ export function logCurrentData(
 
 /** Realized figures of a set of predictions with the feedback received so far. */
 export interface Realized {
+  /** Predictions. */
   predictions: number;
+  /** Of them, alerts. */
   alerts: number;
+  /** alerts / predictions. */
   alertRate: number;
+  /** Predictions with a label so far. */
   labeled: number;
   /** labeled / predictions: how much of the window the figures below rest on. */
   labelCoverage: number;
+  /** Labeled fraud. */
   frauds: number;
+  /** Labeled fraud alerted. */
   tp: number;
+  /** Labeled legitimate alerted. */
   fp: number;
+  /** Labeled fraud not alerted. */
   fn: number;
+  /** Labeled legitimate not alerted. */
   tn: number;
   /** tp / (tp + fp) among labeled alerts; NaN without one. */
   precision: number;
   /** tp / (tp + fn) among labeled frauds; NaN without one. */
   recall: number;
+  /** Mean score. */
   meanScore: number;
 }
 
@@ -186,13 +198,17 @@ function realized(rows: LogSummaryRow[]): Realized {
 export interface MonitorLine extends Realized {
   /** A UTC day, or null for the whole window. */
   day: string | null;
+  /** Registered model name. */
   model: string;
+  /** Its version. */
   version: number;
+  /** The run behind it. */
   run_id: string;
 }
 
 /** The monitoring report of a window. */
 export interface MonitorReport {
+  /** The window (ISO times) and how it was written. */
   window: { from: string; to: string; label: string };
   /** Per day and model version. */
   days: MonitorLine[];
@@ -255,8 +271,21 @@ export interface MonitorJobResult {
 }
 
 /**
- * The monitoring job: opens an existing prediction log read-only in effect
- * (it must exist; it is never created), reports the window and closes it.
+ * The monitoring job: opens an existing prediction log (it is never
+ * created), reports the window and closes it.
+ *
+ * @param job the window, the log file, the clock
+ * @returns the log read, the window and its realized figures
+ *
+ * @example
+ * ```ts
+ * import { PredictionLog } from "../serving/predlog.ts";
+ * import { runMonitorJob } from "./monitor.ts";
+ * const path = `${await Deno.makeTempDir()}/predictions.sqlite`;
+ * PredictionLog.open(path, { worker: false }).close();
+ * const { report } = runMonitorJob({ log: path, window: "log:24h" });
+ * console.log(report.total.predictions); // 0
+ * ```
  */
 export function runMonitorJob(job: MonitorJob = {}): MonitorJobResult {
   const window = parseLogWindow(job.window ?? "log:7d", job.now);

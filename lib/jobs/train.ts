@@ -37,6 +37,7 @@ import { UserError } from "../util/errors.ts";
 export interface TrainOptions {
   /** Artifacts root (default {@linkcode artifactsRoot}). */
   root?: string;
+  /** No progress output. */
   quiet?: boolean;
   /** Called with a line of progress text (stage names). */
   log?: (line: string) => void;
@@ -62,7 +63,22 @@ async function runId(config: RunConfig, data: DatasetVersion, root: string): Pro
   }
 }
 
-/** Trains one run from a config (see the module doc for what it writes). */
+/**
+ * Trains one run from a config (see the module doc for what it writes).
+ *
+ * @param input the run config (defaults filled in by `resolveRunConfig`)
+ * @param options artifacts root, quiet, a progress callback
+ * @returns the stored run, with its model and scores still in memory
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { trainRun } from "./train.ts";
+ * const { path, root } = await exampleData();
+ * const run = await trainRun({ data: path, spec: "txsim", model: "iforest" }, { root, quiet: true });
+ * console.log(run.id, run.test.averagePrecision);
+ * ```
+ */
 export async function trainRun(
   input: RunConfigInput,
   options: TrainOptions = {},
@@ -300,6 +316,20 @@ export async function promoteIfBetter(
 /**
  * The validation or test rows of a trained run as threshold data (labels,
  * scores, amounts, days), e.g. to compare threshold strategies.
+ *
+ * @param r a trained run
+ * @param part which rows
+ * @returns their labels, scores, amounts and days
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { compareStrategies } from "../eval/threshold.ts";
+ * import { thresholdData } from "./train.ts";
+ * const run = await exampleRun();
+ * const rows = { validation: thresholdData(run, "validation"), test: thresholdData(run, "test") };
+ * console.log(compareStrategies(["max-f1", "budget:20"], rows).map((o) => o.test.recall));
+ * ```
  */
 export function thresholdData(r: TrainResult, part: "validation" | "test"): ThresholdData {
   const rows = part === "validation" ? r.validationRows : r.testRows;

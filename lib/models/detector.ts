@@ -26,6 +26,7 @@ export interface FitOptions {
 
 /** What a fit reports besides the fitted state (loss history and the like). */
 export interface FitReport {
+  /** A parameter's value. */
   [key: string]: number | string | number[] | boolean;
 }
 

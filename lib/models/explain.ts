@@ -42,19 +42,38 @@ export function topContributions(
 
 /** One explained row: its index in the matrix, its score and its largest contributions. */
 export interface ExplainedRow {
+  /** Row index in the matrix. */
   index: number;
+  /** Its score. */
   score: number;
   /** Largest contributions first; `share` is the contribution over the score. */
   reasons: { feature: string; contribution: number; share: number }[];
 }
 
-/** Explains the `n` highest-scored rows of `X`, each with its `k` largest contributions. */
+/**
+ * Explains the highest-scored rows of a matrix, each with its largest
+ * per-field contributions (the detector's own explanation).
+ *
+ * @param detector a fitted detector
+ * @param scored the matrix and the detector's scores of its rows
+ * @param options how many rows (`n`, default 10) and reasons each (`k`, default 3)
+ * @returns the rows, highest score first
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { explainTopRows } from "./explain.ts";
+ * const run = await exampleRun();
+ * const [top] = explainTopRows(run.detector, { X: run.Xtest, scores: run.scores.test }, { n: 1 });
+ * console.log(top.reasons.map((r) => r.feature));
+ * ```
+ */
 export function explainTopRows(
   detector: Detector,
-  X: Matrix,
-  scores: Float32Array,
+  scored: { X: Matrix; scores: Float32Array },
   options: { n?: number; k?: number } = {},
 ): ExplainedRow[] {
+  const { X, scores } = scored;
   const top = Array.from(descendingOrder(scores).slice(0, options.n ?? 10));
   return top.map((index) => {
     const c = detector.explain(X.data.subarray(index * X.cols, (index + 1) * X.cols));

@@ -27,6 +27,14 @@ import { DAY_MS } from "../util/time.ts";
  * the working directory, searching upwards from the current one, and
  * returns it. Jupyter starts kernels in the notebook's folder; tasks run
  * from the root.
+ *
+ * @returns the root
+ *
+ * @example
+ * ```ts
+ * import { enterRepoRoot } from "./mod.ts";
+ * console.log(enterRepoRoot() === Deno.cwd()); // true
+ * ```
  */
 export function enterRepoRoot(): string {
   let dir = Deno.cwd();
@@ -48,7 +56,17 @@ export function enterRepoRoot(): string {
   }
 }
 
-/** `small` when FRAUDLAB_NOTEBOOK_SCALE=small (tests), `full` otherwise. */
+/**
+ * `small` when FRAUDLAB_NOTEBOOK_SCALE=small (tests), `full` otherwise.
+ *
+ * @returns the scale
+ *
+ * @example
+ * ```ts
+ * import { notebookScale } from "./mod.ts";
+ * console.log(notebookScale());
+ * ```
+ */
 export function notebookScale(): "small" | "full" {
   const v = Deno.env.get("FRAUDLAB_NOTEBOOK_SCALE") ?? "full";
   if (v !== "small" && v !== "full") {
@@ -64,15 +82,29 @@ export function notebookDir(): string {
 
 /** The simulated world notebooks share, by scale. */
 export interface NotebookWorld {
+  /** Customers simulated. */
   customers: number;
+  /** Days simulated. */
   days: number;
+  /** Seed of the simulation. */
   seed: number;
+  /** First day (YYYY-MM-DD). */
   start: string;
   /** Drift events within the base period (a new fraud pattern halfway). */
   drift: DriftEvent[];
 }
 
-/** The notebooks' simulated world: 2,000 customers over 60 days (small: 400 over 45). */
+/**
+ * The notebooks' simulated world: 2,000 customers over 60 days (small: 400 over 45).
+ *
+ * @returns its size, seed and first day
+ *
+ * @example
+ * ```ts
+ * import { notebookWorld } from "./mod.ts";
+ * console.log(notebookWorld().start);
+ * ```
+ */
 export function notebookWorld(): NotebookWorld {
   const small = notebookScale() === "small";
   const days = small ? 45 : 60;
@@ -90,8 +122,11 @@ export function notebookWorld(): NotebookWorld {
 
 /** A dataset a notebook can load: its file and spec. */
 export interface NotebookDataset {
+  /** Built-in name of the dataset. */
   name: string;
+  /** Its data file. */
   path: string;
+  /** Its spec (built-in name or file). */
   spec: string;
 }
 
@@ -105,6 +140,20 @@ export const REAL_DATASETS: Record<string, NotebookDataset> = {
  * The data a notebook runs on: `txsim` simulates the notebooks' world (once
  * per scale; the file is reused when present) into the notebook folder;
  * `creditcard` and `payment_fraud` name the real files under data/.
+ *
+ * @param name `txsim` (default), `creditcard` or `payment_fraud`
+ * @returns its name, file and spec
+ *
+ * @example
+ * ```ts
+ * import { notebookDataset } from "./mod.ts";
+ * // The real datasets are downloaded by hand (data/README.md): a missing file is a UserError.
+ * try {
+ *   console.log(notebookDataset("creditcard").spec); // creditcard
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
  */
 export function notebookDataset(name = "txsim"): NotebookDataset {
   if (name !== "txsim") {
@@ -152,6 +201,7 @@ export interface NextPeriod {
   path: string;
   /** First day of the period (YYYY-MM-DD): rows before it are velocity history only. */
   since: string;
+  /** Rows written (history and period). */
   rows: number;
 }
 
@@ -160,6 +210,15 @@ export interface NextPeriod {
  * terminals and seed, so the base period is identical), with `drift`
  * scenarios starting on its first day, and writes the period with
  * `historyDays` of history before it (the entity velocity features need it).
+ *
+ * @param options days, drift scenarios, history days and the file name
+ * @returns the file, the period's first day and the rows written
+ *
+ * @example
+ * ```ts ignore
+ * // In a notebook (writes into the notebook folder):
+ * const next = simulateNextPeriod({ days: 30, drift: ["new_fraud"] });
+ * ```
  */
 export function simulateNextPeriod(
   options: { days?: number; historyDays?: number; drift?: DriftScenario[]; name?: string } = {},
@@ -189,6 +248,7 @@ export function simulateNextPeriod(
 
 /** What {@linkcode promoteToTask} saved. */
 export interface Promotion {
+  /** The task the config is for. */
   task: "train" | "drift";
   /** The saved config (relative to the repository root). */
   config: string;
@@ -202,13 +262,22 @@ export interface Promotion {
  * Saves a notebook's config as `<notebook dir>/<name>.json` (and the
  * figures it measured as `<name>.expected.json`) and returns a display of
  * the `deno task train|drift --config …` command that reproduces it.
+ *
+ * @param name the config's name (letters, digits, `_ . -`)
+ * @param options the task, the config and the figures measured
+ * @returns a display of the command, and what was saved
+ *
+ * @example
+ * ```ts ignore
+ * // In a notebook: saves notebooks/02_baselines.json beside it.
+ * await display(await promoteToTask("02_baselines", { task: "train", config: run.config }));
+ * ```
  */
 export async function promoteToTask(
   name: string,
-  task: "train" | "drift",
-  config: unknown,
-  options: { expected?: unknown } = {},
+  options: { task: "train" | "drift"; config: unknown; expected?: unknown },
 ): Promise<Shown & { promotion: Promotion }> {
+  const { task, config } = options;
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
     throw new UserError(`notebook config name "${name}": use letters, digits, _ . - only`);
   }
@@ -233,6 +302,7 @@ export async function promoteToTask(
 
 /** The part of `Deno.jupyter` that {@linkcode notebookDisplay} uses. */
 export interface JupyterDisplay {
+  /** Shows a value in the notebook. */
   display(value: unknown): Promise<void>;
 }
 
@@ -244,8 +314,12 @@ export interface JupyterDisplay {
  * zero-delay yield, and none in 1,200 with 10 ms. A notebook passes
  * `Deno.jupyter`, which exists only inside the kernel:
  *
+ * @param jupyter `Deno.jupyter`
+ * @returns the notebook's `display`
+ *
  * @example
- * ```ts
+ * ```ts ignore
+ * // In a notebook cell (Deno.jupyter exists only inside the kernel):
  * const display = notebookDisplay(Deno.jupyter);
  * await display(showProfile(profile));
  * ```

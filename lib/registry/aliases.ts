@@ -15,12 +15,17 @@ import { headline, type LoadedRun, loadRun } from "./runs.ts";
 
 /** One registered version. */
 export interface ModelVersion {
+  /** Version number (1, 2, …). */
   version: number;
+  /** The run it points at. */
   run_id: string;
+  /** Model kind. */
   kind: string;
+  /** When it was registered (ISO). */
   registered: string;
   /** Test metrics of the run when it was registered. */
   test: Record<string, number | null>;
+  /** Content hash of the run's training data. */
   data_sha256: string;
 }
 
@@ -124,12 +129,26 @@ export interface PromoteOptions {
   alias?: string;
   /** Why (kept in the history). */
   reason?: string;
+  /** Artifacts root (default `artifacts/` or `$FRAUDLAB_ARTIFACTS`). */
   root?: string;
 }
 
 /**
  * Registers a run as a new version of a model and points the alias at it.
  * The run is loaded (checksums verified) first; a tampered run is refused.
+ *
+ * @param ref the run (id, directory, or NAME@VERSION / NAME@ALIAS)
+ * @param options model name, alias (default champion), reason and root
+ * @returns the model, the new version, the alias and the version it pointed at before
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { promote } from "./aliases.ts";
+ * const { root } = await exampleData();
+ * const p = await promote((await exampleRun()).dir, { root, model: "example", reason: "first" });
+ * console.log(p.alias, p.version.version);
+ * ```
  */
 export async function promote(
   ref: string,
@@ -267,7 +286,20 @@ export function parsePromotionRule(text: string): { metric: string; margin: numb
 
 /**
  * Loads a run named by id (or unique id prefix), by `NAME@ALIAS` /
- * `NAME@VERSION`, or by a bare alias such as `champion`.
+ * `NAME@VERSION`, or by a bare alias such as `champion`; checksums verified.
+ *
+ * @param ref the reference
+ * @param root the artifacts root (default `artifacts/` or `$FRAUDLAB_ARTIFACTS`)
+ * @returns the run
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { loadRunRef, promote } from "./aliases.ts";
+ * const { root } = await exampleData();
+ * await promote((await exampleRun()).dir, { root, model: "example" });
+ * console.log((await loadRunRef("example@champion", root)).config.model); // logreg
+ * ```
  */
 export async function loadRunRef(ref: string, root = artifactsRoot()): Promise<LoadedRun> {
   if (!ref.includes("@")) {

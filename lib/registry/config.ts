@@ -18,6 +18,7 @@ export type SplitConfig =
 
 /** A fully resolved, re-runnable run configuration. */
 export interface RunConfig {
+  /** File format tag. */
   format: "fraudlab.run-config/1";
   /** Data file path. */
   data: string;
@@ -27,9 +28,11 @@ export interface RunConfig {
   model: string;
   /** Model parameters, defaults filled in. */
   params: Params;
+  /** How rows are split into fit, validation and test. */
   split: SplitConfig;
   /** Share of training rows (or days, for time splits) held out to choose the threshold. */
   validationFraction: number;
+  /** Seed of every random choice (splits, sampling, initialization). */
   seed: number;
   /** Threshold strategy (see lib/eval/threshold.ts). */
   threshold: string;
@@ -76,7 +79,20 @@ function num(v: unknown, what: string, lo: number, hi: number, integer = false):
   return n;
 }
 
-/** Fills defaults and validates; throws a UserError naming the bad key. */
+/**
+ * Fills in a run config's defaults and validates it; throws a UserError
+ * naming the bad key.
+ *
+ * @param input a config as written (every key optional but `data`)
+ * @returns the full, re-runnable config
+ *
+ * @example
+ * ```ts
+ * import { resolveRunConfig } from "./config.ts";
+ * const c = resolveRunConfig({ data: "data/demo.parquet", model: "logreg" });
+ * console.log(c.split.method, c.threshold, c.params.C); // time max-f1 1
+ * ```
+ */
 export function resolveRunConfig(input: RunConfigInput): RunConfig {
   for (const key of Object.keys(input)) {
     if (!KEYS.has(key)) {

@@ -38,29 +38,43 @@ import { artifactsRoot, runsDir, verifyRun } from "./store.ts";
 
 /** The outcome of {@linkcode trainRun}. */
 export interface TrainResult {
+  /** Run id. */
   id: string;
+  /** Its directory. */
   dir: string;
+  /** The resolved config (re-runnable). */
   config: RunConfig;
+  /** The dataset version it was trained on. */
   dataset: DatasetVersion;
+  /** How rows were split, in words. */
   split: string;
+  /** The threshold chosen on validation rows. */
   threshold: ChosenThreshold;
+  /** Metrics of the validation rows. */
   validation: EvalMetrics;
+  /** Metrics of the test rows. */
   test: EvalMetrics;
   /** Curves of the validation and test rows (what the run's report plots). */
   curves: { validation: EvalCurves; test: EvalCurves };
   /** Scores of the validation and test rows, in the order of `validationRows` and `testRows`. */
   scores: { validation: Float32Array; test: Float32Array };
+  /** What the fit reported. */
   fit: FitReport;
+  /** Seconds per stage. */
   timings: Record<string, number>;
   /** The fitted detector and pipeline (still in memory). */
   detector: Detector;
+  /** The fitted feature pipeline. */
   pipeline: FittedPipeline;
   /** The loaded dataset and the test rows (to compare other models on the same rows). */
   ds: Dataset;
+  /** Validation row indices into `ds`. */
   validationRows: Uint32Array;
+  /** Test row indices into `ds`. */
   testRows: Uint32Array;
   /** The test rows' feature matrix (to explain or rescore them). */
   Xtest: Matrix;
+  /** 0/1 labels of every row of `ds`. */
   labels: Int8Array;
 }
 
@@ -83,15 +97,25 @@ export function headline(m: EvalMetrics): Record<string, number | null> {
 
 /** A run read back from disk, checksums verified. */
 export interface LoadedRun {
+  /** Run id. */
   id: string;
+  /** Its directory. */
   dir: string;
+  /** run.json: id, kind, creation time, status and threshold. */
   info: { id: string; kind: string; created: string; status: string; threshold: number | string };
+  /** The resolved config. */
   config: RunConfig;
+  /** The dataset version and the split, in words. */
   dataset: DatasetVersion & { split: string };
+  /** The resolved spec the server validates input with. */
   spec: ResolvedSpec;
+  /** The fitted feature pipeline. */
   pipeline: FittedPipeline;
+  /** The fitted model. */
   detector: Detector;
+  /** The threshold chosen on validation rows. */
   threshold: ChosenThreshold;
+  /** Validation and test metrics. */
   metrics: { validation: EvalMetrics; test: EvalMetrics };
 }
 
@@ -142,7 +166,21 @@ export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise
   };
 }
 
-/** Reads a run's reference profile (written at training time). */
+/**
+ * Reads a run's reference profile (written at training time): what drift
+ * compares current data against.
+ *
+ * @param run a loaded run (its id and directory)
+ * @returns the profile of its fit rows and validation scores
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { loadProfile } from "./runs.ts";
+ * const profile = await loadProfile(await exampleRun());
+ * console.log(profile.rows, profile.prediction?.threshold);
+ * ```
+ */
 export async function loadProfile(run: Pick<LoadedRun, "id" | "dir">): Promise<ReferenceProfile> {
   let text: string;
   try {

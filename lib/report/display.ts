@@ -10,7 +10,7 @@
  * kernel alone, and lib code runs in tasks and the server too.
  * @module
  */
-import pl from "nodejs-polars";
+import type { Frame } from "../data/frame.ts";
 import type { DataProfile } from "../data/profile.ts";
 import { formatProfile, profileColumnTable } from "../data/profile.ts";
 import { table } from "../util/table.ts";
@@ -34,6 +34,10 @@ export class Shown {
   /** A standalone SVG image, if this is one plot without HTML around it. */
   readonly svg: string | null;
 
+  /**
+   * A value with its text form and, when it has one, its HTML or SVG form.
+   * @param parts the text form, and the HTML or SVG form when there is one
+   */
   constructor(parts: { text: string; html?: string | null; svg?: string | null }) {
     this.text = parts.text;
     this.html = parts.html ?? null;
@@ -83,6 +87,17 @@ function cell(v: unknown): string {
 /**
  * A table from a header and rows of cells (numbers formatted like the
  * reports: 4 decimals, thousands separators for counts).
+ *
+ * @param header column names
+ * @param rows cells, one array per row
+ * @param options a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { showTable } from "./display.ts";
+ * console.log(showTable(["model", "AP"], [["logreg", 0.51234]]).text);
+ * ```
  */
 export function showTable(
   header: string[],
@@ -96,9 +111,22 @@ export function showTable(
   });
 }
 
-/** The first `rows` rows of a polars frame, with its shape and column types. */
+/**
+ * The first rows of a polars frame, with its shape and column types.
+ *
+ * @param df the frame
+ * @param options how many rows (default 10) and a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { showFrame } from "./display.ts";
+ * console.log(showFrame(pl.DataFrame({ amount: [1, 2, 3] }), { rows: 2 }).text);
+ * ```
+ */
 export function showFrame(
-  df: pl.DataFrame,
+  df: Frame,
   options: { rows?: number; title?: string } = {},
 ): Shown {
   const n = Math.min(options.rows ?? 10, df.height);
@@ -120,7 +148,21 @@ export function showFrame(
 
 const pct = percent;
 
-/** A dataset profile: one row per column, top categories and quality warnings. */
+/**
+ * A dataset profile: one row per column, top categories and quality warnings.
+ *
+ * @param p what `profileDataset` returns
+ * @param options a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { exampleData } from "../testing/examples.ts";
+ * import { profileDataset } from "../data/profile.ts";
+ * import { showProfile } from "./display.ts";
+ * console.log(showProfile(profileDataset((await exampleData()).ds)).text.split("\n")[0]);
+ * ```
+ */
 export function showProfile(p: DataProfile, options: { title?: string } = {}): Shown {
   const [base, baseRows] = profileColumnTable(p);
   const header = [...base, "top values (share, fraud rate)"];
@@ -183,7 +225,21 @@ export function metricTable(named: Record<string, EvalMetrics>): [string[], stri
   return [["metric", ...names], rows];
 }
 
-/** Evaluation figures side by side (one column per name). */
+/**
+ * Evaluation figures side by side (one column per name).
+ *
+ * @param named metrics by name
+ * @param options a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { showMetrics } from "./display.ts";
+ * const run = await exampleRun();
+ * console.log(showMetrics({ validation: run.validation, test: run.test }).text);
+ * ```
+ */
 export function showMetrics(
   named: Record<string, EvalMetrics>,
   options: { title?: string } = {},
@@ -192,7 +248,20 @@ export function showMetrics(
   return showTable(header, rows, options);
 }
 
-/** A trained run: id, model, data, split, threshold, and validation and test figures. */
+/**
+ * A trained run: id, model, data, split, threshold, and validation and test figures.
+ *
+ * @param r a trained run
+ * @param options a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { showRun } from "./display.ts";
+ * console.log(showRun(await exampleRun()).text);
+ * ```
+ */
 export function showRun(r: TrainResult, options: { title?: string } = {}): Shown {
   const params = Object.entries(r.config.params).map(([k, v]) => `${k}=${v}`).join(", ");
   const facts: [string, string][] = [
@@ -221,7 +290,22 @@ export function showRun(r: TrainResult, options: { title?: string } = {}): Shown
   });
 }
 
-/** Threshold strategies chosen on validation and measured on test, side by side. */
+/**
+ * Threshold strategies chosen on validation and measured on test, side by side.
+ *
+ * @param outcomes what `compareStrategies` returns
+ * @param options a title
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { compareStrategies } from "../eval/threshold.ts";
+ * import { showStrategies } from "./display.ts";
+ * const validation = { labels: [0, 0, 1, 1], scores: [0.1, 0.4, 0.6, 0.9] };
+ * const test = { labels: [0, 1, 0, 1], scores: [0.2, 0.7, 0.5, 0.3] };
+ * console.log(showStrategies(compareStrategies(["max-f1", "recall:1"], { validation, test })).text);
+ * ```
+ */
 export function showStrategies(
   outcomes: StrategyOutcome[],
   options: { title?: string } = {},
@@ -257,6 +341,21 @@ export function showStrategies(
  * A drift result: the verdict and its reasons, prediction and target drift,
  * the per-column table and the distribution plots (`plots`: the drifted
  * columns, the default, or all, or none).
+ *
+ * @param r a drift result
+ * @param options a title and which plots
+ * @returns text and HTML forms
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { runDriftJob } from "../jobs/drift.ts";
+ * import { showDrift } from "./display.ts";
+ * const out = `${await Deno.makeTempDir()}/drift.html`;
+ * const ref = `run:${(await exampleRun()).dir}`;
+ * const { result } = await runDriftJob({ ref, cur: (await exampleData()).path, out });
+ * console.log(showDrift(result, { plots: "none" }).text.split("\n")[0]);
+ * ```
  */
 export function showDrift(
   r: DriftResult,
@@ -313,8 +412,19 @@ export function showDrift(
 }
 
 /**
- * One plot (the SVG or figure text that `plotSvg` returns): an SVG image
- * in Jupyter, a one-line description in plain Deno.
+ * One plot (the SVG or figure text the plot functions return): an SVG
+ * image in Jupyter, a one-line description in plain Deno.
+ *
+ * @param svg the plot
+ * @param options a title and a note under it
+ * @returns text, HTML and SVG forms
+ *
+ * @example
+ * ```ts
+ * import { epochPlot } from "./eval_plots.ts";
+ * import { showPlot } from "./display.ts";
+ * console.log(showPlot(epochPlot({ train: [1, 0.5] }), { title: "loss" }).text);
+ * ```
  */
 export function showPlot(svg: string, options: { title?: string; note?: string } = {}): Shown {
   const tag = /<svg[^>]*>/.exec(svg)?.[0] ?? "";
@@ -333,7 +443,20 @@ export function showPlot(svg: string, options: { title?: string; note?: string }
   });
 }
 
-/** Several displays as one (stacked; `columns` lays HTML out side by side). */
+/**
+ * Several displays as one (stacked; `columns` lays HTML out side by side).
+ *
+ * @param items the displays
+ * @param options side by side or stacked
+ * @returns one display
+ *
+ * @example
+ * ```ts
+ * import { showAll, showTable } from "./display.ts";
+ * const a = showTable(["k"], [[1]]), b = showTable(["k"], [[2]]);
+ * console.log(showAll([a, b], { columns: true }).html !== null); // true
+ * ```
+ */
 export function showAll(items: Shown[], options: { columns?: boolean } = {}): Shown {
   const wrap = (s: Shown) =>
     options.columns
@@ -345,7 +468,7 @@ export function showAll(items: Shown[], options: { columns?: boolean } = {}): Sh
   });
 }
 
-function isDataFrame(v: unknown): v is pl.DataFrame {
+function isDataFrame(v: unknown): v is Frame {
   // polars frames are proxies: `in` misses their properties, the tag does not.
   return typeof v === "object" && v !== null &&
     Object.prototype.toString.call(v) === "[object DataFrame]" &&
@@ -355,6 +478,15 @@ function isDataFrame(v: unknown): v is pl.DataFrame {
 /**
  * The right view of a value: a frame, a profile, evaluation metrics, a
  * trained run, a drift result, a plot (SVG text) or anything else (as JSON).
+ *
+ * @param value anything
+ * @returns its display
+ *
+ * @example
+ * ```ts
+ * import { show } from "./display.ts";
+ * console.log(show({ rows: 3 }).text);
+ * ```
  */
 export function show(value: unknown): Shown {
   if (value instanceof Shown) return value;

@@ -87,7 +87,7 @@ Deno.test("compareStrategies chooses on validation and measures on test", () => 
     days: 1,
     alertFee: 5,
   };
-  const [f1, budget] = compareStrategies(["max-f1", "budget:0.5"], validation, test);
+  const [f1, budget] = compareStrategies(["max-f1", "budget:0.5"], { validation, test });
   assert.equal(f1.strategy, "max-f1");
   assert.ok(Math.abs(f1.threshold - 0.7) < 1e-6);
   assert.equal(f1.objective, 1);

@@ -10,29 +10,41 @@ import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
 import type { FeatureContribution } from "../models/explain.ts";
 import { Plot, plotSvg } from "./plot.ts";
 
+/** A mark Observable Plot draws (a line, a rule, a dot…), added to a chart. */
+export type Mark = Plot.Markish;
+
 /** Colors of the series run reports show (validation grey, test blue). */
 const PART_COLORS: Record<string, string> = { validation: "#9aa5b1", test: "#1f5fbf" };
 
 /** Axis labels of a curve plot. */
 export interface CurveLabels {
+  /** X axis label. */
   x: string;
+  /** Y axis label. */
   y: string;
 }
 
 /**
- * One line per named curve (step-after), with a legend. `extra` marks are
+ * One line per named curve (step-after), with a legend; `extra` marks are
  * drawn underneath (reference lines).
+ *
+ * @param series curves by name
+ * @param options axis labels and the extra marks
+ * @returns the SVG
  *
  * @example
  * ```ts
- * curvePlot({ iforest: a.curves.test.pr, logreg: b.curves.test.pr }, { x: "recall", y: "precision" });
+ * import { curvePlot } from "./eval_plots.ts";
+ * const pr = { x: [0, 0.5, 1], y: [1, 0.8, 0.3], threshold: [0.9, 0.5, 0.1] };
+ * const svg = curvePlot({ logreg: pr }, { x: "recall", y: "precision" });
+ * console.log(svg.startsWith("<svg") || svg.startsWith("<figure")); // true
  * ```
  */
 export function curvePlot(
   series: Record<string, Curve>,
-  labels: CurveLabels,
-  extra: Plot.Markish[] = [],
+  options: CurveLabels & { extra?: Mark[] },
 ): string {
+  const labels = options, extra = options.extra ?? [];
   const names = Object.keys(series);
   const data = names.flatMap((name) =>
     series[name].x.map((x, i) => ({
@@ -57,21 +69,67 @@ export function curvePlot(
   });
 }
 
-/** The precision–recall curves of named series, with the fraud rate as a dashed line. */
+/**
+ * The precision–recall curves of named series, with the fraud rate as a
+ * dashed line (what a random ranking would reach).
+ *
+ * @param series curves by name
+ * @param fraudRate the share of fraud rows
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { prPlot } from "./eval_plots.ts";
+ * const run = await exampleRun();
+ * const rate = run.test.positives / run.test.rows;
+ * console.log(prPlot({ validation: run.curves.validation.pr, test: run.curves.test.pr }, rate).length > 0);
+ * ```
+ */
 export function prPlot(series: Record<string, Curve>, fraudRate: number): string {
-  return curvePlot(series, { x: "recall", y: "precision" }, [
-    Plot.ruleY([fraudRate], { stroke: "#999", strokeDasharray: "4,3" }),
-  ]);
+  return curvePlot(series, {
+    x: "recall",
+    y: "precision",
+    extra: [Plot.ruleY([fraudRate], { stroke: "#999", strokeDasharray: "4,3" })],
+  });
 }
 
-/** The ROC curves of named series, with the diagonal. */
+/**
+ * The ROC curves of named series, with the diagonal.
+ *
+ * @param series curves by name
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { rocPlot } from "./eval_plots.ts";
+ * const run = await exampleRun();
+ * console.log(rocPlot({ test: run.curves.test.roc }).length > 0); // true
+ * ```
+ */
 export function rocPlot(series: Record<string, Curve>): string {
-  return curvePlot(series, { x: "false-positive rate", y: "true-positive rate" }, [
-    Plot.line([[0, 0], [1, 1]], { stroke: "#bbb", strokeDasharray: "4,3" }),
-  ]);
+  return curvePlot(series, {
+    x: "false-positive rate",
+    y: "true-positive rate",
+    extra: [Plot.line([[0, 0], [1, 1]], { stroke: "#bbb", strokeDasharray: "4,3" })],
+  });
 }
 
-/** A loss (or any per-epoch figure) by epoch for named series. */
+/**
+ * A loss (or any per-epoch figure) by epoch for named series, on a log scale.
+ *
+ * @param series values per epoch, by name
+ * @param label the y axis label (default loss)
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { epochPlot } from "./eval_plots.ts";
+ * const svg = epochPlot({ train: [0.9, 0.5, 0.4], validation: [1, 0.6, 0.55] });
+ * console.log(svg.length > 0); // true
+ * ```
+ */
 export function epochPlot(series: Record<string, number[]>, label = "loss"): string {
   const curves: Record<string, Curve> = {};
   for (const [name, ys] of Object.entries(series)) {
@@ -91,7 +149,22 @@ export function epochPlot(series: Record<string, number[]>, label = "loss"): str
   });
 }
 
-/** Score distributions of the two classes on shared bins (share of each class). */
+/**
+ * Score distributions of the two classes on shared bins (share of each class).
+ *
+ * @param h the histogram (`scoreHistogram`, or a run's curves)
+ * @param options the x axis label and a threshold to mark
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { scoreHistogramPlot } from "./eval_plots.ts";
+ * const run = await exampleRun();
+ * const svg = scoreHistogramPlot(run.curves.test.histogram, { threshold: run.threshold.threshold });
+ * console.log(svg.length > 0); // true
+ * ```
+ */
 export function scoreHistogramPlot(
   h: EvalCurves["histogram"],
   options: { label?: string; threshold?: number } = {},
@@ -183,6 +256,18 @@ export function featurePlot(features: FeatureContribution[]): string {
 /**
  * Daily precision@k (and the entity's, when measured) of one model, or of
  * several named models; null when the metrics have no days.
+ *
+ * @param metrics one run's metrics, or metrics by name
+ * @returns the SVG, or null
+ *
+ * @example
+ * ```ts
+ * import { exampleRun } from "../testing/examples.ts";
+ * import { dailyPrecisionPlot } from "./eval_plots.ts";
+ * const run = await exampleRun();
+ * const svg = dailyPrecisionPlot({ logreg: run.test });
+ * console.log(svg !== null); // true (a time split has days)
+ * ```
  */
 export function dailyPrecisionPlot(
   metrics: EvalMetrics | Record<string, EvalMetrics>,
@@ -228,6 +313,18 @@ export function dailyPrecisionPlot(
  * Fraud rate per group as bars (in the given order), with each group's
  * row count under the axis label: how fraud moves with hour, weekday, or a
  * feature's bucket.
+ *
+ * @param rates what `fraudRateBy` returns
+ * @param options axis label and width
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { fraudRateBy } from "../data/profile.ts";
+ * import { fraudRatePlot } from "./eval_plots.ts";
+ * const rates = fraudRateBy([0, 1, 0, 0], ["night", "night", "day", "day"]);
+ * console.log(fraudRatePlot(rates, { label: "time of day" }).length > 0); // true
+ * ```
  */
 export function fraudRatePlot(
   rates: { group: string | number; rows: number; rate: number }[],

@@ -9,6 +9,10 @@ export class UserError extends Error {
   /**
    * @param message one line naming what was wrong (file, column, row, field) and what was expected
    */
+  /**
+   * An error a person can act on.
+   * @param message one line naming what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "UserError";
@@ -20,6 +24,7 @@ export class UserError extends Error {
  *
  * @example
  * ```ts
+ * const path = "data/empty.csv", rows = 3;
  * userAssert(rows > 0, `${path}: no data rows`);
  * ```
  */

@@ -13,9 +13,9 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert";
  * import { table } from "./table.ts";
- * assertEquals(table(["k", "value"], [["a", "1"]]), "k  value\n-  -----\na  1");
+ * assert.equal(table(["k", "value"], [["a", "1"]]), "k  value\n-  -----\na  1");
  * ```
  */
 export function table(header: string[], rows: string[][]): string {
