@@ -26,7 +26,8 @@ import { loadDataset } from "../lib/data/load.ts";
 
 import { promote } from "../lib/registry/aliases.ts";
 import { loadServedModel } from "../lib/serving/scorer.ts";
-import { parseBatch, validateRecord } from "../lib/serving/schema.ts";
+import { validateRecord } from "../lib/serving/schema.ts";
+import { parseBatch } from "../server/http.ts";
 import { datasetRecords } from "../lib/serving/records.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";

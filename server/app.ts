@@ -21,17 +21,22 @@ import { type ApiKeys, findKey, type Rate, RateLimiter, type Scope } from "../li
 import type { ModelHolder, Serving } from "../lib/serving/holder.ts";
 import { LogUnavailable, type PredictionLog } from "../lib/serving/predlog.ts";
 import {
-  emptyBody,
-  invalidJson,
+  InvalidInput,
   jsonSchemaOf,
-  parseBatch,
   type ParsedRecord,
-  parseJson,
-  RequestError,
   validateFeedback,
   validateRecord,
 } from "../lib/serving/schema.ts";
-import type { ScoreResult } from "../lib/serving/scorer.ts";
+import {
+  emptyBody,
+  invalidJson,
+  mediaType,
+  parseBatch,
+  parseJson,
+  RequestError,
+  requestErrorOf,
+} from "./http.ts";
+import { NonFiniteScore, type ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
@@ -104,13 +109,6 @@ function errorJson(c: Context, e: RequestError): Response {
   return c.json(e.toJSON(), e.status as 400);
 }
 
-/** The media type of a Content-Type header, lower-cased, without parameters. */
-function mediaType(header: string | undefined): string {
-  if (!header) return "";
-  const semi = header.indexOf(";");
-  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
-}
-
 /** A body read that has not finished: rejected when its deadline passes. */
 interface PendingRead {
   deadline: number;
@@ -161,6 +159,11 @@ export function createApp(deps: AppDeps): ScoringApp {
 
   app.onError((err, c) => {
     if (err instanceof RequestError) return errorJson(c, err);
+    if (err instanceof InvalidInput) return errorJson(c, requestErrorOf(err));
+    if (err instanceof NonFiniteScore) {
+      console.error(`internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
+      return c.json({ error: "non_finite_score", field: null, detail: err.message }, 500);
+    }
     if (err instanceof LogUnavailable) {
       return c.json({
         error: "log_unavailable",
@@ -242,7 +245,7 @@ export function createApp(deps: AppDeps): ScoringApp {
       }, (e) => {
         if (!reads.delete(entry)) return; // already timed out or aborted
         if (e instanceof SyntaxError) reject(invalidJson(e));
-        else if (e instanceof RequestError) reject(e);
+        else if (e instanceof RequestError || e instanceof InvalidInput) reject(e);
         else {
           metrics.bodyAborted("disconnect");
           reject(

@@ -62,20 +62,34 @@ export interface SchemaLookup {
   entity: number[];
 }
 
-/** A request that cannot be scored: HTTP status, machine code, field and detail. */
-export class RequestError extends Error {
+/** Machine codes of {@linkcode InvalidInput}. */
+export type InputErrorCode =
+  | "invalid_body"
+  | "missing_field"
+  | "unknown_field"
+  | "wrong_type"
+  | "not_finite"
+  | "invalid_time"
+  | "too_long"
+  | "out_of_range";
+
+/**
+ * Input that cannot be scored or recorded: a machine code, the offending
+ * field (null for the whole body; `[i]` prefixes name a batch record) and a
+ * one-line detail. Transport-free: the server decides the HTTP status.
+ */
+export class InvalidInput extends Error {
+  /**
+   * @param code what is wrong
+   * @param field the offending field, or null for the whole body
+   * @param detail one line naming what was wrong
+   */
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: InputErrorCode,
     readonly field: string | null,
     readonly detail: string,
   ) {
     super(detail);
-  }
-
-  /** The JSON body the server answers with. */
-  toJSON(): { error: string; field: string | null; detail: string } {
-    return { error: this.code, field: this.field, detail: this.detail };
   }
 }
 
@@ -201,14 +215,12 @@ function typeName(v: unknown): string {
 }
 
 /**
- * Validates one record; throws a {@linkcode RequestError} (422, or 400 when
- * the value is not a JSON object) naming the first bad field. `where`
+ * Validates one record; throws an {@linkcode InvalidInput} naming the first bad field. `where`
  * prefixes field names in batch errors (`[12].amount`).
  */
 export function validateRecord(schema: InputSchema, value: unknown, where = ""): ParsedRecord {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new RequestError(
-      where ? 422 : 400,
+    throw new InvalidInput(
       "invalid_body",
       where || null,
       `expected a JSON object with the transaction's fields, got ${typeName(value)}`,
@@ -233,29 +245,35 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
     if (v !== undefined || Object.hasOwn(rec, f.name)) present++;
     if (v === undefined) {
       if (f.required) {
-        throw new RequestError(422, "missing_field", fieldName(f.name), `"${f.name}" is required`);
+        throw new InvalidInput(
+          "missing_field",
+          fieldName(f.name),
+          `"${f.name}" is required`,
+        );
       }
       continue;
     }
     if (v === null) {
       if (!f.nullable) {
-        throw new RequestError(422, "wrong_type", fieldName(f.name), `"${f.name}" cannot be null`);
+        throw new InvalidInput(
+          "wrong_type",
+          fieldName(f.name),
+          `"${f.name}" cannot be null`,
+        );
       }
       continue;
     }
     switch (f.role) {
       case "numeric": {
         if (typeof v !== "number") {
-          throw new RequestError(
-            422,
+          throw new InvalidInput(
             "wrong_type",
             fieldName(f.name),
             `"${f.name}" must be a number or null, got ${typeName(v)}`,
           );
         }
         if (!Number.isFinite(v)) {
-          throw new RequestError(
-            422,
+          throw new InvalidInput(
             "not_finite",
             fieldName(f.name),
             `"${f.name}" must be finite, got ${v}`,
@@ -272,8 +290,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
       case "time": {
         if (typeof v === "number") {
           if (!Number.isFinite(v)) {
-            throw new RequestError(
-              422,
+            throw new InvalidInput(
               "not_finite",
               fieldName(f.name),
               `"${f.name}" must be finite`,
@@ -281,8 +298,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
           }
           timeMs = Math.round(v * 1000);
           if (!timeInRange(timeMs)) {
-            throw new RequestError(
-              422,
+            throw new InvalidInput(
               "invalid_time",
               fieldName(f.name),
               `"${f.name}" (seconds) must fall in the years 1900..2199, got ${v}`,
@@ -290,8 +306,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
           }
         } else if (typeof v === "string") {
           if (v.length > f.maxLength) {
-            throw new RequestError(
-              422,
+            throw new InvalidInput(
               "too_long",
               fieldName(f.name),
               `"${f.name}" is longer than ${f.maxLength} characters`,
@@ -299,8 +314,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
           }
           timeMs = parseIsoTime(v);
           if (Number.isNaN(timeMs) || !timeInRange(timeMs)) {
-            throw new RequestError(
-              422,
+            throw new InvalidInput(
               "invalid_time",
               fieldName(f.name),
               `"${f.name}" must be an ISO 8601 date-time (e.g. 2025-03-02T14:05:00Z, years 1900..2199) or seconds, got ${
@@ -309,8 +323,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
             );
           }
         } else {
-          throw new RequestError(
-            422,
+          throw new InvalidInput(
             "wrong_type",
             fieldName(f.name),
             `"${f.name}" must be an ISO 8601 string or a number of seconds, got ${typeName(v)}`,
@@ -325,8 +338,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
         else if (f.role !== "categorical" && typeof v === "number" && Number.isSafeInteger(v)) {
           s = String(v);
         } else {
-          throw new RequestError(
-            422,
+          throw new InvalidInput(
             "wrong_type",
             fieldName(f.name),
             `"${f.name}" must be a string${f.role === "categorical" ? "" : " or an integer"}${
@@ -335,8 +347,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
           );
         }
         if (s.length > f.maxLength) {
-          throw new RequestError(
-            422,
+          throw new InvalidInput(
             "too_long",
             fieldName(f.name),
             `"${f.name}" is longer than ${f.maxLength} characters (${s.length})`,
@@ -352,8 +363,7 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
   }
   if (present !== Object.keys(rec).length) {
     const key = Object.keys(rec).find((k) => !lookup.known.has(k)) ?? "";
-    throw new RequestError(
-      422,
+    throw new InvalidInput(
       "unknown_field",
       fieldName(key.slice(0, 64)),
       `unknown field "${key.slice(0, 64)}" (expected: ${
@@ -419,89 +429,13 @@ export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
   };
 }
 
-/** Parses a request body as JSON, or a 400 naming the problem. */
-export function parseJson(text: string): unknown {
-  if (text.length === 0) throw emptyBody();
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw invalidJson(e as Error);
-  }
-}
-
-/** The 400 answer for an empty body where JSON was expected. */
-export function emptyBody(): RequestError {
-  return new RequestError(400, "invalid_json", null, "the request body is empty");
-}
-
-/** The 400 answer for a body that failed to parse as JSON (`e` is the parser's error). */
-export function invalidJson(e: Error): RequestError {
-  return new RequestError(
-    400,
-    "invalid_json",
-    null,
-    `the body is not valid JSON: ${e.message}`,
-  );
-}
-
-/**
- * Parses a batch body: NDJSON (by Content-Type, or any body not starting
- * with `[` without a JSON type) or a JSON array. Stops reading past
- * `maxRecords` + 1 lines so an oversized batch is refused cheaply; a line
- * that is not JSON is a 400 naming it.
- */
-export function parseBatch(
-  text: string,
-  contentType: string,
-  maxRecords: number,
-): { ndjson: boolean; values: unknown[] } {
-  const ndjson = contentType.includes("ndjson") || contentType.includes("jsonl") ||
-    (!contentType.includes("json") && !text.trimStart().startsWith("["));
-  let values: unknown[];
-  if (ndjson) {
-    values = [];
-    const lines = text.split("\n");
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      if (!line) continue;
-      try {
-        values.push(JSON.parse(line));
-      } catch (e) {
-        throw new RequestError(
-          400,
-          "invalid_json",
-          `line ${i + 1}`,
-          `line ${i + 1} is not valid JSON: ${(e as Error).message}`,
-        );
-      }
-      if (values.length > maxRecords) break;
-    }
-  } else {
-    const v = parseJson(text);
-    if (!Array.isArray(v)) {
-      throw new RequestError(
-        400,
-        "invalid_body",
-        null,
-        "a JSON batch must be an array of transactions (or send NDJSON with Content-Type application/x-ndjson)",
-      );
-    }
-    values = v;
-  }
-  if (values.length === 0) {
-    throw new RequestError(400, "invalid_body", null, "the batch is empty");
-  }
-  return { ndjson, values };
-}
-
 /** Validates a feedback body: `{ transaction_id, label, labeled_at? }`. */
 export function validateFeedback(
   body: unknown,
   nowMs: number,
 ): { transaction_id: string; label: 0 | 1; labeled_at: number } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new RequestError(
-      400,
+    throw new InvalidInput(
       "invalid_body",
       null,
       "expected a JSON object { transaction_id, label, labeled_at? }",
@@ -510,8 +444,7 @@ export function validateFeedback(
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) {
     if (k !== "transaction_id" && k !== "label" && k !== "labeled_at") {
-      throw new RequestError(
-        422,
+      throw new InvalidInput(
         "unknown_field",
         k.slice(0, 64),
         `unknown field "${k.slice(0, 64)}" (expected: transaction_id, label, labeled_at)`,
@@ -520,33 +453,45 @@ export function validateFeedback(
   }
   const id = b.transaction_id;
   if (id === undefined) {
-    throw new RequestError(422, "missing_field", "transaction_id", '"transaction_id" is required');
+    throw new InvalidInput(
+      "missing_field",
+      "transaction_id",
+      '"transaction_id" is required',
+    );
   }
   let tid: string;
   if (typeof id === "string" && id.length > 0) tid = id;
   else if (typeof id === "number" && Number.isSafeInteger(id)) tid = String(id);
   else {
-    throw new RequestError(
-      422,
+    throw new InvalidInput(
       "wrong_type",
       "transaction_id",
       '"transaction_id" must be a non-empty string or an integer',
     );
   }
   if (tid.length > 128) {
-    throw new RequestError(
-      422,
+    throw new InvalidInput(
       "too_long",
       "transaction_id",
       '"transaction_id" is longer than 128 characters',
     );
   }
   const l = b.label;
-  if (l === undefined) throw new RequestError(422, "missing_field", "label", '"label" is required');
+  if (l === undefined) {
+    throw new InvalidInput(
+      "missing_field",
+      "label",
+      '"label" is required',
+    );
+  }
   let label: 0 | 1;
   if (l === 1 || l === true) label = 1;
   else if (l === 0 || l === false) label = 0;
-  else throw new RequestError(422, "wrong_type", "label", '"label" must be 0, 1, true or false');
+  else {throw new InvalidInput(
+      "wrong_type",
+      "label",
+      '"label" must be 0, 1, true or false',
+    );}
   let labeledAt = nowMs;
   const at = b.labeled_at;
   if (at !== undefined && at !== null) {
@@ -555,8 +500,7 @@ export function validateFeedback(
     } else if (typeof at === "number" && Number.isFinite(at)) labeledAt = Math.round(at * 1000);
     else labeledAt = NaN;
     if (Number.isNaN(labeledAt) || !timeInRange(labeledAt)) {
-      throw new RequestError(
-        422,
+      throw new InvalidInput(
         "invalid_time",
         "labeled_at",
         '"labeled_at" must be an ISO 8601 date-time or seconds since the epoch (years 1900..2199)',

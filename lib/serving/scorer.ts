@@ -11,7 +11,7 @@ import type { Detector } from "../models/detector.ts";
 import { resolveModelRef } from "../registry/aliases.ts";
 import { type LoadedRun, loadProfile, loadRun } from "../registry/runs.ts";
 import { artifactsRoot } from "../registry/store.ts";
-import { type InputSchema, inputSchema, type ParsedRecord, RequestError } from "./schema.ts";
+import { type InputSchema, inputSchema, InvalidInput, type ParsedRecord } from "./schema.ts";
 import { fourDecimals } from "../util/format.ts";
 import type { PredictionRow } from "./predlog.ts";
 
@@ -253,6 +253,9 @@ export class AnswerEncoder {
   }
 }
 
+/** A model produced a non-finite score: a bug, never served or logged (the server answers 500). */
+export class NonFiniteScore extends Error {}
+
 /** How a {@linkcode ServedModel} is registered, and its validation score quantiles. */
 export interface ServedAs {
   /** Registered name. */
@@ -347,8 +350,7 @@ export class ServedModel {
     const fp = this.run.pipeline;
     const bad = outOfRangeInput(fp, parsed.values);
     if (!bad) return;
-    throw new RequestError(
-      422,
+    throw new InvalidInput(
       "out_of_range",
       where ? `${where}.${bad.field}` : bad.field,
       `"${bad.field}" is too large in magnitude for this model (${bad.value}; its ${
@@ -378,12 +380,7 @@ export class ServedModel {
     transformRecord(fp, parsed.values, derived, row);
     const score = scoreRow(this.run.detector, row, contrib, fp.columns);
     if (!Number.isFinite(score)) {
-      throw new RequestError(
-        500,
-        "non_finite_score",
-        null,
-        "the model produced a non-finite score",
-      );
+      throw new NonFiniteScore("the model produced a non-finite score");
     }
     if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
     return resultOf(this, parsed, derived, id, score, contrib, this.#sums);
