@@ -46,7 +46,7 @@ const flags = parseFlags(Deno.args, {
   only: { type: "string", multiple: true, default: [] },
   out: { type: "string" },
 });
-const seconds = intFlag(flags.seconds, "seconds", 10, { min: 1 });
+const seconds = intFlag(flags.seconds, { name: "seconds", fallback: 10, min: 1 });
 const only = new Set(flags.only as string[]);
 const wanted = (name: string) => only.size === 0 || only.has(name);
 const repo = new URL("../", import.meta.url).pathname;

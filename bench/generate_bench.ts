@@ -18,9 +18,9 @@ await runTask(async (args) => {
     customers: { type: "string" },
     days: { type: "string" },
   });
-  const runs = intFlag(flags.runs, "runs", 3, { min: 1, max: 20 });
-  const customers = intFlag(flags.customers, "customers", 5000, { min: 1 });
-  const days = intFlag(flags.days, "days", 100, { min: 1 });
+  const runs = intFlag(flags.runs, { name: "runs", fallback: 3, min: 1, max: 20 });
+  const customers = intFlag(flags.customers, { name: "customers", fallback: 5000, min: 1 });
+  const days = intFlag(flags.days, { name: "days", fallback: 100, min: 1 });
   const dir = await Deno.makeTempDir({ prefix: "fraudlab_bench_" });
   const sim: number[] = [], pq: number[] = [], csv: number[] = [];
   let rows = 0;

@@ -10,8 +10,8 @@ import { OnlineVelocity } from "../lib/features/online.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 
 const flags = parseFlags(Deno.args, { rows: { type: "string" }, cap: { type: "string" } });
-const rows = intFlag(flags.rows, "rows", 2_000_000, { min: 1000 });
-const cap = intFlag(flags.cap, "cap", 200_000, { min: 1 });
+const rows = intFlag(flags.rows, { name: "rows", fallback: 2_000_000, min: 1000 });
+const cap = intFlag(flags.cap, { name: "cap", fallback: 200_000, min: 1 });
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
   console.error("run with --v8-flags=--expose-gc (heap figures need a full GC)");

@@ -81,10 +81,11 @@ async function ours(model: string, seed: number): Promise<Figures> {
   );
   const t0 = performance.now();
   const pipeline = fitPipeline(ff, split.train, { standardize: kind.standardize });
-  const { detector: det } = await fitOnRows(kind, params, pipeline, ff, split.train, labels, {
-    seed,
-    quiet: true,
-  });
+  const { detector: det } = await fitOnRows(
+    { kind, params },
+    { pipeline, ff, rows: split.train, labels },
+    { seed, quiet: true },
+  );
   const fitS = (performance.now() - t0) / 1000;
   const runs: number[] = [], modelRuns: number[] = [];
   let scores: Float32Array = new Float32Array(0);

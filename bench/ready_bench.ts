@@ -15,7 +15,7 @@ import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { serverArgs } from "./server_args.ts";
 
 const flags = parseFlags(Deno.args, { runs: { type: "string" } });
-const runs = intFlag(flags.runs, "runs", 7, { min: 1 });
+const runs = intFlag(flags.runs, { name: "runs", fallback: 7, min: 1 });
 const repo = new URL("../", import.meta.url).pathname;
 const root = await Deno.makeTempDir({ prefix: "fraudlab_ready_" });
 const data = join(root, "tx.parquet");

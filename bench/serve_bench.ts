@@ -50,9 +50,9 @@ if (!flags["peer-spec"] || !flags.csv) {
   );
   Deno.exit(2);
 }
-const seconds = intFlag(flags.seconds, "seconds", 20, { min: 1 });
-const rounds = intFlag(flags.rounds, "rounds", 3, { min: 1 });
-const warmup = intFlag(flags.warmup, "warmup", 2, { min: 0 });
+const seconds = intFlag(flags.seconds, { name: "seconds", fallback: 20, min: 1 });
+const rounds = intFlag(flags.rounds, { name: "rounds", fallback: 3, min: 1 });
+const warmup = intFlag(flags.warmup, { name: "warmup", fallback: 2, min: 0 });
 const repo = new URL("../", import.meta.url).pathname;
 const peersDir = join(flags["peer-spec"], "..", "..");
 

@@ -89,24 +89,41 @@ await runTask(async (args) => {
   }
   const keys = await loadApiKeys(str("keys"));
   const server = await startServer({
-    port: intFlag(str("port"), "port", 8000, { min: 0, max: 65535 }),
+    port: intFlag(str("port"), { name: "port", fallback: 8000, min: 0, max: 65535 }),
     hostname: str("host"),
     model: str("model"),
     logPath: str("log"),
     history: str("history"),
-    pollSeconds: intFlag(str("poll"), "poll", 2, { min: 0, max: 3600 }),
+    pollSeconds: intFlag(str("poll"), { name: "poll", fallback: 2, min: 0, max: 3600 }),
     keys,
     insecure: flags.insecure === true,
     cors: cors ?? null,
-    skewMs: intFlag(str("skew"), "skew", APP_DEFAULTS.skewMs / 1000, { min: 0, max: 86_400 }) *
+    skewMs: intFlag(str("skew"), {
+      name: "skew",
+      fallback: APP_DEFAULTS.skewMs / 1000,
+      min: 0,
+      max: 86_400,
+    }) *
       1000,
-    maxEntities: intFlag(str("max-entities"), "max-entities", DEFAULT_MAX_ENTITIES, { min: 1 }),
-    maxEvents: intFlag(str("max-events"), "max-events", DEFAULT_MAX_EVENTS, { min: 1 }),
-    bodyTimeoutMs: intFlag(str("body-timeout"), "body-timeout", APP_DEFAULTS.bodyTimeoutMs / 1000, {
+    maxEntities: intFlag(str("max-entities"), {
+      name: "max-entities",
+      fallback: DEFAULT_MAX_ENTITIES,
+      min: 1,
+    }),
+    maxEvents: intFlag(str("max-events"), {
+      name: "max-events",
+      fallback: DEFAULT_MAX_EVENTS,
+      min: 1,
+    }),
+    bodyTimeoutMs: intFlag(str("body-timeout"), {
+      name: "body-timeout",
+      fallback: APP_DEFAULTS.bodyTimeoutMs / 1000,
       min: 1,
       max: 3600,
     }) * 1000,
-    shutdownMs: intFlag(str("shutdown-timeout"), "shutdown-timeout", SHUTDOWN_MS / 1000, {
+    shutdownMs: intFlag(str("shutdown-timeout"), {
+      name: "shutdown-timeout",
+      fallback: SHUTDOWN_MS / 1000,
       min: 0,
       max: 3600,
     }) * 1000,

@@ -53,10 +53,10 @@ await runTask(async (args) => {
       "Simulate, profile, featurize, train three kinds, promote the best, check drift, write reports.",
     examples: ["deno task demo", "deno task demo --serve --port 8080"],
   });
-  const port = intFlag(flags.port, "port", 8000, { min: 0, max: 65535 });
-  const customers = intFlag(flags.customers, "customers", 2000, { min: 1 });
-  const days = intFlag(flags.days, "days", 60, { min: 2 });
-  const seed = intFlag(flags.seed, "seed", 7, { min: 0 });
+  const port = intFlag(flags.port, { name: "port", fallback: 8000, min: 0, max: 65535 });
+  const customers = intFlag(flags.customers, { name: "customers", fallback: 2000, min: 1 });
+  const days = intFlag(flags.days, { name: "days", fallback: 60, min: 2 });
+  const seed = intFlag(flags.seed, { name: "seed", fallback: 7, min: 0 });
   await Deno.mkdir("data", { recursive: true });
   console.log(
     `== 1. simulate ${customers} customers over ${days} days (seed ${seed}, new_fraud drift halfway)`,

@@ -156,7 +156,11 @@ await runTask(async (args) => {
     job.driftShare = s;
   }
   if (flags["min-rows"] !== undefined) {
-    job.minRows = intFlag(flags["min-rows"], "min-rows", MIN_DRIFT_ROWS, { min: 1 });
+    job.minRows = intFlag(flags["min-rows"], {
+      name: "min-rows",
+      fallback: MIN_DRIFT_ROWS,
+      min: 1,
+    });
   }
   const { result, report, seconds } = await runDriftJob(job as DriftJob);
   if (flags.json) {

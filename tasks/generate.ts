@@ -31,12 +31,17 @@ await runTask(async (args) => {
   if (!/\.(parquet|csv)$/i.test(flags.out)) {
     throw new UserError(`--out ${flags.out}: expected a .parquet or .csv file name`);
   }
-  const customers = intFlag(flags.customers, "customers", 5000, { min: 1, max: 10_000_000 });
-  const days = intFlag(flags.days, "days", 90, { min: 1, max: 3650 });
+  const customers = intFlag(flags.customers, {
+    name: "customers",
+    fallback: 5000,
+    min: 1,
+    max: 10_000_000,
+  });
+  const days = intFlag(flags.days, { name: "days", fallback: 90, min: 1, max: 3650 });
   const terminals = flags.terminals === undefined
     ? undefined
-    : intFlag(flags.terminals, "terminals", 0, { min: 50, max: 10_000_000 });
-  const seed = intFlag(flags.seed, "seed", 0, { min: 0, max: 2 ** 32 - 1 });
+    : intFlag(flags.terminals, { name: "terminals", fallback: 0, min: 50, max: 10_000_000 });
+  const seed = intFlag(flags.seed, { name: "seed", fallback: 0, min: 0, max: 2 ** 32 - 1 });
   const drift = (flags.drift as string[]).map((d) =>
     parseDrift(d, { start: flags.start!, days: days })
   );

@@ -404,9 +404,8 @@ function fromBytes(
  */
 export function loadDatasetBytes(
   bytes: Uint8Array,
-  name: string,
   spec: DatasetSpec,
-  format: "csv" | "parquet" = "csv",
+  options: { name: string; format?: "csv" | "parquet" },
 ): Dataset {
-  return fromBytes(bytes, basename(name), spec, format);
+  return fromBytes(bytes, basename(options.name), spec, options.format ?? "csv");
 }

@@ -10,7 +10,7 @@ const SPEC: DatasetSpec = { name: "t", label: "y", numeric: ["a"], categorical: 
 const enc = new TextEncoder();
 
 function load(text: string, spec: DatasetSpec = SPEC) {
-  return loadDatasetBytes(enc.encode(text), "t.csv", spec);
+  return loadDatasetBytes(enc.encode(text), spec, { name: "t.csv" });
 }
 
 function loadError(text: string, spec: DatasetSpec = SPEC): string {

@@ -21,7 +21,7 @@ function dataset(withLeaks: boolean) {
     const kind = withLeaks ? (y ? "k9" : `k${r.int(5)}`) : `k${r.int(6)}`;
     rows.push(`${i},${y},${noise},${age},${note},${kind},${1000 + i},7`);
   }
-  return loadDatasetBytes(csv(rows), "q.csv", { name: "q", label: "y", drop: ["row"] });
+  return loadDatasetBytes(csv(rows), { name: "q", label: "y", drop: ["row"] }, { name: "q.csv" });
 }
 
 Deno.test("profile: flags value, missingness and category leakage, ids and constants", () => {
@@ -45,10 +45,10 @@ Deno.test("profile: no leakage warning on honest features", () => {
 });
 
 Deno.test("profile: counts rows that duplicate an earlier row", () => {
-  const ds = loadDatasetBytes(csv(["y,a", "0,1", "0,1", "1,2", "0,1", "1,2", "0,3"]), "d.csv", {
+  const ds = loadDatasetBytes(csv(["y,a", "0,1", "0,1", "1,2", "0,1", "1,2", "0,3"]), {
     name: "d",
     label: "y",
-  });
+  }, { name: "d.csv" });
   const w = profileDataset(ds).warnings.find((w) => w.kind === "duplicate_rows");
   assert.ok(w);
   assert.match(w.message, /^3 rows/);

@@ -105,7 +105,11 @@ Deno.test("default test choice follows the reference size and column kind", () =
   assert.equal(defaultTest(1001, "categorical", 2), "jensenshannon");
   // Small reference: KS on the whole reference (the sample holds every value).
   const ref = normals(800, 11), cur = normals(900, 12, 0.5);
-  const small = compareNumeric("x", profileNumeric(ref), cur, 800);
+  const small = compareNumeric(profileNumeric(ref), {
+    column: "x",
+    values: cur,
+    referenceRows: 800,
+  });
   assert.equal(small.result!.test, "ks");
   const direct = ksTest(ref, cur);
   assert.equal(small.result!.statistic, direct.statistic);
@@ -113,15 +117,27 @@ Deno.test("default test choice follows the reference size and column kind", () =
   assert.equal(small.drifted, true);
   // Large reference: normalized Wasserstein, drift at >= 0.1.
   const big = normals(20_000, 13);
-  const same = compareNumeric("x", profileNumeric(big), normals(5000, 14), 20_000);
+  const same = compareNumeric(profileNumeric(big), {
+    column: "x",
+    values: normals(5000, 14),
+    referenceRows: 20_000,
+  });
   assert.equal(same.result!.test, "wasserstein");
   assert.equal(same.drifted, false);
-  const shifted = compareNumeric("x", profileNumeric(big), normals(5000, 15, 0.3), 20_000);
+  const shifted = compareNumeric(profileNumeric(big), {
+    column: "x",
+    values: normals(5000, 15, 0.3),
+    referenceRows: 20_000,
+  });
   assert.ok(shifted.result!.statistic > 0.25 && shifted.result!.statistic < 0.35);
   assert.equal(shifted.drifted, true);
   // A numeric column with <= 5 distinct values is tested as categorical.
   const flags = Float64Array.from({ length: 5000 }, (_, i) => i % 2);
-  const asCat = compareNumeric("flag", profileNumeric(flags), flags.slice(0, 3000), 5000);
+  const asCat = compareNumeric(profileNumeric(flags), {
+    column: "flag",
+    values: flags.slice(0, 3000),
+    referenceRows: 5000,
+  });
   assert.equal(asCat.testedAs, "categorical");
   assert.equal(asCat.result!.test, "jensenshannon");
   assert.equal(asCat.drifted, false);
@@ -130,21 +146,40 @@ Deno.test("default test choice follows the reference size and column kind", () =
 Deno.test("overrides: test and threshold per column; inapplicable tests are refused", () => {
   const p = profileNumeric(normals(20_000, 21));
   const cur = normals(5000, 22, 0.05);
-  const psi = compareNumeric("x", p, cur, 20_000, {}, { test: "psi", threshold: 0.001 });
+  const psi = compareNumeric(p, { column: "x", values: cur, referenceRows: 20_000 }, {
+    override: { test: "psi", threshold: 0.001 },
+  });
   assert.equal(psi.result!.test, "psi");
   assert.equal(psi.chosenBy, "override");
   assert.equal(psi.result!.threshold, 0.001);
   assert.equal(psi.drifted, true);
-  const ks = compareNumeric("x", p, cur, 20_000, {}, { test: "ks" });
+  const ks = compareNumeric(p, { column: "x", values: cur, referenceRows: 20_000 }, {
+    override: { test: "ks" },
+  });
   assert.equal(ks.result!.test, "ks");
   assert.equal(ks.result!.method, "exact");
   assert.throws(
-    () => compareNumeric("x", p, cur, 20_000, {}, { test: "chisquare" }),
+    () =>
+      compareNumeric(p, { column: "x", values: cur, referenceRows: 20_000 }, {
+        override: { test: "chisquare" },
+      }),
     /does not apply/,
   );
   const cp = profileCategorical(["a", "b", "c", "a"]);
-  assert.throws(() => compareCategorical("c", cp, ["a"], 4, {}, { test: "z" }), /at most 2/);
-  assert.throws(() => compareCategorical("c", cp, ["a"], 4, {}, { test: "ks" }), /does not apply/);
+  assert.throws(
+    () =>
+      compareCategorical(cp, { column: "c", values: ["a"], referenceRows: 4 }, {
+        override: { test: "z" },
+      }),
+    /at most 2/,
+  );
+  assert.throws(
+    () =>
+      compareCategorical(cp, { column: "c", values: ["a"], referenceRows: 4 }, {
+        override: { test: "ks" },
+      }),
+    /does not apply/,
+  );
 });
 
 Deno.test("categorical: unseen categories, missing share and the chi-square default", () => {
@@ -155,7 +190,7 @@ Deno.test("categorical: unseen categories, missing share and the chi-square defa
     ..."x".repeat(30).split("").map(() => "crypto"),
     ...Array(60).fill(null),
   ];
-  const d = compareCategorical("channel", p, cur, 902);
+  const d = compareCategorical(p, { column: "channel", values: cur, referenceRows: 902 });
   assert.equal(d.result!.test, "chisquare");
   assert.equal(d.drifted, true);
   assert.deepEqual(d.quality.unseen, [["crypto", 30]]);

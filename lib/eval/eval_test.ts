@@ -38,10 +38,12 @@ function bruteAp(y: number[], s: number[]): number {
 
 Deno.test("average precision: known value and the step definition with ties", () => {
   // scikit-learn's documented example: average_precision_score([0,0,1,1],[0.1,0.4,0.35,0.8]) = 0.8333…
-  assertClose(averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 0.8333333333333333, 1e-15);
+  assertClose(averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 0.8333333333333333, {
+    tolerance: 1e-15,
+  });
   for (let seed = 0; seed < 5; seed++) {
     const { y, s } = randomCase(500, seed);
-    assertClose(averagePrecision(y, s), bruteAp(y, s), 1e-12, `seed ${seed}`);
+    assertClose(averagePrecision(y, s), bruteAp(y, s), { tolerance: 1e-12, what: `seed ${seed}` });
   }
 });
 
@@ -54,7 +56,7 @@ Deno.test("recall@1%FPR is the best TPR on the ROC curve with FPR <= 1%", () => 
     for (let i = 0; i < sw.thresholds.length; i++) {
       if (sw.fp[i] / sw.nNeg <= 0.01) best = Math.max(best, sw.tp[i] / sw.nPos);
     }
-    assertClose(r.recall, best, 1e-12, `seed ${seed}`);
+    assertClose(r.recall, best, { tolerance: 1e-12, what: `seed ${seed}` });
     assert.ok(r.achievedFpr <= 0.01);
   }
 });
@@ -65,7 +67,7 @@ Deno.test("precision@k breaks ties by row order; confusion at a threshold", () =
   assert.equal(precisionAtK([1, 0], [1, 2], { k: 10 }), 0.5);
   const c = confusionAt([1, 1, 0, 0, 1], [0.9, 0.2, 0.8, 0.1, 0.5], { threshold: 0.5 });
   assert.deepEqual([c.tp, c.fn, c.fp, c.tn], [2, 1, 1, 1]);
-  assertClose(c.f1, 2 / 3, 1e-12);
+  assertClose(c.f1, 2 / 3, { tolerance: 1e-12 });
 });
 
 Deno.test("daily and entity precision@k follow the Handbook definitions", () => {

@@ -430,9 +430,15 @@ export type FeatureRecord = Record<string, number | string | boolean | null | un
 export function transformRecord(
   fp: FittedPipeline,
   record: FeatureRecord,
-  derived?: Record<string, number | null>,
-  out: Float32Array = new Float32Array(fp.columns.length),
+  options: {
+    /** The record's velocity features (by name), computed online. */
+    derived?: Record<string, number | null>;
+    /** Where the row goes (default a new array). */
+    out?: Float32Array;
+  } = {},
 ): Float32Array {
+  const derived = options.derived;
+  const out = options.out ?? new Float32Array(fp.columns.length);
   let j = 0;
   for (const step of fp.numeric) {
     const raw = derived && step.derived ? derived[step.name] : record[step.name];

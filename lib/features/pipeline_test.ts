@@ -23,12 +23,12 @@ const CSV = [
 ].join("\n");
 
 function csvDataset() {
-  return loadDatasetBytes(new TextEncoder().encode(CSV), "t.csv", {
+  return loadDatasetBytes(new TextEncoder().encode(CSV), {
     name: "t",
     label: "label",
     numeric: ["a", "b"],
     categorical: ["cat"],
-  }, "csv");
+  }, { name: "t.csv" });
 }
 
 Deno.test("pipeline: medians, std, one-hot fitted on training rows only", () => {
@@ -71,7 +71,10 @@ Deno.test("pipeline: one record and the same frame row give identical numbers (w
   const frame = simulateTransactions({ customers: 150, days: 20, seed: 5, quiet: true });
   const path = await Deno.makeTempFile({ suffix: ".parquet" });
   writeFrame(frame, path);
-  const ds = loadDatasetBytes(await Deno.readFile(path), path, TXSIM_SPEC, "parquet");
+  const ds = loadDatasetBytes(await Deno.readFile(path), TXSIM_SPEC, {
+    name: path,
+    format: "parquet",
+  });
   const config = { standardize: true, log1p: ["amount"] };
   const ff = featureFrame(ds, velocityOptionsFor(ds.spec, config));
   const rows = Array.from({ length: Math.floor(ff.frame.height / 2) }, (_, i) => i);
@@ -138,7 +141,10 @@ Deno.test("fitOnRows: iforest transforms only its sample and fits the same fores
   const frame = simulateTransactions({ customers: 200, days: 20, seed: 8, quiet: true });
   const path = await Deno.makeTempFile({ suffix: ".parquet" });
   writeFrame(frame, path);
-  const ds = loadDatasetBytes(await Deno.readFile(path), path, TXSIM_SPEC, "parquet");
+  const ds = loadDatasetBytes(await Deno.readFile(path), TXSIM_SPEC, {
+    name: path,
+    format: "parquet",
+  });
   await Deno.remove(path);
   const ff = featureFrame(ds, velocityOptionsFor(ds.spec, {}));
   const labels = labelsOf(ds);
@@ -146,7 +152,10 @@ Deno.test("fitOnRows: iforest transforms only its sample and fits the same fores
   const fp = fitPipeline(ff, rows, {});
   const kind = getKind("iforest");
   const params = { trees: 20, maxSamples: 64 };
-  const viaSample = await fitOnRows(kind, params, fp, ff, rows, labels, { seed: 4, quiet: true });
+  const viaSample = await fitOnRows({ kind, params }, { pipeline: fp, ff, rows, labels }, {
+    seed: 4,
+    quiet: true,
+  });
   const negatives = rows.filter((i) => labels[i] === 0);
   assert.equal(viaSample.fitRows, negatives.length);
   assert.ok(viaSample.transformedRows <= 20 * 64, `${viaSample.transformedRows} rows transformed`);

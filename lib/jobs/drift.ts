@@ -163,15 +163,16 @@ export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
       `prediction drift not computed: the current file lacks ${ds.missingFeatures.join(", ")}`,
     );
   }
-  const result = compareToProfile(reference.profile, current, job, {
+  const result = compareToProfile(reference.profile, current, {
+    ...job,
     referenceLabel: reference.label,
     currentLabel: basename(job.cur) + (job.since ? ` since ${job.since}` : ""),
     schema: schemaChanges(reference.profile, ds),
     warnings,
   });
-  const report = await writeDriftReport(result, reportPath(job), {
-    reference: reference.profile.source.sha256,
-    current: sha256Hex(ds.bytes),
+  const report = await writeDriftReport(result, {
+    out: reportPath(job),
+    data: { reference: reference.profile.source.sha256, current: sha256Hex(ds.bytes) },
   });
   return { result, report, seconds: (performance.now() - t0) / 1000 };
 }
@@ -202,7 +203,11 @@ async function logDriftJob(
   const log = openExistingLog(path);
   let live;
   try {
-    live = logCurrentData(log, window, reference.profile.schema, reference.run?.id ?? null);
+    live = logCurrentData(log, {
+      window,
+      columns: reference.profile.schema,
+      runId: reference.run?.id ?? null,
+    });
   } finally {
     log.close();
   }
@@ -226,7 +231,8 @@ async function logDriftJob(
     );
   }
   if (labeled === 0) live.current.labels = null;
-  const result = compareToProfile(reference.profile, live.current, job, {
+  const result = compareToProfile(reference.profile, live.current, {
+    ...job,
     referenceLabel: reference.label,
     currentLabel: `${job.cur} (${new Date(window.from).toISOString().slice(0, 16)}Z .. ${
       new Date(window.to).toISOString().slice(0, 16)
@@ -234,9 +240,9 @@ async function logDriftJob(
     schema: { missing: [], extra: [], typeChanged: [] },
     warnings,
   });
-  const report = await writeDriftReport(result, reportPath(job), {
-    reference: reference.profile.source.sha256,
-    current: live.sha256,
+  const report = await writeDriftReport(result, {
+    out: reportPath(job),
+    data: { reference: reference.profile.source.sha256, current: live.sha256 },
   });
   return { result, report, seconds: (performance.now() - t0) / 1000 };
 }

@@ -87,10 +87,16 @@ export interface LogCurrent {
  */
 export function logCurrentData(
   log: PredictionLog,
-  window: LogWindow,
-  columns: { name: string; type: "numeric" | "categorical" }[],
-  runId: string | null,
+  options: {
+    /** The window of scoring times. */
+    window: LogWindow;
+    /** The reference's columns, read from the logged inputs. */
+    columns: { name: string; type: "numeric" | "categorical" }[];
+    /** The reference run: only its scores count for prediction drift (null: none). */
+    runId: string | null;
+  },
 ): LogCurrent {
+  const { window, columns, runId } = options;
   const rows = log.predictions(window.from, window.to);
   if (rows.length === 0) {
     throw new UserError(

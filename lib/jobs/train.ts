@@ -125,10 +125,11 @@ export async function trainRun(
   }
 
   t0 = performance.now();
-  const fitted = await fitOnRows(kind, config.params, pipeline, features, split.fit, labels, {
-    seed: config.seed,
-    quiet: options.quiet,
-  });
+  const fitted = await fitOnRows(
+    { kind, params: config.params },
+    { pipeline, ff: features, rows: split.fit, labels },
+    { seed: config.seed, quiet: options.quiet },
+  );
   const { detector, report: fit } = fitted;
   log(
     `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
@@ -176,7 +177,7 @@ export async function trainRun(
   timings.score_test_s = elapsed(t0);
   timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
   const test = evaluateRows(ds, { rows: split.test, scores: testScores, labels }, opts);
-  const explain = topContributions(detector, Xtest, testScores);
+  const explain = topContributions(detector, { X: Xtest, scores: testScores });
 
   const root = options.root ?? artifactsRoot();
   const id = await runId(config, dataset, root);

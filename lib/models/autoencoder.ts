@@ -72,12 +72,12 @@ class Autoencoder implements Detector {
 
   constructor(readonly params: Params) {
     this.hidden = parseLayers(String(params.hidden));
-    checkParam("autoencoder", params, "epochs", { min: 1, max: 10000, integer: true });
-    checkParam("autoencoder", params, "batchSize", { min: 1, max: 1 << 20, integer: true });
-    checkParam("autoencoder", params, "learningRate", { min: 1e-9, max: 10 });
-    checkParam("autoencoder", params, "patience", { min: 0, max: 10000, integer: true });
-    checkParam("autoencoder", params, "validationFraction", { min: 0, max: 0.5 });
-    checkParam("autoencoder", params, "threads", { min: 1, max: 2, integer: true });
+    checkParam(params, "epochs", { kind: "autoencoder", min: 1, max: 10000, integer: true });
+    checkParam(params, "batchSize", { kind: "autoencoder", min: 1, max: 1 << 20, integer: true });
+    checkParam(params, "learningRate", { kind: "autoencoder", min: 1e-9, max: 10 });
+    checkParam(params, "patience", { kind: "autoencoder", min: 0, max: 10000, integer: true });
+    checkParam(params, "validationFraction", { kind: "autoencoder", min: 0, max: 0.5 });
+    checkParam(params, "threads", { kind: "autoencoder", min: 1, max: 2, integer: true });
     if (params.engine !== "typed" && params.engine !== "tfjs") {
       throw new UserError(
         `autoencoder: parameter "engine" must be "typed" or "tfjs", got "${params.engine}"`,

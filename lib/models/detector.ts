@@ -123,11 +123,11 @@ export function resolveParams(kind: DetectorKind, given: Record<string, unknown>
 
 /** Checks a numeric parameter's range, naming the kind and parameter. */
 export function checkParam(
-  kind: string,
   params: Params,
   key: string,
-  range: { min?: number; max?: number; integer?: boolean },
+  range: { kind: string; min?: number; max?: number; integer?: boolean },
 ): number {
+  const kind = range.kind;
   const v = params[key] as number;
   const bad = (range.integer && !Number.isInteger(v)) ||
     (range.min !== undefined && v < range.min) || (range.max !== undefined && v > range.max);

@@ -17,10 +17,11 @@ export interface FeatureContribution {
 /** Explains the `n` highest-scored rows and ranks features by mean |contribution|. */
 export function topContributions(
   detector: Detector,
-  X: Matrix,
-  scores: Float32Array,
-  n = 50,
+  scored: { X: Matrix; scores: Float32Array },
+  options: { n?: number } = {},
 ): FeatureContribution[] {
+  const { X, scores } = scored;
+  const n = options.n ?? 50;
   const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b).slice(
     0,
     n,

@@ -26,14 +26,21 @@ export interface FittedDetector {
  * `labels` is indexed by frame row.
  */
 export async function fitOnRows(
-  kind: DetectorKind,
-  params: Params,
-  pipeline: FittedPipeline,
-  ff: FeatureFrame,
-  rows: ArrayLike<number>,
-  labels: ArrayLike<number>,
+  model: { kind: DetectorKind; params: Params },
+  data: {
+    /** The fitted pipeline that turns feature rows into the model's matrix. */
+    pipeline: FittedPipeline;
+    /** The feature frame (inputs and velocity features). */
+    ff: FeatureFrame;
+    /** The frame rows to fit on. */
+    rows: ArrayLike<number>;
+    /** 0/1 per frame row. */
+    labels: ArrayLike<number>;
+  },
   options: FitOptions,
 ): Promise<FittedDetector> {
+  const { kind, params } = model;
+  const { pipeline, ff, rows, labels } = data;
   let fitSet = new Int32Array(rows.length), n = 0;
   const negativesOnly = kind.fitOn === "negatives";
   for (let k = 0; k < rows.length; k++) {

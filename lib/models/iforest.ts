@@ -96,8 +96,8 @@ class IsolationForest implements Detector {
   #walk: ForestWalk | null = null;
   #walkOf: Forest | null = null;
   constructor(readonly params: Params) {
-    checkParam("iforest", params, "trees", { min: 1, max: 10000, integer: true });
-    checkParam("iforest", params, "maxSamples", { min: 2, max: 1 << 20, integer: true });
+    checkParam(params, "trees", { kind: "iforest", min: 1, max: 10000, integer: true });
+    checkParam(params, "maxSamples", { kind: "iforest", min: 2, max: 1 << 20, integer: true });
   }
 
   fit(X: Matrix, _y: Int8Array | undefined, options: FitOptions): Promise<FitReport> {

@@ -37,9 +37,9 @@ class LogisticRegression implements Detector {
   intercept = 0;
 
   constructor(readonly params: Params) {
-    checkParam("logreg", params, "C", { min: 1e-12 });
-    checkParam("logreg", params, "maxIter", { min: 1, max: 100000, integer: true });
-    checkParam("logreg", params, "tol", { min: 0 });
+    checkParam(params, "C", { kind: "logreg", min: 1e-12 });
+    checkParam(params, "maxIter", { kind: "logreg", min: 1, max: 100000, integer: true });
+    checkParam(params, "tol", { kind: "logreg", min: 0 });
     if (params.classWeight !== "balanced" && params.classWeight !== "none") {
       throw new UserError(
         `logreg: parameter "classWeight" must be "balanced" or "none", got "${params.classWeight}"`,

@@ -64,11 +64,9 @@ Deno.test("every kind: fits, ranks shifted rows higher, saves and reloads identi
 Deno.test("iforest: c(n) values, score range and explanation sums to c(psi) - E[h]", async () => {
   assert.equal(averagePathLength(1), 0);
   assert.equal(averagePathLength(2), 1);
-  assertClose(
-    averagePathLength(256),
-    2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256,
-    1e-12,
-  );
+  assertClose(averagePathLength(256), 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256, {
+    tolerance: 1e-12,
+  });
   const { X } = blobs(2000, 4, 2);
   const kind = getKind("iforest");
   const det = kind.create(kind.defaults);
@@ -82,7 +80,7 @@ Deno.test("iforest: c(n) values, score range and explanation sums to c(psi) - E[
   const c = averagePathLength(256);
   const eh = -c * Math.log2(m(far));
   const sum = Array.from(det.explain(far)).reduce((a, b) => a + b, 0);
-  assertClose(sum, c - eh, 1e-4, "sum of contributions");
+  assertClose(sum, c - eh, { tolerance: 1e-4, what: "sum of contributions" });
 });
 
 Deno.test("logreg: the gradient of the weighted objective vanishes at the fit", async () => {
@@ -120,8 +118,8 @@ Deno.test("lbfgs minimizes the Rosenbrock function", () => {
     { gtol: 1e-9, maxIter: 500 },
   );
   assert.ok(r.converged);
-  assertClose(r.x[0], 1, 1e-6);
-  assertClose(r.x[1], 1, 1e-6);
+  assertClose(r.x[0], 1, { tolerance: 1e-6 });
+  assertClose(r.x[1], 1, { tolerance: 1e-6 });
 });
 
 Deno.test("kinds: unknown kind and bad parameters are user errors naming them", () => {
@@ -173,7 +171,10 @@ Deno.test("autoencoder: the typed-array engine follows TensorFlow.js step for st
   }
   assert.equal(losses[0].length, 3);
   for (let e = 0; e < 3; e++) {
-    assertClose(losses[0][e], losses[1][e], 1e-4 * losses[1][e], `epoch ${e + 1} loss`);
+    assertClose(losses[0][e], losses[1][e], {
+      tolerance: 1e-4 * losses[1][e],
+      what: `epoch ${e + 1} loss`,
+    });
   }
   assert.ok(losses[0][2] < losses[0][0], "loss decreases");
 });
@@ -261,12 +262,10 @@ async function checkScoreOne(cols: number, wasm: boolean) {
       for (const f of path) naive[f] += (c - forest.value[node]) / path.length;
     }
     for (let f = 0; f < X.cols; f++) {
-      assertClose(
-        contrib[f],
-        naive[f] / forest.roots.length,
-        1e-5,
-        `${cols} cols, row ${r} feature ${f}`,
-      );
+      assertClose(contrib[f], naive[f] / forest.roots.length, {
+        tolerance: 1e-5,
+        what: `${cols} cols, row ${r} feature ${f}`,
+      });
     }
   }
 }

@@ -256,10 +256,16 @@ export function driftVerdict(r: DriftResult): string {
  */
 export async function writeDriftReport(
   r: DriftResult,
-  out: string,
-  data: { reference: string; current: string },
-  root?: string,
+  options: {
+    /** The HTML report's path (the JSON goes beside it). */
+    out: string;
+    /** sha256 of the reference and the current data. */
+    data: { reference: string; current: string };
+    /** Reports root the index lives in. */
+    root?: string;
+  },
 ): Promise<{ html: string; json: string; index: string }> {
+  const { out, data, root } = options;
   await Deno.mkdir(dirname(out), { recursive: true });
   const html = renderDriftReport(r);
   await writeAtomic(out, html);

@@ -377,7 +377,7 @@ export class ServedModel {
     const row = this.#row, contrib = this.#contrib;
     const t = parsed.timeMs;
     const derived = history && t !== null ? history.features(t, parsed.entities) : undefined;
-    transformRecord(fp, parsed.values, derived, row);
+    transformRecord(fp, parsed.values, { derived, out: row });
     const score = scoreRow(this.run.detector, row, contrib, fp.columns);
     if (!Number.isFinite(score)) {
       throw new NonFiniteScore("the model produced a non-finite score");

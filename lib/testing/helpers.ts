@@ -50,9 +50,9 @@ export async function runScript(
 export function assertClose(
   actual: number,
   expected: number,
-  tolerance: number,
-  what = "value",
+  options: { tolerance: number; what?: string },
 ): void {
+  const { tolerance } = options, what = options.what ?? "value";
   if (!(Math.abs(actual - expected) <= tolerance)) {
     throw new Error(`${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
   }

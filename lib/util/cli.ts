@@ -81,10 +81,9 @@ export function parseFlags<F extends FlagSpec>(
 /** Reads a flag that must be a whole number within [min, max]. */
 export function intFlag(
   value: string | undefined,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
+  range: { name: string; fallback: number; min?: number; max?: number },
 ): number {
+  const { name, fallback } = range;
   if (value === undefined) return fallback;
   const n = Number(value);
   const min = range.min ?? -Infinity, max = range.max ?? Infinity;
