@@ -374,7 +374,43 @@ export function validateRecord(schema: InputSchema, value: unknown, where = ""):
   return { id, timeMs, entities, amount, values: rec as FeatureRecord };
 }
 
-/** The schema as a JSON Schema object (OpenAPI `components.schemas`). */
+/** Name of the JSON Schema format of event times: {@linkcode isEventTime} checks it. */
+export const EVENT_TIME_FORMAT = "fraudlab-event-time";
+
+/**
+ * Whether a text is an event time the server takes: an ISO 8601 date or
+ * date-time that exists (UTC when it has no offset), years 1900..2199.
+ * What the `fraudlab-event-time` format of {@linkcode jsonSchemaOf} means.
+ */
+export function isEventTime(text: string): boolean {
+  return timeInRange(parseIsoTime(text));
+}
+
+/** The largest integer an id or entity may be sent as (ids stay exact as text). */
+const SAFE_INTEGER = { minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+
+/**
+ * The JSON Schema (2020-12) of a record: the one description of the scoring
+ * contract. The OpenAPI document and `/v1/model` publish it; the
+ * validator {@linkcode validateRecord} accepts exactly the records it
+ * describes (with the `fraudlab-event-time` format as
+ * {@linkcode isEventTime} and own properties only), which a test checks
+ * on random and hostile records against Ajv compiled from it. The
+ * hand-written validator stays because it also extracts what scoring
+ * needs (id, time, entities, amount) in the same pass and measures faster
+ * than Ajv's check alone: 1,711,444 against 1,325,145 records/s (1.29×,
+ * medians of 5 alternating rounds of 2M records, `deno run -A
+ * bench/validate_bench.ts`).
+ *
+ * @param schema a model's input schema
+ * @returns the JSON Schema of its records
+ *
+ * @example
+ * ```ts ignore
+ * const js = jsonSchemaOf(model.schema);
+ * console.log(js.required); // the required fields
+ * ```
+ */
 export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const f of schema.fields) {
@@ -402,13 +438,18 @@ export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
         p = {
           type: ["string", "number", ...nullable],
           maxLength: f.maxLength,
-          description: "event time: ISO 8601 (UTC when no offset) or seconds",
+          format: EVENT_TIME_FORMAT,
+          minimum: TIME_RANGE_MS[0] / 1000,
+          exclusiveMaximum: TIME_RANGE_MS[1] / 1000,
+          description:
+            "event time: ISO 8601 (UTC when no offset) or seconds, years 1900..2199; omitted: the server clock",
         };
         break;
       case "entity":
         p = {
           type: ["string", "integer", ...nullable],
           maxLength: f.maxLength,
+          ...SAFE_INTEGER,
           description: "entity id for velocity features (null = unknown)",
         };
         break;
@@ -416,6 +457,7 @@ export function jsonSchemaOf(schema: InputSchema): Record<string, unknown> {
         p = {
           type: ["string", "integer", ...nullable],
           maxLength: f.maxLength,
+          ...SAFE_INTEGER,
           description: "transaction id (generated when absent); feedback refers to it",
         };
     }
