@@ -9,8 +9,14 @@
  * under reports/runs/<run-id>.html, prints a summary (with --json, the last
  * stdout line is one JSON object).
  */
-import { DEFAULT_KIND, kindNames } from "../lib/models/mod.ts";
-import { readRunConfig, type RunConfigInput } from "../lib/registry/config.ts";
+import { kindNames } from "../lib/models/mod.ts";
+import {
+  readRunConfig,
+  RUN_CONFIG_FLAGS,
+  RUN_CONFIG_SCHEMA,
+  type RunConfigInput,
+} from "../lib/registry/config.ts";
+import { applyFlags, configFlagSpecs } from "../lib/util/config.ts";
 import { headline } from "../lib/registry/runs.ts";
 import { parsePromotionRule } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
@@ -22,31 +28,8 @@ import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
   const flags = parseFlags(args, {
-    data: { type: "string", help: "the data file (CSV or Parquet)" },
-    spec: { type: "string", help: "dataset spec (default txsim)" },
-    model: {
-      type: "string",
-      help: `model kind: ${kindNames().join(", ")} (default ${DEFAULT_KIND})`,
-    },
+    ...configFlagSpecs(RUN_CONFIG_SCHEMA, RUN_CONFIG_FLAGS),
     param: { type: "string", multiple: true, help: "a model parameter k=v (repeatable)" },
-    split: { type: "string", help: "time, random, mod5 or prefix (default random)" },
-    "train-days": { type: "string", help: "time split: training days (default 7)" },
-    "delay-days": {
-      type: "string",
-      help: "time split: label delay days between train and test (default 7)",
-    },
-    "test-days": { type: "string", help: "time split: test days (default 7)" },
-    "test-end": {
-      type: "string",
-      help: "time split: last test day, exclusive (default after the data)",
-    },
-    "test-frac": { type: "string", help: "random split: test share (default 0.2)" },
-    "train-frac": { type: "string", help: "prefix split: training share (default 0.8)" },
-    seed: { type: "string", help: "seed (default 0)" },
-    threshold: {
-      type: "string",
-      help: "max-f1 | recall:R | fpr:F | budget:K | cost:FEE[:MISS] (default max-f1)",
-    },
     config: { type: "string", help: "a run config JSON (e.g. a run's config.json); flags win" },
     json: { type: "boolean", default: false, help: "last stdout line is one JSON object" },
     quiet: { type: "boolean", default: false, help: "no progress lines" },
@@ -57,23 +40,22 @@ await runTask(async (args) => {
     "register-as": { type: "string", help: "model name for the promotion (default the spec name)" },
   }, {
     usage: "deno task train --data FILE [--spec S] [--model KIND] [flags]",
-    about: "One run: fit on training rows, threshold on validation rows, test metrics, report.",
+    about:
+      "One run: fit on training rows, threshold on validation rows, test metrics, report. The flags set keys of the run config (lib/registry/config.ts), whose schema gives their defaults.",
     examples: [
       "deno task train --data data/demo.parquet --spec txsim --model logreg --split time --train-days 21",
       "deno task train --config artifacts/runs/RUN/config.json",
     ],
   });
-  const input: RunConfigInput = flags.config ? await readRunConfig(flags.config) : {};
-  if (flags.data) input.data = flags.data;
-  if (flags.spec) input.spec = flags.spec;
-  if (flags.model) {
-    if (input.model && input.model !== flags.model) input.params = {};
-    input.model = flags.model;
-  }
-  if (!input.model) input.model = DEFAULT_KIND;
+  const input: RunConfigInput = flags.config ? await readRunConfig(flags.config as string) : {};
+  // Another model's parameters do not carry over; another split method's keys neither.
+  const given = flags as Record<string, unknown>;
+  if (given.model && input.model && input.model !== given.model) input.params = {};
+  if (given.split && input.split?.method !== given.split) input.split = {};
+  applyFlags(input as Record<string, unknown>, { values: given, flags: RUN_CONFIG_FLAGS });
   if (flags.param) {
     const params: Record<string, unknown> = { ...(input.params ?? {}) };
-    for (const p of flags.param) {
+    for (const p of flags.param as string[]) {
       const eq = p.indexOf("=");
       if (eq <= 0) {
         throw new UserError(
@@ -84,29 +66,6 @@ await runTask(async (args) => {
     }
     input.params = params as RunConfigInput["params"];
   }
-  const split: Record<string, unknown> = { ...(input.split ?? {}) };
-  if (flags.split) {
-    for (const k of Object.keys(split)) delete split[k];
-    split.method = flags.split;
-  }
-  const setNum = (flag: string, key: string) => {
-    const v = (flags as Record<string, unknown>)[flag];
-    if (v !== undefined) split[key] = v;
-  };
-  setNum("train-days", "trainDays");
-  setNum("delay-days", "delayDays");
-  setNum("test-days", "testDays");
-  setNum("test-frac", "testFraction");
-  setNum("train-frac", "trainFraction");
-  if (flags["test-end"]) split.testEnd = flags["test-end"];
-  input.split = split as RunConfigInput["split"];
-  if (flags.seed !== undefined) {
-    if (!/^\d+$/.test(flags.seed)) {
-      throw new UserError(`--seed: expected a whole number >= 0, got "${flags.seed}"`);
-    }
-    input.seed = Number(flags.seed);
-  }
-  if (flags.threshold) input.threshold = flags.threshold;
   const rule = flags["promote-if-better"] ? parsePromotionRule(flags["promote-if-better"]) : null;
 
   const log = (line: string) => {

@@ -23,6 +23,9 @@ import { UserError } from "../util/errors.ts";
 import { currentData, referenceProfile, schemaChanges } from "../drift/dataset.ts";
 import { profileFromJSON, type ReferenceProfile } from "../drift/profile.ts";
 import { compareToProfile, type DriftOptions, type DriftResult } from "../drift/compare.ts";
+import { DRIFT_TESTS, type DriftTestName } from "../drift/tests.ts";
+import { type ConfigFlag, parseConfig } from "../util/config.ts";
+import { z } from "zod";
 
 /** A drift job (also the JSON of `deno task drift --config`). */
 export interface DriftJob extends DriftOptions {
@@ -47,6 +50,74 @@ export interface DriftJob extends DriftOptions {
 
 /** Default {@linkcode DriftJob.minRows}. */
 export const MIN_DRIFT_ROWS = 200;
+
+const OVERRIDE = z.strictObject({
+  test: z.enum(DRIFT_TESTS as unknown as [DriftTestName, ...DriftTestName[]]).optional(),
+  threshold: z.number().gt(0).optional(),
+});
+
+/**
+ * The drift job's schema (the JSON of `deno task drift --config`): every
+ * key, its type, range, default and description. {@linkcode resolveDriftJob}
+ * validates with it; the drift task's flags and their `--help` come from it
+ * ({@linkcode DRIFT_JOB_FLAGS}).
+ */
+export const DRIFT_JOB_SCHEMA = z.strictObject({
+  ref: z.string({ error: (i) => (i.input === undefined ? "required" : "expected text") })
+    .min(1, "required")
+    .describe("reference: run:ID, NAME@ALIAS, an alias, a profile .json or a data file"),
+  cur: z.string({ error: (i) => (i.input === undefined ? "required" : "expected text") })
+    .min(1, "required")
+    .describe("current data: a file, or a prediction log window (log:24h, log:FROM..TO)"),
+  log: z.string().optional().describe(
+    "prediction log for log: windows (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
+  ),
+  spec: z.string().optional().describe("spec for data files (a run brings its own)"),
+  since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a day YYYY-MM-DD").optional()
+    .describe("YYYY-MM-DD: earlier rows only feed the velocity history"),
+  out: z.string().optional().describe("report path (default reports/drift/<name>.html)"),
+  minRows: z.int().min(1).default(MIN_DRIFT_ROWS).describe("fewest current rows for a verdict"),
+  columns: z.record(z.string(), OVERRIDE).default({}).describe("per-column test overrides"),
+  driftShare: z.number().gt(0).max(1).default(0.5).describe(
+    "share of drifted columns that makes dataset drift",
+  ),
+  prediction: OVERRIDE.optional().describe("test and threshold for the score distribution"),
+  target: OVERRIDE.optional().describe("test and threshold for the fraud rate"),
+  alertRateFactor: z.number().gt(1).default(2).describe("alert-rate change that drifts"),
+  targetRateFactor: z.number().gt(1).default(2).describe("fraud-rate change that drifts"),
+  missingShareTolerance: z.number().min(0).max(1).default(0.05).describe(
+    "missing-share change that is flagged",
+  ),
+});
+
+/** The drift task's flags that set drift job keys (`--help` reads the schema). */
+export const DRIFT_JOB_FLAGS: readonly ConfigFlag[] = [
+  { flag: "ref", path: ["ref"] },
+  { flag: "cur", path: ["cur"] },
+  { flag: "log", path: ["log"] },
+  { flag: "spec", path: ["spec"] },
+  { flag: "since", path: ["since"] },
+  { flag: "out", path: ["out"] },
+  { flag: "drift-share", path: ["driftShare"], type: "number" },
+  { flag: "min-rows", path: ["minRows"], type: "number" },
+];
+
+/**
+ * Validates a drift job and fills in its defaults; a UserError names the
+ * bad key (and its flag).
+ *
+ * @param input a job as written (a `--config` file, flags applied)
+ * @returns the job
+ *
+ * @example
+ * ```ts
+ * import { resolveDriftJob } from "./drift.ts";
+ * console.log(resolveDriftJob({ ref: "champion", cur: "log:24h" }).driftShare); // 0.5
+ * ```
+ */
+export function resolveDriftJob(input: unknown): DriftJob {
+  return parseConfig(DRIFT_JOB_SCHEMA, input, { what: "drift job", flags: DRIFT_JOB_FLAGS });
+}
 
 /** Refuses a verdict drawn from too few current rows: tests on a handful of rows flag noise. */
 function enoughRows(rows: number, job: DriftJob, what: string): void {
@@ -124,8 +195,9 @@ export async function resolveReference(
  * console.log(r.result.drift, r.result.reasons);
  * ```
  */
-export async function runDriftJob(job: DriftJob): Promise<DriftJobResult> {
+export async function runDriftJob(input: DriftJob): Promise<DriftJobResult> {
   const t0 = performance.now();
+  const job = resolveDriftJob(input);
   const reference = await resolveReference(job.ref, job.spec);
   if (job.cur.startsWith("log:")) return await logDriftJob(job, reference, t0);
   const spec = job.spec ? await loadSpec(job.spec) : reference.run?.spec;

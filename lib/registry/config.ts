@@ -5,9 +5,11 @@
  * @module
  */
 import type { PipelineConfig } from "../features/pipeline.ts";
-import { DEFAULT_KIND, getKind, type Params, resolveParams } from "../models/mod.ts";
-import { parseStrategy } from "../eval/threshold.ts";
+import { z } from "zod";
+import { DEFAULT_KIND, getKind, kindNames, type Params, resolveParams } from "../models/mod.ts";
+import { parseStrategy, STRATEGY_SYNTAX } from "../eval/threshold.ts";
 import { UserError } from "../util/errors.ts";
+import { type ConfigFlag, parseConfig } from "../util/config.ts";
 
 /** How rows are split into train (with a validation part) and test. */
 export type SplitConfig =
@@ -49,39 +51,93 @@ export type RunConfigInput = Partial<Omit<RunConfig, "format" | "split">> & {
   split?: Partial<SplitConfig> & { method?: string };
 };
 
-const KEYS = new Set([
-  "format",
-  "data",
-  "spec",
-  "model",
-  "params",
-  "split",
-  "validationFraction",
-  "seed",
-  "threshold",
-  "features",
-  "k",
-  "alertFee",
-]);
+const int = (lo: number, hi: number) => z.int().min(lo).max(hi);
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-function num(v: unknown, what: string, lo: number, hi: number, integer = false): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (
-    typeof n !== "number" || !Number.isFinite(n) || n < lo || n > hi ||
-    (integer && !Number.isInteger(n))
-  ) {
-    throw new UserError(
-      `${what}: expected ${integer ? "a whole number" : "a number"} in [${lo}, ${hi}], got ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return n;
-}
+/** The split part of a run config: one variant per method, each with its defaults. */
+const SPLIT_SCHEMA = z.discriminatedUnion("method", [
+  z.strictObject({
+    method: z.literal("time"),
+    trainDays: int(1, 36500).default(7).describe("time split: training days"),
+    delayDays: int(0, 36500).default(7).describe(
+      "time split: label delay days between train and test",
+    ),
+    testDays: int(1, 36500).default(7).describe("time split: test days"),
+    testEnd: z.string().regex(DAY, "expected a date YYYY-MM-DD")
+      .refine((d) => !Number.isNaN(Date.parse(d)), "expected a date that exists")
+      .optional()
+      .describe("time split: last test day, exclusive (default: after the data)"),
+  }),
+  z.strictObject({
+    method: z.literal("random"),
+    testFraction: z.number().min(0.01).max(0.99).default(0.2).describe(
+      "random split: test share",
+    ),
+  }),
+  z.strictObject({ method: z.literal("mod5") }),
+  z.strictObject({
+    method: z.literal("prefix"),
+    trainFraction: z.number().min(0.01).max(0.99).default(0.8).describe(
+      "prefix split: training share",
+    ),
+  }),
+], { error: "expected time, random, mod5 or prefix" });
+
+/**
+ * The run config's schema: every key, its type, range, default and
+ * description. `resolveRunConfig` validates with it, the train task's flags
+ * and their `--help` come from it ({@linkcode RUN_CONFIG_FLAGS}).
+ */
+export const RUN_CONFIG_SCHEMA = z.strictObject({
+  format: z.literal("fraudlab.run-config/1").optional().describe("file format tag"),
+  data: z.string({ error: (i) => (i.input === undefined ? "required" : "expected a path") })
+    .min(1, "required")
+    .describe("the data file (CSV or Parquet)"),
+  spec: z.string().default("txsim").describe("dataset spec: a built-in name or a spec file"),
+  model: z.string().default(DEFAULT_KIND).describe(`model kind: ${kindNames().join(", ")}`),
+  params: z.record(z.string(), z.unknown()).default({}).describe(
+    "model parameters (the kind's defaults fill the rest)",
+  ),
+  split: SPLIT_SCHEMA.default({ method: "random", testFraction: 0.2 }).describe(
+    "how rows split: time, random, mod5 or prefix",
+  ),
+  validationFraction: z.number().min(0.05).max(0.5).default(0.2).describe(
+    "share of training rows held out to choose the threshold",
+  ),
+  seed: int(0, 2 ** 32 - 1).default(0).describe("seed of every random choice"),
+  threshold: z.string().default("max-f1").describe(
+    `threshold strategy: ${STRATEGY_SYNTAX}, chosen on validation rows`,
+  ),
+  features: z.record(z.string(), z.unknown()).default({}).describe(
+    "feature pipeline settings (log1p, velocity windows)",
+  ),
+  k: int(1, 1e9).default(100).describe("k of the precision@k metrics"),
+  alertFee: z.number().min(0).max(1e12).default(5).describe("fee per alert in cost figures"),
+});
+
+/** The train task's flags that set run config keys (`--help` reads the schema). */
+export const RUN_CONFIG_FLAGS: readonly ConfigFlag[] = [
+  { flag: "data", path: ["data"] },
+  { flag: "spec", path: ["spec"] },
+  { flag: "model", path: ["model"] },
+  {
+    flag: "split",
+    path: ["split", "method"],
+    help: "how rows split: time, random, mod5 or prefix",
+  },
+  { flag: "train-days", path: ["split", "trainDays"], type: "number" },
+  { flag: "delay-days", path: ["split", "delayDays"], type: "number" },
+  { flag: "test-days", path: ["split", "testDays"], type: "number" },
+  { flag: "test-end", path: ["split", "testEnd"] },
+  { flag: "test-frac", path: ["split", "testFraction"], type: "number" },
+  { flag: "train-frac", path: ["split", "trainFraction"], type: "number" },
+  { flag: "seed", path: ["seed"], type: "number" },
+  { flag: "threshold", path: ["threshold"] },
+];
 
 /**
  * Fills in a run config's defaults and validates it; throws a UserError
- * naming the bad key.
+ * naming the bad key (and its flag).
  *
  * @param input a config as written (every key optional but `data`)
  * @returns the full, re-runnable config
@@ -90,82 +146,40 @@ function num(v: unknown, what: string, lo: number, hi: number, integer = false):
  * ```ts
  * import { resolveRunConfig } from "./config.ts";
  * const c = resolveRunConfig({ data: "data/demo.parquet", model: "logreg" });
- * console.log(c.split.method, c.threshold, c.params.C); // time max-f1 1
+ * console.log(c.split.method, c.threshold, c.params.C); // random max-f1 1
  * ```
  */
 export function resolveRunConfig(input: RunConfigInput): RunConfig {
-  for (const key of Object.keys(input)) {
-    if (!KEYS.has(key)) {
-      throw new UserError(`run config: unknown key "${key}" (known: ${[...KEYS].join(", ")})`);
-    }
-  }
-  if (!input.data) throw new UserError("run config: data (--data FILE) is required");
-  const kind = getKind(input.model ?? DEFAULT_KIND);
-  const params = resolveParams(kind, input.params ?? {});
+  const c = parseConfig(RUN_CONFIG_SCHEMA, input, {
+    what: "run config",
+    flags: RUN_CONFIG_FLAGS,
+  });
+  const kind = getKind(c.model);
+  const params = resolveParams(kind, c.params);
   kind.create(params); // validates ranges
-  const s = input.split ?? {};
-  let split: SplitConfig;
-  const method = s.method ?? "random";
-  const sv = s as Record<string, unknown>;
-  switch (method) {
-    case "time": {
-      split = {
-        method: "time",
-        trainDays: num(sv.trainDays ?? 7, "--train-days", 1, 36500, true),
-        delayDays: num(sv.delayDays ?? 7, "--delay-days", 0, 36500, true),
-        testDays: num(sv.testDays ?? 7, "--test-days", 1, 36500, true),
-      };
-      if (sv.testEnd !== undefined) {
-        if (
-          typeof sv.testEnd !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(sv.testEnd) ||
-          Number.isNaN(Date.parse(sv.testEnd))
-        ) {
-          throw new UserError(
-            `--test-end: expected a date YYYY-MM-DD, got ${JSON.stringify(sv.testEnd)}`,
-          );
-        }
-        split.testEnd = sv.testEnd;
-      }
-      break;
-    }
-    case "random":
-      split = {
-        method: "random",
-        testFraction: num(sv.testFraction ?? 0.2, "--test-frac", 0.01, 0.99),
-      };
-      break;
-    case "mod5":
-      split = { method: "mod5" };
-      break;
-    case "prefix":
-      split = {
-        method: "prefix",
-        trainFraction: num(sv.trainFraction ?? 0.8, "--train-frac", 0.01, 0.99),
-      };
-      break;
-    default:
-      throw new UserError(`--split: expected time, random, mod5 or prefix, got "${method}"`);
-  }
-  const threshold = input.threshold ?? "max-f1";
-  parseStrategy(threshold);
-  const features: PipelineConfig = { ...(input.features ?? {}), standardize: kind.standardize };
+  parseStrategy(c.threshold);
+  const split = c.split as SplitConfig;
+  const features: PipelineConfig = {
+    ...(c.features as PipelineConfig),
+    standardize: kind.standardize,
+  };
   if (split.method === "time" && features.velocity !== false) {
     const v = typeof features.velocity === "object" ? features.velocity : {};
     features.velocity = { ...v, delayDays: split.delayDays };
   }
   return {
     format: "fraudlab.run-config/1",
-    data: input.data,
-    spec: input.spec ?? "txsim",
+    data: c.data,
+    spec: c.spec,
     model: kind.name,
     params,
     split,
-    validationFraction: num(input.validationFraction ?? 0.2, "validationFraction", 0.05, 0.5),
-    seed: num(input.seed ?? 0, "--seed", 0, 2 ** 32 - 1, true),
-    threshold,
+    validationFraction: c.validationFraction,
+    seed: c.seed,
+    threshold: c.threshold,
     features,
-    k: num(input.k ?? 100, "k", 1, 1e9, true),
-    alertFee: num(input.alertFee ?? 5, "alertFee", 0, 1e12),
+    k: c.k,
+    alertFee: c.alertFee,
   };
 }
 
