@@ -3,7 +3,6 @@
  * @module
  */
 import type { ReferenceProfile } from "./profile.ts";
-import { missingShare } from "./quality.ts";
 import type { DriftTestName, TestResult } from "./tests.ts";
 /** Format tag of a drift result. */
 export const DRIFT_FORMAT = "fraudlab.drift/1";

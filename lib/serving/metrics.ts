@@ -3,6 +3,14 @@
  * only the metrics fraudlab defines: counters, gauges and histograms keyed
  * by label values, rendered on demand. Small on purpose: the serving path
  * updates a few of these per request.
+ *
+ * Written by hand, not taken from `prom-client`: one request's updates
+ * (a count, two histogram observations, a decision) run at 33.1M/s here
+ * against 1.24M/s with prom-client's cached label children on a custom
+ * registry (26.6×; a scrape costs the same, 1.05×), medians of 3
+ * alternating rounds, `deno run -A bench/kept_bench.ts`. At 60,000
+ * requests/s prom-client's updates would take about 5% of the serving
+ * thread.
  * @module
  */
 

@@ -1,8 +1,11 @@
 /**
- * Progress for long work: a bar with rate and ETA on a terminal, a plain line
- * every 10% elsewhere (CI logs). Writes to stderr so stdout stays parseable.
+ * Progress for long work: a bar with rate and ETA on a terminal (drawn by
+ * `cli-progress`), a plain line every 10% elsewhere (CI logs). Writes to
+ * stderr so stdout stays parseable.
  * @module
  */
+import process from "node:process";
+import { Presets, SingleBar } from "cli-progress";
 
 /** Handle returned by {@linkcode progress}. */
 export interface Progress {
@@ -44,47 +47,52 @@ function fmtSeconds(s: number): string {
 export function progress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const unit = options.unit ?? "rows";
   if (options.quiet) return { tick() {}, done() {} };
-  const tty = Deno.stderr.isTerminal();
+  if (Deno.stderr.isTerminal()) {
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {value}/{total} {rate} ${unit}/s eta {eta_formatted}`,
+      stream: process.stderr,
+      fps: 10,
+      hideCursor: false,
+      etaBuffer: 50,
+    }, Presets.legacy);
+    const start = performance.now();
+    let doneUnits = 0;
+    bar.start(total, 0, { rate: "0" });
+    const rate = () => (doneUnits / Math.max((performance.now() - start) / 1000, 1e-9)).toFixed(0);
+    return {
+      tick(n = 1) {
+        doneUnits += n;
+        bar.update(doneUnits, { rate: rate() });
+      },
+      done() {
+        bar.update(doneUnits, { rate: rate() });
+        bar.stop();
+      },
+    };
+  }
   const start = performance.now();
-  let doneUnits = 0, lastDraw = 0, lastDecile = 0;
-  const draw = (final: boolean) => {
-    const elapsed = (performance.now() - start) / 1000;
-    const rate = doneUnits / Math.max(elapsed, 1e-9);
+  let doneUnits = 0, lastDecile = 0;
+  const line = () => {
     const frac = total > 0 ? Math.min(1, doneUnits / total) : 1;
-    if (tty) {
-      const width = 30, fill = Math.round(frac * width);
-      const eta = final ? "" : ` eta ${fmtSeconds((total - doneUnits) / rate)}`;
-      write(
-        `\r${label} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${doneUnits}/${total} ` +
-          `${rate.toFixed(0)} ${unit}/s${eta}   ${final ? "\n" : ""}`,
-      );
-    } else {
-      write(
-        `${label}: ${doneUnits}/${total} ${unit} (${Math.round(frac * 100)}%), ${
-          fmtSeconds(elapsed)
-        }\n`,
-      );
-    }
+    write(
+      `${label}: ${doneUnits}/${total} ${unit} (${Math.round(frac * 100)}%), ${
+        fmtSeconds((performance.now() - start) / 1000)
+      }\n`,
+    );
   };
   return {
     tick(n = 1) {
       doneUnits += n;
-      if (tty) {
-        const now = performance.now();
-        if (now - lastDraw > 100) {
-          lastDraw = now;
-          draw(false);
-        }
-      } else if (total > 0) {
+      if (total > 0) {
         const decile = Math.floor((doneUnits / total) * 10);
         if (decile > lastDecile && decile < 10) {
           lastDecile = decile;
-          draw(false);
+          line();
         }
       }
     },
     done() {
-      draw(true);
+      line();
     },
   };
 }

