@@ -12,6 +12,10 @@
  * requests), its size and how long it takes to arrive (408), the record
  * against the model's schema, and its event time against the server
  * clock. Metric labels come from fixed sets.
+ *
+ * One file: the handlers share the app's body reads, limits, keys, rate
+ * limits and the served model; routes are declared in `routes.ts`, HTTP
+ * helpers in `http.ts`.
  * @module
  */
 import { Hono } from "hono";

@@ -7,6 +7,10 @@
  * naming the file, the column and, where it applies, the row (1-based data
  * row; the header is line 1, so row N is line N+1 unless a quoted field spans
  * lines).
+ *
+ * One file: CSV and Parquet loading share one validation pass per column
+ * (types, labels, ranges) and one error format naming the file, column and
+ * row.
  * @module
  */
 import pl from "nodejs-polars";

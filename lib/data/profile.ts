@@ -1,6 +1,10 @@
 /**
  * Dataset profiles and data-quality warnings: what `deno task data:info`
  * prints and what a notebook shows after loading a file.
+ *
+ * One file: the profile, its quality warnings and the quick looks (means and
+ * fraud rates by class or group, single-feature AUC) read the same per-
+ * column statistics.
  * @module
  */
 import { table } from "../util/table.ts";

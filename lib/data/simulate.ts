@@ -23,6 +23,10 @@
  * 5. `night_takeover` (only with the `new_fraud` drift): account takeover
  *    with night-time online purchases of electronics and travel at the card's
  *    usual amounts from a clean-looking device.
+ *
+ * One file: the world (customers, terminals, fraud and drift scenarios)
+ * draws from one seeded stream in a fixed order; split across files, that
+ * order would be implicit.
  * @module
  */
 import pl from "nodejs-polars";

@@ -24,6 +24,9 @@
  * Special functions come from stdlib-js (regularized incomplete gamma for
  * chi-square, erfc for the normal tail); the KS path counts are written
  * here because no npm package computes them.
+ *
+ * One file: the six two-sample tests share judging against thresholds and
+ * the p-value helpers, and each is short.
  * @module
  */
 import gammainc from "@stdlib/math-base-special-gammainc";

@@ -23,6 +23,9 @@
  * {@linkcode transformFrame} and {@linkcode transformRecord} share one
  * per-value code path, so a record and the same row of a frame give
  * identical numbers.
+ *
+ * One file: fitting, transforming a frame and transforming one record must
+ * give the same numbers, so they share the per-value code here.
  * @module
  */
 import pl from "nodejs-polars";

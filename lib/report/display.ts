@@ -8,6 +8,9 @@
  *
  * Only the display symbol is used here: `Deno.jupyter` exists inside the
  * kernel alone, and lib code runs in tasks and the server too.
+ *
+ * One file: every `show*` returns the same `Shown` value and shares its
+ * table and number formatting.
  * @module
  */
 import type { Frame } from "../data/frame.ts";

@@ -27,6 +27,10 @@
  * tables. The server writes feedback through the writer worker too
  * ({@linkcode PredictionLog.addFeedbackAsync}), so a label never blocks the
  * thread answering requests.
+ *
+ * One file: the queue, the hand-off to the writer, the backoff and the
+ * status are one state machine (tables, writer and queries have their own
+ * files).
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";

@@ -18,6 +18,9 @@
  * Anything else (the label, dropped columns, derived velocity features,
  * unknown names) is refused, so a client learns about a misspelt field
  * instead of having it silently imputed.
+ *
+ * One file: the input schema, its validator and its JSON Schema state one
+ * contract; kept together, a test holds them equal.
  * @module
  */
 import type { ResolvedSpec } from "../data/spec.ts";

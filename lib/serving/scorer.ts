@@ -2,6 +2,10 @@
  * Scoring one transaction (or a batch) with a served model: validation
  * against the run's input schema, online velocity features from the entity
  * history, the pipeline, the model's score and per-field reasons.
+ *
+ * One file: the served model, the answer it builds and its log row share the
+ * model's reason groups, buffers and encoder; split, they would export what
+ * only scoring uses.
  * @module
  */
 import type { VelocityOptions } from "../features/velocity.ts";

@@ -4,12 +4,9 @@ import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { kindNames } from "../models/mod.ts";
 import { runTaskFile } from "../testing/helpers.ts";
-import { loadRun } from "./runs.ts";
-import { loadRunRef, promote, readRegistry } from "./aliases.ts";
-import { resolveRunConfig, RUN_CONFIG_FLAGS, RUN_CONFIG_SCHEMA } from "./config.ts";
-import { configFlagSpecs } from "../util/config.ts";
+import { loadRun } from "../registry/runs.ts";
 import { writeEvalReport } from "../report/eval_report.ts";
-import { promoteIfBetter, trainRun } from "../jobs/train.ts";
+import { trainRun } from "./train.ts";
 
 async function simFile(): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
@@ -91,78 +88,6 @@ Deno.test("train (time split): per-day precision@100 and card precision@100; rep
   await Deno.remove(data);
 });
 
-Deno.test("registry: a run with one byte changed is refused; promote keeps history; promote-if-better", async () => {
-  const data = await simFile();
-  const root = await Deno.makeTempDir();
-  const good = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
-  const p1 = await promote(good.id, { root });
-  assert.equal(p1.version.version, 1);
-  assert.equal((await loadRunRef("champion", root)).id, good.id);
-  assert.equal((await loadRunRef("txsim@1", root)).id, good.id);
-  // promote-if-better: a weaker model (iforest) must not replace logreg on AP.
-  const weak = await trainRun({ data, model: "iforest", split: TIME_SPLIT }, { root, quiet: true });
-  const d = await promoteIfBetter(weak, { metric: "averagePrecision", margin: 0 }, { root });
-  assert.equal(d.promoted, false, d.reason);
-  assert.equal(d.championRun, good.id);
-  // A huge negative margin is not allowed, but the same model retrained with margin 0 is not better either.
-  const again = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
-  assert.equal(
-    (await promoteIfBetter(again, { metric: "averagePrecision", margin: 0 }, { root })).promoted,
-    false,
-  );
-  await promote(weak.id, { root, alias: "challenger" });
-  const reg = await readRegistry(root);
-  assert.deepEqual({ ...reg.models.txsim.aliases }, { champion: 1, challenger: 2 });
-  assert.equal(reg.models.txsim.history.length, 2);
-
-  // Tamper: flip one byte of the model file.
-  const modelFile = join(good.dir, "model", "logreg.json");
-  const bytes = await Deno.readFile(modelFile);
-  bytes[10] ^= 1;
-  await Deno.writeFile(modelFile, bytes);
-  await assert.rejects(
-    () => loadRun(good.id, root),
-    /run refused: .*logreg\.json does not match its checksum/,
-  );
-  await assert.rejects(() => loadRunRef("champion", root), /run refused/);
-  await assert.rejects(() => promote(good.id, { root }), /run refused/);
-  // An extra file is refused as well.
-  await Deno.writeTextFile(join(weak.dir, "extra.txt"), "x");
-  await assert.rejects(() => loadRun(weak.id, root), /extra\.txt is not in the manifest/);
-  await Deno.remove(root, { recursive: true });
-  await Deno.remove(data);
-});
-
-Deno.test("run config: bad values are user errors naming the flag", () => {
-  assert.throws(() => resolveRunConfig({}), /data \(--data\): required/);
-  assert.throws(
-    () => resolveRunConfig({ data: "x", split: { method: "weekly" } as never }),
-    /\(--split\): expected time, random, mod5 or prefix/,
-  );
-  assert.throws(
-    () => resolveRunConfig({ data: "x", split: { method: "time", trainDays: 0 } }),
-    /--train-days/,
-  );
-  assert.throws(
-    () => resolveRunConfig({ data: "x", threshold: "f1" }),
-    /unknown threshold strategy/,
-  );
-  assert.throws(() => resolveRunConfig({ data: "x", model: "svm" }), /unknown model kind "svm"/);
-  assert.throws(
-    () => resolveRunConfig({ data: "x", split: { trainDays: 21 } as never }),
-    /split\.method \(--split\): expected time, random, mod5 or prefix, got nothing/,
-  );
-  assert.throws(() => resolveRunConfig({ data: "x", sed: 1 } as never), /unknown key "sed"/);
-  // The train task's --help reads each default from the same schema.
-  const help = configFlagSpecs(RUN_CONFIG_SCHEMA, RUN_CONFIG_FLAGS);
-  assert.match(help["train-days"].help!, /\(default 7\)$/);
-  assert.match(help.split.help!, /\(default random\)$/);
-  assert.match(help.threshold.help!, /\(default max-f1\)$/);
-  const c = resolveRunConfig({ data: "x", model: "logreg", split: { method: "time" } });
-  assert.equal(c.features.standardize, true);
-  assert.deepEqual(c.split, { method: "time", trainDays: 7, delayDays: 7, testDays: 7 });
-});
-
 Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; errors exit 2", async () => {
   const data = await simFile();
   const root = await Deno.makeTempDir(), reports = await Deno.makeTempDir();
@@ -230,4 +155,27 @@ Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; e
   await Deno.remove(root, { recursive: true });
   await Deno.remove(reports, { recursive: true });
   await Deno.remove(data);
+});
+
+Deno.test("threshold budget:K: alerts per day on test land within 20% of K (validation counted in days of full traffic)", async () => {
+  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  // 75 days: the training window starts after every velocity window is full.
+  writeFrame(simulateTransactions({ customers: 1000, days: 75, seed: 8, quiet: true }), data);
+  const root = await Deno.makeTempDir();
+  // Validation is a 20% sample of the training days: counted as whole days it
+  // read 5x too few alerts per day, and test days got about 5x K.
+  for (const k of [50, 100, 200]) {
+    const run = await trainRun({
+      data,
+      model: "logreg",
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      threshold: `budget:${k}`,
+    }, { root, quiet: true });
+    const t = run.test.atThreshold;
+    const perDay = (t.tp + t.fp) / run.test.days!;
+    assert.ok(
+      Math.abs(perDay - k) <= 0.2 * k,
+      `budget:${k}: ${perDay.toFixed(1)} alerts/day on test`,
+    );
+  }
 });

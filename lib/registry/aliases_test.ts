@@ -3,10 +3,17 @@ import { join } from "node:path";
 import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { runTaskFile } from "../testing/helpers.ts";
+import { loadRun } from "./runs.ts";
+import { loadRunRef, promote, readRegistry, resolveModelRef } from "./aliases.ts";
+import { promoteIfBetter, trainRun } from "../jobs/train.ts";
 
-import { promote, readRegistry, resolveModelRef } from "./aliases.ts";
-import { removeStaleTemps, runsDir } from "./store.ts";
-import { trainRun } from "../jobs/train.ts";
+async function simFile(): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 800, days: 35, seed: 2, quiet: true }), path);
+  return path;
+}
+
+const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
 
 async function oneRun() {
   const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
@@ -19,6 +26,48 @@ async function oneRun() {
   }, { root, quiet: true });
   return { data, root, run };
 }
+
+Deno.test("registry: a run with one byte changed is refused; promote keeps history; promote-if-better", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir();
+  const good = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
+  const p1 = await promote(good.id, { root });
+  assert.equal(p1.version.version, 1);
+  assert.equal((await loadRunRef("champion", root)).id, good.id);
+  assert.equal((await loadRunRef("txsim@1", root)).id, good.id);
+  // promote-if-better: a weaker model (iforest) must not replace logreg on AP.
+  const weak = await trainRun({ data, model: "iforest", split: TIME_SPLIT }, { root, quiet: true });
+  const d = await promoteIfBetter(weak, { metric: "averagePrecision", margin: 0 }, { root });
+  assert.equal(d.promoted, false, d.reason);
+  assert.equal(d.championRun, good.id);
+  // A huge negative margin is not allowed, but the same model retrained with margin 0 is not better either.
+  const again = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
+  assert.equal(
+    (await promoteIfBetter(again, { metric: "averagePrecision", margin: 0 }, { root })).promoted,
+    false,
+  );
+  await promote(weak.id, { root, alias: "challenger" });
+  const reg = await readRegistry(root);
+  assert.deepEqual({ ...reg.models.txsim.aliases }, { champion: 1, challenger: 2 });
+  assert.equal(reg.models.txsim.history.length, 2);
+
+  // Tamper: flip one byte of the model file.
+  const modelFile = join(good.dir, "model", "logreg.json");
+  const bytes = await Deno.readFile(modelFile);
+  bytes[10] ^= 1;
+  await Deno.writeFile(modelFile, bytes);
+  await assert.rejects(
+    () => loadRun(good.id, root),
+    /run refused: .*logreg\.json does not match its checksum/,
+  );
+  await assert.rejects(() => loadRunRef("champion", root), /run refused/);
+  await assert.rejects(() => promote(good.id, { root }), /run refused/);
+  // An extra file is refused as well.
+  await Deno.writeTextFile(join(weak.dir, "extra.txt"), "x");
+  await assert.rejects(() => loadRun(weak.id, root), /extra\.txt is not in the manifest/);
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(data);
+});
 
 Deno.test("registry: promotions at once never lose a version (in-process and across processes)", async () => {
   const { root, run } = await oneRun();
@@ -80,48 +129,4 @@ Deno.test("registry: names are checked, inherited properties are never looked up
     challenger: 1,
     shadow: 1,
   });
-});
-
-Deno.test("runs: half-written run folders older than an hour are removed when the next run starts", async () => {
-  const { root, data } = await oneRun();
-  const dir = runsDir(root);
-  const old = join(dir, ".tmp-old-run-1234");
-  const fresh = join(dir, ".tmp-fresh-run-5678");
-  await Deno.mkdir(old);
-  await Deno.mkdir(fresh);
-  const hourAgo = new Date(Date.now() - 3_700_000);
-  await Deno.utime(old, hourAgo, hourAgo);
-  assert.deepEqual(await removeStaleTemps(dir, 3_600_000), [".tmp-old-run-1234"]);
-  await Deno.utime(fresh, hourAgo, hourAgo);
-  await trainRun({
-    data,
-    model: "iforest",
-    params: { trees: 10 },
-    split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7 },
-  }, { root, quiet: true });
-  const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".tmp-"));
-  assert.deepEqual(left, []);
-});
-
-Deno.test("threshold budget:K: alerts per day on test land within 20% of K (validation counted in days of full traffic)", async () => {
-  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
-  // 75 days: the training window starts after every velocity window is full.
-  writeFrame(simulateTransactions({ customers: 1000, days: 75, seed: 8, quiet: true }), data);
-  const root = await Deno.makeTempDir();
-  // Validation is a 20% sample of the training days: counted as whole days it
-  // read 5x too few alerts per day, and test days got about 5x K.
-  for (const k of [50, 100, 200]) {
-    const run = await trainRun({
-      data,
-      model: "logreg",
-      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
-      threshold: `budget:${k}`,
-    }, { root, quiet: true });
-    const t = run.test.atThreshold;
-    const perDay = (t.tp + t.fp) / run.test.days!;
-    assert.ok(
-      Math.abs(perDay - k) <= 0.2 * k,
-      `budget:${k}: ${perDay.toFixed(1)} alerts/day on test`,
-    );
-  }
 });
