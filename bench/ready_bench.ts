@@ -4,7 +4,7 @@
  * simulated data (`--history none`, so the time is loading code and the
  * model), median of `--runs` starts (default 7).
  *
- * deno run -A bench/ready_bench.ts [--runs 7]
+ * deno run -A bench/ready_bench.ts [--runs 7] [--repo DIR] [--compare-repo DIR]
  */
 import { join } from "node:path";
 import { simulateTransactions } from "../lib/data/simulate.ts";
@@ -14,9 +14,14 @@ import { trainRun } from "../lib/jobs/train.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { serverArgs } from "./server_args.ts";
 
-const flags = parseFlags(Deno.args, { runs: { type: "string" } });
+const flags = parseFlags(Deno.args, {
+  runs: { type: "string", help: "server starts to time (default 7)" },
+  repo: { type: "string", help: "the checkout whose server starts (default this one)" },
+  "compare-repo": { type: "string", help: "another checkout, started in alternation" },
+});
 const runs = intFlag(flags.runs, { name: "runs", fallback: 7, min: 1 });
-const repo = new URL("../", import.meta.url).pathname;
+// --repo: start the server of another checkout (the code before a change) on the same run.
+const repo = (flags.repo as string | undefined) ?? new URL("../", import.meta.url).pathname;
 const root = await Deno.makeTempDir({ prefix: "fraudlab_ready_" });
 const data = join(root, "tx.parquet");
 writeFrame(simulateTransactions({ customers: 1000, days: 30, seed: 1, quiet: true }), data);
@@ -27,13 +32,13 @@ const run = await trainRun({
 }, { root, quiet: true });
 await promote(run.id, { root });
 
-const times: number[] = [];
-for (let i = 0; i < runs; i++) {
+/** Wall time from spawning the server of `cwd` to its first 200 on /readyz. */
+async function start(cwd: string, i: number): Promise<number> {
   const port = 18900 + i;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: serverArgs(port, join(root, `log${i}.sqlite`)),
-    cwd: repo,
+    cwd,
     env: { FRAUDLAB_ARTIFACTS: root, NO_COLOR: "1" },
     stdout: "null",
     stderr: "null",
@@ -46,14 +51,33 @@ for (let i = 0; i < runs; i++) {
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 5));
   }
-  times.push(performance.now() - t0);
+  const ms = performance.now() - t0;
   child.kill("SIGTERM");
   await child.status;
+  return ms;
 }
-times.sort((a, b) => a - b);
-console.log(
-  `time to /readyz: median ${times[times.length >> 1].toFixed(0)} ms (min ${
-    times[0].toFixed(0)
-  }, max ${times.at(-1)!.toFixed(0)}) over ${runs} starts`,
-);
+
+function report(name: string, times: number[]): void {
+  times.sort((a, b) => a - b);
+  console.log(
+    `${name}: time to /readyz median ${times[times.length >> 1].toFixed(0)} ms (min ${
+      times[0].toFixed(0)
+    }, max ${times.at(-1)!.toFixed(0)}) over ${times.length} starts`,
+  );
+}
+
+// With --compare-repo, starts alternate between this checkout and that one
+// (one start of each first, not counted: Deno transpiles changed modules once).
+const compare = flags["compare-repo"] as string | undefined;
+if (compare) {
+  await start(repo, 0);
+  await start(compare, 1);
+}
+const times: number[] = [], other: number[] = [];
+for (let i = 0; i < runs; i++) {
+  times.push(await start(repo, 2 * i + 2));
+  if (compare) other.push(await start(compare, 2 * i + 3));
+}
+report(repo, times);
+if (compare) report(compare, other);
 await Deno.remove(root, { recursive: true });

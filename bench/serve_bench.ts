@@ -20,6 +20,10 @@
  *
  * deno run -A bench/serve_bench.ts --peer-spec ../shared/peers/specs/payment_fraud.json \
  *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--warmup 2] [--peer] [--keys]
+ *
+ * With `--compare-repo DIR`, every round also serves the same run from the
+ * checkout in DIR (the code before a change), after fraudlab's round, so
+ * both ratios to the bare route come from the same run.
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -43,6 +47,7 @@ const flags = parseFlags(Deno.args, {
   peer: { type: "boolean" },
   keys: { type: "boolean" },
   out: { type: "string" },
+  "compare-repo": { type: "string" },
 });
 if (!flags["peer-spec"] || !flags.csv) {
   console.error(
@@ -201,10 +206,11 @@ async function load(
   args: string[],
   env: Record<string, string>,
   port: number,
+  cwd = repo,
 ): Promise<Wrk & { rssMiB: number | null }> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: repo,
+    cwd,
     env: { ...env, NO_COLOR: "1" },
     stdout: "null",
     stderr: "inherit",
@@ -251,7 +257,10 @@ async function load(
   }
 }
 
-const bare: Wrk[] = [], ours: Wrk[] = [];
+const bare: Wrk[] = [], ours: Wrk[] = [], other: Wrk[] = [];
+// --compare-repo DIR: each round also serves the same run from another
+// checkout (the code before a change), so both ratios come from one run.
+const compareRepo = flags["compare-repo"] as string | undefined;
 const logDir = await Deno.makeTempDir();
 for (let r = 0; r < rounds; r++) {
   bare.push(await load("bare Hono", ["run", "-A", "bench/hono_bare.ts"], { PORT: "8772" }, 8772));
@@ -267,6 +276,17 @@ for (let r = 0; r < rounds; r++) {
       8773,
     ),
   );
+  if (compareRepo) {
+    other.push(
+      await load(
+        "compared /v1/score",
+        serverArgs(8774, join(logDir, `other${r}.sqlite`), flags.keys ? ["--keys", keyFile] : []),
+        { FRAUDLAB_ARTIFACTS: root },
+        8774,
+        compareRepo,
+      ),
+    );
+  }
 }
 
 let peer: { rps: number; p99: number } | null = null;
@@ -317,6 +337,16 @@ console.log(
       summary.perRoundRatio.map((x) => (100 * x).toFixed(1) + "%").join(", ")
     })`,
 );
+if (compareRepo) {
+  const ratios = other.map((w, i) => w.rps / bare[i].rps);
+  console.log(
+    `compared (${compareRepo}) ${median(other.map((w) => w.rps)).toFixed(0)} req/s, p99 ${
+      median(other.map((w) => w.p99))
+    } ms = ${
+      (100 * median(other.map((w) => w.rps)) / summary.bareRps).toFixed(1)
+    }% of bare Hono (rounds: ${ratios.map((x) => (100 * x).toFixed(1) + "%").join(", ")})`,
+  );
+}
 if (peer) {
   console.log(
     `FastAPI peer       ${peer.rps} req/s, p99 ${peer.p99} ms → fraudlab ${

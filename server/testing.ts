@@ -7,8 +7,8 @@
 import { simulateTransactions } from "../lib/data/simulate.ts";
 import { writeFrame } from "../lib/data/write.ts";
 import { loadDataset } from "../lib/data/load.ts";
-import { type Dataset } from "../lib/data/load.ts";
-import { type TrainResult } from "../lib/registry/runs.ts";
+import type { Dataset } from "../lib/data/load.ts";
+import type { TrainResult } from "../lib/registry/runs.ts";
 import { promote } from "../lib/registry/aliases.ts";
 import { loadServedModel, type ServedModel } from "../lib/serving/scorer.ts";
 import { datasetRecords } from "../lib/serving/records.ts";

@@ -122,29 +122,37 @@ export function compareNumeric(
     override,
   });
   const plotEdges = p.histogram.edges;
+  // What every outcome shares: the column, the reference side, and the plot
+  // and quality of the current side (`current` counts per histogram bin).
+  const sides = (
+    current: SideStats,
+    quality: { missingShareChange: number; outOfRangeShare: number | null },
+    counts: number[],
+  ) => ({
+    column,
+    type: "numeric" as const,
+    testedAs: "numeric" as const,
+    chosenBy: choice.chosenBy,
+    reference,
+    current,
+    quality: withFlags({ ...quality, unseenShare: null, unseen: [] }, options),
+    plot: {
+      kind: "histogram" as const,
+      edges: plotEdges,
+      reference: shares(p.histogram.counts),
+      current: shares(counts),
+    },
+  });
   if (m === 0) {
     return {
-      column,
-      type: "numeric",
-      testedAs: "numeric",
+      ...sides(
+        { count: 0, missing: finite.missing, missingShare: 1 },
+        { missingShareChange: 1 - reference.missingShare, outOfRangeShare: null },
+        p.histogram.counts.map(() => 0),
+      ),
       result: null,
       drifted: true,
-      chosenBy: choice.chosenBy,
       psi: null,
-      reference,
-      current: { count: 0, missing: finite.missing, missingShare: 1 },
-      quality: withFlags({
-        missingShareChange: 1 - reference.missingShare,
-        outOfRangeShare: null,
-        unseenShare: null,
-        unseen: [],
-      }, options),
-      plot: {
-        kind: "histogram",
-        edges: plotEdges,
-        reference: shares(p.histogram.counts),
-        current: p.histogram.counts.map(() => 0),
-      },
       note: "every current value is missing: counted as drifted",
     };
   }
@@ -182,26 +190,12 @@ export function compareNumeric(
   }
   const outside = lowerBound(cs, p.min) + (m - upperBound(cs, p.max));
   return {
-    column,
-    type: "numeric",
-    testedAs: "numeric",
-    result,
-    drifted: result.drifted,
-    chosenBy: choice.chosenBy,
-    psi,
-    reference,
-    current,
-    quality: withFlags({
+    ...sides(current, {
       missingShareChange: current.missingShare - reference.missingShare,
       outOfRangeShare: outside / m,
-      unseenShare: null,
-      unseen: [],
-    }, options),
-    plot: {
-      kind: "histogram",
-      edges: plotEdges,
-      reference: shares(p.histogram.counts),
-      current: shares(curHist),
-    },
+    }, curHist),
+    result,
+    drifted: result.drifted,
+    psi,
   };
 }

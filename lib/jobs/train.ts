@@ -25,7 +25,7 @@ import { headline, type TrainResult } from "../registry/runs.ts";
 import { codeVersion } from "../registry/code.ts";
 import { labelsOf, numericColumn } from "../data/frame.ts";
 import { dayEquivalents, evaluateRows } from "../eval/evaluate.ts";
-import { type ThresholdData } from "../eval/threshold.ts";
+import type { ThresholdData } from "../eval/threshold.ts";
 import { topContributions } from "../models/explain.ts";
 import { scoreWithRun } from "./evaluate.ts";
 import { splitForRun } from "./split.ts";

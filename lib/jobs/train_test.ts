@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
+import { runTaskFile, simFile, TIME_SPLIT } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { kindNames } from "../models/mod.ts";
-import { runTaskFile } from "../testing/helpers.ts";
 import { loadRun } from "../registry/runs.ts";
 import { writeEvalReport } from "../report/eval_report.ts";
 import { trainRun } from "./train.ts";
-
-async function simFile(): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
-  writeFrame(simulateTransactions({ customers: 800, days: 35, seed: 2, quiet: true }), path);
-  return path;
-}
-
-const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
 
 async function runFiles(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

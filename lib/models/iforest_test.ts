@@ -1,28 +1,14 @@
 import assert from "node:assert/strict";
+import { assertClose, blobs } from "../testing/helpers.ts";
 import { getKind } from "./mod.ts";
 import { averagePathLength, scoreForest } from "./iforest.ts";
 import { float32AtMost, type Forest, ForestWalk } from "./iforest.ts";
 import { forestSample } from "./iforest_fit.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { Rng } from "../util/rng.ts";
-import { assertClose } from "../testing/helpers.ts";
-
-/** Gaussian legit rows; fraud rows shifted on the first 3 features. */
-function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * d), y = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.random() < 0.05 ? 1 : 0;
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (y[i] && j < 3 ? 3 : 0);
-  }
-  return {
-    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
-    y,
-  };
-}
 
 async function checkScoreOne(cols: number, wasm: boolean) {
-  const { X } = blobs(1500, cols, 9);
+  const { X } = blobs({ rows: 1500, cols: cols, seed: 9 });
   const kind = getKind("iforest");
   const det = kind.create({ ...kind.defaults, trees: 37 }); // not a multiple of the 4-tree lockstep
   await det.fit(X, undefined, { seed: 5, quiet: true });
@@ -67,7 +53,7 @@ Deno.test("iforest: c(n) values, score range and explanation sums to c(psi) - E[
   assertClose(averagePathLength(256), 2 * (Math.log(255) + 0.5772156649015329) - (2 * 255) / 256, {
     tolerance: 1e-12,
   });
-  const { X } = blobs(2000, 4, 2);
+  const { X } = blobs({ rows: 2000, cols: 4, seed: 2 });
   const kind = getKind("iforest");
   const det = kind.create(kind.defaults);
   await det.fit(X, undefined, { seed: 3, quiet: true });
@@ -85,7 +71,7 @@ Deno.test("iforest: c(n) values, score range and explanation sums to c(psi) - E[
 
 Deno.test("iforest: parallel batch scoring gives exactly the single-thread scores", async () => {
   const { scoreForestParallel, PARALLEL_MIN_ROWS } = await import("./iforest.ts");
-  const { X } = blobs(PARALLEL_MIN_ROWS + 1234, 5, 6);
+  const { X } = blobs({ rows: PARALLEL_MIN_ROWS + 1234, cols: 5, seed: 6 });
   const kind = getKind("iforest");
   const det = kind.create(kind.defaults) as unknown as { forest: import("./iforest.ts").Forest };
   await (det as unknown as import("./detector.ts").Detector).fit(X, undefined, {
@@ -100,7 +86,7 @@ Deno.test("iforest: parallel batch scoring gives exactly the single-thread score
 
 Deno.test("iforest: fitting on its sample of rows gives the forest fitted on every row", async () => {
   const { fitForest } = await import("./iforest.ts");
-  const { X } = blobs(20000, 4, 21);
+  const { X } = blobs({ rows: 20000, cols: 4, seed: 21 });
   const options = { trees: 50, maxSamples: 128, seed: 9 };
   const full = fitForest(X, options);
   const rows = forestSample(X.rows, options);
@@ -122,7 +108,7 @@ Deno.test("iforest: fitting on its sample of rows gives the forest fitted on eve
 
 Deno.test("iforest: the lockstep scorer equals a plain walk of every tree, NaN going right", async () => {
   const { fitForest } = await import("./iforest.ts");
-  const { X } = blobs(3001, 5, 31);
+  const { X } = blobs({ rows: 3001, cols: 5, seed: 31 });
   const forest = fitForest(X, { trees: 30, maxSamples: 64, seed: 2 });
   X.data[7] = NaN; // row 1, feature 2
   X.data[5 * 100] = NaN;

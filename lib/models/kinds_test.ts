@@ -1,23 +1,10 @@
 import assert from "node:assert/strict";
+import { blobs } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { getKind, kindNames, resolveParams } from "./mod.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
 import { Rng } from "../util/rng.ts";
-
-/** Gaussian legit rows; fraud rows shifted on the first 3 features. */
-function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * d), y = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.random() < 0.05 ? 1 : 0;
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (y[i] && j < 3 ? 3 : 0);
-  }
-  return {
-    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
-    y,
-  };
-}
 
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -29,7 +16,7 @@ async function filesOf(dir: string): Promise<Record<string, string>> {
 
 Deno.test("every kind: fits, ranks shifted rows higher, saves and reloads identical scores, deterministic", async () => {
   assert.deepEqual(kindNames().sort(), ["autoencoder", "iforest", "logreg"]);
-  const { X, y } = blobs(3000, 6, 1);
+  const { X, y } = blobs({ rows: 3000, cols: 6, seed: 1 });
   for (const name of kindNames()) {
     const kind = getKind(name);
     const params = resolveParams(kind, name === "autoencoder" ? { epochs: 4 } : {});

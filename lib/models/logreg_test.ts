@@ -1,24 +1,11 @@
 import assert from "node:assert/strict";
+import { blobs } from "../testing/helpers.ts";
 import { getKind } from "./mod.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 
-/** Gaussian legit rows; fraud rows shifted on the first 3 features. */
-function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * d), y = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.random() < 0.05 ? 1 : 0;
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (y[i] && j < 3 ? 3 : 0);
-  }
-  return {
-    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
-    y,
-  };
-}
-
 Deno.test("logreg: the gradient of the weighted objective vanishes at the fit", async () => {
-  const { X, y } = blobs(1500, 4, 4);
+  const { X, y } = blobs({ rows: 1500, cols: 4, seed: 4 });
   const kind = getKind("logreg");
   const det = kind.create(kind.defaults);
   await det.fit(X, y, { seed: 0, quiet: true });

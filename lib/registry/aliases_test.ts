@@ -1,31 +1,11 @@
 import assert from "node:assert/strict";
+import { oneRun, runTaskFile, simFile, TIME_SPLIT } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
-import { runTaskFile } from "../testing/helpers.ts";
 import { loadRun } from "./runs.ts";
 import { loadRunRef, promote, readRegistry, resolveModelRef } from "./aliases.ts";
 import { promoteIfBetter, trainRun } from "../jobs/train.ts";
-
-async function simFile(): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
-  writeFrame(simulateTransactions({ customers: 800, days: 35, seed: 2, quiet: true }), path);
-  return path;
-}
-
-const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
-
-async function oneRun() {
-  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
-  writeFrame(simulateTransactions({ customers: 200, days: 30, seed: 5, quiet: true }), data);
-  const root = await Deno.makeTempDir();
-  const run = await trainRun({
-    data,
-    model: "logreg",
-    split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7 },
-  }, { root, quiet: true });
-  return { data, root, run };
-}
 
 Deno.test("registry: a run with one byte changed is refused; promote keeps history; promote-if-better", async () => {
   const data = await simFile();

@@ -24,7 +24,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type DatasetVersion } from "../data/fingerprint.ts";
+import type { DatasetVersion } from "../data/fingerprint.ts";
 import type { Dataset } from "../data/load.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
@@ -33,7 +33,7 @@ import type { ChosenThreshold } from "../eval/threshold.ts";
 import { type FittedPipeline, type Matrix, pipelineFromJSON } from "../features/pipeline.ts";
 import { type Detector, type FitReport, getKind } from "../models/mod.ts";
 import { UserError } from "../util/errors.ts";
-import { type RunConfig } from "./config.ts";
+import type { RunConfig } from "./config.ts";
 import { artifactsRoot, runsDir, verifyRun } from "./store.ts";
 
 /** The outcome of {@linkcode trainRun}. */

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
+import { oneRun } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { simulateTransactions } from "../data/simulate.ts";
 import { writeFrame } from "../data/write.ts";
 import { trainRun } from "../jobs/train.ts";
 import { removeStaleTemps, runsDir } from "./store.ts";
-
-async function oneRun() {
-  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
-  writeFrame(simulateTransactions({ customers: 200, days: 30, seed: 5, quiet: true }), data);
-  const root = await Deno.makeTempDir();
-  const run = await trainRun({
-    data,
-    model: "logreg",
-    split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7 },
-  }, { root, quiet: true });
-  return { data, root, run };
-}
 
 Deno.test("runs: half-written run folders older than an hour are removed when the next run starts", async () => {
   const { root, data } = await oneRun();

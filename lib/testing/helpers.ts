@@ -1,8 +1,14 @@
 /**
- * Helpers shared by fraudlab's tests: temporary files and running a task as
- * a user would.
+ * Helpers shared by fraudlab's tests: temporary files, small data and runs,
+ * and running a task as a user would.
  * @module
  */
+import type { Matrix } from "../features/pipeline.ts";
+import { Rng } from "../util/rng.ts";
+import { simulateTransactions } from "../data/simulate.ts";
+import { writeFrame } from "../data/write.ts";
+import type { TrainResult } from "../registry/runs.ts";
+import { trainRun } from "../jobs/train.ts";
 
 /** Writes `text` to a new temporary file with the given extension; returns its path. */
 export async function tempFile(text: string | Uint8Array, ext = ".csv"): Promise<string> {
@@ -56,4 +62,44 @@ export function assertClose(
   if (!(Math.abs(actual - expected) <= tolerance)) {
     throw new Error(`${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
   }
+}
+
+/** A time split of 7 training days, 7 days of label delay and 7 test days. */
+export const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
+
+/**
+ * Model test data: Gaussian legitimate rows and about 5% fraud rows shifted
+ * by 3 on the first three features.
+ */
+export function blobs(shape: { rows: number; cols: number; seed: number }): {
+  X: Matrix;
+  y: Int8Array;
+} {
+  const { rows: n, cols: d, seed } = shape;
+  const rng = new Rng(seed);
+  const data = new Float32Array(n * d), y = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.random() < 0.05 ? 1 : 0;
+    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (y[i] && j < 3 ? 3 : 0);
+  }
+  return {
+    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
+    y,
+  };
+}
+
+/** A simulated Parquet file in a temporary place (800 customers over 35 days, seed 2). */
+export async function simFile(): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 800, days: 35, seed: 2, quiet: true }), path);
+  return path;
+}
+
+/** A logistic-regression run on a small simulated file, in a fresh artifacts root. */
+export async function oneRun(): Promise<{ data: string; root: string; run: TrainResult }> {
+  const data = await Deno.makeTempFile({ prefix: "fraudlab_sim_", suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 200, days: 30, seed: 5, quiet: true }), data);
+  const root = await Deno.makeTempDir();
+  const run = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
+  return { data, root, run };
 }
