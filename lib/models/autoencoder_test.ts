@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, blobs } from "../testing/helpers.ts";
 import { getKind, resolveParams } from "./mod.ts";
-import type { Matrix } from "../features/pipeline.ts";
-import { Rng } from "../util/rng.ts";
 
 Deno.test("autoencoder: the typed-array engine follows TensorFlow.js step for step", async () => {
   // Same seeded initial weights and batch order: the hand-written backprop and

@@ -5,7 +5,6 @@ import { averagePathLength, scoreForest } from "./iforest.ts";
 import { float32AtMost, type Forest, ForestWalk } from "./iforest.ts";
 import { forestSample } from "./iforest_fit.ts";
 import type { Matrix } from "../features/pipeline.ts";
-import { Rng } from "../util/rng.ts";
 
 async function checkScoreOne(cols: number, wasm: boolean) {
   const { X } = blobs({ rows: 1500, cols: cols, seed: 9 });

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { blobs } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { getKind, kindNames, resolveParams } from "./mod.ts";
-import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
-import { Rng } from "../util/rng.ts";
 
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { blobs } from "../testing/helpers.ts";
 import { getKind } from "./mod.ts";
-import type { Matrix } from "../features/pipeline.ts";
-import { Rng } from "../util/rng.ts";
 
 Deno.test("logreg: the gradient of the weighted objective vanishes at the fit", async () => {
   const { X, y } = blobs({ rows: 1500, cols: 4, seed: 4 });

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { oneRun, runTaskFile, simFile, TIME_SPLIT } from "../testing/helpers.ts";
 import { join } from "node:path";
-import { simulateTransactions } from "../data/simulate.ts";
-import { writeFrame } from "../data/write.ts";
 import { loadRun } from "./runs.ts";
 import { loadRunRef, promote, readRegistry, resolveModelRef } from "./aliases.ts";
 import { promoteIfBetter, trainRun } from "../jobs/train.ts";

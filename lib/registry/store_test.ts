@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { oneRun } from "../testing/helpers.ts";
 import { join } from "node:path";
-import { simulateTransactions } from "../data/simulate.ts";
-import { writeFrame } from "../data/write.ts";
 import { trainRun } from "../jobs/train.ts";
 import { removeStaleTemps, runsDir } from "./store.ts";
 
