@@ -29,6 +29,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { z } from "zod";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
 import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
@@ -50,6 +51,29 @@ export interface PipelineConfig {
    */
   velocity?: boolean | VelocityOptions;
 }
+
+/** The schema of {@linkcode VelocityOptions} in a config: shapes and ranges, defaults at fit time. */
+export const VELOCITY_CONFIG_SCHEMA = z.strictObject({
+  windowsDays: z.array(z.number().gt(0).max(3650)).min(1).optional().describe(
+    "window lengths in days (default 1, 7, 30)",
+  ),
+  delayDays: z.int().min(0).max(36500).optional().describe(
+    "days before a label is known (default 7; a time split sets its label delay)",
+  ),
+  entities: z.array(z.string()).optional().describe("entity columns (default the spec's)"),
+  calendar: z.boolean().optional().describe("add hour, is_night and is_weekend (default true)"),
+});
+
+/** The schema of a {@linkcode PipelineConfig}: the `features` key of a run config. */
+export const PIPELINE_CONFIG_SCHEMA = z.strictObject({
+  standardize: z.boolean().optional().describe("standardize numeric columns (the kind decides)"),
+  log1p: z.array(z.string()).optional().describe(
+    "numeric columns passed through sign-preserving log1p before scaling",
+  ),
+  velocity: z.union([z.boolean(), VELOCITY_CONFIG_SCHEMA]).optional().describe(
+    "velocity features: false to leave them out, true or options to add them",
+  ),
+});
 
 /** One fitted numeric column. */
 export interface NumericStep {

@@ -4,7 +4,7 @@
  * it exactly.
  * @module
  */
-import type { PipelineConfig } from "../features/pipeline.ts";
+import { PIPELINE_CONFIG_SCHEMA, type PipelineConfig } from "../features/pipeline.ts";
 import { z } from "zod";
 import { DEFAULT_KIND, getKind, kindNames, type Params, resolveParams } from "../models/mod.ts";
 import { parseStrategy, STRATEGY_SYNTAX } from "../eval/threshold.ts";
@@ -108,7 +108,7 @@ export const RUN_CONFIG_SCHEMA = z.strictObject({
   threshold: z.string().default("max-f1").describe(
     `threshold strategy: ${STRATEGY_SYNTAX}, chosen on validation rows`,
   ),
-  features: z.record(z.string(), z.unknown()).default({}).describe(
+  features: PIPELINE_CONFIG_SCHEMA.default({}).describe(
     "feature pipeline settings (log1p, velocity windows)",
   ),
   k: int(1, 1e9).default(100).describe("k of the precision@k metrics"),

@@ -22,6 +22,15 @@ Deno.test("run config: bad values are user errors naming the flag", () => {
     /split\.method \(--split\): expected time, random, mod5 or prefix, got nothing/,
   );
   assert.throws(() => resolveRunConfig({ data: "x", sed: 1 } as never), /unknown key "sed"/);
+  // The features key is the pipeline config's own schema.
+  assert.throws(
+    () => resolveRunConfig({ data: "x", features: { velocity: { windowsDays: [0] } } } as never),
+    /features\.velocity\.windowsDays\.0: must be more than 0, got 0/,
+  );
+  assert.throws(
+    () => resolveRunConfig({ data: "x", features: { velocity: { windows: [1] } } } as never),
+    /unknown key "windows" in features\.velocity/,
+  );
   // The train task's --help reads each default from the same schema.
   const help = configFlagSpecs(RUN_CONFIG_SCHEMA, RUN_CONFIG_FLAGS);
   assert.match(help["train-days"].help!, /\(default 7\)$/);
