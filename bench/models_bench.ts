@@ -91,7 +91,7 @@ async function ours(model: string, seed: number): Promise<Figures> {
   let scores: Float32Array = new Float32Array(0);
   for (let r = 0; r < 3; r++) {
     const a = performance.now();
-    const Xt = transformFrame(pipeline, ff, split.test);
+    const Xt = transformFrame(pipeline, ff, { rows: split.test });
     const b = performance.now();
     scores = await scoreBatch(det, Xt);
     const c = performance.now();

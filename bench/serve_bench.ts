@@ -104,7 +104,7 @@ for (let rep = 0; rep < 3; rep++) {
   let alerts = 0, at = 0;
   for (const text of bodies) {
     const { values } = parseBatch(text, "application/json", CHUNK);
-    const parsed = values.map((v, i) => validateRecord(model.schema, v, `[${i}]`));
+    const parsed = values.map((v, i) => validateRecord(model.schema, v, { where: `[${i}]` }));
     for (const p of parsed) {
       if (model.score(p, { history: null, id: `b${at++}` }).is_fraud) alerts++;
     }

@@ -469,7 +469,7 @@ export function createApp(deps: AppDeps): ScoringApp {
       // Validate everything first: a batch is scored whole or not at all.
       const at = now();
       const parsed = values.map((v, i) => {
-        const p = validateRecord(s.model.schema, v, `[${i}]`);
+        const p = validateRecord(s.model.schema, v, { where: `[${i}]` });
         s.model.refuseOutOfRange(p, `[${i}]`);
         eventTime(s, p, at, `[${i}]`);
         return p;

@@ -63,7 +63,7 @@ Deno.test("score: replaying the next days one by one (with labels as feedback) e
   const offset = both.height - f.ds.frame.height;
   const n = Math.min(f.records.length, 1500);
   const rows = Array.from({ length: n }, (_, i) => offset + i);
-  const X = transformFrame(f.model.run.pipeline, ff, rows);
+  const X = transformFrame(f.model.run.pipeline, ff, { rows });
   const expected = f.model.run.detector.score(X);
   const labels = f.ds.frame.getColumn("is_fraud").toArray() as number[];
   let worst = 0, sameDecision = 0;

@@ -201,7 +201,7 @@ Deno.test("start: port in use, unresolvable host, missing history, unwritable lo
   ];
   try {
     for (const [args, re] of cases) {
-      const r = await runScript("server/main.ts", args, env);
+      const r = await runScript("server/main.ts", args, { env });
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, r.stderr);

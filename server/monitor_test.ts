@@ -48,10 +48,12 @@ Deno.test("live monitoring: drift on log:1h equals drift on the same rows' file;
   const live = await runTaskFile(
     "drift",
     ["--ref", "champion", "--cur", "log:1h", "--log", logPath, "--json"],
-    env,
+    { env },
   );
   assert.ok(live.code === 0 || live.code === 3, live.stderr);
-  const file = await runTaskFile("drift", ["--ref", "champion", "--cur", f.ds.path, "--json"], env);
+  const file = await runTaskFile("drift", ["--ref", "champion", "--cur", f.ds.path, "--json"], {
+    env: env,
+  });
   assert.ok(file.code === 0 || file.code === 3, file.stderr);
   const a = JSON.parse(live.stdout), b = JSON.parse(file.stdout);
   assert.equal(a.current.rows, f.records.length);
@@ -73,18 +75,20 @@ Deno.test("live monitoring: drift on log:1h equals drift on the same rows' file;
   assert.ok(a.warnings.some((w: string) => /labels: \d+ of \d+/.test(w)));
   await Deno.stat(join(dir, "reports", "drift", "log_1h.html"));
 
-  const mon = await runTaskFile("monitor", ["--window", "log:1h", "--log", logPath, "--json"], env);
+  const mon = await runTaskFile("monitor", ["--window", "log:1h", "--log", logPath, "--json"], {
+    env: env,
+  });
   assert.equal(mon.code, 0, mon.stderr);
   const m = JSON.parse(mon.stdout);
   assert.equal(m.total.predictions, f.records.length);
   assert.equal(m.total.labeled, fed);
   assert.deepEqual([m.total.tp, m.total.fp, m.total.fn], [tp, fp, fn]);
-  const text = await runTaskFile("monitor", ["--window", "log:1h", "--log", logPath], env);
+  const text = await runTaskFile("monitor", ["--window", "log:1h", "--log", logPath], { env });
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /precision/);
   assert.match(text.stdout, new RegExp(`total: ${f.records.length} predictions`));
 
-  const missing = await runTaskFile("monitor", ["--log", join(dir, "nope.sqlite")], env);
+  const missing = await runTaskFile("monitor", ["--log", join(dir, "nope.sqlite")], { env });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no prediction log at/);
 });

@@ -114,7 +114,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const file = historyOpt === "run" ? m.run.config.data : historyOpt;
     if (historyOpt !== "none") {
       if (await exists(file)) {
-        const r = await warmFromFile(history, m, file);
+        const r = await warmFromFile(history, { model: m, path: file });
         say(
           `entity history: ${r.kept} of the last ${r.transactions} transactions of ${file} (${r.from} .. ${r.to}) are within the retention of the server clock`,
         );
@@ -122,7 +122,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         throw new UserError(`--history ${file}: no such file`);
       } else say(`entity history: the run's data ${file} is not here; starting empty`);
     }
-    const r = warmFromLog(history, m, log);
+    const r = warmFromLog(history, { model: m, log });
     if (r.transactions) {
       say(
         `entity history: ${r.kept} of ${r.transactions} logged transactions (${r.from} .. ${r.to}) are within the retention of the server clock`,

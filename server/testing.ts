@@ -68,7 +68,7 @@ export async function fixtureHolder(
 ): Promise<ModelHolder> {
   const holder = new ModelHolder({ clock: f.now, ...limits });
   holder.warm = async (m, history) => {
-    await warmFromFile(history, m, f.data);
+    await warmFromFile(history, { model: m, path: f.data });
   };
   await holder.swap(await loadServedModel("champion", f.root));
   return holder;

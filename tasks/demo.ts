@@ -204,7 +204,7 @@ await runTask(async (args) => {
   const next = await loadDataset(monthFiles.stable, served.run.spec);
   const times = next.frame.getColumn("tx_time").cast(pl.Float64).toArray() as number[];
   const first = times.findIndex((t) => t >= Date.parse(`${monthStart}T00:00:00Z`));
-  const [example] = datasetRecords(next, served.schema, [Math.max(first, 0)]);
+  const [example] = datasetRecords(next, served.schema, { rows: [Math.max(first, 0)] });
   // Sent without its own time: a live transaction happens now, on the server's clock (a
   // record's own time must lie within the history's retention of it).
   delete example[served.schema.timeField ?? ""];

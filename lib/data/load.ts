@@ -351,7 +351,7 @@ function fromBytes(
     );
   }
   if (raw.height === 0) throw new UserError(`${file}: no data rows (only a header)`);
-  const resolved = resolveSpec(spec, header, (c) => parsesAsNumber(raw, c));
+  const resolved = resolveSpec(spec, { columns: header, isNumeric: (c) => parsesAsNumber(raw, c) });
   for (const col of Object.keys(resolved.range ?? {})) {
     if (!resolved.numeric.includes(col) && col !== resolved.amount) {
       throw new UserError(

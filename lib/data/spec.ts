@@ -165,9 +165,14 @@ export function requiredColumns(spec: DatasetSpec): string[] {
  */
 export function resolveSpec(
   spec: DatasetSpec,
-  columns: string[],
-  isNumeric: (column: string) => boolean,
+  file: {
+    /** The file's columns. */
+    columns: string[];
+    /** Whether a column's values all read as numbers (for inferred types). */
+    isNumeric: (column: string) => boolean;
+  },
 ): ResolvedSpec {
+  const { columns, isNumeric } = file;
   const present = new Set(columns);
   const optional = (spec.optional ?? []).filter((c) => present.has(c));
   const numeric = [...(spec.numeric ?? [])];

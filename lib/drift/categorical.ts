@@ -81,7 +81,7 @@ export function compareCategorical(
     unseenShare: curTotal > 0 ? unseenTotal / curTotal : null,
     unseen: unseen.slice(0, 10),
   }, options);
-  const plot = barsPlot(labels, refCounts, curCounts);
+  const plot = barsPlot(labels, { reference: refCounts, current: curCounts });
   const base = {
     column,
     type,
@@ -126,7 +126,11 @@ export function compareCategorical(
 }
 
 /** The largest categories side by side (by the larger of the two shares), the rest as "(rest)". */
-export function barsPlot(labels: string[], ref: number[], cur: number[]): DistributionPlot {
+export function barsPlot(
+  labels: string[],
+  counts: { reference: number[]; current: number[] },
+): DistributionPlot {
+  const ref = counts.reference, cur = counts.current;
   const rs = shares(ref), cs = shares(cur);
   const order = labels.map((_, i) => i).sort((a, b) =>
     Math.max(rs[b], cs[b]) - Math.max(rs[a], cs[a]) || a - b

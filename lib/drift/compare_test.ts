@@ -47,17 +47,18 @@ Deno.test("sortFloat64 equals the built-in sort, negatives, duplicates and ±0 i
 Deno.test("reservoir sample: bounded, seeded, drawn from the input, unbiased", () => {
   const n = 200_000, k = 5000;
   const values = Float64Array.from({ length: n }, (_, i) => i);
-  const a = reservoirSample(values, k, 1), b = reservoirSample(values, k, 1);
+  const a = reservoirSample(values, { size: k, seed: 1 }),
+    b = reservoirSample(values, { size: k, seed: 1 });
   assert.equal(a.length, k);
   assert.deepEqual(a, b);
-  assert.notDeepEqual(a, reservoirSample(values, k, 2));
+  assert.notDeepEqual(a, reservoirSample(values, { size: k, seed: 2 }));
   assert.equal(new Set(a).size, k, "no value drawn twice");
   // Mean of a uniform sample of 0..n−1: (n−1)/2 with SE n/√12/√k ≈ 816.
   const mean = a.reduce((s, v) => s + v, 0) / k;
   assert.ok(Math.abs(mean - (n - 1) / 2) < 4 * 816, `sample mean ${mean}`);
   // Positions spread over the whole stream (not just the head).
   assert.ok(a.filter((v) => v >= n / 2).length > k * 0.45);
-  assert.deepEqual(reservoirSample([1, 2, 3], 5, 0), [1, 2, 3]);
+  assert.deepEqual(reservoirSample([1, 2, 3], { size: 5, seed: 0 }), [1, 2, 3]);
 });
 
 Deno.test("wasserstein from the profile's quantile function is within 1% of the exact distance", () => {
@@ -69,7 +70,7 @@ Deno.test("wasserstein from the profile's quantile function is within 1% of the 
     ]
   ) {
     const { u, v } = profileKnots(profileNumeric(ref));
-    const approx = wassersteinFromKnots(u, v, sortFloat64(cur));
+    const approx = wassersteinFromKnots({ u, v }, sortFloat64(cur));
     const exact = wassersteinDistance(ref, cur);
     assert.ok(
       Math.abs(approx - exact) <= 0.01 * exact + 1e-3 * populationStd(ref),

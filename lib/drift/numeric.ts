@@ -25,10 +25,10 @@ import { jensenShannonTest, judge, ksTest, psiFromCounts, type TestResult } from
  * |Q_ref(u) − Q_cur(u)| over u in [0, 1].
  */
 export function wassersteinFromKnots(
-  u: ArrayLike<number>,
-  v: ArrayLike<number>,
+  knots: { u: ArrayLike<number>; v: ArrayLike<number> },
   cur: Float64Array,
 ): number {
+  const { u, v } = knots;
   const K = u.length, m = cur.length;
   if (K < 2 || m === 0) throw new UserError("wasserstein: empty reference or current sample");
   let area = 0, k = 0, j = 0, u0 = u[0];
@@ -178,7 +178,7 @@ export function compareNumeric(
       break;
     case "wasserstein": {
       const { u, v } = profileKnots(p);
-      const statistic = wassersteinFromKnots(u, v, cs) / Math.max(p.std, 0.001);
+      const statistic = wassersteinFromKnots({ u, v }, cs) / Math.max(p.std, 0.001);
       result = judge("wasserstein", { statistic, pValue: null }, choice.threshold);
       break;
     }

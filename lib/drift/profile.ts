@@ -144,7 +144,11 @@ export function finiteValues(values: ArrayLike<number>): { values: Float64Array;
  * between replacements is drawn directly, so the cost grows with the sample,
  * not the stream).
  */
-export function reservoirSample(values: ArrayLike<number>, size: number, seed: number): number[] {
+export function reservoirSample(
+  values: ArrayLike<number>,
+  options: { size: number; seed: number },
+): number[] {
+  const { size, seed } = options;
   const n = values.length;
   if (n <= size) return Array.from(values);
   const rng = new Rng(seed);
@@ -250,9 +254,12 @@ function histogramEdges(sorted: Float64Array, bins: number): number[] {
  */
 export function profileNumeric(
   values: ArrayLike<number>,
-  options: ReferenceOptions = {},
-  sorted?: Float64Array,
+  options: ReferenceOptions & {
+    /** The finite values already sorted ascending (skips the sort). */
+    sorted?: Float64Array;
+  } = {},
 ): NumericProfile {
+  const sorted = options.sorted;
   const o = profileOptions(options);
   const finite = finiteValues(values);
   const n = finite.values.length;
@@ -281,7 +288,7 @@ export function profileNumeric(
     },
     deciles: { edges: decileEdges, counts: sortedBinCounts(s, decileEdges) },
     histogram: { edges, counts: sortedHistogram(s, edges) },
-    sample: reservoirSample(finite.values, o.sampleSize, o.seed),
+    sample: reservoirSample(finite.values, { size: o.sampleSize, seed: o.seed }),
   };
 }
 

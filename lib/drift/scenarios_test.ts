@@ -65,7 +65,7 @@ async function drift(path: string): Promise<DriftResult> {
   const t = timesMs(ds.frame, ds.spec.time!);
   const rows = Uint32Array.from(t.keys().filter((i) => t[i] >= from));
   const current = currentData(ds, rows);
-  current.scores = (await scoreWithRun(run, ds, rows)).scores;
+  current.scores = (await scoreWithRun(run, ds, { rows })).scores;
   return compareToProfile(profile, current);
 }
 
@@ -133,7 +133,7 @@ Deno.test("deno task drift: exit 3 on a drifted month, 0 on a stable one, 2 on b
     MONTH_START,
     "--out",
     out,
-  ], env);
+  ], { env });
   assert.equal(bad.code, 3, bad.stderr + bad.stdout);
   assert.match(bad.stdout, /DRIFT/);
   const html = await Deno.readTextFile(out);
@@ -155,7 +155,7 @@ Deno.test("deno task drift: exit 3 on a drifted month, 0 on a stable one, 2 on b
     "--since",
     MONTH_START,
     "--json",
-  ], env);
+  ], { env });
   assert.equal(ok.code, 0, ok.stderr);
   const summary = JSON.parse(ok.stdout);
   assert.equal(summary.drift, false);
@@ -171,7 +171,7 @@ Deno.test("deno task drift: exit 3 on a drifted month, 0 on a stable one, 2 on b
     "--test",
     "amount=psi:0.000001",
     "--json",
-  ], env);
+  ], { env });
   const o = JSON.parse(override.stdout);
   const amount = o.columns.find((c: { column: string }) => c.column === "amount");
   assert.equal(amount.result.test, "psi");
@@ -192,7 +192,7 @@ Deno.test("deno task drift: exit 3 on a drifted month, 0 on a stable one, 2 on b
       [["--ref", "champion", "--cur", months.stable, "--min-rows", "0"], /--min-rows/],
     ] as const
   ) {
-    const r = await runTaskFile("drift", [...args], env);
+    const r = await runTaskFile("drift", [...args], { env });
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }

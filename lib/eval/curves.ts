@@ -24,8 +24,9 @@ export interface Sweep {
 export function sweep(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  amounts?: ArrayLike<number>,
+  options: { amounts?: ArrayLike<number> } = {},
 ): Sweep {
+  const amounts = options.amounts;
   const order = descendingOrder(scores);
   const t: number[] = [], tp: number[] = [], fp: number[] = [], caught: number[] = [];
   let a = 0, b = 0, c = 0, fraudAmount = 0;

@@ -41,7 +41,7 @@ Deno.test("average precision: known value and the step definition with ties", ()
 
 Deno.test("curves: ROC ends at (1,1), PR recall reaches 1, cost curve starts at no alerts", () => {
   const { y, s } = randomCase(800, 9);
-  const sw = sweep(y, s, y.map(() => 10));
+  const sw = sweep(y, s, { amounts: y.map(() => 10) });
   const roc = rocCurve(sw), pr = prCurve(sw);
   assert.deepEqual([roc.x.at(-1), roc.y.at(-1)], [1, 1]);
   assert.equal(pr.x.at(-1), 1);

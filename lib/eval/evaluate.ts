@@ -131,7 +131,7 @@ export function evaluateScores(input: EvalInput): { metrics: EvalMetrics; curves
   const { labels, scores } = input;
   const k = input.k ?? 100;
   const alertFee = input.alertFee ?? 5;
-  const s = sweep(labels, scores, input.amounts);
+  const s = sweep(labels, scores, { amounts: input.amounts });
   const order = descendingOrder(scores);
   const days = input.timesMs ? distinctDays(input.timesMs) : undefined;
   const atThreshold = confusionAt(labels, scores, { threshold: input.threshold });

@@ -113,7 +113,7 @@ export function chooseThreshold(strategy: ThresholdStrategy, data: ThresholdData
         `give the cost of a missed fraud as cost:FEE:MISS`,
     );
   }
-  const s = sweep(data.labels, data.scores, needsAmounts ? data.amounts : undefined);
+  const s = sweep(data.labels, data.scores, { amounts: needsAmounts ? data.amounts : undefined });
   if (s.thresholds.length === 0) {
     throw new UserError("cannot choose a threshold on zero validation rows");
   }

@@ -267,7 +267,7 @@ export class OnlineVelocity {
     let i = 0;
     for (const ev of map.values()) seen[i++] = ev.seen;
     const k = Math.max(1, Math.floor(n / 10));
-    const cut = selectKth(seen, n, k - 1); // counters are distinct: exactly k at or below
+    const cut = selectKth(seen, { n, k: k - 1 }); // counters are distinct: exactly k at or below
     for (const [key, ev] of map) {
       if (ev.seen <= cut) {
         map.delete(key);

@@ -194,7 +194,7 @@ function bucketOf(hi: number): number {
 function ranksAround(a: Float64Array, n: number, k: number): [number, number] {
   if (n < 4096) {
     const b = a.slice(0, n);
-    const upper = selectKth(b, n, k);
+    const upper = selectKth(b, { n, k });
     let lower = -Infinity;
     for (let i = 0; i < k; i++) if (b[i] > lower) lower = b[i];
     return [lower, upper];
@@ -215,7 +215,7 @@ function ranksAround(a: Float64Array, n: number, k: number): [number, number] {
   }
   // part holds the lo bucket's values and (if different) the up bucket's: ranks
   // within part start at beforeLo.
-  const upper = selectKth(part, m, k - beforeLo);
+  const upper = selectKth(part, { n: m, k: k - beforeLo });
   let lower = -Infinity;
   for (let i = 0; i < k - beforeLo; i++) if (part[i] > lower) lower = part[i];
   return [lower, upper];
@@ -360,7 +360,7 @@ function unclampedValue(step: NumericStep, standardize: boolean, x: number | nul
 }
 
 /** The value a numeric step writes for one input (NaN or null = missing), clamped to ±limit. */
-export function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
+function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
   const v = unclampedValue(step, standardize, x), lim = featureLimit(standardize);
   return v > lim ? lim : v < -lim ? -lim : v;
 }
@@ -395,8 +395,9 @@ export function outOfRangeInput(
 export function transformFrame(
   fp: FittedPipeline,
   ff: { frame: pl.DataFrame },
-  rows?: ArrayLike<number>,
+  options: { rows?: ArrayLike<number> } = {},
 ): Matrix {
+  let rows = options.rows;
   const frame = ff.frame;
   const n = rows ? rows.length : frame.height;
   rows = int32Rows(rows);

@@ -160,7 +160,10 @@ Deno.test("fitOnRows: iforest transforms only its sample and fits the same fores
   assert.equal(viaSample.fitRows, negatives.length);
   assert.ok(viaSample.transformedRows <= 20 * 64, `${viaSample.transformedRows} rows transformed`);
   const direct = kind.create(params);
-  await direct.fit(transformFrame(fp, ff, negatives), undefined, { seed: 4, quiet: true });
+  await direct.fit(transformFrame(fp, ff, { rows: negatives }), undefined, {
+    seed: 4,
+    quiet: true,
+  });
   const X = transformFrame(fp, ff);
   assert.deepEqual(Array.from(viaSample.detector.score(X)), Array.from(direct.score(X)));
 });

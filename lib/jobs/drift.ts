@@ -223,7 +223,7 @@ export async function runDriftJob(input: DriftJob): Promise<DriftJobResult> {
   const run = reference.run;
   if (run && ds.missingFeatures.length === 0) {
     const all = rows ?? Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
-    current.scores = (await scoreWithRun(run, ds, all)).scores;
+    current.scores = (await scoreWithRun(run, ds, { rows: all })).scores;
     if (run.pipeline.velocity && !rows) {
       warnings.push(
         "the model uses velocity features but --since was not given: the first days of the file " +

@@ -22,10 +22,10 @@ import { UserError } from "../util/errors.ts";
 export async function scoreWithRun(
   run: Pick<LoadedRun, "pipeline" | "detector">,
   ds: Dataset,
-  rows?: Uint32Array,
+  options: { rows?: Uint32Array } = {},
 ): Promise<{ scores: Float32Array; X: Matrix }> {
   const features = featureFrame(ds, run.pipeline.velocity);
-  const X = transformFrame(run.pipeline, features, rows);
+  const X = transformFrame(run.pipeline, features, { rows: options.rows });
   return { scores: await scoreBatch(run.detector, X), X };
 }
 
@@ -86,7 +86,7 @@ export async function runEvaluateJob(job: EvaluateJob): Promise<EvaluateJobResul
     rows = Uint32Array.from(Array.from(times.keys()).filter((i) => times[i] >= from));
   } else rows = Uint32Array.from({ length: ds.frame.height }, (_, i) => i);
   const t0 = performance.now();
-  const { scores } = await scoreWithRun(run, ds, rows);
+  const { scores } = await scoreWithRun(run, ds, { rows });
   const seconds = (performance.now() - t0) / 1000;
   const threshold = run.threshold.threshold;
   const { metrics } = evaluateRows(ds, { rows, scores, labels: labelsOf(ds) }, {

@@ -20,7 +20,11 @@ export interface RunSplit {
 }
 
 /** Splits a dataset's rows as a run config says. */
-export function splitForRun(config: RunConfig, ds: Dataset, labels: Int8Array): RunSplit {
+export function splitForRun(
+  config: RunConfig,
+  data: { ds: Dataset; labels: Int8Array },
+): RunSplit {
+  const { ds, labels } = data;
   const split = config.split;
   if (split.method === "time") {
     if (!ds.spec.time) {

@@ -91,7 +91,7 @@ export async function trainRun(
   timings.load_s = elapsed(t0);
   const labels = labelsOf(ds);
   const dataset = datasetVersion(ds);
-  const split = splitForRun(config, ds, labels);
+  const split = splitForRun(config, { ds, labels });
   const count = (rows: Uint32Array) => rows.reduce((s, i) => s + labels[i], 0);
   for (
     const [name, rows] of [["fit", split.fit], ["validation", split.validation], [
@@ -140,7 +140,7 @@ export async function trainRun(
   timings.model_fit_s = elapsed(t0);
 
   t0 = performance.now();
-  const Xval = transformFrame(pipeline, features, split.validation);
+  const Xval = transformFrame(pipeline, features, { rows: split.validation });
   const valScores = await scoreBatch(detector, Xval);
   const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
   // Alerts per day on validation rows, counted in days of full traffic.
@@ -169,7 +169,7 @@ export async function trainRun(
   timings.profile_s = elapsed(t0);
 
   t0 = performance.now();
-  const Xtest = transformFrame(pipeline, features, split.test);
+  const Xtest = transformFrame(pipeline, features, { rows: split.test });
   const t1 = performance.now();
   const testScores = await scoreBatch(detector, Xtest);
   const modelMs = performance.now() - t1;
@@ -281,7 +281,7 @@ export async function promoteIfBetter(
   if (current !== undefined) {
     const run = await loadModelRef(`${name}@${alias}`, root);
     championRun = run.id;
-    const { scores } = await scoreWithRun(run, result.ds, result.testRows);
+    const { scores } = await scoreWithRun(run, result.ds, { rows: result.testRows });
     const part = evaluateRows(result.ds, { rows: result.testRows, scores, labels: result.labels }, {
       threshold: run.threshold.threshold,
       k: result.config.k,

@@ -103,7 +103,7 @@ Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; e
     "7",
     "--json",
     "--quiet",
-  ], env);
+  ], { env });
   assert.equal(train.code, 0, train.stderr);
   const out = JSON.parse(train.stdout.trim().split("\n").at(-1)!);
   assert.ok(
@@ -116,15 +116,17 @@ Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; e
     join(out.dir, "config.json"),
     "--json",
     "--quiet",
-  ], env);
+  ], { env });
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.deepEqual(JSON.parse(rerun.stdout.trim().split("\n").at(-1)!).test, out.test);
-  const prom = await runTaskFile("promote", [out.run_id], env);
+  const prom = await runTaskFile("promote", [out.run_id], { env });
   assert.equal(prom.code, 0, prom.stderr);
   assert.match(prom.stdout, /txsim v1 .* is now champion/);
-  const runs = await runTaskFile("runs", [], env);
+  const runs = await runTaskFile("runs", [], { env });
   assert.match(runs.stdout, /txsim v1 \(champion\)/);
-  const ev = await runTaskFile("evaluate", ["--run", "champion", "--data", data, "--json"], env);
+  const ev = await runTaskFile("evaluate", ["--run", "champion", "--data", data, "--json"], {
+    env: env,
+  });
   assert.equal(ev.code, 0, ev.stderr);
   assert.equal(JSON.parse(ev.stdout.trim()).run_id, out.run_id);
   for (
@@ -137,11 +139,11 @@ Deno.test("tasks: train --json, re-run with --config, promote, runs, evaluate; e
       ["--data", data, "--promote-if-better", "accuracy"],
     ]
   ) {
-    const r = await runTaskFile("train", [...args, "--quiet"], env);
+    const r = await runTaskFile("train", [...args, "--quiet"], { env });
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^error: /m);
   }
-  const bad = await runTaskFile("promote", ["nope"], env);
+  const bad = await runTaskFile("promote", ["nope"], { env });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no run "nope"/);
   await Deno.remove(root, { recursive: true });

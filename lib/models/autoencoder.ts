@@ -314,11 +314,10 @@ async function loadAutoencoder(dir: string, params: Params): Promise<Detector> {
     throw new UserError(`${dir}: not an autoencoder model (format fraudlab.autoencoder/2)`);
   }
   const shapes = meta.shapes as number[][];
-  const arrays = unpackArrays(
-    await Deno.readFile(join(dir, "autoencoder.weights.bin")),
-    shapes.map((s) => ({ type: "f32" as const, length: s.reduce((a, b) => a * b, 1) })),
-    join(dir, "autoencoder.weights.bin"),
-  );
+  const arrays = unpackArrays(await Deno.readFile(join(dir, "autoencoder.weights.bin")), {
+    layout: shapes.map((s) => ({ type: "f32" as const, length: s.reduce((a, b) => a * b, 1) })),
+    what: join(dir, "autoencoder.weights.bin"),
+  });
   const d = new Autoencoder(params);
   d.layers = [];
   for (let i = 0; i < shapes.length; i += 2) {

@@ -160,9 +160,14 @@ export function packArrays(arrays: (Float32Array | Float64Array | Int32Array)[])
 /** Splits bytes written by {@linkcode packArrays} back into arrays of the given kinds and lengths. */
 export function unpackArrays(
   bytes: Uint8Array,
-  layout: { type: "f32" | "f64" | "i32"; length: number }[],
-  what: string,
+  options: {
+    /** Each array's type and length, in file order. */
+    layout: { type: "f32" | "f64" | "i32"; length: number }[];
+    /** The file, in errors. */
+    what: string;
+  },
 ): (Float32Array | Float64Array | Int32Array)[] {
+  const { layout, what } = options;
   let off = 0;
   const out: (Float32Array | Float64Array | Int32Array)[] = [];
   const expected = layout.reduce((s, l) => s + l.length * (l.type === "f64" ? 8 : 4), 0);

@@ -55,7 +55,7 @@ export async function fitOnRows(
     sampleRows = kind.fitSample(fitSet.length, detector.params, options.seed);
     read = sampleRows.map((k) => fitSet[k]);
   }
-  const X = transformFrame(pipeline, ff, read);
+  const X = transformFrame(pipeline, ff, { rows: read });
   const y = Int8Array.from(read, (i) => labels[i]);
   const report = await detector.fit(X, y, {
     ...options,

@@ -166,15 +166,17 @@ async function loadIsolationForest(dir: string, params: Params): Promise<Detecto
   const n = meta.nodes as number;
   const [threshold, value, feature, left, right, roots] = unpackArrays(
     await Deno.readFile(join(dir, "iforest.bin")),
-    [
-      { type: "f64", length: n },
-      { type: "f64", length: n },
-      { type: "i32", length: n },
-      { type: "i32", length: n },
-      { type: "i32", length: n },
-      { type: "i32", length: meta.trees },
-    ],
-    join(dir, "iforest.bin"),
+    {
+      layout: [
+        { type: "f64", length: n },
+        { type: "f64", length: n },
+        { type: "i32", length: n },
+        { type: "i32", length: n },
+        { type: "i32", length: n },
+        { type: "i32", length: meta.trees },
+      ],
+      what: join(dir, "iforest.bin"),
+    },
   );
   const d = new IsolationForest(params);
   d.forest = {

@@ -61,9 +61,9 @@ export async function ensureDenoKernel(): Promise<void> {
 /** Counts what an executed notebook's outputs hold. */
 export function inspectNotebook(
   name: string,
-  path: string,
-  seconds: number,
+  run: { path: string; seconds: number },
 ): ExecutedNotebook {
+  const { path, seconds } = run;
   const nb = JSON.parse(Deno.readTextFileSync(path)) as {
     cells: {
       cell_type: string;
@@ -128,7 +128,7 @@ export async function executeNotebook(
       `notebook ${name} failed:\n${(at >= 0 ? err.slice(at) : err.slice(-3000)).trim()}`,
     );
   }
-  return inspectNotebook(name, join(options.outDir, `${name}.ipynb`), seconds);
+  return inspectNotebook(name, { path: join(options.outDir, `${name}.ipynb`), seconds });
 }
 
 /** Converts an executed notebook to static HTML in `outDir`; returns the HTML path. */

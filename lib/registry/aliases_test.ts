@@ -59,7 +59,10 @@ Deno.test("registry: promotions at once never lose a version (in-process and acr
   // Four `deno task promote` processes at once, each adding a model.
   const env = { FRAUDLAB_ARTIFACTS: root };
   const outs = await Promise.all(
-    Array.from({ length: 4 }, (_, i) => runTaskFile("promote", [run.id, "--model", `p${i}`], env)),
+    Array.from(
+      { length: 4 },
+      (_, i) => runTaskFile("promote", [run.id, "--model", `p${i}`], { env }),
+    ),
   );
   for (const o of outs) assert.equal(o.code, 0, o.stderr);
   assert.equal(Object.keys((await readRegistry(root)).models).length, 44);
@@ -70,7 +73,9 @@ Deno.test("registry: names are checked, inherited properties are never looked up
   const env = { FRAUDLAB_ARTIFACTS: root };
   await promote(run.id, { root, model: "pay" });
   // An alias named like an Object.prototype property is a plain new alias.
-  const r = await runTaskFile("promote", [run.id, "--model", "pay", "--alias", "constructor"], env);
+  const r = await runTaskFile("promote", [run.id, "--model", "pay", "--alias", "constructor"], {
+    env: env,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /pay v1 \(run .*\) is now constructor\n$/);
   await assert.rejects(
@@ -89,16 +94,18 @@ Deno.test("registry: names are checked, inherited properties are never looked up
       [["--model", "pay", "--alias", "__proto__"], /not a valid alias/],
     ] as const
   ) {
-    const bad = await runTaskFile("promote", [run.id, ...args], env);
+    const bad = await runTaskFile("promote", [run.id, ...args], { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, re);
     assert.equal(bad.stderr.trim().split("\n").length, 1);
   }
   // promote takes NAME@VERSION and NAME@ALIAS too.
-  const byVersion = await runTaskFile("promote", ["pay@1", "--alias", "challenger"], env);
+  const byVersion = await runTaskFile("promote", ["pay@1", "--alias", "challenger"], { env });
   assert.equal(byVersion.code, 0, byVersion.stderr);
   assert.match(byVersion.stdout, /pay v1 .* is now challenger/);
-  const byAlias = await runTaskFile("promote", ["pay@challenger", "--alias", "shadow"], env);
+  const byAlias = await runTaskFile("promote", ["pay@challenger", "--alias", "shadow"], {
+    env: env,
+  });
   assert.equal(byAlias.code, 0, byAlias.stderr);
   const reg = await readRegistry(root);
   assert.deepEqual({ ...reg.models.pay.aliases }, {

@@ -13,8 +13,9 @@ import type { InputSchema } from "./schema.ts";
 export function datasetRecords(
   ds: Pick<Dataset, "frame" | "spec">,
   schema: InputSchema,
-  rows?: ArrayLike<number>,
+  options: { rows?: ArrayLike<number> } = {},
 ): Record<string, unknown>[] {
+  const rows = options.rows;
   const n = rows ? rows.length : ds.frame.height;
   const cols = schema.fields
     .filter((f) => ds.frame.columns.includes(f.name))

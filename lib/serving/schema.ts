@@ -217,11 +217,19 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+/** Options used when none are given (no object made per call on the scoring path). */
+const NO_OPTIONS: { where?: string } = Object.freeze({});
+
 /**
  * Validates one record; throws an {@linkcode InvalidInput} naming the first bad field. `where`
  * prefixes field names in batch errors (`[12].amount`).
  */
-export function validateRecord(schema: InputSchema, value: unknown, where = ""): ParsedRecord {
+export function validateRecord(
+  schema: InputSchema,
+  value: unknown,
+  options: { where?: string } = NO_OPTIONS,
+): ParsedRecord {
+  const where = options.where ?? "";
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new InvalidInput(
       "invalid_body",

@@ -30,9 +30,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Adds the last `retainMs` of a data file (read with the model's spec) to the history. */
 export async function warmFromFile(
   history: OnlineVelocity,
-  model: ServedModel,
-  path: string,
+  from: { model: ServedModel; path: string },
 ): Promise<WarmReport> {
+  const { model, path } = from;
   const spec = model.run.spec;
   const ds = await loadDataset(path, spec, { labels: "optional", missingFeatures: "drop" });
   if (!spec.time) return { source: path, transactions: 0, kept: 0, from: null, to: null };
@@ -69,9 +69,9 @@ export async function warmFromFile(
 /** Replays the prediction log's transactions of the last `retainMs` (by event time) into the history. */
 export function warmFromLog(
   history: OnlineVelocity,
-  model: ServedModel,
-  log: PredictionLog,
+  from: { model: ServedModel; log: PredictionLog },
 ): WarmReport {
+  const { model, log } = from;
   const newest = log.newestEvent();
   if (newest === null) return { source: log.path, transactions: 0, kept: 0, from: null, to: null };
   const events = log.eventsSince(newest - history.retainMs);

@@ -29,17 +29,18 @@ export interface TaskResult {
 export function runTaskFile(
   name: string,
   args: string[],
-  env: Record<string, string> = {},
+  options: { env?: Record<string, string> } = {},
 ): Promise<TaskResult> {
-  return runScript(`tasks/${name}.ts`, args, env);
+  return runScript(`tasks/${name}.ts`, args, options);
 }
 
 /** Runs `deno run -A <script> ...args` (a path from the repository root) to its end. */
 export async function runScript(
   script: string,
   args: string[],
-  env: Record<string, string> = {},
+  options: { env?: Record<string, string> } = {},
 ): Promise<TaskResult> {
+  const env = options.env ?? {};
   const root = new URL("../../", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...args],

@@ -9,10 +9,11 @@
  *
  * @example
  * ```ts
- * selectKth(Float64Array.of(5, 1, 4), 3, 0); // 1
+ * selectKth(Float64Array.of(5, 1, 4), { n: 3, k: 0 }); // 1
  * ```
  */
-export function selectKth(a: Float64Array, n: number, k: number): number {
+export function selectKth(a: Float64Array, at: { n: number; k: number }): number {
+  const { n, k } = at;
   let lo = 0, hi = n - 1;
   while (hi > lo) {
     // Median-of-three pivot keeps sorted inputs linear.
