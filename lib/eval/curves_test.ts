@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
+import { assertClose, randomCase } from "../testing/helpers.ts";
 import { averagePrecision, costCurve, prCurve, rocCurve, sweep } from "./curves.ts";
 import { evaluateScores } from "./evaluate.ts";
-import { Rng } from "../util/rng.ts";
-import { assertClose } from "../testing/helpers.ts";
-
-function randomCase(n: number, seed: number, levels = 20) {
-  const r = new Rng(seed);
-  const y: number[] = [], s: number[] = [];
-  for (let i = 0; i < n; i++) {
-    y.push(r.random() < 0.2 ? 1 : 0);
-    s.push(Math.floor(r.random() * levels) + (y[i] ? 3 : 0)); // many ties
-  }
-  return { y, s };
-}
 
 /** AP by its definition over distinct thresholds (rule: score >= t). */
 function bruteAp(y: number[], s: number[]): number {
@@ -34,13 +23,13 @@ Deno.test("average precision: known value and the step definition with ties", ()
     tolerance: 1e-15,
   });
   for (let seed = 0; seed < 5; seed++) {
-    const { y, s } = randomCase(500, seed);
+    const { y, s } = randomCase({ rows: 500, seed: seed });
     assertClose(averagePrecision(y, s), bruteAp(y, s), { tolerance: 1e-12, what: `seed ${seed}` });
   }
 });
 
 Deno.test("curves: ROC ends at (1,1), PR recall reaches 1, cost curve starts at no alerts", () => {
-  const { y, s } = randomCase(800, 9);
+  const { y, s } = randomCase({ rows: 800, seed: 9 });
   const sw = sweep(y, s, { amounts: y.map(() => 10) });
   const roc = rocCurve(sw), pr = prCurve(sw);
   assert.deepEqual([roc.x.at(-1), roc.y.at(-1)], [1, 1]);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertClose, randomCase } from "../testing/helpers.ts";
 import {
   confusionAt,
   dailyPrecisionAtK,
@@ -7,7 +8,6 @@ import {
   recallAtFpr,
   rocAuc,
 } from "./metrics.ts";
-import { assertClose } from "../testing/helpers.ts";
 import { Rng } from "../util/rng.ts";
 import { sweep } from "./curves.ts";
 
@@ -23,16 +23,6 @@ function bruteAuc(y: number[], s: number[]): number {
   }
   for (const v of y) if (v !== 1) nn++;
   return u / (np * nn);
-}
-
-function randomCase(n: number, seed: number, levels = 20) {
-  const r = new Rng(seed);
-  const y: number[] = [], s: number[] = [];
-  for (let i = 0; i < n; i++) {
-    y.push(r.random() < 0.2 ? 1 : 0);
-    s.push(Math.floor(r.random() * levels) + (y[i] ? 3 : 0)); // many ties
-  }
-  return { y, s };
 }
 
 Deno.test("rocAuc: small known cases", () => {
@@ -54,7 +44,7 @@ Deno.test("rocAuc: matches the pairwise definition with many ties", () => {
 
 Deno.test("recall@1%FPR is the best TPR on the ROC curve with FPR <= 1%", () => {
   for (let seed = 0; seed < 5; seed++) {
-    const { y, s } = randomCase(3000, seed, 400);
+    const { y, s } = randomCase({ rows: 3000, seed: seed, levels: 400 });
     const r = recallAtFpr(y, s, { fpr: 0.01 });
     const sw = sweep(y, s);
     let best = 0;

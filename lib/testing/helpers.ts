@@ -104,3 +104,17 @@ export async function oneRun(): Promise<{ data: string; root: string; run: Train
   const run = await trainRun({ data, model: "logreg", split: TIME_SPLIT }, { root, quiet: true });
   return { data, root, run };
 }
+
+/** Labels (20% fraud) and integer scores with many ties, fraud scored 3 higher on average. */
+export function randomCase(options: { rows: number; seed: number; levels?: number }): {
+  y: number[];
+  s: number[];
+} {
+  const r = new Rng(options.seed), levels = options.levels ?? 20;
+  const y: number[] = [], s: number[] = [];
+  for (let i = 0; i < options.rows; i++) {
+    y.push(r.random() < 0.2 ? 1 : 0);
+    s.push(Math.floor(r.random() * levels) + (y[i] ? 3 : 0)); // many ties
+  }
+  return { y, s };
+}
