@@ -60,6 +60,8 @@ async function trainKinds() {
       ? { epochs: 2 }
       : model === "iforest"
       ? { trees: 30 }
+      : model === "gbdt"
+      ? { nEstimators: 30, maxDepth: 4 }
       : {};
     const run = await trainRun({
       data,

@@ -125,10 +125,18 @@ export async function trainRun(
   }
 
   t0 = performance.now();
+  // Kinds that stop early (gbdt) watch the validation rows the threshold is chosen on.
+  const Xval = transformFrame(pipeline, features, { rows: split.validation });
+  timings.validation_transform_s = elapsed(t0);
+  t0 = performance.now();
   const fitted = await fitOnRows(
     { kind, params: config.params },
     { pipeline, ff: features, rows: split.fit, labels },
-    { seed: config.seed, quiet: options.quiet },
+    {
+      seed: config.seed,
+      quiet: options.quiet,
+      validation: { X: Xval, y: Int8Array.from(split.validation, (i) => labels[i]) },
+    },
   );
   const { detector, report: fit } = fitted;
   log(
@@ -140,7 +148,6 @@ export async function trainRun(
   timings.model_fit_s = elapsed(t0);
 
   t0 = performance.now();
-  const Xval = transformFrame(pipeline, features, { rows: split.validation });
   const valScores = await scoreBatch(detector, Xval);
   const times = ds.spec.time ? timesMs(ds.frame, ds.spec.time) : undefined;
   // Alerts per day on validation rows, counted in days of full traffic.

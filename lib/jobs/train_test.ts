@@ -24,7 +24,11 @@ Deno.test("train: every kind twice gives byte-identical model files, pipeline an
   const data = await simFile();
   const root = await Deno.makeTempDir();
   for (const model of kindNames()) {
-    const params: Record<string, number> = model === "autoencoder" ? { epochs: 3 } : {};
+    const params: Record<string, number> = model === "autoencoder"
+      ? { epochs: 3 }
+      : model === "gbdt"
+      ? { nEstimators: 30, maxDepth: 4 }
+      : {};
     const a = await trainRun({ data, model, params, split: TIME_SPLIT, seed: 4 }, {
       root,
       quiet: true,

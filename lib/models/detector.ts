@@ -22,6 +22,8 @@ export interface FitOptions {
    * `fitSample`) of a fit set of `of` rows; the fit equals one on every row.
    */
   sample?: { of: number; rows: Int32Array };
+  /** The run's validation rows, for kinds that stop early on them (gbdt). */
+  validation?: { X: Matrix; y: Int8Array };
 }
 
 /** What a fit reports besides the fitted state (loss history and the like). */

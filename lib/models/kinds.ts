@@ -9,9 +9,15 @@ import type { DetectorKind } from "./detector.ts";
 import { iforestKind } from "./iforest.ts";
 import { logregKind } from "./logreg.ts";
 import { autoencoderKind } from "./autoencoder.ts";
+import { gbdtKind } from "./gbdt.ts";
 
 /** Every model kind fraudlab trains and serves, in listing order. */
-export const MODEL_KINDS: readonly DetectorKind[] = [iforestKind, logregKind, autoencoderKind];
+export const MODEL_KINDS: readonly DetectorKind[] = [
+  iforestKind,
+  logregKind,
+  autoencoderKind,
+  gbdtKind,
+];
 
 /** The kind `train` fits when a config names none. */
 export const DEFAULT_KIND = "iforest";

@@ -13,11 +13,14 @@ async function filesOf(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("every kind: fits, ranks shifted rows higher, saves and reloads identical scores, deterministic", async () => {
-  assert.deepEqual(kindNames().sort(), ["autoencoder", "iforest", "logreg"]);
+  assert.deepEqual(kindNames().sort(), ["autoencoder", "gbdt", "iforest", "logreg"]);
   const { X, y } = blobs({ rows: 3000, cols: 6, seed: 1 });
   for (const name of kindNames()) {
     const kind = getKind(name);
-    const params = resolveParams(kind, name === "autoencoder" ? { epochs: 4 } : {});
+    const params = resolveParams(
+      kind,
+      name === "autoencoder" ? { epochs: 4 } : name === "gbdt" ? { nEstimators: 30 } : {},
+    );
     const saved: Record<string, string>[] = [];
     let firstScores: Float32Array | null = null;
     for (let rep = 0; rep < 2; rep++) {

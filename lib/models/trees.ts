@@ -1,0 +1,372 @@
+/**
+ * Trees on histograms, the builder the tree kinds share: per-feature cut
+ * points from the training rows (at most 255 bins, a missing value in a bin
+ * of its own), a binned column-major matrix, and depth-wise growth from
+ * gradient and hessian sums per bin, the smaller child's histogram built
+ * and the larger one's taken by subtraction from its parent (LightGBM's
+ * histogram subtraction). A split sends `x < threshold` left; a missing
+ * value goes the way that gained most in training (its default direction).
+ *
+ * The trees are flat typed arrays: node `i` splits on `feature[i]` (−1 for
+ * a leaf) at `threshold[i]`, children `left[i]` and `right[i]`, missing
+ * values to the left when `defaultLeft[i]` is 1; `value[i]` is a leaf's
+ * output, `cover[i]` the hessian sum (the row weight) that reached the
+ * node in training and `gain[i]` the split's loss reduction. TreeSHAP reads
+ * `cover`.
+ *
+ * One file: binning, histograms, the split search and the tree layout are
+ * one algorithm whose parts index the same bin layout.
+ * @module
+ */
+import type { Matrix } from "../features/pipeline.ts";
+import { Rng } from "../util/rng.ts";
+
+/** Bins per feature at most (bin 255 holds missing values). */
+export const MAX_BINS = 255;
+/** The bin of a missing value. */
+export const MISSING_BIN = 255;
+
+/** Cut points per feature: bin(x) = how many cuts are ≤ x; `x < cuts[b]` ⇔ bin(x) ≤ b. */
+export interface Bins {
+  /** Per feature, strictly increasing float32 cut values (at most 254). */
+  cuts: Float32Array[];
+}
+
+/**
+ * Cut points from training rows: every distinct value when a feature has at
+ * most `maxBins`, else values at equal-count quantiles. Cuts are actual
+ * (float32) values, so `x < cut` splits exactly the rows the bins do.
+ *
+ * @param X the training matrix
+ * @param options bins at most (default 255)
+ * @returns the cut points
+ */
+export function fitBins(X: Matrix, options: { maxBins?: number } = {}): Bins {
+  const maxBins = Math.min(options.maxBins ?? MAX_BINS, MAX_BINS);
+  const { rows: n, cols: d, data } = X;
+  const cuts: Float32Array[] = [];
+  const col = new Float32Array(n);
+  for (let j = 0; j < d; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const v = data[i * d + j];
+      if (v === v) col[m++] = v;
+    }
+    const sorted = col.subarray(0, m).sort();
+    // Distinct values, ascending.
+    const distinct: number[] = [];
+    for (let i = 0; i < m; i++) {
+      if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+    }
+    let c: number[];
+    if (distinct.length <= maxBins) c = distinct.slice(1);
+    else {
+      c = [];
+      for (let b = 1; b < maxBins; b++) {
+        const v = sorted[Math.floor((b * m) / maxBins)];
+        if (v > (c.length ? c[c.length - 1] : sorted[0])) c.push(v);
+      }
+    }
+    cuts.push(Float32Array.from(c));
+  }
+  return { cuts };
+}
+
+/** The bin of value `x` against `cuts` (missing → {@linkcode MISSING_BIN}). */
+function binOf(cuts: Float32Array, x: number): number {
+  if (x !== x) return MISSING_BIN;
+  let lo = 0, hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cuts[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The matrix as bins, column-major (`binned[j * rows + i]`), so a
+ * histogram pass reads one feature's bins contiguously.
+ *
+ * @param X the matrix
+ * @param bins cut points from {@linkcode fitBins}
+ * @returns one byte per value
+ */
+export function binMatrix(X: Matrix, bins: Bins): Uint8Array {
+  const { rows: n, cols: d, data } = X;
+  const out = new Uint8Array(n * d);
+  for (let j = 0; j < d; j++) {
+    const cuts = bins.cuts[j], base = j * n;
+    for (let i = 0; i < n; i++) out[base + i] = binOf(cuts, data[i * d + j]);
+  }
+  return out;
+}
+
+/** A fitted tree in flat arrays (see the module doc). */
+export interface Tree {
+  feature: Int32Array;
+  threshold: Float32Array;
+  left: Int32Array;
+  right: Int32Array;
+  defaultLeft: Uint8Array;
+  value: Float64Array;
+  cover: Float64Array;
+  gain: Float64Array;
+}
+
+/** How a tree grows. */
+export interface GrowOptions {
+  /** Deepest level (edges from the root to a leaf). */
+  maxDepth: number;
+  /** Least hessian sum a child may hold. */
+  minChildWeight: number;
+  /** L2 penalty on leaf values. */
+  lambda: number;
+  /** Least loss reduction a split must bring. */
+  gamma: number;
+  /** Leaf values are scaled by this (the learning rate). */
+  shrinkage: number;
+  /** Features a split may use (colsample), ascending. */
+  features: Int32Array;
+}
+
+/** Rows of one node: `order[start .. end)`, with its gradient and hessian sums. */
+interface NodeRows {
+  node: number;
+  start: number;
+  end: number;
+  g: number;
+  h: number;
+  depth: number;
+  /** Its histogram: per feature 256 bins of (g, h), feature-major. */
+  hist: Float64Array | null;
+}
+
+/** The best split of a node. */
+interface Split {
+  gain: number;
+  feature: number;
+  bin: number;
+  defaultLeft: boolean;
+  gl: number;
+  hl: number;
+}
+
+const BIN_SLOTS = 256;
+
+/**
+ * Grows one tree depth-wise on gradients `g` and hessians `h` of the rows
+ * `rows` (every row when omitted).
+ *
+ * @param data the binned matrix, its shape and the cut points
+ * @param options growth settings, gradients, hessians and rows
+ * @returns the tree, and each row's leaf value (for the next round)
+ */
+export function growTree(
+  data: { binned: Uint8Array; rows: number; cols: number; bins: Bins },
+  options: GrowOptions & {
+    g: Float64Array;
+    h: Float64Array;
+    rows?: Int32Array;
+  },
+): Tree {
+  const { binned, rows: n, bins } = data;
+  const { g, h, maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
+  const order = options.rows
+    ? Int32Array.from(options.rows)
+    : Int32Array.from({ length: n }, (_, i) => i);
+  const nf = features.length;
+  const feature: number[] = [], threshold: number[] = [], left: number[] = [], right: number[] = [];
+  const defaultLeft: number[] = [],
+    value: number[] = [],
+    cover: number[] = [],
+    gainOut: number[] = [];
+  const newNode = () => {
+    feature.push(-1), threshold.push(0), left.push(-1), right.push(-1);
+    defaultLeft.push(0), value.push(0), cover.push(0), gainOut.push(0);
+    return feature.length - 1;
+  };
+  const score = (G: number, H: number) => (G * G) / (H + lambda);
+  const buildHist = (start: number, end: number): Float64Array => {
+    const hist = new Float64Array(nf * BIN_SLOTS * 2);
+    for (let k = 0; k < nf; k++) {
+      const base = features[k] * n, off = k * BIN_SLOTS * 2;
+      for (let r = start; r < end; r++) {
+        const i = order[r];
+        const b = off + 2 * binned[base + i];
+        hist[b] += g[i];
+        hist[b + 1] += h[i];
+      }
+    }
+    return hist;
+  };
+  const bestSplit = (nr: NodeRows): Split | null => {
+    const hist = nr.hist!;
+    const parent = score(nr.g, nr.h);
+    let best: Split | null = null;
+    for (let k = 0; k < nf; k++) {
+      const f = features[k], nb = bins.cuts[f].length + 1;
+      if (nb < 2) continue;
+      const off = k * BIN_SLOTS * 2;
+      const gm = hist[off + 2 * MISSING_BIN], hm = hist[off + 2 * MISSING_BIN + 1];
+      let gl = 0, hl = 0;
+      for (let b = 0; b < nb - 1; b++) {
+        gl += hist[off + 2 * b];
+        hl += hist[off + 2 * b + 1];
+        // Missing values right, then left.
+        for (let side = 0; side < 2; side++) {
+          const GL = side ? gl + gm : gl, HL = side ? hl + hm : hl;
+          const GR = nr.g - GL, HR = nr.h - HL;
+          if (HL < minChildWeight || HR < minChildWeight) continue;
+          const gain = 0.5 * (score(GL, HL) + score(GR, HR) - parent) - gamma;
+          if (gain > 1e-12 && (!best || gain > best.gain)) {
+            best = { gain, feature: f, bin: b, defaultLeft: side === 1, gl: GL, hl: HL };
+          }
+        }
+      }
+    }
+    return best;
+  };
+  const root = newNode();
+  let G = 0, H = 0;
+  for (let r = 0; r < order.length; r++) {
+    G += g[order[r]];
+    H += h[order[r]];
+  }
+  let level: NodeRows[] = [{
+    node: root,
+    start: 0,
+    end: order.length,
+    g: G,
+    h: H,
+    depth: 0,
+    hist: null,
+  }];
+  level[0].hist = buildHist(0, order.length);
+  const scratch = new Int32Array(order.length);
+  while (level.length) {
+    const next: NodeRows[] = [];
+    for (const nr of level) {
+      const node = nr.node;
+      cover[node] = nr.h;
+      value[node] = (-nr.g / (nr.h + lambda)) * shrinkage;
+      const split = nr.depth < maxDepth ? bestSplit(nr) : null;
+      if (!split) {
+        nr.hist = null;
+        continue;
+      }
+      // Partition the node's rows: left first, stable.
+      const base = split.feature * n;
+      let a = nr.start, bcount = 0;
+      for (let r = nr.start; r < nr.end; r++) {
+        const i = order[r];
+        const bin = binned[base + i];
+        const goesLeft = bin === MISSING_BIN ? split.defaultLeft : bin <= split.bin;
+        if (goesLeft) order[a++] = i;
+        else scratch[bcount++] = i;
+      }
+      order.set(scratch.subarray(0, bcount), a);
+      const l = newNode(), r = newNode();
+      feature[node] = split.feature;
+      threshold[node] = bins.cuts[split.feature][split.bin];
+      left[node] = l;
+      right[node] = r;
+      defaultLeft[node] = split.defaultLeft ? 1 : 0;
+      gainOut[node] = split.gain;
+      const L: NodeRows = {
+        node: l,
+        start: nr.start,
+        end: a,
+        g: split.gl,
+        h: split.hl,
+        depth: nr.depth + 1,
+        hist: null,
+      };
+      const R: NodeRows = {
+        node: r,
+        start: a,
+        end: nr.end,
+        g: nr.g - split.gl,
+        h: nr.h - split.hl,
+        depth: nr.depth + 1,
+        hist: null,
+      };
+      if (nr.depth + 1 < maxDepth) {
+        // Histogram subtraction: build the smaller child, derive the other.
+        const small = L.end - L.start <= R.end - R.start ? L : R;
+        const large = small === L ? R : L;
+        small.hist = buildHist(small.start, small.end);
+        const ph = nr.hist!, sh = small.hist;
+        for (let k = 0; k < ph.length; k++) ph[k] -= sh[k];
+        large.hist = ph;
+      } else {
+        L.hist = R.hist = new Float64Array(0);
+      }
+      nr.hist = null;
+      next.push(L, R);
+    }
+    level = next;
+  }
+  return {
+    feature: Int32Array.from(feature),
+    threshold: Float32Array.from(threshold),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    defaultLeft: Uint8Array.from(defaultLeft),
+    value: Float64Array.from(value),
+    cover: Float64Array.from(cover),
+    gain: Float64Array.from(gainOut),
+  };
+}
+
+/**
+ * The leaf a row reaches in a tree: `x < threshold` goes left, a missing
+ * value its node's default way.
+ *
+ * @param tree the tree
+ * @param row the row's features
+ * @returns the leaf's node index
+ */
+export function leafOf(tree: Tree, row: ArrayLike<number>): number {
+  const { feature, threshold, left, right, defaultLeft } = tree;
+  let node = 0;
+  while (feature[node] >= 0) {
+    const x = row[feature[node]];
+    node = x !== x
+      ? (defaultLeft[node] ? left[node] : right[node])
+      : x < threshold[node]
+      ? left[node]
+      : right[node];
+  }
+  return node;
+}
+
+/**
+ * Rows (ascending) and features (ascending) a tree is grown on: a seeded
+ * sample of each without replacement (subsample, colsample_bytree).
+ *
+ * @param rng the ensemble's random stream
+ * @param options population sizes and shares
+ * @returns the chosen rows (null: all) and features
+ */
+export function sampleTree(
+  rng: Rng,
+  options: { rows: number; cols: number; subsample: number; colsample: number },
+): { rows: Int32Array | null; features: Int32Array } {
+  const pick = (n: number, share: number): Int32Array | null => {
+    if (share >= 1) return null;
+    const k = Math.max(1, Math.round(n * share));
+    const idx = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(rng.random() * (n - i));
+      const t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    return idx.subarray(0, k).sort();
+  };
+  const rows = pick(options.rows, options.subsample);
+  const features = pick(options.cols, options.colsample) ??
+    Int32Array.from({ length: options.cols }, (_, i) => i);
+  return { rows, features };
+}
