@@ -113,7 +113,9 @@ async function ours(model: string, seed: number): Promise<Figures> {
 
 async function peer(model: string): Promise<Figures & { seeds?: Figures[] } | null> {
   if (flags["no-peer"]) return null;
-  const j = await runPeerTask(flags.peers!, flags["peer-spec"]!, model, flags.csv!);
+  // The peer's gradient boosting is XGBoost (hist).
+  const task = model === "gbdt" ? "xgboost" : model;
+  const j = await runPeerTask(flags.peers!, flags["peer-spec"]!, task, flags.csv!);
   if (!j) return null;
   const seeds = j.extra_seed_sensitivity?.runs?.map((r: Record<string, number>) => ({
     auc: r.roc_auc,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
-import { sortFloat64 } from "./sort.ts";
+import { sortFloat64 } from "../util/sort.ts";
 import {
   PROFILE_FORMAT,
   profileCategorical,

@@ -16,7 +16,7 @@ import {
 } from "./profile.ts";
 import { missingShare, shares, withFlags } from "./quality.ts";
 import type { ColumnDrift, ColumnOptions, ColumnSide, SideStats } from "./result.ts";
-import { sortFloat64 } from "./sort.ts";
+import { sortFloat64 } from "../util/sort.ts";
 import { jensenShannonTest, judge, ksTest, psiFromCounts, type TestResult } from "./tests.ts";
 /**
  * Wasserstein-1 distance between a reference quantile function given by

@@ -17,7 +17,7 @@
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 import { binOf, quantileSorted } from "./tests.ts";
-import { sortFloat64 } from "./sort.ts";
+import { sortFloat64 } from "../util/sort.ts";
 
 /** Format tag of a stored profile. */
 export const PROFILE_FORMAT = "fraudlab.profile/1";

@@ -29,7 +29,17 @@ import {
   type FitReport,
   type Params,
 } from "./detector.ts";
-import { binMatrix, fitBins, growTree, leafOf, MAX_BINS, sampleTree, type Tree } from "./trees.ts";
+import {
+  binColumns,
+  binMatrix,
+  fitBins,
+  growTree,
+  leafAt,
+  leafOf,
+  MAX_BINS,
+  sampleTree,
+  type Tree,
+} from "./trees.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -102,6 +112,7 @@ class GradientBoosting implements Detector {
     const base = Math.log(prior / (1 - prior));
     const bins = fitBins(X, { maxBins: p.maxBins as number });
     const binned = binMatrix(X, bins);
+    const columns = binColumns(binned, { rows: n, cols: d });
     const margin = new Float64Array(n).fill(base);
     const g = new Float64Array(n), h = new Float64Array(n);
     const rng = new Rng(options.seed);
@@ -128,7 +139,7 @@ class GradientBoosting implements Detector {
         subsample: p.subsample as number,
         colsample: p.colsampleBytree as number,
       });
-      const tree = growTree({ binned, rows: n, cols: d, bins }, {
+      const grown = growTree({ binned, columns, rows: n, cols: d, bins }, {
         g,
         h,
         rows: sample.rows ?? undefined,
@@ -139,14 +150,23 @@ class GradientBoosting implements Detector {
         gamma: p.gamma as number,
         shrinkage: p.learningRate as number,
       });
+      const tree = grown.tree;
       trees.push(tree);
-      const row = X.data;
-      for (let i = 0; i < n; i++) {
-        margin[i] += tree.value[leafOf(tree, row.subarray(i * d, (i + 1) * d))];
+      if (sample.rows) {
+        for (let i = 0; i < n; i++) {
+          margin[i] += tree.value[leafAt(tree, { data: X.data, offset: i * d })];
+        }
+      } else {
+        // Every row was grown on: its leaf is where the partition left it.
+        const { order, leaves } = grown;
+        for (let l = 0; l < leaves.length; l += 3) {
+          const v = tree.value[leaves[l]];
+          for (let r = leaves[l + 1]; r < leaves[l + 2]; r++) margin[order[r]] += v;
+        }
       }
       if (val && valMargin && valRow) {
         for (let i = 0; i < val.X.rows; i++) {
-          valMargin[i] += tree.value[leafOf(tree, val.X.data.subarray(i * d, (i + 1) * d))];
+          valMargin[i] += tree.value[leafAt(tree, { data: val.X.data, offset: i * d })];
         }
         const metric = p.earlyStoppingMetric === "ap"
           ? -averagePrecision(val.y, valMargin)
@@ -202,8 +222,10 @@ class GradientBoosting implements Detector {
     const out = new Float32Array(X.rows), d = X.cols;
     const margin = new Float64Array(X.rows).fill(e.base);
     for (const t of e.trees) {
+      const at = { data: X.data, offset: 0 };
       for (let i = 0; i < X.rows; i++) {
-        margin[i] += t.value[leafOf(t, X.data.subarray(i * d, (i + 1) * d))];
+        at.offset = i * d;
+        margin[i] += t.value[leafAt(t, at)];
       }
     }
     for (let i = 0; i < X.rows; i++) out[i] = margin[i];
