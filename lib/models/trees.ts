@@ -83,18 +83,6 @@ export function fitBins(X: Matrix, options: { maxBins?: number } = {}): Bins {
   return { cuts };
 }
 
-/** The bin of value `x` against `cuts` (missing → {@linkcode MISSING_BIN}). */
-function binOf(cuts: Float32Array, x: number): number {
-  if (x !== x) return MISSING_BIN;
-  let lo = 0, hi = cuts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cuts[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * The matrix as bins, row-major (`binned[i * cols + j]`): a histogram pass
  * visits a node's rows and reads each row's bins together.
