@@ -38,8 +38,10 @@ import {
   leafOf,
   MAX_BINS,
   sampleTree,
+  sequentialHists,
   type Tree,
 } from "./trees.ts";
+import { ParallelHists } from "./trees_parallel.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -90,6 +92,7 @@ class GradientBoosting implements Detector {
     checkParam(params, "scalePosWeight", { kind: k, min: 1e-6 });
     checkParam(params, "maxBins", { kind: k, min: 2, max: MAX_BINS, integer: true });
     checkParam(params, "earlyStoppingRounds", { kind: k, min: 0, max: 100000, integer: true });
+    checkParam(params, "threads", { kind: k, min: 1, max: 2, integer: true });
     if (params.earlyStoppingMetric !== "logloss" && params.earlyStoppingMetric !== "ap") {
       throw new UserError(
         `gbdt: parameter "earlyStoppingMetric" must be "logloss" or "ap", got "${params.earlyStoppingMetric}"`,
@@ -114,7 +117,11 @@ class GradientBoosting implements Detector {
     const binned = binMatrix(X, bins);
     const columns = binColumns(binned, { rows: n, cols: d });
     const margin = new Float64Array(n).fill(base);
-    const g = new Float64Array(n), h = new Float64Array(n);
+    const threads = p.threads as number;
+    const builder = threads > 1
+      ? new ParallelHists({ binned, rows: n, cols: d })
+      : sequentialHists({ binned, rows: n, cols: d });
+    const { g, h } = builder;
     const rng = new Rng(options.seed);
     const rounds = p.nEstimators as number;
     const maxDepth = p.maxDepth as number;
@@ -140,8 +147,7 @@ class GradientBoosting implements Detector {
         colsample: p.colsampleBytree as number,
       });
       const grown = growTree({ binned, columns, rows: n, cols: d, bins }, {
-        g,
-        h,
+        builder,
         rows: sample.rows ?? undefined,
         features: sample.features,
         maxDepth,
@@ -183,6 +189,7 @@ class GradientBoosting implements Detector {
       bar.tick();
     }
     bar.done();
+    if (builder instanceof ParallelHists) builder.close();
     const kept = val && patience > 0 && bestRound >= 0 ? trees.slice(0, bestRound + 1) : trees;
     this.useEnsemble({ trees: kept, base, cols: d, maxDepth });
     const nodes = kept.reduce((s, t) => s + t.feature.length, 0);
@@ -336,6 +343,7 @@ export const gbdtKind: DetectorKind = {
     maxBins: 255,
     earlyStoppingRounds: 0,
     earlyStoppingMetric: "logloss",
+    threads: 2,
   },
   explains: "exact TreeSHAP value of the margin (log-odds); with the expected value they sum to it",
   create: (params) => new GradientBoosting(params),

@@ -156,3 +156,15 @@ Deno.test("gbdt: early stopping on validation rows keeps the best round; bad par
     /one class only/,
   );
 });
+
+Deno.test("gbdt: one thread and two give byte-identical models", async () => {
+  const { X, y } = tricky(20_000, 7, 9);
+  const files: Uint8Array[][] = [];
+  for (const threads of [1, 2]) {
+    const det = await fitted(X, y, { threads, colsampleBytree: 0.7 });
+    const dir = await Deno.makeTempDir();
+    const names = await det.save(dir);
+    files.push(await Promise.all(names.map((f) => Deno.readFile(join(dir, f)))));
+  }
+  assert.deepEqual(files[1], files[0]);
+});

@@ -138,6 +138,101 @@ export function binColumns(binned: Uint8Array, shape: { rows: number; cols: numb
   return out;
 }
 
+/**
+ * Builds gradient histograms of row ranges of `order`. Each range's rows
+ * are split at their middle and the two halves' sums added, whoever
+ * computes them: one thread or two give the same numbers.
+ */
+export interface HistBuilder {
+  /** Row indices, grouped by node as a tree grows (the builder's memory). */
+  readonly order: Int32Array;
+  /** Gradients per row (the builder's memory; the caller fills them each round). */
+  readonly g: Float64Array;
+  /** Hessians per row. */
+  readonly h: Float64Array;
+  /** One histogram (features × 256 bins × (g, h)) per (start, end) pair of `ranges`. */
+  build(ranges: Int32Array, features: Int32Array): Float64Array[];
+}
+
+/** Entries of one histogram: features × 256 bins × (g, h). */
+export function histLength(features: number): number {
+  return features * BIN_SLOTS * 2;
+}
+
+/**
+ * Adds rows `order[start .. end)` into `hist` (feature-major, 256 (g, h)
+ * pairs a feature), reading each row's bins together.
+ *
+ * @param hist the histogram, added to
+ * @param data the row-major bins, gradients, hessians, rows, features
+ */
+export function addRows(
+  hist: Float64Array,
+  data: {
+    binned: Uint8Array;
+    cols: number;
+    g: Float64Array;
+    h: Float64Array;
+    order: Int32Array;
+    features: Int32Array;
+    start: number;
+    end: number;
+  },
+): void {
+  const { binned, cols: d, g, h, order, features, start, end } = data;
+  const nf = features.length;
+  if (nf === d) {
+    // Every feature (no colsample): bins read in row order, no indirection.
+    for (let r = start; r < end; r++) {
+      const i = order[r];
+      const gi = g[i], hi = h[i];
+      let base = i * d, at = 0;
+      for (let k = 0; k < nf; k++, base++, at += BIN_SLOTS * 2) {
+        const b = at + (binned[base] << 1);
+        hist[b] += gi;
+        hist[b + 1] += hi;
+      }
+    }
+    return;
+  }
+  for (let r = start; r < end; r++) {
+    const i = order[r];
+    const gi = g[i], hi = h[i], base = i * d;
+    for (let k = 0, at = 0; k < nf; k++, at += BIN_SLOTS * 2) {
+      const b = at + 2 * binned[base + features[k]];
+      hist[b] += gi;
+      hist[b + 1] += hi;
+    }
+  }
+}
+
+/** Histograms on this thread (both halves of each range, summed as {@linkcode HistBuilder} says). */
+export function sequentialHists(
+  data: { binned: Uint8Array; rows: number; cols: number },
+): HistBuilder {
+  const order = new Int32Array(data.rows);
+  const g = new Float64Array(data.rows), h = new Float64Array(data.rows);
+  return {
+    order,
+    g,
+    h,
+    build(ranges, features) {
+      const out: Float64Array[] = [];
+      for (let k = 0; k < ranges.length; k += 2) {
+        const start = ranges[k], end = ranges[k + 1], mid = start + ((end - start) >> 1);
+        const a = new Float64Array(histLength(features.length));
+        const b = new Float64Array(a.length);
+        const common = { binned: data.binned, cols: data.cols, g, h, order, features };
+        addRows(a, { ...common, start, end: mid });
+        addRows(b, { ...common, start: mid, end });
+        for (let q = 0; q < a.length; q++) a[q] += b[q];
+        out.push(a);
+      }
+      return out;
+    },
+  };
+}
+
 /** A fitted tree in flat arrays (see the module doc). */
 export interface Tree {
   feature: Int32Array;
@@ -209,16 +304,19 @@ export function growTree(
     bins: Bins;
   },
   options: GrowOptions & {
-    g: Float64Array;
-    h: Float64Array;
+    /** Builds the histograms of row ranges of its `order` (it holds g and h). */
+    builder: HistBuilder;
     rows?: Int32Array;
   },
 ): { tree: Tree; order: Int32Array; leaves: Int32Array } {
-  const { binned, rows: n, bins } = data;
-  const { g, h, maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
-  const order = options.rows
-    ? Int32Array.from(options.rows)
-    : Int32Array.from({ length: n }, (_, i) => i);
+  const { rows: n, bins } = data;
+  const { maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
+  const { g, h } = options.builder;
+  const builder = options.builder;
+  const order = builder.order;
+  const count = options.rows ? options.rows.length : n;
+  if (options.rows) order.set(options.rows);
+  else for (let i = 0; i < n; i++) order[i] = i;
   const nf = features.length;
   const feature: number[] = [], threshold: number[] = [], left: number[] = [], right: number[] = [];
   const defaultLeft: number[] = [],
@@ -231,37 +329,6 @@ export function growTree(
     return feature.length - 1;
   };
   const score = (G: number, H: number) => (G * G) / (H + lambda);
-  const d = data.cols;
-  // Where feature k's bins start in a histogram (feature-major, 256 (g, h) pairs each).
-  const featAt = Int32Array.from(features, (_, k) => k * BIN_SLOTS * 2);
-  const buildHist = (start: number, end: number): Float64Array => {
-    const hist = new Float64Array(nf * BIN_SLOTS * 2);
-    // Row by row: each row's bins sit together, and the histogram (nf × 4 KiB) stays in cache.
-    if (nf === d) {
-      // Every feature (no colsample): bins read in row order, no indirection.
-      for (let r = start; r < end; r++) {
-        const i = order[r];
-        const gi = g[i], hi = h[i];
-        let base = i * d, at = 0;
-        for (let k = 0; k < nf; k++, base++, at += BIN_SLOTS * 2) {
-          const b = at + (binned[base] << 1);
-          hist[b] += gi;
-          hist[b + 1] += hi;
-        }
-      }
-      return hist;
-    }
-    for (let r = start; r < end; r++) {
-      const i = order[r];
-      const gi = g[i], hi = h[i], base = i * d;
-      for (let k = 0; k < nf; k++) {
-        const at = featAt[k] + 2 * binned[base + features[k]];
-        hist[at] += gi;
-        hist[at + 1] += hi;
-      }
-    }
-    return hist;
-  };
   const bestSplit = (nr: NodeRows): Split | null => {
     const hist = nr.hist!;
     const parent = score(nr.g, nr.h);
@@ -291,25 +358,27 @@ export function growTree(
   };
   const root = newNode();
   let G = 0, H = 0;
-  for (let r = 0; r < order.length; r++) {
+  for (let r = 0; r < count; r++) {
     G += g[order[r]];
     H += h[order[r]];
   }
   let level: NodeRows[] = [{
     node: root,
     start: 0,
-    end: order.length,
+    end: count,
     g: G,
     h: H,
     depth: 0,
     hist: null,
   }];
-  level[0].hist = buildHist(0, order.length);
-  const scratch = new Int32Array(order.length);
+  level[0].hist = builder.build(Int32Array.of(0, count), features)[0];
+  const scratch = new Int32Array(count);
   /** (leaf node, start, end) triples into `order`. */
   const leaves: number[] = [];
   while (level.length) {
     const next: NodeRows[] = [];
+    // Children whose histograms are built (the smaller of each pair), with their parents'.
+    const small: NodeRows[] = [], large: NodeRows[] = [], parents: Float64Array[] = [];
     for (const nr of level) {
       const node = nr.node;
       cover[node] = nr.h;
@@ -358,17 +427,27 @@ export function growTree(
       };
       if (nr.depth + 1 < maxDepth) {
         // Histogram subtraction: build the smaller child, derive the other.
-        const small = L.end - L.start <= R.end - R.start ? L : R;
-        const large = small === L ? R : L;
-        small.hist = buildHist(small.start, small.end);
-        const ph = nr.hist!, sh = small.hist;
-        for (let k = 0; k < ph.length; k++) ph[k] -= sh[k];
-        large.hist = ph;
-      } else {
-        L.hist = R.hist = new Float64Array(0);
+        const s = L.end - L.start <= R.end - R.start ? L : R;
+        small.push(s);
+        large.push(s === L ? R : L);
+        parents.push(nr.hist!);
       }
       nr.hist = null;
       next.push(L, R);
+    }
+    if (small.length) {
+      const ranges = new Int32Array(2 * small.length);
+      small.forEach((c, k) => {
+        ranges[2 * k] = c.start;
+        ranges[2 * k + 1] = c.end;
+      });
+      const built = builder.build(ranges, features);
+      for (let k = 0; k < small.length; k++) {
+        const ph = parents[k], sh = built[k];
+        for (let q = 0; q < ph.length; q++) ph[q] -= sh[q];
+        small[k].hist = sh;
+        large[k].hist = ph;
+      }
     }
     level = next;
   }
@@ -382,7 +461,7 @@ export function growTree(
     cover: Float64Array.from(cover),
     gain: Float64Array.from(gainOut),
   };
-  return { tree, order, leaves: Int32Array.from(leaves) };
+  return { tree, order: order.subarray(0, count), leaves: Int32Array.from(leaves) };
 }
 
 /**
