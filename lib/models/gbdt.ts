@@ -133,63 +133,66 @@ class GradientBoosting implements Detector {
     const history: number[] = [];
     let best = Infinity, bestRound = -1;
     const bar = progress("gbdt", rounds, { unit: "trees", quiet: options.quiet });
-    for (let t = 0; t < rounds; t++) {
-      for (let i = 0; i < n; i++) {
-        const q = sigmoid(margin[i]);
-        const w = y[i] ? spw : 1;
-        g[i] = (q - y[i]) * w;
-        h[i] = Math.max(q * (1 - q), 1e-16) * w;
-      }
-      const sample = sampleTree(rng, {
-        rows: n,
-        cols: d,
-        subsample: p.subsample as number,
-        colsample: p.colsampleBytree as number,
-      });
-      const grown = growTree({ binned, columns, rows: n, cols: d, bins }, {
-        builder,
-        rows: sample.rows ?? undefined,
-        features: sample.features,
-        maxDepth,
-        minChildWeight: p.minChildWeight as number,
-        lambda: p.lambda as number,
-        gamma: p.gamma as number,
-        shrinkage: p.learningRate as number,
-      });
-      const tree = grown.tree;
-      trees.push(tree);
-      if (sample.rows) {
+    try {
+      for (let t = 0; t < rounds; t++) {
         for (let i = 0; i < n; i++) {
-          margin[i] += tree.value[leafAt(tree, { data: X.data, offset: i * d })];
+          const q = sigmoid(margin[i]);
+          const w = y[i] ? spw : 1;
+          g[i] = (q - y[i]) * w;
+          h[i] = Math.max(q * (1 - q), 1e-16) * w;
         }
-      } else {
-        // Every row was grown on: its leaf is where the partition left it.
-        const { order, leaves } = grown;
-        for (let l = 0; l < leaves.length; l += 3) {
-          const v = tree.value[leaves[l]];
-          for (let r = leaves[l + 1]; r < leaves[l + 2]; r++) margin[order[r]] += v;
+        const sample = sampleTree(rng, {
+          rows: n,
+          cols: d,
+          subsample: p.subsample as number,
+          colsample: p.colsampleBytree as number,
+        });
+        const grown = growTree({ binned, columns, rows: n, cols: d, bins }, {
+          builder,
+          rows: sample.rows ?? undefined,
+          features: sample.features,
+          maxDepth,
+          minChildWeight: p.minChildWeight as number,
+          lambda: p.lambda as number,
+          gamma: p.gamma as number,
+          shrinkage: p.learningRate as number,
+        });
+        const tree = grown.tree;
+        trees.push(tree);
+        if (sample.rows) {
+          for (let i = 0; i < n; i++) {
+            margin[i] += tree.value[leafAt(tree, { data: X.data, offset: i * d })];
+          }
+        } else {
+          // Every row was grown on: its leaf is where the partition left it.
+          const { order, leaves } = grown;
+          for (let l = 0; l < leaves.length; l += 3) {
+            const v = tree.value[leaves[l]];
+            for (let r = leaves[l + 1]; r < leaves[l + 2]; r++) margin[order[r]] += v;
+          }
         }
+        if (val && valMargin && valRow) {
+          for (let i = 0; i < val.X.rows; i++) {
+            valMargin[i] += tree.value[leafAt(tree, { data: val.X.data, offset: i * d })];
+          }
+          const metric = p.earlyStoppingMetric === "ap"
+            ? -averagePrecision(val.y, valMargin)
+            : logLoss(val.y, valMargin);
+          history.push(p.earlyStoppingMetric === "ap" ? -metric : metric);
+          if (metric < best - 1e-12) {
+            best = metric;
+            bestRound = t;
+          } else if (patience > 0 && t - bestRound >= patience) {
+            bar.tick();
+            break;
+          }
+        }
+        bar.tick();
       }
-      if (val && valMargin && valRow) {
-        for (let i = 0; i < val.X.rows; i++) {
-          valMargin[i] += tree.value[leafAt(tree, { data: val.X.data, offset: i * d })];
-        }
-        const metric = p.earlyStoppingMetric === "ap"
-          ? -averagePrecision(val.y, valMargin)
-          : logLoss(val.y, valMargin);
-        history.push(p.earlyStoppingMetric === "ap" ? -metric : metric);
-        if (metric < best - 1e-12) {
-          best = metric;
-          bestRound = t;
-        } else if (patience > 0 && t - bestRound >= patience) {
-          bar.tick();
-          break;
-        }
-      }
-      bar.tick();
+    } finally {
+      if (builder instanceof ParallelHists) builder.close();
     }
     bar.done();
-    if (builder instanceof ParallelHists) builder.close();
     const kept = val && patience > 0 && bestRound >= 0 ? trees.slice(0, bestRound + 1) : trees;
     this.useEnsemble({ trees: kept, base, cols: d, maxDepth });
     const nodes = kept.reduce((s, t) => s + t.feature.length, 0);
