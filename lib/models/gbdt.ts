@@ -42,9 +42,13 @@ import {
   type Tree,
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
+import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** Rows from which batch scoring is split between this thread and a worker. */
+export const PARALLEL_MIN_ROWS = 50_000;
 
 /** Validation log-loss of margins. */
 function logLoss(y: Int8Array, margin: Float64Array): number {
@@ -78,6 +82,7 @@ class GradientBoosting implements Detector {
   #shap: TreeShap | null = null;
   #expected = 0;
   #phi: Float64Array = new Float64Array(0);
+  #flat: FlatTrees | null = null;
 
   constructor(readonly params: Params) {
     const k = "gbdt";
@@ -210,6 +215,7 @@ class GradientBoosting implements Detector {
   /** Serves a fitted (or loaded) ensemble. */
   useEnsemble(e: Ensemble): void {
     this.ensemble = e;
+    this.#flat = null;
     this.#shap = new TreeShap(e.maxDepth);
     this.#expected = e.base + e.trees.reduce((s, t) => s + treeExpectation(t), 0);
     this.#phi = new Float64Array(e.cols);
@@ -229,17 +235,57 @@ class GradientBoosting implements Detector {
   score(X: Matrix): Float32Array {
     const e = this.#fitted();
     if (X.cols !== e.cols) throw new UserError(`gbdt: expected ${e.cols} features, got ${X.cols}`);
-    const out = new Float32Array(X.rows), d = X.cols;
+    const out = new Float32Array(X.rows);
     const margin = new Float64Array(X.rows).fill(e.base);
-    for (const t of e.trees) {
-      const at = { data: X.data, offset: 0 };
-      for (let i = 0; i < X.rows; i++) {
-        at.offset = i * d;
-        margin[i] += t.value[leafAt(t, at)];
-      }
-    }
+    this.#flat ??= flattenTrees(e.trees);
+    scoreFlat(this.#flat, X, margin);
     for (let i = 0; i < X.rows; i++) out[i] = margin[i];
     return out;
+  }
+
+  /**
+   * Scores like {@linkcode GradientBoosting.score}, splitting a large batch
+   * between this thread and a worker; each row's margin sums the same
+   * leaves in the same order, so the scores are identical.
+   */
+  async scoreMany(X: Matrix): Promise<Float32Array> {
+    const e = this.#fitted();
+    const cores = navigator.hardwareConcurrency ?? 1;
+    if (X.rows < PARALLEL_MIN_ROWS || cores < 2) return this.score(X);
+    this.#flat ??= flattenTrees(e.trees);
+    const half = Math.floor(X.rows / 2);
+    const worker = new Worker(new URL("./gbdt_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    try {
+      const tail = X.data.slice(half * X.cols);
+      const done = new Promise<Float32Array>((resolve, reject) => {
+        worker.onmessage = (m: MessageEvent<Float32Array>) => resolve(m.data);
+        worker.onerror = (err) => {
+          err.preventDefault();
+          reject(new Error(`gbdt scoring worker failed: ${err.message}`));
+        };
+      });
+      worker.postMessage({
+        flat: this.#flat,
+        base: e.base,
+        data: tail,
+        rows: X.rows - half,
+        cols: X.cols,
+      }, [tail.buffer as ArrayBuffer]);
+      const head = this.score({
+        data: X.data.subarray(0, half * X.cols),
+        rows: half,
+        cols: X.cols,
+        columns: X.columns,
+      });
+      const out = new Float32Array(X.rows);
+      out.set(head, 0);
+      out.set(await done, half);
+      return out;
+    } finally {
+      worker.terminate();
+    }
   }
 
   explain(row: Float32Array): Float32Array {

@@ -168,3 +168,21 @@ Deno.test("gbdt: one thread and two give byte-identical models", async () => {
   }
   assert.deepEqual(files[1], files[0]);
 });
+
+Deno.test("gbdt: batch scoring (flattened, four rows in lockstep) equals a plain walk of every tree", async () => {
+  const { X, y } = tricky(5000, 6, 12);
+  const det = await fitted(X, y, { maxDepth: 5 });
+  const test = tricky(1003, 6, 13).X; // not a multiple of four
+  const batch = det.score(test);
+  for (let r = 0; r < test.rows; r++) {
+    const row = test.data.subarray(r * 6, (r + 1) * 6);
+    assert.equal(batch[r], Math.fround(ensembleMargin(det.ensemble, row)), `row ${r}`);
+  }
+});
+
+Deno.test("gbdt: a large batch split between two threads scores exactly as one thread", async () => {
+  const { PARALLEL_MIN_ROWS } = await import("./gbdt.ts");
+  const { X, y } = tricky(PARALLEL_MIN_ROWS + 1235, 5, 14);
+  const det = await fitted(X, y, { nEstimators: 20 });
+  assert.deepEqual(Array.from(await det.scoreMany!(X)), Array.from(det.score(X)));
+});
