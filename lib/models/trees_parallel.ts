@@ -70,7 +70,6 @@ export class ParallelHists implements HistBuilder {
       const part = ranges.subarray(at, Math.min(ranges.length, at + 2 * MAX_RANGES));
       const count = part.length / 2;
       this.#ranges.set(part);
-      this.#out.fill(0, 0, count * len);
       Atomics.store(this.#ctl, RANGES, count);
       Atomics.store(this.#ctl, FEATURES, features.length);
       const gen = ++this.#generation;

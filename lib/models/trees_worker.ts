@@ -35,7 +35,9 @@ scope.onmessage = (e) => {
     const len = histLength(nf);
     for (let k = 0; k < count; k++) {
       const start = s.ranges[2 * k], end = s.ranges[2 * k + 1], mid = start + ((end - start) >> 1);
-      addRows(s.out.subarray(k * len, (k + 1) * len), {
+      const hist = s.out.subarray(k * len, (k + 1) * len);
+      hist.fill(0);
+      addRows(hist, {
         binned: s.binned,
         cols: s.cols,
         g: s.g,
