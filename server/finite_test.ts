@@ -62,6 +62,10 @@ async function trainKinds() {
       ? { trees: 30 }
       : model === "gbdt"
       ? { nEstimators: 30, maxDepth: 4 }
+      : model === "rf"
+      ? { nEstimators: 10, maxDepth: 6 }
+      : model === "dt"
+      ? { maxDepth: 6 }
       : {};
     const run = await trainRun({
       data,

@@ -28,6 +28,8 @@ Deno.test("train: every kind twice gives byte-identical model files, pipeline an
       ? { epochs: 3 }
       : model === "gbdt"
       ? { nEstimators: 30, maxDepth: 4 }
+      : model === "rf"
+      ? { nEstimators: 10, maxDepth: 6 }
       : {};
     const a = await trainRun({ data, model, params, split: TIME_SPLIT, seed: 4 }, {
       root,

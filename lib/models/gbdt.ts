@@ -323,7 +323,7 @@ class GradientBoosting implements Detector {
 }
 
 /** The trees' arrays back to back, tree by tree, in a fixed field order. */
-function packTrees(trees: Tree[]): Uint8Array {
+export function packTrees(trees: Tree[]): Uint8Array {
   const parts: ArrayBufferView[] = [];
   for (const t of trees) {
     parts.push(t.feature, t.left, t.right, t.threshold, t.value, t.cover, t.gain, t.defaultLeft);
@@ -338,7 +338,11 @@ function packTrees(trees: Tree[]): Uint8Array {
   return out;
 }
 
-function unpackTrees(bytes: Uint8Array, nodes: number[], what: string): Tree[] {
+export function unpackTrees(
+  bytes: Uint8Array,
+  layout: { nodes: number[]; what: string },
+): Tree[] {
+  const { nodes, what } = layout;
   const expected = nodes.reduce((s, m) => s + m * (4 * 4 + 8 * 3 + 1), 0);
   if (bytes.byteLength !== expected) {
     throw new UserError(`${what}: expected ${expected} bytes, found ${bytes.byteLength}`);
@@ -365,7 +369,7 @@ async function loadGradientBoosting(dir: string, params: Params): Promise<Detect
   const meta = JSON.parse(await Deno.readTextFile(join(dir, "gbdt.json")));
   if (meta.format !== "fraudlab.gbdt/1") throw new UserError(`${dir}: not a gbdt model`);
   const path = join(dir, "gbdt.bin");
-  const trees = unpackTrees(await Deno.readFile(path), meta.nodes, path);
+  const trees = unpackTrees(await Deno.readFile(path), { nodes: meta.nodes, what: path });
   const d = new GradientBoosting(params);
   d.useEnsemble({ trees, base: meta.base, cols: meta.cols, maxDepth: meta.maxDepth });
   return d;

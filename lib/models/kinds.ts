@@ -10,6 +10,7 @@ import { iforestKind } from "./iforest.ts";
 import { logregKind } from "./logreg.ts";
 import { autoencoderKind } from "./autoencoder.ts";
 import { gbdtKind } from "./gbdt.ts";
+import { dtKind, rfKind } from "./forest.ts";
 
 /** Every model kind fraudlab trains and serves, in listing order. */
 export const MODEL_KINDS: readonly DetectorKind[] = [
@@ -17,6 +18,8 @@ export const MODEL_KINDS: readonly DetectorKind[] = [
   logregKind,
   autoencoderKind,
   gbdtKind,
+  rfKind,
+  dtKind,
 ];
 
 /** The kind `train` fits when a config names none. */

@@ -13,13 +13,19 @@ async function filesOf(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("every kind: fits, ranks shifted rows higher, saves and reloads identical scores, deterministic", async () => {
-  assert.deepEqual(kindNames().sort(), ["autoencoder", "gbdt", "iforest", "logreg"]);
+  assert.deepEqual(kindNames().sort(), ["autoencoder", "dt", "gbdt", "iforest", "logreg", "rf"]);
   const { X, y } = blobs({ rows: 3000, cols: 6, seed: 1 });
   for (const name of kindNames()) {
     const kind = getKind(name);
     const params = resolveParams(
       kind,
-      name === "autoencoder" ? { epochs: 4 } : name === "gbdt" ? { nEstimators: 30 } : {},
+      name === "autoencoder"
+        ? { epochs: 4 }
+        : name === "gbdt"
+        ? { nEstimators: 30 }
+        : name === "rf"
+        ? { nEstimators: 20 }
+        : {},
     );
     const saved: Record<string, string>[] = [];
     let firstScores: Float32Array | null = null;

@@ -259,6 +259,11 @@ export interface GrowOptions {
   shrinkage: number;
   /** Features a split may use (colsample), ascending. */
   features: Int32Array;
+  /**
+   * When set, each split considers only this many of `features`, drawn
+   * anew at every node from `rng` (a random forest's max_features).
+   */
+  perSplit?: { count: number; rng: Rng };
 }
 
 /** Rows of one node: `order[start .. end)`, with its gradient and hessian sums. */
@@ -329,11 +334,26 @@ export function growTree(
     return feature.length - 1;
   };
   const score = (G: number, H: number) => (G * G) / (H + lambda);
+  // Positions into `features` a node's split may use (all, or a fresh sample per node).
+  const slots = Int32Array.from({ length: nf }, (_, k) => k);
+  const perSplit = options.perSplit;
   const bestSplit = (nr: NodeRows): Split | null => {
     const hist = nr.hist!;
     const parent = score(nr.g, nr.h);
     let best: Split | null = null;
-    for (let k = 0; k < nf; k++) {
+    let use = nf;
+    if (perSplit && perSplit.count < nf) {
+      use = perSplit.count;
+      for (let q = 0; q < use; q++) {
+        const j = q + Math.floor(perSplit.rng.random() * (nf - q));
+        const t = slots[q];
+        slots[q] = slots[j];
+        slots[j] = t;
+      }
+      slots.subarray(0, use).sort();
+    }
+    for (let u = 0; u < use; u++) {
+      const k = slots[u];
       const f = features[k], nb = bins.cuts[f].length + 1;
       if (nb < 2) continue;
       const off = k * BIN_SLOTS * 2;

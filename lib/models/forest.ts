@@ -1,0 +1,271 @@
+/**
+ * Random forests (`rf`) and single decision trees (`dt`) on the trees'
+ * histogram builder. A tree minimizes the weighted Gini impurity: with
+ * per-row gradient −y·w and hessian w, the builder's split gain (λ = 0)
+ * is half the Gini decrease, ½[G_L²/H_L + G_R²/H_R − G²/H], and a leaf's
+ * value −G/H is its weighted fraud share. A forest grows each tree on a
+ * bootstrap sample (row weights = draw counts), each split choosing among
+ * `maxFeatures` features drawn anew (sqrt of the features by default),
+ * with balanced class weights as an option; its score is the mean of the
+ * trees' fraud shares. A decision tree is one tree on every row and
+ * feature. `minSamplesLeaf` counts row weight (bootstrap draws).
+ *
+ * Explanation: exact TreeSHAP values of the score (the trees' mean); with
+ * the expected value they sum to it.
+ * @module
+ */
+import { join } from "node:path";
+import type { Matrix } from "../features/pipeline.ts";
+import { progress } from "../util/progress.ts";
+import { Rng } from "../util/rng.ts";
+import { UserError } from "../util/errors.ts";
+import {
+  checkParam,
+  type Detector,
+  type DetectorKind,
+  type FitOptions,
+  type FitReport,
+  type Params,
+} from "./detector.ts";
+import { packTrees, unpackTrees } from "./gbdt.ts";
+import {
+  binColumns,
+  binMatrix,
+  fitBins,
+  growTree,
+  leafOf,
+  MAX_BINS,
+  sequentialHists,
+  type Tree,
+} from "./trees.ts";
+import { ParallelHists } from "./trees_parallel.ts";
+import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
+import { treeExpectation, TreeShap } from "./treeshap.ts";
+
+/** Features each split of a forest considers: "sqrt", "all", or a share (0, 1]. */
+function featuresPerSplit(spec: string | number, d: number): number {
+  if (spec === "sqrt") return Math.max(1, Math.floor(Math.sqrt(d)));
+  if (spec === "all") return d;
+  const share = Number(spec);
+  return Math.max(1, Math.min(d, Math.round(share * d)));
+}
+
+/** A forest or a tree: trees whose leaf values (fraud shares) are averaged. */
+class TreeAverage implements Detector {
+  trees: Tree[] = [];
+  cols = 0;
+  maxDepth = 1;
+  #shap: TreeShap | null = null;
+  #expected = 0;
+  #phi = new Float64Array(0);
+  #flat: FlatTrees | null = null;
+
+  constructor(readonly kind: "rf" | "dt", readonly params: Params) {
+    const k = kind;
+    checkParam(params, "maxDepth", { kind: k, min: 1, max: 20, integer: true });
+    checkParam(params, "minSamplesLeaf", { kind: k, min: 1, integer: true });
+    checkParam(params, "maxBins", { kind: k, min: 2, max: MAX_BINS, integer: true });
+    checkParam(params, "threads", { kind: k, min: 1, max: 2, integer: true });
+    if (params.classWeight !== "none" && params.classWeight !== "balanced") {
+      throw new UserError(
+        `${k}: parameter "classWeight" must be "none" or "balanced", got "${params.classWeight}"`,
+      );
+    }
+    if (kind === "rf") {
+      checkParam(params, "nEstimators", { kind: k, min: 1, max: 10000, integer: true });
+      const mf = params.maxFeatures;
+      if (mf !== "sqrt" && mf !== "all" && !(Number(mf) > 0 && Number(mf) <= 1)) {
+        throw new UserError(
+          `rf: parameter "maxFeatures" must be "sqrt", "all" or a share in (0, 1], got "${mf}"`,
+        );
+      }
+    }
+  }
+
+  // deno-lint-ignore require-await
+  async fit(X: Matrix, y: Int8Array | undefined, options: FitOptions): Promise<FitReport> {
+    const k = this.kind, p = this.params;
+    if (!y) throw new UserError(`${k} is supervised: it needs labels`);
+    const n = X.rows, d = X.cols;
+    let pos = 0;
+    for (let i = 0; i < n; i++) pos += y[i];
+    if (pos === 0 || pos === n) {
+      throw new UserError(`${k}: training rows hold one class only (${pos} fraud of ${n})`);
+    }
+    const balanced = p.classWeight === "balanced";
+    const w1 = balanced ? n / (2 * pos) : 1, w0 = balanced ? n / (2 * (n - pos)) : 1;
+    const bins = fitBins(X, { maxBins: p.maxBins as number });
+    const binned = binMatrix(X, bins);
+    const columns = binColumns(binned, { rows: n, cols: d });
+    const builder = (p.threads as number) > 1
+      ? new ParallelHists({ binned, rows: n, cols: d })
+      : sequentialHists({ binned, rows: n, cols: d });
+    const rng = new Rng(options.seed);
+    const forest = k === "rf";
+    const count = forest ? p.nEstimators as number : 1;
+    const bootstrap = forest && p.bootstrap === true;
+    const perSplit = forest
+      ? { count: featuresPerSplit(p.maxFeatures as string, d), rng }
+      : undefined;
+    const all = Int32Array.from({ length: d }, (_, j) => j);
+    const draws = new Int32Array(n);
+    const trees: Tree[] = [];
+    const bar = progress(k, count, { unit: "trees", quiet: options.quiet });
+    try {
+      for (let t = 0; t < count; t++) {
+        draws.fill(bootstrap ? 0 : 1);
+        if (bootstrap) { for (let i = 0; i < n; i++) draws[Math.floor(rng.random() * n)]++; }
+        let m = 0;
+        for (let i = 0; i < n; i++) {
+          const w = draws[i] * (y[i] ? w1 : w0);
+          builder.g[i] = -y[i] * w;
+          builder.h[i] = w;
+          if (draws[i] > 0) m++;
+        }
+        const rows = bootstrap ? new Int32Array(m) : undefined;
+        if (rows) { for (let i = 0, r = 0; i < n; i++) if (draws[i] > 0) rows[r++] = i; }
+        const { tree } = growTree({ binned, columns, rows: n, cols: d, bins }, {
+          builder,
+          rows,
+          features: all,
+          perSplit,
+          maxDepth: p.maxDepth as number,
+          minChildWeight: p.minSamplesLeaf as number,
+          lambda: 0,
+          gamma: 0,
+          shrinkage: 1,
+        });
+        trees.push(tree);
+        bar.tick();
+      }
+    } finally {
+      if (builder instanceof ParallelHists) builder.close();
+    }
+    bar.done();
+    this.use(trees, { cols: d, maxDepth: p.maxDepth as number });
+    return {
+      trees: trees.length,
+      nodes: trees.reduce((s, t) => s + t.feature.length, 0),
+      featuresPerSplit: perSplit?.count ?? d,
+    };
+  }
+
+  /** Serves fitted (or loaded) trees. */
+  use(trees: Tree[], shape: { cols: number; maxDepth: number }): void {
+    this.trees = trees;
+    this.cols = shape.cols;
+    this.maxDepth = shape.maxDepth;
+    this.#shap = new TreeShap(shape.maxDepth);
+    this.#expected = trees.reduce((s, t) => s + treeExpectation(t), 0) / trees.length;
+    this.#phi = new Float64Array(shape.cols);
+    this.#flat = null;
+  }
+
+  #fitted(): Tree[] {
+    if (!this.trees.length) throw new Error(`${this.kind}: score or explain before fit`);
+    return this.trees;
+  }
+
+  /** The expected score over the training cover (what the contributions add to). */
+  get expectedValue(): number {
+    this.#fitted();
+    return this.#expected;
+  }
+
+  score(X: Matrix): Float32Array {
+    const trees = this.#fitted();
+    if (X.cols !== this.cols) {
+      throw new UserError(`${this.kind}: expected ${this.cols} features, got ${X.cols}`);
+    }
+    const sum = new Float64Array(X.rows);
+    this.#flat ??= flattenTrees(trees);
+    scoreFlat(this.#flat, X, sum);
+    const out = new Float32Array(X.rows);
+    for (let i = 0; i < X.rows; i++) out[i] = sum[i] / trees.length;
+    return out;
+  }
+
+  explain(row: Float32Array): Float32Array {
+    const out = new Float32Array(row.length);
+    this.scoreOne(row, out);
+    return out;
+  }
+
+  scoreOne(row: Float32Array, contributions: Float32Array): number {
+    const trees = this.#fitted();
+    const phi = this.#phi;
+    phi.fill(0);
+    let s = 0;
+    for (const t of trees) {
+      s += t.value[leafOf(t, row)];
+      this.#shap!.explainTree(t, row, phi);
+    }
+    for (let j = 0; j < phi.length; j++) contributions[j] = phi[j] / trees.length;
+    return Math.fround(s / trees.length);
+  }
+
+  async save(dir: string): Promise<string[]> {
+    const trees = this.#fitted();
+    const meta = {
+      format: `fraudlab.${this.kind}/1`,
+      cols: this.cols,
+      maxDepth: this.maxDepth,
+      nodes: trees.map((t) => t.feature.length),
+    };
+    await Deno.writeTextFile(join(dir, `${this.kind}.json`), JSON.stringify(meta) + "\n");
+    await Deno.writeFile(join(dir, `${this.kind}.bin`), packTrees(trees));
+    return [`${this.kind}.json`, `${this.kind}.bin`];
+  }
+}
+
+function loader(kind: "rf" | "dt") {
+  return async (dir: string, params: Params): Promise<Detector> => {
+    const meta = JSON.parse(await Deno.readTextFile(join(dir, `${kind}.json`)));
+    if (meta.format !== `fraudlab.${kind}/1`) throw new UserError(`${dir}: not an ${kind} model`);
+    const path = join(dir, `${kind}.bin`);
+    const d = new TreeAverage(kind, params);
+    d.use(unpackTrees(await Deno.readFile(path), { nodes: meta.nodes, what: path }), meta);
+    return d;
+  };
+}
+
+const LIMITS = "learns the fraud patterns its training labels show; new patterns need new labels";
+const EXPLAINS =
+  "exact TreeSHAP value of the score (mean fraud share of the trees); with the expected value they sum to it";
+
+/** The random-forest kind. */
+export const rfKind: DetectorKind = {
+  name: "rf",
+  description: "random forest: bootstrap, Gini, sqrt(features) per split (supervised)",
+  supervised: true,
+  limits: LIMITS,
+  standardize: false,
+  fitOn: "all",
+  defaults: {
+    nEstimators: 100,
+    maxDepth: 12,
+    minSamplesLeaf: 1,
+    maxFeatures: "sqrt",
+    bootstrap: true,
+    classWeight: "none",
+    maxBins: 255,
+    threads: 2,
+  },
+  explains: EXPLAINS,
+  create: (params) => new TreeAverage("rf", params),
+  load: loader("rf"),
+};
+
+/** The decision-tree kind. */
+export const dtKind: DetectorKind = {
+  name: "dt",
+  description: "one decision tree: Gini, every row and feature (supervised)",
+  supervised: true,
+  limits: LIMITS,
+  standardize: false,
+  fitOn: "all",
+  defaults: { maxDepth: 8, minSamplesLeaf: 1, classWeight: "none", maxBins: 255, threads: 2 },
+  explains: EXPLAINS,
+  create: (params) => new TreeAverage("dt", params),
+  load: loader("dt"),
+};
