@@ -179,3 +179,20 @@ Deno.test("threshold budget:K: alerts per day on test land within 20% of K (vali
     );
   }
 });
+
+Deno.test("train gbdt: the report adds global importance (split gain by feature) from the model", async () => {
+  const data = await simFile();
+  const root = await Deno.makeTempDir(), reports = await Deno.makeTempDir();
+  const r = await trainRun({
+    data,
+    model: "gbdt",
+    params: { nEstimators: 20, maxDepth: 4 },
+    split: TIME_SPLIT,
+  }, { root, quiet: true });
+  const fit = JSON.parse(await Deno.readTextFile(join(r.dir, "fit.json")));
+  assert.equal(fit.gainImportance.length, r.pipeline.columns.length);
+  assert.ok(fit.gainImportance.every((g: number) => g >= 0));
+  const html = await Deno.readTextFile(await writeEvalReport(r.dir, reports));
+  assert.match(html, /Split gain by feature/);
+  assert.match(html, /exact TreeSHAP value/);
+});

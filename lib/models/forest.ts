@@ -37,6 +37,7 @@ import {
   MAX_BINS,
   sequentialHists,
   type Tree,
+  treeImportance,
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
 import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
@@ -147,6 +148,8 @@ class TreeAverage implements Detector {
       trees: trees.length,
       nodes: trees.reduce((s, t) => s + t.feature.length, 0),
       featuresPerSplit: perSplit?.count ?? d,
+      gainImportance: treeImportance(trees, d).gain,
+      coverImportance: treeImportance(trees, d).cover,
     };
   }
 

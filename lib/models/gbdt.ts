@@ -40,6 +40,7 @@ import {
   sampleTree,
   sequentialHists,
   type Tree,
+  treeImportance,
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
 import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
@@ -206,6 +207,8 @@ class GradientBoosting implements Detector {
       roundsRun: trees.length,
       bestRound: val ? bestRound + 1 : kept.length,
       nodes,
+      gainImportance: treeImportance(kept, d).gain,
+      coverImportance: treeImportance(kept, d).cover,
       ...(val
         ? { validationMetric: p.earlyStoppingMetric as string, validationHistory: history }
         : {}),

@@ -557,3 +557,24 @@ export function sampleTree(
     Int32Array.from({ length: options.cols }, (_, i) => i);
   return { rows, features };
 }
+
+/**
+ * Global importance of each feature over an ensemble: the split gain and
+ * the cover (training weight) of every split on it, summed.
+ *
+ * @param trees the trees
+ * @param cols the number of features
+ * @returns per feature, total gain and total cover
+ */
+export function treeImportance(trees: Tree[], cols: number): { gain: number[]; cover: number[] } {
+  const gain = new Array<number>(cols).fill(0), cover = new Array<number>(cols).fill(0);
+  for (const t of trees) {
+    for (let i = 0; i < t.feature.length; i++) {
+      const f = t.feature[i];
+      if (f < 0) continue;
+      gain[f] += t.gain[i];
+      cover[f] += t.cover[i];
+    }
+  }
+  return { gain, cover };
+}

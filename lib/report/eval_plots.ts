@@ -235,12 +235,15 @@ export function confusionPlot(m: EvalMetrics): string {
 }
 
 /** Mean contribution per feature (red pushes towards fraud, blue away). */
-export function featurePlot(features: FeatureContribution[]): string {
+export function featurePlot(
+  features: FeatureContribution[],
+  options: { label?: string } = {},
+): string {
   return plotSvg({
     width: 500,
     height: 40 + 22 * features.length,
     marginLeft: 200,
-    x: { label: "mean contribution over the top test alerts", grid: true },
+    x: { label: options.label ?? "mean contribution over the top test alerts", grid: true },
     y: { label: null, domain: features.map((f) => f.feature) },
     marks: [
       Plot.barX(features, {

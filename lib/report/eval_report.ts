@@ -107,6 +107,30 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
   ];
   const daily = dailyPrecisionPlot(t);
   if (daily) figures.push(figure(`Daily precision@${t.k} (test)`, daily));
+  // Tree kinds report each feature's total split gain and cover (global importance).
+  const fit = await readJson<{ gainImportance?: number[]; coverImportance?: number[] }>(
+    runDir,
+    "fit.json",
+  );
+  if (fit.gainImportance) {
+    const columns = (await readJson<{ columns: string[] }>(runDir, "pipeline.json")).columns;
+    const total = fit.gainImportance.reduce((a, b) => a + b, 0) || 1;
+    const coverTotal = (fit.coverImportance ?? []).reduce((a, b) => a + b, 0) || 1;
+    const top = fit.gainImportance.map((g, j) => ({
+      feature: columns[j] ?? `#${j}`,
+      meanContribution: g / total,
+      meanAbsContribution: (fit.coverImportance?.[j] ?? 0) / coverTotal,
+    })).sort((a, b) => b.meanContribution - a.meanContribution).slice(0, 15);
+    figures.push(
+      figure(
+        "Split gain by feature",
+        featurePlot(top, { label: "share of the trees' split gain" }),
+        `global importance: each feature's split gain over every tree (cover share of the top: ${
+          top.slice(0, 3).map((f) => `${f.feature} ${fmt(f.meanAbsContribution)}`).join(", ")
+        })`,
+      ),
+    );
+  }
   const card = `
 <h2>Model card</h2>
 ${
