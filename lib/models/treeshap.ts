@@ -23,22 +23,16 @@ export function treeExpectation(tree: Tree): number {
   return s / cover[0];
 }
 
-/** Explains rows of tree ensembles; one explanation at a time (it reuses its path buffers). */
+/** Explains rows of tree ensembles; one explanation at a time (it reuses its path buffer). */
 export class TreeShap {
-  readonly #pf: Int32Array;
-  readonly #pz: Float64Array;
-  readonly #po: Float64Array;
-  readonly #pw: Float64Array;
+  /** Path entries, 4 numbers each: feature, zero fraction, one fraction, weight. */
+  readonly #p: Float64Array;
 
   /**
    * @param maxDepth the deepest tree it will walk
    */
   constructor(maxDepth: number) {
-    const size = ((maxDepth + 2) * (maxDepth + 3)) / 2;
-    this.#pf = new Int32Array(size);
-    this.#pz = new Float64Array(size);
-    this.#po = new Float64Array(size);
-    this.#pw = new Float64Array(size);
+    this.#p = new Float64Array(4 * (((maxDepth + 2) * (maxDepth + 3)) / 2));
   }
 
   /**
@@ -52,49 +46,54 @@ export class TreeShap {
     this.#recurse(tree, row, phi, 0, 0, 0, 1, 1, -1);
   }
 
+  // Entry i of the path at `at` lives at p[4 * (at + i) ..]: feature, zero, one, weight.
   #extend(at: number, depth: number, zero: number, one: number, feat: number): void {
-    const pf = this.#pf, pz = this.#pz, po = this.#po, pw = this.#pw;
-    pf[at + depth] = feat;
-    pz[at + depth] = zero;
-    po[at + depth] = one;
-    pw[at + depth] = depth === 0 ? 1 : 0;
+    const p = this.#p, e = 4 * (at + depth);
+    p[e] = feat;
+    p[e + 1] = zero;
+    p[e + 2] = one;
+    p[e + 3] = depth === 0 ? 1 : 0;
     for (let i = depth - 1; i >= 0; i--) {
-      pw[at + i + 1] += (one * pw[at + i] * (i + 1)) / (depth + 1);
-      pw[at + i] = (zero * pw[at + i] * (depth - i)) / (depth + 1);
+      const w = 4 * (at + i) + 3;
+      p[w + 4] += (one * p[w] * (i + 1)) / (depth + 1);
+      p[w] = (zero * p[w] * (depth - i)) / (depth + 1);
     }
   }
 
   #unwind(at: number, depth: number, index: number): void {
-    const pf = this.#pf, pz = this.#pz, po = this.#po, pw = this.#pw;
-    const one = po[at + index], zero = pz[at + index];
-    let next = pw[at + depth];
+    const p = this.#p, x = 4 * (at + index);
+    const one = p[x + 2], zero = p[x + 1];
+    let next = p[4 * (at + depth) + 3];
     for (let i = depth - 1; i >= 0; i--) {
+      const w = 4 * (at + i) + 3;
       if (one !== 0) {
-        const t = pw[at + i];
-        pw[at + i] = (next * (depth + 1)) / ((i + 1) * one);
-        next = t - (pw[at + i] * zero * (depth - i)) / (depth + 1);
+        const t = p[w];
+        p[w] = (next * (depth + 1)) / ((i + 1) * one);
+        next = t - (p[w] * zero * (depth - i)) / (depth + 1);
       } else {
-        pw[at + i] = (pw[at + i] * (depth + 1)) / (zero * (depth - i));
+        p[w] = (p[w] * (depth + 1)) / (zero * (depth - i));
       }
     }
     for (let i = index; i < depth; i++) {
-      pf[at + i] = pf[at + i + 1];
-      pz[at + i] = pz[at + i + 1];
-      po[at + i] = po[at + i + 1];
+      const e = 4 * (at + i);
+      p[e] = p[e + 4];
+      p[e + 1] = p[e + 5];
+      p[e + 2] = p[e + 6];
     }
   }
 
   #unwoundSum(at: number, depth: number, index: number): number {
-    const pz = this.#pz, po = this.#po, pw = this.#pw;
-    const one = po[at + index], zero = pz[at + index];
-    let next = pw[at + depth], total = 0;
+    const p = this.#p, x = 4 * (at + index);
+    const one = p[x + 2], zero = p[x + 1];
+    let next = p[4 * (at + depth) + 3], total = 0;
     for (let i = depth - 1; i >= 0; i--) {
+      const w = 4 * (at + i) + 3;
       if (one !== 0) {
         const t = (next * (depth + 1)) / ((i + 1) * one);
         total += t;
-        next = pw[at + i] - (t * zero * (depth - i)) / (depth + 1);
+        next = p[w] - (t * zero * (depth - i)) / (depth + 1);
       } else if (zero !== 0) {
-        total += pw[at + i] / zero / ((depth - i) / (depth + 1));
+        total += p[w] / zero / ((depth - i) / (depth + 1));
       }
     }
     return total;
@@ -112,20 +111,16 @@ export class TreeShap {
     feat: number,
   ): void {
     // This node's path starts after its parent's (which holds depth entries).
+    const p = this.#p;
     const at = depth === 0 ? 0 : parentAt + depth;
-    if (depth > 0) {
-      this.#pf.copyWithin(at, parentAt, parentAt + depth);
-      this.#pz.copyWithin(at, parentAt, parentAt + depth);
-      this.#po.copyWithin(at, parentAt, parentAt + depth);
-      this.#pw.copyWithin(at, parentAt, parentAt + depth);
-    }
+    if (depth > 0) p.copyWithin(4 * at, 4 * parentAt, 4 * (parentAt + depth));
     this.#extend(at, depth, zero, one, feat);
     const f = tree.feature[node];
     if (f < 0) {
       const v = tree.value[node];
       for (let i = 1; i <= depth; i++) {
-        const w = this.#unwoundSum(at, depth, i);
-        phi[this.#pf[at + i]] += w * (this.#po[at + i] - this.#pz[at + i]) * v;
+        const w = this.#unwoundSum(at, depth, i), e = 4 * (at + i);
+        phi[p[e]] += w * (p[e + 2] - p[e + 1]) * v;
       }
       return;
     }
@@ -136,10 +131,10 @@ export class TreeShap {
     const w = tree.cover[node];
     let inZero = 1, inOne = 1, d = depth;
     let k = 0;
-    while (k <= d && this.#pf[at + k] !== f) k++;
+    while (k <= d && p[4 * (at + k)] !== f) k++;
     if (k <= d) {
-      inZero = this.#pz[at + k];
-      inOne = this.#po[at + k];
+      inZero = p[4 * (at + k) + 1];
+      inOne = p[4 * (at + k) + 2];
       this.#unwind(at, d, k);
       d--;
     }
