@@ -68,7 +68,11 @@ export const APP_DEFAULTS = {
   onLogFailure: "serve" as LogFailurePolicy,
   feedbackRate: { perSecond: 100, burst: 200 } as Rate | null,
   scoreRate: null as Rate | null,
+  reasons: "always" as ReasonsPolicy,
 };
+
+/** Reasons on every answer, or only on alerts and on requests that ask (`?explain=true`). */
+export type ReasonsPolicy = "always" | "flagged";
 
 /** What the app needs. */
 export interface AppDeps {
@@ -102,6 +106,12 @@ export interface AppDeps {
   scoreRate?: Rate | null;
   /** The one origin browsers may call the API from (CORS); null: none. */
   cors?: string | null;
+  /**
+   * Reasons on every answer ("always", the default) or only on alerts and
+   * requests with `?explain=true` ("flagged": a pass then answers
+   * `"reasons": [], "reasons_skipped": true`, and costs only its score).
+   */
+  reasons?: ReasonsPolicy;
 }
 
 /** Method labels of the request metrics; any other method counts as "other". */
@@ -427,9 +437,21 @@ export function createApp(deps: AppDeps): ScoringApp {
   };
 
   /** Scores one validated record, logs it and counts it (one clock read for its id and log time). */
-  const scoreOne = (s: Serving, parsed: ParsedRecord, at: number): ScoreResult => {
+  const flagged = (deps.reasons ?? APP_DEFAULTS.reasons) === "flagged";
+  /** "all" unless the policy is flagged and the request did not ask (`?explain=true`). */
+  const reasonsFor = (c: Context): "all" | "flagged" => {
+    if (!flagged) return "all";
+    const q = c.req.query("explain");
+    return q === "true" || q === "1" ? "all" : "flagged";
+  };
+  const scoreOne = (
+    s: Serving,
+    parsed: ParsedRecord,
+    at: number,
+    reasons: "all" | "flagged" = "all",
+  ): ScoreResult => {
     const model = s.model;
-    const result = model.score(parsed, { history: s.history, id: parsed.id ?? ulid(at) });
+    const result = model.score(parsed, { history: s.history, id: parsed.id ?? ulid(at), reasons });
     const log = deps.log;
     if (log) {
       log.append(model.logRow(parsed, result, at));
@@ -446,7 +468,9 @@ export function createApp(deps: AppDeps): ScoringApp {
       const parsed = validateRecord(s.model.schema, await readJson(c, maxBody));
       const at = now();
       eventTime(s, parsed, at, "");
-      return new Response(s.model.answerJson(scoreOne(s, parsed, at)), { headers: JSON_TYPE });
+      return new Response(s.model.answerJson(scoreOne(s, parsed, at, reasonsFor(c))), {
+        headers: JSON_TYPE,
+      });
     },
 
     "POST /v1/score/batch": async (c) => {
@@ -474,6 +498,7 @@ export function createApp(deps: AppDeps): ScoringApp {
         eventTime(s, p, at, `[${i}]`);
         return p;
       });
+      const reasons = reasonsFor(c);
       const enc = new TextEncoder();
       const CHUNK = 500;
       let next = 0;
@@ -482,7 +507,7 @@ export function createApp(deps: AppDeps): ScoringApp {
           const end = Math.min(next + CHUNK, parsed.length);
           let out = next === 0 && !ndjson ? "[" : "";
           for (let i = next; i < end; i++) {
-            const r = s.model.answerJson(scoreOne(s, parsed[i], now()));
+            const r = s.model.answerJson(scoreOne(s, parsed[i], now(), reasons));
             out += ndjson ? r + "\n" : (i > 0 ? "," : "") + r;
           }
           next = end;

@@ -558,3 +558,42 @@ Deno.test("event time: the server clock unless the record's own lies within the 
   assert.equal(batch.status, 422);
   assert.equal((await batch.json()).field, "[1].tx_time");
 });
+
+Deno.test("reasons flagged: passes answer no reasons and say so, alerts and ?explain=true get them, scores unchanged", async () => {
+  const f = await servingFixture();
+  const always = await setup();
+  const flagged = await setup({ reasons: "flagged" });
+  let passes = 0, alerts = 0;
+  for (const rec of f.records.slice(0, 300)) {
+    const a = await (await always.post("/v1/score", rec)).json();
+    const b = await (await flagged.post("/v1/score", rec)).json();
+    assert.equal(b.score, a.score);
+    assert.equal(b.is_fraud, a.is_fraud);
+    if (b.is_fraud) {
+      alerts++;
+      assert.deepEqual(b.reasons, a.reasons);
+      assert.equal(b.reasons_skipped, undefined);
+    } else {
+      passes++;
+      assert.deepEqual(b.reasons, []);
+      assert.equal(b.reasons_skipped, true);
+    }
+  }
+  assert.ok(passes > 0 && alerts > 0, `${passes} passes, ${alerts} alerts`);
+  const pass = f.records.find((_, i) => i >= 300) as Record<string, unknown>;
+  const asked = await flagged.app.request("/v1/score?explain=true", {
+    method: "POST",
+    body: JSON.stringify({ ...pass, tx_id: "asked-1" }),
+    headers: { "content-type": "application/json" },
+  });
+  const body = await asked.json();
+  assert.equal(body.reasons.length, 3);
+  assert.equal(body.reasons_skipped, undefined);
+  const doc = await (await flagged.app.request("/openapi.json")).json();
+  assert.ok(doc.components.schemas.Score.properties.reasons_skipped);
+  assert.ok(
+    doc.paths["/v1/score"].post.parameters.some((p: { name: string }) => p.name === "explain"),
+  );
+  always.log.close();
+  flagged.log.close();
+});

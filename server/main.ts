@@ -53,6 +53,10 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
     "scoring requests per key: RATE[:BURST] a second, 0 = no limit",
     rateText(APP_DEFAULTS.scoreRate),
   ],
+  reasons: [
+    "reasons on every answer (always) or on alerts and ?explain=true requests (flagged)",
+    APP_DEFAULTS.reasons,
+  ],
 };
 
 await runTask(async (args) => {
@@ -83,6 +87,10 @@ await runTask(async (args) => {
   if (policy !== "serve" && policy !== "refuse") {
     throw new UserError(`--on-log-failure: expected serve or refuse, got "${policy}"`);
   }
+  const reasons = str("reasons") ?? APP_DEFAULTS.reasons;
+  if (reasons !== "always" && reasons !== "flagged") {
+    throw new UserError(`--reasons: expected always or flagged, got "${reasons}"`);
+  }
   const cors = str("cors");
   if (cors !== undefined && !/^https?:\/\/[^/\s]+$/.test(cors)) {
     throw new UserError(`--cors: expected an origin like https://app.example.com, got "${cors}"`);
@@ -98,6 +106,7 @@ await runTask(async (args) => {
     keys,
     insecure: flags.insecure === true,
     cors: cors ?? null,
+    reasons,
     skewMs: intFlag(str("skew"), {
       name: "skew",
       fallback: APP_DEFAULTS.skewMs / 1000,

@@ -93,7 +93,14 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
               type: "array",
               maxItems: 3,
               items: { $ref: "#/components/schemas/Reason" },
-              description: "the three fields contributing most, largest first",
+              description:
+                "the three fields contributing most, largest first; empty when reasons_skipped",
+            },
+            reasons_skipped: {
+              type: "boolean",
+              const: true,
+              description:
+                "present when the server runs with --reasons flagged and this pass's reasons were not computed (ask with ?explain=true)",
             },
             model: {
               type: "object",
@@ -138,12 +145,20 @@ function openApiPaths(security: unknown[]): Record<string, Record<string, unknow
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTE_TABLE as readonly Route[]) {
     const path = openApiPath(r.path);
-    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+    const params: Record<string, unknown>[] = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
       name: m[1],
       in: "path",
       required: true,
       schema: { type: "string" },
     }));
+    for (const q of r.query ?? []) {
+      params.push({
+        name: q.name,
+        in: "query",
+        description: q.description,
+        schema: { type: "boolean" },
+      });
+    }
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       summary: r.summary,
       ...(r.access === "open" ? {} : { security }),

@@ -31,11 +31,17 @@ export interface Route {
   ok: { description: string; content?: Content };
   /** The error codes it answers with (each described once in the OpenAPI document). */
   errors: readonly number[];
+  /** Query parameters it reads. */
+  query?: readonly { name: string; description: string }[];
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown): Content => ({ "application/json": { schema } });
 const CLIENT_ERRORS = [400, 401, 403, 408, 413, 415, 422, 429, 503] as const;
+const EXPLAIN = [{
+  name: "explain",
+  description: "true: reasons even on a pass when the server runs with --reasons flagged",
+}] as const;
 
 /** Every route of the scoring API. */
 export const ROUTE_TABLE = [
@@ -48,6 +54,7 @@ export const ROUTE_TABLE = [
     request: json(ref("Transaction")),
     ok: { description: "scored", content: json(ref("Score")) },
     errors: CLIENT_ERRORS,
+    query: EXPLAIN,
   },
   {
     method: "POST",
@@ -67,6 +74,7 @@ export const ROUTE_TABLE = [
       },
     },
     errors: CLIENT_ERRORS,
+    query: EXPLAIN,
   },
   {
     method: "POST",

@@ -26,7 +26,14 @@ import { ServerMetrics } from "./metrics.ts";
 export interface ServeOptions extends
   Pick<
     AppDeps,
-    "now" | "skewMs" | "bodyTimeoutMs" | "onLogFailure" | "feedbackRate" | "scoreRate" | "cors"
+    | "now"
+    | "skewMs"
+    | "bodyTimeoutMs"
+    | "onLogFailure"
+    | "feedbackRate"
+    | "scoreRate"
+    | "cors"
+    | "reasons"
   > {
   /** NAME@ALIAS, NAME@VERSION, a bare alias, or run:ID. Default "champion". */
   model?: string;
@@ -148,6 +155,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     feedbackRate: options.feedbackRate,
     scoreRate: options.scoreRate,
     cors: options.cors,
+    reasons: options.reasons,
   });
 
   let resolveListen: (port: number) => void;

@@ -55,6 +55,11 @@ export interface Detector {
    * and `explain`.
    */
   scoreOne?(row: Float32Array, contributions: Float32Array): number;
+  /**
+   * Optional, for kinds whose explanation costs far more than their score
+   * (tree ensembles): one row's score alone, the same number as `score`.
+   */
+  scoreRow?(row: Float32Array): number;
   /** Writes the fitted model into `dir`; returns the file names written. */
   save(dir: string): Promise<string[]>;
 }

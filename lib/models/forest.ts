@@ -194,6 +194,13 @@ class TreeAverage implements Detector {
     return out;
   }
 
+  scoreRow(row: Float32Array): number {
+    const trees = this.#fitted();
+    let s = 0;
+    for (const t of trees) s += t.value[leafOf(t, row)];
+    return Math.fround(s / trees.length);
+  }
+
   scoreOne(row: Float32Array, contributions: Float32Array): number {
     const trees = this.#fitted();
     const phi = this.#phi;

@@ -297,6 +297,10 @@ class GradientBoosting implements Detector {
     return out;
   }
 
+  scoreRow(row: Float32Array): number {
+    return Math.fround(ensembleMargin(this.#fitted(), row));
+  }
+
   scoreOne(row: Float32Array, contributions: Float32Array): number {
     const e = this.#fitted();
     const phi = this.#phi;

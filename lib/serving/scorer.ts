@@ -45,6 +45,8 @@ export interface ScoreResult {
   is_fraud: boolean;
   threshold: number;
   reasons: Reason[];
+  /** Present (true) when the reasons were not computed: a pass under `reasons: "flagged"`. */
+  reasons_skipped?: true;
   model: { name: string; version: number; run_id: string };
 }
 
@@ -215,7 +217,7 @@ export class AnswerEncoder {
   readonly #model: AnswerModel;
   /** `,"threshold":…,"reasons":[` */
   readonly #threshold: string;
-  /** `],"model":{…}}` */
+  /** `,"model":{…}}` (after the reasons' closing bracket) */
   readonly #tail: string;
   /** Reason group → `{"feature":"…","contribution":` */
   readonly #feature: Map<string, string>;
@@ -223,7 +225,7 @@ export class AnswerEncoder {
   constructor(model: AnswerModel) {
     this.#model = model;
     this.#threshold = `,"threshold":${numberJson(model.thresholdShown)},"reasons":[`;
-    this.#tail = `],"model":${
+    this.#tail = `,"model":${
       JSON.stringify({ name: model.name, version: model.version, run_id: model.run.id })
     }}`;
     this.#feature = new Map(
@@ -253,7 +255,7 @@ export class AnswerEncoder {
         typeof v === "number" ? numberJson(v) : JSON.stringify(v ?? null)
       }}`;
     }
-    return out + this.#tail;
+    return out + (result.reasons_skipped ? '],"reasons_skipped":true' : "]") + this.#tail;
   }
 }
 
@@ -278,6 +280,11 @@ export interface ScoreOptions {
   id: string;
   /** The entity history velocity features come from (then remembering it); null: none. */
   history: OnlineVelocity | null;
+  /**
+   * Reasons on every answer ("all", the default), or only on alerts
+   * ("flagged"; a pass then answers no reasons and says they were skipped).
+   */
+  reasons?: "all" | "flagged";
 }
 
 /**
@@ -382,11 +389,30 @@ export class ServedModel {
     const t = parsed.timeMs;
     const derived = history && t !== null ? history.features(t, parsed.entities) : undefined;
     transformRecord(fp, parsed.values, { derived, out: row });
-    const score = scoreRow(this.run.detector, row, contrib, fp.columns);
+    const detector = this.run.detector;
+    // Under "flagged", a pass is scored alone and answered without reasons.
+    const alone = options.reasons === "flagged"
+      ? (detector.scoreRow
+        ? detector.scoreRow(row)
+        : detector.score({ data: row, rows: 1, cols: row.length, columns: fp.columns })[0])
+      : NaN;
+    const skip = alone === alone && alone < this.threshold;
+    const score = skip ? alone : scoreRow(detector, row, contrib, fp.columns);
     if (!Number.isFinite(score)) {
       throw new NonFiniteScore("the model produced a non-finite score");
     }
     if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
+    if (skip) {
+      return {
+        transaction_id: id,
+        score: shortestFloat32(score),
+        is_fraud: false,
+        threshold: this.thresholdShown,
+        reasons: [],
+        reasons_skipped: true,
+        model: { name: this.name, version: this.version, run_id: this.run.id },
+      };
+    }
     return resultOf(this, parsed, derived, id, score, contrib, this.#sums);
   }
 

@@ -91,12 +91,15 @@ Deno.test("AnswerEncoder: the text JSON.stringify gives, for any answer", () => 
       value: pick([() => numbers(), () => pick(strings), () => null])(),
     }));
     const other = rng.random() < 0.05;
+    const skipped = rng.random() < 0.1;
     const result: ScoreResult = {
       transaction_id: rng.random() < 0.5 ? `01KAB${i}` : pick(strings) + i,
       score: numbers(),
       is_fraud: rng.random() < 0.5,
       threshold: other ? 0.5 : model.thresholdShown,
-      reasons,
+      reasons: skipped ? [] : reasons,
+      // Key order as the scorer builds it: reasons_skipped between reasons and model.
+      ...(skipped ? { reasons_skipped: true as const } : {}),
       model: { name: model.name, version: other ? 2 : 3, run_id: model.run.id },
     };
     assert.equal(encoder.encode(result), JSON.stringify(result));
