@@ -21,6 +21,8 @@
  * deno run -A bench/serve_bench.ts --peer-spec ../shared/peers/specs/payment_fraud.json \
  *   --csv ../shared/data/payment_fraud.csv [--seconds 20] [--rounds 3] [--warmup 2] [--peer] [--keys]
  *
+ * `--model KIND` trains the champion as that kind (default iforest);
+ * `--reasons always|flagged` passes the server's reasons policy. *
  * With `--compare-repo DIR`, every round also serves the same run from the
  * checkout in DIR (the code before a change), after fraudlab's round, so
  * both ratios to the bare route come from the same run.
@@ -48,6 +50,9 @@ const flags = parseFlags(Deno.args, {
   keys: { type: "boolean" },
   out: { type: "string" },
   "compare-repo": { type: "string" },
+  model: { type: "string" },
+  reasons: { type: "string" },
+  "in-process-rows": { type: "string" },
 });
 if (!flags["peer-spec"] || !flags.csv) {
   console.error(
@@ -63,11 +68,15 @@ const peersDir = join(flags["peer-spec"], "..", "..");
 
 const { spec } = await loadPeerSpec(flags["peer-spec"]);
 const root = await Deno.makeTempDir({ prefix: "fraudlab_serve_bench_" });
-console.log(`training iforest on ${flags.csv} (mod5 split) in ${root}`);
+// --model: the champion's kind (default iforest; gbdt trains 300 trees of depth 6);
+// --reasons: the server's --reasons (always or flagged).
+const kind = (flags.model as string | undefined) ?? "iforest";
+const serverExtra = flags.reasons ? ["--reasons", flags.reasons as string] : [];
+console.log(`training ${kind} on ${flags.csv} (mod5 split) in ${root}`);
 const run = await trainRun({
   data: flags.csv,
   spec: await writeSpec(spec),
-  model: "iforest",
+  model: kind,
   split: { method: "mod5" },
   seed: 0,
 }, { root, quiet: true });
@@ -84,13 +93,21 @@ const model = await loadServedModel("champion", root);
 const ds = await loadDataset(flags.csv, model.run.spec);
 const records = datasetRecords(ds, model.schema);
 const texts = records.map((r) => JSON.stringify(r));
-const batchRows = Math.max(200_000, records.length);
+// --in-process-rows: records for the in-process figure (fewer for models with costly reasons).
+const batchRows = flags["in-process-rows"]
+  ? intFlag(flags["in-process-rows"] as string, {
+    name: "in-process-rows",
+    fallback: 200_000,
+    min: 1,
+  })
+  : Math.max(200_000, records.length);
 const inProcess: number[] = [];
 const oneByOne: number[] = [];
 // The batch endpoint's path: each 500-record chunk arrives as a JSON array
 // body (as /v1/score/batch takes it), parsed and validated whole, then
 // scored record by record (velocity features, score, decision, reasons).
 const CHUNK = 500;
+const inProcessReasons = flags.reasons === "flagged" ? "flagged" : "all";
 const bodies: string[] = [];
 for (let start = 0; start < batchRows; start += CHUNK) {
   const chunk = [];
@@ -106,7 +123,9 @@ for (let rep = 0; rep < 3; rep++) {
     const { values } = parseBatch(text, "application/json", CHUNK);
     const parsed = values.map((v, i) => validateRecord(model.schema, v, { where: `[${i}]` }));
     for (const p of parsed) {
-      if (model.score(p, { history: null, id: `b${at++}` }).is_fraud) alerts++;
+      if (model.score(p, { history: null, id: `b${at++}`, reasons: inProcessReasons }).is_fraud) {
+        alerts++;
+      }
     }
   }
   let s = (performance.now() - t0) / 1000;
@@ -121,7 +140,9 @@ for (let rep = 0; rep < 3; rep++) {
   let alertsOne = 0;
   for (let i = 0; i < batchRows; i++) {
     const parsed = validateRecord(model.schema, JSON.parse(texts[i % texts.length]));
-    if (model.score(parsed, { history: null, id: `b${i}` }).is_fraud) alertsOne++;
+    if (model.score(parsed, { history: null, id: `b${i}`, reasons: inProcessReasons }).is_fraud) {
+      alertsOne++;
+    }
   }
   s = (performance.now() - t0) / 1000;
   oneByOne.push(batchRows / s);
@@ -270,7 +291,7 @@ for (let r = 0; r < rounds; r++) {
       serverArgs(
         8773,
         join(logDir, `round${r}.sqlite`),
-        flags.keys ? ["--keys", keyFile] : [],
+        [...(flags.keys ? ["--keys", keyFile] : []), ...serverExtra],
       ),
       { FRAUDLAB_ARTIFACTS: root },
       8773,
