@@ -1,30 +1,13 @@
 import assert from "node:assert/strict";
+import { tricky } from "../testing/helpers.ts";
 import { join } from "node:path";
 import { getKind, resolveParams } from "./mod.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
-import { Rng } from "../util/rng.ts";
 import type { Detector } from "./detector.ts";
 import { leafOf, type Tree } from "./trees.ts";
 
 type Averaged = Detector & { trees: Tree[]; expectedValue: number };
-
-/** Fraud where f0 > 1 and f1 is missing or positive; 2% of labels flipped. */
-function tricky(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * d), y = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal();
-    if (rng.random() < 0.2) data[i * d + 1] = NaN;
-    const f1 = data[i * d + 1];
-    y[i] = data[i * d] > 1 && (f1 !== f1 || f1 > 0) ? 1 : 0;
-    if (rng.random() < 0.02) y[i] = 1 - y[i];
-  }
-  return {
-    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
-    y,
-  };
-}
 
 async function fitted(name: string, X: Matrix, y: Int8Array, params: Record<string, unknown> = {}) {
   const kind = getKind(name);
@@ -35,10 +18,10 @@ async function fitted(name: string, X: Matrix, y: Int8Array, params: Record<stri
 
 for (const name of ["rf", "dt"]) {
   Deno.test(`${name}: learns the pattern; saved, reloaded and refitted identically; threads agree`, async () => {
-    const { X, y } = tricky(6000, 5, 1);
+    const { X, y } = tricky({ rows: 6000, cols: 5, seed: 1 });
     const params = name === "rf" ? { nEstimators: 30 } : {};
     const det = await fitted(name, X, y, params);
-    const test = tricky(3000, 5, 2);
+    const test = tricky({ rows: 3000, cols: 5, seed: 2 });
     const s = det.score(test.X);
     const rule = Float32Array.from({ length: test.X.rows }, (_, i) => {
       const f0 = test.X.data[i * 5], f1 = test.X.data[i * 5 + 1];
@@ -64,10 +47,10 @@ for (const name of ["rf", "dt"]) {
 }
 
 Deno.test("rf: TreeSHAP values plus the expected value equal the score; bad parameters name themselves", async () => {
-  const { X, y } = tricky(4000, 6, 3);
+  const { X, y } = tricky({ rows: 4000, cols: 6, seed: 3 });
   const det = await fitted("rf", X, y, { nEstimators: 15, maxDepth: 6, classWeight: "balanced" });
   const contrib = new Float32Array(6);
-  const rows = tricky(200, 6, 4).X;
+  const rows = tricky({ rows: 200, cols: 6, seed: 4 }).X;
   for (let r = 0; r < rows.rows; r++) {
     const row = rows.data.slice(r * 6, (r + 1) * 6);
     const s = det.scoreOne!(row, contrib);

@@ -43,13 +43,13 @@ import {
   treeImportance,
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
+import { scoreSplit } from "./split_score.ts";
 import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-/** Rows from which batch scoring is split between this thread and a worker. */
-export const PARALLEL_MIN_ROWS = 50_000;
+export { PARALLEL_MIN_ROWS } from "./split_score.ts";
 
 /** Validation log-loss of margins. */
 function logLoss(y: Int8Array, margin: Float64Array): number {
@@ -251,44 +251,15 @@ class GradientBoosting implements Detector {
    * between this thread and a worker; each row's margin sums the same
    * leaves in the same order, so the scores are identical.
    */
-  async scoreMany(X: Matrix): Promise<Float32Array> {
+  scoreMany(X: Matrix): Promise<Float32Array> {
     const e = this.#fitted();
-    const cores = navigator.hardwareConcurrency ?? 1;
-    if (X.rows < PARALLEL_MIN_ROWS || cores < 2) return this.score(X);
     this.#flat ??= flattenTrees(e.trees);
-    const half = Math.floor(X.rows / 2);
-    const worker = new Worker(new URL("./gbdt_worker.ts", import.meta.url).href, {
-      type: "module",
+    return scoreSplit(X, {
+      worker: new URL("./gbdt_worker.ts", import.meta.url),
+      job: { flat: this.#flat, base: e.base },
+      local: (part) => this.score(part),
+      name: "gbdt",
     });
-    try {
-      const tail = X.data.slice(half * X.cols);
-      const done = new Promise<Float32Array>((resolve, reject) => {
-        worker.onmessage = (m: MessageEvent<Float32Array>) => resolve(m.data);
-        worker.onerror = (err) => {
-          err.preventDefault();
-          reject(new Error(`gbdt scoring worker failed: ${err.message}`));
-        };
-      });
-      worker.postMessage({
-        flat: this.#flat,
-        base: e.base,
-        data: tail,
-        rows: X.rows - half,
-        cols: X.cols,
-      }, [tail.buffer as ArrayBuffer]);
-      const head = this.score({
-        data: X.data.subarray(0, half * X.cols),
-        rows: half,
-        cols: X.cols,
-        columns: X.columns,
-      });
-      const out = new Float32Array(X.rows);
-      out.set(head, 0);
-      out.set(await done, half);
-      return out;
-    } finally {
-      worker.terminate();
-    }
   }
 
   explain(row: Float32Array): Float32Array {

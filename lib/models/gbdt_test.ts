@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { getKind, resolveParams } from "./mod.ts";
 import type { Matrix } from "../features/pipeline.ts";
 import { rocAuc } from "../eval/metrics.ts";
-import { blobs } from "../testing/helpers.ts";
-import { Rng } from "../util/rng.ts";
+import { blobs, tricky } from "../testing/helpers.ts";
 import type { Detector } from "./detector.ts";
 import { type Ensemble, ensembleMargin } from "./gbdt.ts";
 import type { Tree } from "./trees.ts";
@@ -21,27 +20,10 @@ async function fitted(
   return det as Detector & { ensemble: Ensemble; expectedValue: number };
 }
 
-/** Features with missing values and a non-linear pattern: fraud where f0 > 1 and f1 is missing or high. */
-function tricky(n: number, d: number, seed: number): { X: Matrix; y: Int8Array } {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * d), y = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal();
-    if (rng.random() < 0.2) data[i * d + 1] = NaN;
-    const f1 = data[i * d + 1];
-    y[i] = data[i * d] > 1 && (f1 !== f1 || f1 > 0) ? 1 : 0;
-    if (rng.random() < 0.02) y[i] = 1 - y[i];
-  }
-  return {
-    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
-    y,
-  };
-}
-
 Deno.test("gbdt: learns a non-linear pattern with missing values; saved and reloaded, scores identical", async () => {
-  const { X, y } = tricky(6000, 5, 1);
+  const { X, y } = tricky({ rows: 6000, cols: 5, seed: 1 });
   const det = await fitted(X, y);
-  const test = tricky(3000, 5, 2);
+  const test = tricky({ rows: 3000, cols: 5, seed: 2 });
   const s = det.score(test.X);
   // Against the rule itself (its AUC is bounded by the 2% of labels flipped at random).
   const rule = Float32Array.from({ length: test.X.rows }, (_, i) => {
@@ -64,10 +46,10 @@ Deno.test("gbdt: learns a non-linear pattern with missing values; saved and relo
 });
 
 Deno.test("gbdt: TreeSHAP contributions plus the expected value equal the margin (missing values too)", async () => {
-  const { X, y } = tricky(4000, 6, 3);
+  const { X, y } = tricky({ rows: 4000, cols: 6, seed: 3 });
   const det = await fitted(X, y, { subsample: 0.8, colsampleBytree: 0.8 });
   const contrib = new Float32Array(6);
-  const rows = tricky(300, 6, 4).X;
+  const rows = tricky({ rows: 300, cols: 6, seed: 4 }).X;
   let worst = 0;
   for (let r = 0; r < rows.rows; r++) {
     const row = rows.data.slice(r * 6, (r + 1) * 6);
@@ -128,8 +110,8 @@ Deno.test("gbdt: TreeSHAP equals brute-force Shapley values over every feature s
 });
 
 Deno.test("gbdt: early stopping on validation rows keeps the best round; bad parameters name themselves", async () => {
-  const { X, y } = tricky(4000, 5, 5);
-  const val = tricky(2000, 5, 6);
+  const { X, y } = tricky({ rows: 4000, cols: 5, seed: 5 });
+  const val = tricky({ rows: 2000, cols: 5, seed: 6 });
   const det = kind.create(resolveParams(kind, {
     nEstimators: 400,
     maxDepth: 6,
@@ -158,7 +140,7 @@ Deno.test("gbdt: early stopping on validation rows keeps the best round; bad par
 });
 
 Deno.test("gbdt: one thread and two give byte-identical models", async () => {
-  const { X, y } = tricky(20_000, 7, 9);
+  const { X, y } = tricky({ rows: 20_000, cols: 7, seed: 9 });
   const files: Uint8Array[][] = [];
   for (const threads of [1, 2]) {
     const det = await fitted(X, y, { threads, colsampleBytree: 0.7 });
@@ -170,9 +152,9 @@ Deno.test("gbdt: one thread and two give byte-identical models", async () => {
 });
 
 Deno.test("gbdt: batch scoring (flattened, four rows in lockstep) equals a plain walk of every tree", async () => {
-  const { X, y } = tricky(5000, 6, 12);
+  const { X, y } = tricky({ rows: 5000, cols: 6, seed: 12 });
   const det = await fitted(X, y, { maxDepth: 5 });
-  const test = tricky(1003, 6, 13).X; // not a multiple of four
+  const test = tricky({ rows: 1003, cols: 6, seed: 13 }).X; // not a multiple of four
   const batch = det.score(test);
   for (let r = 0; r < test.rows; r++) {
     const row = test.data.subarray(r * 6, (r + 1) * 6);
@@ -182,7 +164,7 @@ Deno.test("gbdt: batch scoring (flattened, four rows in lockstep) equals a plain
 
 Deno.test("gbdt: a large batch split between two threads scores exactly as one thread", async () => {
   const { PARALLEL_MIN_ROWS } = await import("./gbdt.ts");
-  const { X, y } = tricky(PARALLEL_MIN_ROWS + 1235, 5, 14);
+  const { X, y } = tricky({ rows: PARALLEL_MIN_ROWS + 1235, cols: 5, seed: 14 });
   const det = await fitted(X, y, { nEstimators: 20 });
   assert.deepEqual(Array.from(await det.scoreMany!(X)), Array.from(det.score(X)));
 });

@@ -40,54 +40,29 @@ import {
 } from "./detector.ts";
 import { fitForest, type Forest, forestSample } from "./iforest_fit.ts";
 import { ForestWalk } from "./iforest_walk.ts";
+import { scoreSplit } from "./split_score.ts";
 
 export { averagePathLength, fitForest, type Forest } from "./iforest_fit.ts";
 export { float32AtMost, ForestWalk, scoreForest } from "./iforest_walk.ts";
 
-/** Rows from which scoring is split between this thread and a worker. */
-export const PARALLEL_MIN_ROWS = 50_000;
+export { PARALLEL_MIN_ROWS } from "./split_score.ts";
 
 /**
  * Scores like `ForestWalk.score`, splitting large batches between this
  * thread and one worker (the machine has two cores). Each row's sum runs
  * over the trees in the same order, so the scores are identical.
  */
-export async function scoreForestParallel(
+export function scoreForestParallel(
   forest: Forest,
   X: Matrix,
   walk: ForestWalk = new ForestWalk(forest),
 ): Promise<Float32Array> {
-  const cores = navigator.hardwareConcurrency ?? 1;
-  if (X.rows < PARALLEL_MIN_ROWS || cores < 2) return walk.score(X);
-  const half = Math.floor(X.rows / 2);
-  const worker = new Worker(new URL("./iforest_worker.ts", import.meta.url).href, {
-    type: "module",
+  return scoreSplit(X, {
+    worker: new URL("./iforest_worker.ts", import.meta.url),
+    job: { forest },
+    local: (part) => walk.score(part),
+    name: "iforest",
   });
-  try {
-    const tail = X.data.slice(half * X.cols);
-    const done = new Promise<Float32Array>((resolve, reject) => {
-      worker.onmessage = (e: MessageEvent<Float32Array>) => resolve(e.data);
-      worker.onerror = (e) => {
-        e.preventDefault();
-        reject(new Error(`iforest scoring worker failed: ${e.message}`));
-      };
-    });
-    worker.postMessage({ forest, data: tail, rows: X.rows - half, cols: X.cols }, [
-      tail.buffer as ArrayBuffer,
-    ]);
-    const head = walk.score({
-      data: X.data.subarray(0, half * X.cols),
-      rows: half,
-      cols: X.cols,
-      columns: X.columns,
-    });
-    const out = new Float32Array(X.rows);
-    out.set(head, 0);
-    out.set(await done, half);
-    return out;
-  } finally {
-    worker.terminate();
-  }
 }
 
 class IsolationForest implements Detector {

@@ -493,17 +493,7 @@ export function growTree(
  * @returns the leaf's node index
  */
 export function leafOf(tree: Tree, row: ArrayLike<number>): number {
-  const { feature, threshold, left, right, defaultLeft } = tree;
-  let node = 0;
-  while (feature[node] >= 0) {
-    const x = row[feature[node]];
-    node = x !== x
-      ? (defaultLeft[node] ? left[node] : right[node])
-      : x < threshold[node]
-      ? left[node]
-      : right[node];
-  }
-  return node;
+  return leafAt(tree, { data: row, offset: 0 });
 }
 
 /**
@@ -513,7 +503,7 @@ export function leafOf(tree: Tree, row: ArrayLike<number>): number {
  * @param at the row's data and where it starts
  * @returns the leaf's node index
  */
-export function leafAt(tree: Tree, at: { data: Float32Array; offset: number }): number {
+export function leafAt(tree: Tree, at: { data: ArrayLike<number>; offset: number }): number {
   const { feature, threshold, left, right, defaultLeft } = tree;
   const data = at.data, base = at.offset;
   let node = 0;

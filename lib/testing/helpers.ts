@@ -118,3 +118,27 @@ export function randomCase(options: { rows: number; seed: number; levels?: numbe
   }
   return { y, s };
 }
+
+/**
+ * Data only trees catch: fraud where f0 > 1 and f1 is missing (20% of rows)
+ * or positive, 2% of labels flipped; Gaussian features.
+ */
+export function tricky(shape: { rows: number; cols: number; seed: number }): {
+  X: Matrix;
+  y: Int8Array;
+} {
+  const { rows: n, cols: d, seed } = shape;
+  const rng = new Rng(seed);
+  const data = new Float32Array(n * d), y = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal();
+    if (rng.random() < 0.2) data[i * d + 1] = NaN;
+    const f1 = data[i * d + 1];
+    y[i] = data[i * d] > 1 && (f1 !== f1 || f1 > 0) ? 1 : 0;
+    if (rng.random() < 0.02) y[i] = 1 - y[i];
+  }
+  return {
+    X: { data, rows: n, cols: d, columns: Array.from({ length: d }, (_, j) => `f${j}`) },
+    y,
+  };
+}
