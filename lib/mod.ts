@@ -97,7 +97,8 @@ export {
 export { type LoadedRun, loadProfile, type TrainResult } from "./registry/runs.ts";
 export { loadRunRef, type ModelVersion, promote, type PromoteOptions } from "./registry/aliases.ts";
 // jobs
-export { thresholdData, type TrainOptions, trainRun } from "./jobs/train.ts";
+export { type Prefitted, thresholdData, type TrainOptions, trainRun } from "./jobs/train.ts";
+export { IMPORTED_FEATURES, importXgboostRun } from "./jobs/import.ts";
 export {
   type EvaluateJob,
   type EvaluateJobResult,

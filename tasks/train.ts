@@ -17,13 +17,11 @@ import {
   type RunConfigInput,
 } from "../lib/registry/config.ts";
 import { applyFlags, configFlagSpecs } from "../lib/util/config.ts";
-import { headline } from "../lib/registry/runs.ts";
 import { parsePromotionRule } from "../lib/registry/aliases.ts";
 import { writeEvalReport } from "../lib/report/eval_report.ts";
-import { table } from "../lib/util/table.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { parseFlags, runTask } from "../lib/util/cli.ts";
-import { fmt } from "../lib/report/html.ts";
+import { runSummary, runSummaryJson } from "../lib/report/run_summary.ts";
 import { promoteIfBetter, trainRun } from "../lib/jobs/train.ts";
 
 await runTask(async (args) => {
@@ -77,46 +75,9 @@ await runTask(async (args) => {
   let promotion = null;
   if (rule) promotion = await promoteIfBetter(result, rule, { model: flags["register-as"] });
 
-  const v = headline(result.validation), t = headline(result.test);
-  const rows = Object.keys(t).map((k) => [k, fmt(v[k]), fmt(t[k])]);
-  log(
-    `\nrun ${result.id} (${result.config.model}, threshold ${
-      fmt(result.threshold.threshold)
-    } by ${result.threshold.strategy})`,
-  );
-  log(table(["metric", "validation", "test"], rows));
-  if (result.test.dailyPrecisionAtK) {
-    log(
-      `daily precision@${result.config.k}: ` +
-        result.test.dailyPrecisionAtK.days.map((d) => `${d.day} ${fmt(d.precision, 2)}`).join(", "),
-    );
-  }
-  if (result.test.entityPrecisionAtK) {
-    log(
-      `${result.test.entityPrecisionAtK.entity} precision@${result.config.k}: ` +
-        result.test.entityPrecisionAtK.days.map((d) => `${d.day} ${fmt(d.precision, 2)}`).join(
-          ", ",
-        ),
-    );
-  }
-  log(`timings: ${Object.entries(result.timings).map(([k, s]) => `${k} ${s}`).join(", ")}`);
-  log(`run:    ${result.dir}\nreport: ${report}`);
+  for (const line of runSummary(result, report)) log(line);
   if (promotion) {
     log(`${promotion.promoted ? "promoted" : "not promoted"}: ${promotion.reason}`);
   }
-  if (flags.json) {
-    console.log(JSON.stringify({
-      run_id: result.id,
-      dir: result.dir,
-      report,
-      model: result.config.model,
-      threshold: { strategy: result.threshold.strategy, value: result.threshold.threshold },
-      validation: v,
-      test: t,
-      dailyPrecisionAtK: result.test.dailyPrecisionAtK?.mean ?? null,
-      entityPrecisionAtK: result.test.entityPrecisionAtK?.mean ?? null,
-      timings: result.timings,
-      promotion,
-    }));
-  }
+  if (flags.json) console.log(JSON.stringify({ ...runSummaryJson(result, report), promotion }));
 });

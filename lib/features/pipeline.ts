@@ -4,7 +4,9 @@
  *
  * Fitted on training rows only:
  * - numeric columns: median imputation (median of the non-missing training
- *   values, 0 when there are none), optional `log1p` (sign-preserving, so
+ *   values, 0 when there are none), or with `impute: false` missing values
+ *   kept as NaN for kinds that route them themselves (the tree kinds),
+ *   optional `log1p` (sign-preserving, so
  *   negative values stay ordered), optional standardization with the mean
  *   and population standard deviation of the imputed column (a constant
  *   column, min == max, gets std 1); every transformed value is clamped
@@ -12,7 +14,8 @@
  *   standardized, the float32 range otherwise), so no input, however
  *   extreme, makes a feature or a model's arithmetic non-finite;
  * - categorical columns: missing → `__missing__`; one 0/1 column per training
- *   category sorted by code point; an unseen value is all zeros;
+ *   category sorted by code point; an unseen value is all zeros (left out
+ *   with `categorical: false`);
  * - velocity features (entity counts, mean amounts, delayed-label risk,
  *   calendar) when the spec has entities and a time column. They need the
  *   entity's history, so they are computed on the whole frame in time order
@@ -50,6 +53,10 @@ export interface PipelineConfig {
    * for defaults) to add them when the spec has entities and time.
    */
   velocity?: boolean | VelocityOptions;
+  /** Replace missing numeric values by the fit-row median (default true); false keeps NaN. */
+  impute?: boolean;
+  /** One-hot columns for the spec's categorical columns (default true). */
+  categorical?: boolean;
 }
 
 /** The schema of {@linkcode VelocityOptions} in a config: shapes and ranges, defaults at fit time. */
@@ -72,6 +79,12 @@ export const PIPELINE_CONFIG_SCHEMA = z.strictObject({
   ),
   velocity: z.union([z.boolean(), VELOCITY_CONFIG_SCHEMA]).optional().describe(
     "velocity features: false to leave them out, true or options to add them",
+  ),
+  impute: z.boolean().optional().describe(
+    "replace missing numbers by the fit-row median (default true; false keeps them missing, tree kinds only)",
+  ),
+  categorical: z.boolean().optional().describe(
+    "one-hot columns for the spec's categorical columns (default true)",
   ),
 });
 
@@ -105,6 +118,8 @@ export interface FittedPipeline {
   format: "fraudlab.pipeline/1";
   /** Whether numeric columns are standardized. */
   standardize: boolean;
+  /** False when missing numbers stay NaN (absent in pipelines from before it existed: true). */
+  impute?: boolean;
   /** Numeric steps, in column order. */
   numeric: NumericStep[];
   /** Categorical steps, after the numeric columns. */
@@ -314,13 +329,18 @@ export function fitPipeline(
       derived: isDerived,
     });
   }
-  const categorical: CategoricalStep[] = spec.categorical.map((name) => {
-    const col = stringColumn(ff.frame, name);
-    const seen = new Set<string>();
-    if (rows) { for (let i = 0; i < rows.length; i++) seen.add(col[rows[i]] ?? MISSING_CATEGORY); }
-    else for (const v of col) seen.add(v ?? MISSING_CATEGORY);
-    return { name, categories: [...seen].sort() };
-  });
+  const categorical: CategoricalStep[] = (config.categorical === false ? [] : spec.categorical).map(
+    (name) => {
+      const col = stringColumn(ff.frame, name);
+      const seen = new Set<string>();
+      if (rows) {
+        for (let i = 0; i < rows.length; i++) {
+          seen.add(col[rows[i]] ?? MISSING_CATEGORY);
+        }
+      } else for (const v of col) seen.add(v ?? MISSING_CATEGORY);
+      return { name, categories: [...seen].sort() };
+    },
+  );
   const columns = [
     ...numeric.map((s) => s.name),
     ...categorical.flatMap((s) => s.categories.map((c) => `${s.name}=${c}`)),
@@ -328,6 +348,7 @@ export function fitPipeline(
   return {
     format: "fraudlab.pipeline/1",
     standardize,
+    impute: config.impute ?? true,
     numeric,
     categorical,
     velocity,
@@ -352,16 +373,24 @@ export function featureLimit(standardize: boolean): number {
   return standardize ? Z_LIMIT : FLOAT32_MAX;
 }
 
-/** The transformed value of one input before clamping (NaN or null = missing). */
-function unclampedValue(step: NumericStep, standardize: boolean, x: number | null): number {
-  let v = x === null || Number.isNaN(x) ? step.median : x;
-  if (step.log1p) v = signedLog1p(v);
-  return standardize ? (v - step.mean) / step.std : v;
+/** What a missing value of `step` becomes: its median, or NaN when the pipeline keeps missing values. */
+function missingValue(fp: FittedPipeline, step: NumericStep): number {
+  return fp.impute === false ? NaN : step.median;
 }
 
-/** The value a numeric step writes for one input (NaN or null = missing), clamped to ±limit. */
-function numericValue(step: NumericStep, standardize: boolean, x: number | null): number {
-  const v = unclampedValue(step, standardize, x), lim = featureLimit(standardize);
+/** The transformed value of one input before clamping (NaN or null = missing). */
+function unclampedValue(fp: FittedPipeline, step: NumericStep, x: number | null): number {
+  let v = x === null || Number.isNaN(x) ? missingValue(fp, step) : x;
+  if (step.log1p) v = signedLog1p(v);
+  return fp.standardize ? (v - step.mean) / step.std : v;
+}
+
+/**
+ * The value a numeric step writes for one input (NaN or null = missing),
+ * clamped to ±limit (a kept missing value stays NaN).
+ */
+function numericValue(fp: FittedPipeline, step: NumericStep, x: number | null): number {
+  const v = unclampedValue(fp, step, x), lim = featureLimit(fp.standardize);
   return v > lim ? lim : v < -lim ? -lim : v;
 }
 
@@ -381,7 +410,7 @@ export function outOfRangeInput(
     if (step.derived) continue;
     const raw = record[step.name];
     if (typeof raw !== "number") continue;
-    const v = unclampedValue(step, fp.standardize, raw);
+    const v = unclampedValue(fp, step, raw);
     if (!(Math.abs(v) <= lim)) return { field: step.name, value: raw };
   }
   return null;
@@ -417,11 +446,12 @@ export function transformFrame(
     for (let j = 0; j < sources.length; j++) {
       const col = sources[j];
       // numericValue, inlined for speed (same operations, so identical results).
-      const { median, mean, std, log1p } = fp.numeric[j];
+      const { mean, std, log1p } = fp.numeric[j];
+      const fill = missingValue(fp, fp.numeric[j]);
       const lim = featureLimit(standardize);
       for (let i = start, at = start * cols + j; i < end; i++, at += cols) {
         let v = col[rows ? rows[i] : i];
-        if (v !== v) v = median; // NaN = missing
+        if (v !== v) v = fill; // NaN = missing
         if (log1p) v = signedLog1p(v);
         if (standardize) v = (v - mean) / std;
         data[at] = v > lim ? lim : v < -lim ? -lim : v;
@@ -475,7 +505,7 @@ export function transformRecord(
     else if (typeof raw === "number") x = raw;
     else if (typeof raw === "boolean") x = raw ? 1 : 0;
     else throw new UserError(`field "${step.name}": expected a number, got ${JSON.stringify(raw)}`);
-    out[j++] = numericValue(step, fp.standardize, x);
+    out[j++] = numericValue(fp, step, x);
   }
   for (const step of fp.categorical) {
     const raw = record[step.name];

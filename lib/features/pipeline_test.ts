@@ -12,6 +12,7 @@ import {
   transformRecord,
   velocityOptionsFor,
 } from "./pipeline.ts";
+import { resolveRunConfig } from "../registry/config.ts";
 
 const CSV = [
   "label,a,b,cat",
@@ -52,6 +53,29 @@ Deno.test("pipeline: medians, std, one-hot fitted on training rows only", () => 
   // Row 2: missing b → median 20; missing cat → __missing__ column.
   const row2 = Array.from(m.data.subarray(2 * m.cols, 3 * m.cols));
   assert.equal(row2[2], 1);
+});
+
+Deno.test("pipeline: impute false keeps missing numbers NaN in frames and records; categorical false drops one-hots", () => {
+  const ff = featureFrame(csvDataset(), null);
+  const fp = fitPipeline(ff, undefined, { impute: false, categorical: false });
+  assert.deepEqual(fp.columns, ["a", "b"]);
+  const m = transformFrame(fp, ff);
+  assert.ok(Number.isNaN(m.data[1 * 2 + 0])); // row 1: a missing
+  assert.ok(Number.isNaN(m.data[2 * 2 + 1])); // row 2: b missing
+  assert.equal(m.data[0], 1);
+  const rec = transformRecord(fp, { a: null, b: 20, cat: "x" });
+  assert.ok(Number.isNaN(rec[0]));
+  assert.equal(rec[1], 20);
+  // Imputing (the default) fills the medians; a kind that cannot take NaN refuses impute false.
+  assert.equal(transformRecord(fitPipeline(ff, undefined), { a: null, b: 20, cat: "x" })[0], 4); // median of 1, 3, 5, 100
+  assert.throws(
+    () => resolveRunConfig({ data: "x.csv", model: "logreg", features: { impute: false } }),
+    /features\.impute: logreg needs missing values imputed \(only gbdt, rf, dt take them/,
+  );
+  assert.equal(
+    resolveRunConfig({ data: "x.csv", model: "rf", features: { impute: false } }).features.impute,
+    false,
+  );
 });
 
 Deno.test("pipeline: a constant training column gets std 1 and log1p keeps order", () => {

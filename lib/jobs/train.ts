@@ -15,18 +15,26 @@ import { referenceProfile } from "../drift/dataset.ts";
 import {
   featureFrame,
   fitPipeline,
+  type FittedPipeline,
   transformFrame,
   velocityOptionsFor,
 } from "../features/pipeline.ts";
 import { timesMs } from "../features/velocity.ts";
-import { fitOnRows, getKind, scoreBatch } from "../models/mod.ts";
+import {
+  type Detector,
+  fitOnRows,
+  type FitReport,
+  type FittedDetector,
+  getKind,
+  scoreBatch,
+} from "../models/mod.ts";
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from "../registry/config.ts";
 import { headline, type TrainResult } from "../registry/runs.ts";
 import { codeVersion } from "../registry/code.ts";
 import { labelsOf, numericColumn } from "../data/frame.ts";
 import { dayEquivalents, evaluateRows } from "../eval/evaluate.ts";
 import type { ThresholdData } from "../eval/threshold.ts";
-import { topContributions } from "../models/explain.ts";
+import { contributionSummary, topContributions } from "../models/explain.ts";
 import { scoreWithRun } from "./evaluate.ts";
 import { splitForRun } from "./split.ts";
 import { loadModelRef, promote, type PromoteOptions, readRegistry } from "../registry/aliases.ts";
@@ -41,6 +49,23 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Called with a line of progress text (stage names). */
   log?: (line: string) => void;
+  /**
+   * A model made elsewhere (an imported XGBoost model), given the fitted
+   * pipeline whose columns it must read: served as is instead of fitting
+   * one; its report goes into fit.json, and `source` (what it was made
+   * from, with a sha256) into run.json and the run id.
+   */
+  prefitted?: (pipeline: FittedPipeline) => Prefitted;
+}
+
+/** A model made elsewhere, for {@linkcode TrainOptions.prefitted}. */
+export interface Prefitted {
+  /** The model, ready to score. */
+  detector: Detector;
+  /** What fit.json records about it. */
+  report: FitReport;
+  /** What it was made from (format, file, sha256, …), recorded in run.json. */
+  source: { sha256: string } & Record<string, unknown>;
 }
 
 function elapsed(t0: number): number {
@@ -48,10 +73,14 @@ function elapsed(t0: number): number {
 }
 
 /** `<UTC time>-<kind>-<config+data hash>`, with `-2`, `-3`, … when that run already exists. */
-async function runId(config: RunConfig, data: DatasetVersion, root: string): Promise<string> {
+async function runId(
+  config: RunConfig,
+  made: { data: DatasetVersion; root: string; source?: { sha256: string } },
+): Promise<string> {
+  const { data, root, source } = made;
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "")
     .replace("T", "-");
-  const hash = sha256Hex(JSON.stringify(config) + data.sha256).slice(0, 6);
+  const hash = sha256Hex(JSON.stringify(config) + data.sha256 + (source?.sha256 ?? "")).slice(0, 6);
   const base = `${stamp}-${config.model}-${hash}`;
   for (let n = 1;; n++) {
     const id = n === 1 ? base : `${base}-${n}`;
@@ -118,7 +147,8 @@ export async function trainRun(
   t0 = performance.now();
   const pipeline = fitPipeline(features, split.fit, config.features);
   timings.pipeline_s = elapsed(t0);
-  if (kind.fitOn === "all" && count(split.fit) === 0) {
+  const prefitted = options.prefitted?.(pipeline);
+  if (!prefitted && kind.fitOn === "all" && count(split.fit) === 0) {
     throw new UserError(
       `${kind.name} is supervised but the fit rows hold no fraud (${split.description})`,
     );
@@ -129,21 +159,25 @@ export async function trainRun(
   const Xval = transformFrame(pipeline, features, { rows: split.validation });
   timings.validation_transform_s = elapsed(t0);
   t0 = performance.now();
-  const fitted = await fitOnRows(
-    { kind, params: config.params },
-    { pipeline, ff: features, rows: split.fit, labels },
-    {
-      seed: config.seed,
-      quiet: options.quiet,
-      validation: { X: Xval, y: Int8Array.from(split.validation, (i) => labels[i]) },
-    },
-  );
+  const fitted: FittedDetector = prefitted
+    ? { detector: prefitted.detector, report: prefitted.report, fitRows: 0, transformedRows: 0 }
+    : await fitOnRows(
+      { kind, params: config.params },
+      { pipeline, ff: features, rows: split.fit, labels },
+      {
+        seed: config.seed,
+        quiet: options.quiet,
+        validation: { X: Xval, y: Int8Array.from(split.validation, (i) => labels[i]) },
+      },
+    );
   const { detector, report: fit } = fitted;
   log(
-    `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
-      (fitted.transformedRows < fitted.fitRows
-        ? ` (a sample of ${fitted.transformedRows} read)`
-        : ""),
+    prefitted
+      ? `features: ${pipeline.columns.length} columns; ${kind.name} made elsewhere, not fitted here`
+      : `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
+        (fitted.transformedRows < fitted.fitRows
+          ? ` (a sample of ${fitted.transformedRows} read)`
+          : ""),
   );
   timings.model_fit_s = elapsed(t0);
 
@@ -185,9 +219,12 @@ export async function trainRun(
   timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
   const test = evaluateRows(ds, { rows: split.test, scores: testScores, labels }, opts);
   const explain = topContributions(detector, { X: Xtest, scores: testScores });
+  t0 = performance.now();
+  const summary = contributionSummary(detector, Xtest);
+  timings.explain_summary_s = elapsed(t0);
 
   const root = options.root ?? artifactsRoot();
-  const id = await runId(config, dataset, root);
+  const id = await runId(config, { data: dataset, root, source: prefitted?.source });
   await removeStaleTemps(runsDir(root));
   const writer = new RunWriter(runsDir(root), id);
   try {
@@ -204,6 +241,7 @@ export async function trainRun(
       threshold: threshold.threshold,
       test: headline(test.metrics),
       model_files: modelFiles,
+      ...(prefitted ? { source: prefitted.source } : {}),
     });
     await writer.json("config.json", config);
     await writer.json("dataset.json", { ...dataset, split: split.description });
@@ -216,6 +254,7 @@ export async function trainRun(
       explains: kind.explains,
       rows: Math.min(50, split.test.length),
       features: explain,
+      summary,
     });
     await writer.json("fit.json", {
       kind: kind.name,

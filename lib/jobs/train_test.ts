@@ -180,7 +180,7 @@ Deno.test("threshold budget:K: alerts per day on test land within 20% of K (vali
   }
 });
 
-Deno.test("train gbdt: the report adds global importance (split gain by feature) from the model", async () => {
+Deno.test("train gbdt: the report adds global importance (mean |SHAP|, split gain, cover) and a SHAP summary", async () => {
   const data = await simFile();
   const root = await Deno.makeTempDir(), reports = await Deno.makeTempDir();
   const r = await trainRun({
@@ -192,7 +192,13 @@ Deno.test("train gbdt: the report adds global importance (split gain by feature)
   const fit = JSON.parse(await Deno.readTextFile(join(r.dir, "fit.json")));
   assert.equal(fit.gainImportance.length, r.pipeline.columns.length);
   assert.ok(fit.gainImportance.every((g: number) => g >= 0));
+  const explain = JSON.parse(await Deno.readTextFile(join(r.dir, "explain.json")));
+  assert.equal(explain.summary.features.length, r.pipeline.columns.length);
+  assert.equal(explain.summary.points.length, 10);
+  assert.equal(explain.summary.points[0].contributions.length, explain.summary.rows);
   const html = await Deno.readTextFile(await writeEvalReport(r.dir, reports));
-  assert.match(html, /Split gain by feature/);
+  assert.match(html, /Global importance: mean \|SHAP\|/);
+  assert.match(html, /Contribution summary \(test\)/);
+  assert.match(html, /<th>split gain share<\/th><th>cover share<\/th>/);
   assert.match(html, /exact TreeSHAP value/);
 });

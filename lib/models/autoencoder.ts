@@ -339,6 +339,7 @@ export const autoencoderKind: DetectorKind = {
   supervised: false,
   limits: "unsupervised: flags unusual, not necessarily fraudulent, transactions",
   standardize: true,
+  missingValues: false,
   fitOn: "negatives",
   defaults: {
     hidden: "16-8-16",

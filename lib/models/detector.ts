@@ -75,6 +75,8 @@ export interface DetectorKind {
   limits: string;
   /** The feature scaling the kind expects. */
   standardize: boolean;
+  /** Whether it takes missing values (NaN) itself, so the pipeline may leave them unimputed. */
+  missingValues: boolean;
   /** Which training rows it fits on: every row, or only label-0 rows. */
   fitOn: "all" | "negatives";
   /** Parameter defaults; the only keys `create` accepts. */

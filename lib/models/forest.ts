@@ -250,6 +250,7 @@ export const rfKind: DetectorKind = {
   supervised: true,
   limits: LIMITS,
   standardize: false,
+  missingValues: true,
   fitOn: "all",
   defaults: {
     nEstimators: 100,
@@ -273,6 +274,7 @@ export const dtKind: DetectorKind = {
   supervised: true,
   limits: LIMITS,
   standardize: false,
+  missingValues: true,
   fitOn: "all",
   defaults: { maxDepth: 8, minSamplesLeaf: 1, classWeight: "none", maxBins: 255, threads: 2 },
   explains: EXPLAINS,

@@ -353,6 +353,16 @@ async function loadGradientBoosting(dir: string, params: Params): Promise<Detect
   return d;
 }
 
+/**
+ * A gbdt detector serving an ensemble made elsewhere (e.g. read from an
+ * XGBoost model by `parseXgboostModel`), with the kind's default parameters.
+ */
+export function gbdtFromEnsemble(e: Ensemble): Detector {
+  const d = new GradientBoosting({ ...gbdtKind.defaults });
+  d.useEnsemble(e);
+  return d;
+}
+
 /** The gbdt kind: its facts, defaults, and how to create and load one. */
 export const gbdtKind: DetectorKind = {
   name: "gbdt",
@@ -360,6 +370,7 @@ export const gbdtKind: DetectorKind = {
   supervised: true,
   limits: "learns the fraud patterns its training labels show; new patterns need new labels",
   standardize: false,
+  missingValues: true,
   fitOn: "all",
   defaults: {
     nEstimators: 300,

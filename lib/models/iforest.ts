@@ -174,6 +174,7 @@ export const iforestKind: DetectorKind = {
   supervised: false,
   limits: "unsupervised: flags unusual, not necessarily fraudulent, transactions",
   standardize: false,
+  missingValues: false,
   fitOn: "negatives",
   defaults: { trees: 100, maxSamples: 256 },
   explains: "path-length shortfall per split feature (isolation speed credited to features)",

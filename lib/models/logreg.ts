@@ -157,6 +157,7 @@ export const logregKind: DetectorKind = {
   supervised: true,
   limits: "linear in the features",
   standardize: true,
+  missingValues: false,
   fitOn: "all",
   defaults: { C: 1, classWeight: "balanced", maxIter: 1000, tol: 1e-6 },
   explains: "coefficient × standardized value (log-odds contribution)",

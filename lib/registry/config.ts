@@ -163,6 +163,12 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     ...(c.features as PipelineConfig),
     standardize: kind.standardize,
   };
+  if (features.impute === false && !kind.missingValues) {
+    const takers = kindNames().filter((k) => getKind(k).missingValues).join(", ");
+    throw new UserError(
+      `features.impute: ${kind.name} needs missing values imputed (only ${takers} take them as they are)`,
+    );
+  }
   if (split.method === "time" && features.velocity !== false) {
     const v = typeof features.velocity === "object" ? features.velocity : {};
     features.velocity = { ...v, delayDays: split.delayDays };

@@ -7,7 +7,7 @@
  */
 import type { Curve } from "../eval/curves.ts";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
-import type { FeatureContribution } from "../models/explain.ts";
+import type { ContributionSummary, FeatureContribution } from "../models/explain.ts";
 import { Plot, plotSvg } from "./plot.ts";
 
 /** A mark Observable Plot draws (a line, a rule, a dot…), added to a chart. */
@@ -252,6 +252,90 @@ export function featurePlot(
         fill: (d: FeatureContribution) => (d.meanContribution >= 0 ? "#d1372c" : "#1f5fbf"),
       }),
       Plot.ruleX([0]),
+    ],
+  });
+}
+
+/**
+ * A SHAP summary plot, binned: one row per feature (largest mean
+ * |contribution| first); along x, the explained rows' contributions in 60
+ * bins, each drawn as a dot sized by its row count and coloured by the mean
+ * rank of those rows' feature values (blue low, red high), with missing
+ * values as grey dots of their own. Binning keeps the SVG small (at most
+ * 120 dots a feature, where a dot per row would make hundreds of KB).
+ *
+ * @param summary a run's contribution summary
+ * @param options the x axis label
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { contributionSummaryPlot } from "./eval_plots.ts";
+ * const svg = contributionSummaryPlot({
+ *   rows: 3,
+ *   features: [{ feature: "amount", meanContribution: 0.1, meanAbsContribution: 0.3 }],
+ *   points: [{ feature: "amount", contributions: [0.4, -0.2, 0.1], valueRanks: [1, 0, null] }],
+ * });
+ * console.log(svg.includes("<svg")); // true
+ * ```
+ */
+export function contributionSummaryPlot(
+  summary: ContributionSummary,
+  options: { label?: string } = {},
+): string {
+  const BINS = 60;
+  let lo = Infinity, hi = -Infinity;
+  for (const p of summary.points) {
+    for (const c of p.contributions) {
+      if (c < lo) lo = c;
+      if (c > hi) hi = c;
+    }
+  }
+  const width = hi > lo ? (hi - lo) / BINS : 1;
+  const dots: { feature: string; x: number; n: number; rank: number | null }[] = [];
+  for (const p of summary.points) {
+    const n = new Float64Array(2 * BINS), ranks = new Float64Array(BINS);
+    p.contributions.forEach((c, k) => {
+      const b = Math.min(BINS - 1, Math.floor((c - lo) / width));
+      const r = p.valueRanks[k];
+      if (r === null) n[BINS + b]++;
+      else {
+        n[b]++;
+        ranks[b] += r;
+      }
+    });
+    for (let b = 0; b < BINS; b++) {
+      const x = lo + (b + 0.5) * width;
+      if (n[b]) dots.push({ feature: p.feature, x, n: n[b], rank: ranks[b] / n[b] });
+      if (n[BINS + b]) dots.push({ feature: p.feature, x, n: n[BINS + b], rank: null });
+    }
+  }
+  const names = summary.points.map((p) => p.feature);
+  return plotSvg({
+    width: 640,
+    height: 50 + 30 * names.length,
+    marginLeft: 200,
+    x: { label: options.label ?? "contribution to the score", grid: true },
+    y: { label: null, domain: names },
+    r: { range: [1, 9] },
+    color: { type: "linear", domain: [0, 1], range: ["#1f5fbf", "#d1372c"], label: "value rank" },
+    marks: [
+      Plot.ruleX([0]),
+      Plot.dot(dots.filter((d) => d.rank === null), {
+        x: "x",
+        y: "feature",
+        r: "n",
+        fill: "#9aa5b1",
+        fillOpacity: 0.6,
+        dy: 6,
+      }),
+      Plot.dot(dots.filter((d) => d.rank !== null), {
+        x: "x",
+        y: "feature",
+        r: "n",
+        fill: "rank",
+        fillOpacity: 0.8,
+      }),
     ],
   });
 }

@@ -10,12 +10,13 @@ import { join } from "node:path";
 import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
 import type { ChosenThreshold } from "../eval/threshold.ts";
 import type { RunConfig } from "../registry/config.ts";
-import type { FeatureContribution } from "../models/explain.ts";
+import type { ContributionSummary, FeatureContribution } from "../models/explain.ts";
 import { reportsRoot, writeAtomic } from "../registry/store.ts";
 import { escapeHtml, figure, fmt, htmlTable, page } from "./html.ts";
 import { recordReport } from "./index_page.ts";
 import {
   confusionPlot,
+  contributionSummaryPlot,
   curvePlot,
   dailyPrecisionPlot,
   featurePlot,
@@ -50,7 +51,12 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
   );
   const threshold = await readJson<ChosenThreshold>(runDir, "threshold.json");
   const explain = await readJson<
-    { explains: string; rows: number; features: FeatureContribution[] }
+    {
+      explains: string;
+      rows: number;
+      features: FeatureContribution[];
+      summary?: ContributionSummary;
+    }
   >(
     runDir,
     "explain.json",
@@ -107,29 +113,52 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
   ];
   const daily = dailyPrecisionPlot(t);
   if (daily) figures.push(figure(`Daily precision@${t.k} (test)`, daily));
-  // Tree kinds report each feature's total split gain and cover (global importance).
+  // Global importance: mean |contribution| over evenly spaced test rows
+  // (mean |SHAP| for tree kinds), beside the trees' split gain and cover.
   const fit = await readJson<{ gainImportance?: number[]; coverImportance?: number[] }>(
     runDir,
     "fit.json",
   );
-  if (fit.gainImportance) {
+  let importance = "";
+  if (explain.summary) {
+    const summary = explain.summary;
     const columns = (await readJson<{ columns: string[] }>(runDir, "pipeline.json")).columns;
-    const total = fit.gainImportance.reduce((a, b) => a + b, 0) || 1;
-    const coverTotal = (fit.coverImportance ?? []).reduce((a, b) => a + b, 0) || 1;
-    const top = fit.gainImportance.map((g, j) => ({
-      feature: columns[j] ?? `#${j}`,
-      meanContribution: g / total,
-      meanAbsContribution: (fit.coverImportance?.[j] ?? 0) / coverTotal,
-    })).sort((a, b) => b.meanContribution - a.meanContribution).slice(0, 15);
+    const share = (xs: number[] | undefined, name: string) => {
+      const j = columns.indexOf(name), total = (xs ?? []).reduce((a, b) => a + b, 0);
+      return xs && j >= 0 && total > 0 ? fmt(xs[j] / total) : "–";
+    };
+    const top = summary.features.slice(0, 15);
+    const what = fit.gainImportance ? "mean |SHAP|" : "mean |contribution|";
     figures.push(
       figure(
-        "Split gain by feature",
-        featurePlot(top, { label: "share of the trees' split gain" }),
-        `global importance: each feature's split gain over every tree (cover share of the top: ${
-          top.slice(0, 3).map((f) => `${f.feature} ${fmt(f.meanAbsContribution)}`).join(", ")
-        })`,
+        `Global importance: ${what}`,
+        featurePlot(
+          top.map((f) => ({ ...f, meanContribution: f.meanAbsContribution })),
+          { label: `${what} over ${summary.rows} test rows` },
+        ),
+        `${explain.explains}; every feature's average size over ${summary.rows} test rows spread evenly`,
+      ),
+      figure(
+        "Contribution summary (test)",
+        contributionSummaryPlot(summary, {
+          label: fit.gainImportance ? "SHAP value (log-odds)" : "contribution",
+        }),
+        `${summary.rows} test rows binned by contribution: dot size = rows, colour = their mean rank of the feature's value (blue low, red high), grey = missing`,
       ),
     );
+    importance = `<h2>Global importance</h2>
+${
+      htmlTable(
+        ["feature", what, "mean contribution", "split gain share", "cover share"],
+        top.map((f) => [
+          f.feature,
+          fmt(f.meanAbsContribution),
+          fmt(f.meanContribution),
+          share(fit.gainImportance, f.feature),
+          share(fit.coverImportance, f.feature),
+        ]),
+      )
+    }`;
   }
   const card = `
 <h2>Model card</h2>
@@ -200,6 +229,7 @@ ${
 ${htmlTable(...metricTable({ validation: v, test: t }))}
 <h2>Plots</h2>
 <div class="grid">${figures.join("\n")}</div>
+${importance}
 ${card}`;
   const out = join(root, "runs", `${run.id}.html`);
   await writeAtomic(out, page(`fraudlab run ${run.id}`, body));
