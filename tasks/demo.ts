@@ -1,7 +1,7 @@
 /**
  * `deno task demo`: the main job end to end on simulated data: simulate
  * transactions with a drift, profile them, add leak-free features, train
- * iforest, logreg and autoencoder on a time split with label delay, promote
+ * iforest, logreg, autoencoder and gbdt on a time split with label delay, promote
  * the best (by average precision on the same test days) to champion,
  * simulate the next month of the same world twice (as it was, and drifted:
  * amounts inflated, more online, a different category mix), run drift for
@@ -50,7 +50,7 @@ await runTask(async (args) => {
     usage:
       "deno task demo [--customers N] [--days N] [--seed N] [--out FILE] [--serve [--port 8000]]",
     about:
-      "Simulate, profile, featurize, train three kinds, promote the best, check drift, write reports.",
+      "Simulate, profile, featurize, train four kinds, promote the best, check drift, write reports.",
     examples: ["deno task demo", "deno task demo --serve --port 8080"],
   });
   const port = intFlag(flags.port, { name: "port", fallback: 8000, min: 0, max: 65535 });
@@ -89,11 +89,11 @@ await runTask(async (args) => {
   console.log(table(["feature", "legit", "fraud"], rows));
 
   console.log(
-    `\n== 4. train iforest, logreg and autoencoder (time split: train 21 days, label delay 7, test 7)`,
+    `\n== 4. train iforest, logreg, autoencoder and gbdt (time split: train 21 days, label delay 7, test 7)`,
   );
   const results: string[][] = [];
   let best: { id: string; ap: number } | null = null;
-  for (const model of ["iforest", "logreg", "autoencoder"]) {
+  for (const model of ["iforest", "logreg", "autoencoder", "gbdt"]) {
     const r = await trainRun({
       data: flags.out!,
       spec: "txsim",
