@@ -1,6 +1,7 @@
 /**
  * Gradient-boosted trees for binary log-loss on histograms (the `gbdt`
- * kind), in XGBoost's terms: each round fits a tree to the gradients
+ * kind), in XGBoost's terms: each round fits a tree (depth-wise to
+ * `maxDepth`, or leaf-wise to `maxLeaves` leaves) to the gradients
  * g = p − y and hessians h = p(1 − p) of the current margins (positives
  * weighted by `scalePosWeight`), splits scored by
  * ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] − γ with at least
@@ -89,6 +90,8 @@ class GradientBoosting implements Detector {
     const k = "gbdt";
     checkParam(params, "nEstimators", { kind: k, min: 1, max: 100000, integer: true });
     checkParam(params, "maxDepth", { kind: k, min: 1, max: 20, integer: true });
+    // 0: depth-wise. Each open leaf holds a histogram (512 float64 per feature): 1024 bounds them.
+    checkParam(params, "maxLeaves", { kind: k, min: 0, max: 1024, integer: true });
     checkParam(params, "learningRate", { kind: k, min: 1e-6, max: 1 });
     checkParam(params, "minChildWeight", { kind: k, min: 0 });
     checkParam(params, "lambda", { kind: k, min: 0 });
@@ -158,6 +161,7 @@ class GradientBoosting implements Detector {
           rows: sample.rows ?? undefined,
           features: sample.features,
           maxDepth,
+          maxLeaves: p.maxLeaves as number,
           minChildWeight: p.minChildWeight as number,
           lambda: p.lambda as number,
           gamma: p.gamma as number,
@@ -375,6 +379,7 @@ export const gbdtKind: DetectorKind = {
   defaults: {
     nEstimators: 300,
     maxDepth: 6,
+    maxLeaves: 0,
     learningRate: 0.1,
     minChildWeight: 1,
     lambda: 1,

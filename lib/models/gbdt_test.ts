@@ -168,3 +168,29 @@ Deno.test("gbdt: a large batch split between two threads scores exactly as one t
   const det = await fitted(X, y, { nEstimators: 20 });
   assert.deepEqual(Array.from(await det.scoreMany!(X)), Array.from(det.score(X)));
 });
+
+Deno.test("gbdt: leaf-wise growth holds at most maxLeaves leaves, goes deeper where it gains, and with 2^depth leaves equals depth-wise", async () => {
+  const { X, y } = tricky({ rows: 8000, cols: 6, seed: 21 });
+  const leavesOf = (t: Tree) => t.feature.filter((f) => f < 0).length;
+  const depthOf = (t: Tree) => {
+    const d = new Int32Array(t.feature.length);
+    let deepest = 0;
+    for (let i = 0; i < t.feature.length; i++) {
+      if (t.feature[i] >= 0) d[t.left[i]] = d[t.right[i]] = d[i] + 1;
+      deepest = Math.max(deepest, d[i]);
+    }
+    return deepest;
+  };
+  const leafWise = await fitted(X, y, { maxLeaves: 8, maxDepth: 12, nEstimators: 20 });
+  const trees = leafWise.ensemble.trees;
+  assert.ok(trees.every((t) => leavesOf(t) <= 8), trees.map(leavesOf).join(" "));
+  assert.ok(trees.some((t) => leavesOf(t) === 8));
+  // Eight leaves depth-wise is depth 3; leaf-wise spends them where the gain is.
+  assert.ok(trees.some((t) => depthOf(t) > 3), trees.map(depthOf).join(" "));
+  // Enough leaves to split every node to the depth limit: the same splits, so the same scores.
+  const full = await fitted(X, y, { maxLeaves: 16, maxDepth: 4, nEstimators: 20 });
+  const depthWise = await fitted(X, y, { maxDepth: 4, nEstimators: 20 });
+  const test = tricky({ rows: 2000, cols: 6, seed: 22 }).X;
+  assert.deepEqual(Array.from(full.score(test)), Array.from(depthWise.score(test)));
+  assert.throws(() => kind.create(resolveParams(kind, { maxLeaves: 5000 })), /maxLeaves/);
+});

@@ -1,7 +1,7 @@
 /**
  * Trees on histograms, the builder the tree kinds share: per-feature cut
  * points from the training rows (at most 255 bins, a missing value in a bin
- * of its own), a binned column-major matrix, and depth-wise growth from
+ * of its own), a binned column-major matrix, and depth-wise or leaf-wise growth from
  * gradient and hessian sums per bin, the smaller child's histogram built
  * and the larger one's taken by subtraction from its parent (LightGBM's
  * histogram subtraction). A split sends `x < threshold` left; a missing
@@ -249,6 +249,11 @@ export interface Tree {
 export interface GrowOptions {
   /** Deepest level (edges from the root to a leaf). */
   maxDepth: number;
+  /**
+   * Leaves at most, grown leaf-wise (the best-gaining leaf split first, as
+   * LightGBM does); 0 or absent: depth-wise, level by level.
+   */
+  maxLeaves?: number;
   /** Least hessian sum a child may hold. */
   minChildWeight: number;
   /** L2 penalty on leaf values. */
@@ -291,8 +296,8 @@ interface Split {
 const BIN_SLOTS = 256;
 
 /**
- * Grows one tree depth-wise on gradients `g` and hessians `h` of the rows
- * `rows` (every row when omitted).
+ * Grows one tree on gradients `g` and hessians `h` of the rows `rows`
+ * (every row when omitted): depth-wise, or leaf-wise with `maxLeaves`.
  *
  * @param data the binned matrix, its shape and the cut points
  * @param options growth settings, gradients, hessians and rows
@@ -395,57 +400,91 @@ export function growTree(
   const scratch = new Int32Array(count);
   /** (leaf node, start, end) triples into `order`. */
   const leaves: number[] = [];
+  /** Partitions a node's rows by its split (left first, stable) and makes its two children. */
+  const splitNode = (nr: NodeRows, split: Split): [NodeRows, NodeRows] => {
+    const node = nr.node;
+    const col = data.columns.subarray(split.feature * n, (split.feature + 1) * n);
+    let a = nr.start, bcount = 0;
+    for (let r = nr.start; r < nr.end; r++) {
+      const i = order[r];
+      const bin = col[i];
+      const goesLeft = bin === MISSING_BIN ? split.defaultLeft : bin <= split.bin;
+      if (goesLeft) order[a++] = i;
+      else scratch[bcount++] = i;
+    }
+    order.set(scratch.subarray(0, bcount), a);
+    const l = newNode(), r = newNode();
+    feature[node] = split.feature;
+    threshold[node] = bins.cuts[split.feature][split.bin];
+    left[node] = l;
+    right[node] = r;
+    defaultLeft[node] = split.defaultLeft ? 1 : 0;
+    gainOut[node] = split.gain;
+    const depth = nr.depth + 1;
+    const L = { node: l, start: nr.start, end: a, g: split.gl, h: split.hl, depth, hist: null };
+    const R = {
+      node: r,
+      start: a,
+      end: nr.end,
+      g: nr.g - split.gl,
+      h: nr.h - split.hl,
+      depth,
+      hist: null,
+    };
+    return [L, R];
+  };
+  /** A node's value and cover, and its best split (null: it stays a leaf, listed in `leaves`). */
+  const settle = (nr: NodeRows): Split | null => {
+    cover[nr.node] = nr.h;
+    value[nr.node] = (-nr.g / (nr.h + lambda)) * shrinkage;
+    const split = nr.depth < maxDepth ? bestSplit(nr) : null;
+    if (!split) {
+      nr.hist = null;
+      leaves.push(nr.node, nr.start, nr.end);
+    }
+    return split;
+  };
+  if (options.maxLeaves) {
+    // Leaf-wise (LightGBM): split the open leaf whose best split gains most
+    // (the earliest opened on a tie) until there are maxLeaves leaves.
+    const open: { nr: NodeRows; split: Split }[] = [];
+    const first = settle(level[0]);
+    if (first) open.push({ nr: level[0], split: first });
+    for (let grown = 1; grown < options.maxLeaves && open.length; grown++) {
+      let k = 0;
+      for (let q = 1; q < open.length; q++) if (open[q].split.gain > open[k].split.gain) k = q;
+      const { nr, split } = open[k];
+      open.splice(k, 1);
+      const [L, R] = splitNode(nr, split);
+      if (L.depth < maxDepth) {
+        const small = L.end - L.start <= R.end - R.start ? L : R;
+        const sh = builder.build(Int32Array.of(small.start, small.end), features)[0];
+        const ph = nr.hist!;
+        for (let q = 0; q < ph.length; q++) ph[q] -= sh[q];
+        small.hist = sh;
+        (small === L ? R : L).hist = ph;
+      }
+      nr.hist = null;
+      for (const c of [L, R]) {
+        const s = settle(c);
+        if (s) open.push({ nr: c, split: s });
+      }
+    }
+    for (const o of open) {
+      o.nr.hist = null;
+      leaves.push(o.nr.node, o.nr.start, o.nr.end);
+    }
+    level = [];
+  }
   while (level.length) {
     const next: NodeRows[] = [];
     // Children whose histograms are built (the smaller of each pair), with their parents'.
     const small: NodeRows[] = [], large: NodeRows[] = [], parents: Float64Array[] = [];
     for (const nr of level) {
-      const node = nr.node;
-      cover[node] = nr.h;
-      value[node] = (-nr.g / (nr.h + lambda)) * shrinkage;
-      const split = nr.depth < maxDepth ? bestSplit(nr) : null;
-      if (!split) {
-        nr.hist = null;
-        leaves.push(node, nr.start, nr.end);
-        continue;
-      }
-      // Partition the node's rows: left first, stable.
-      const col = data.columns.subarray(split.feature * n, (split.feature + 1) * n);
-      let a = nr.start, bcount = 0;
-      for (let r = nr.start; r < nr.end; r++) {
-        const i = order[r];
-        const bin = col[i];
-        const goesLeft = bin === MISSING_BIN ? split.defaultLeft : bin <= split.bin;
-        if (goesLeft) order[a++] = i;
-        else scratch[bcount++] = i;
-      }
-      order.set(scratch.subarray(0, bcount), a);
-      const l = newNode(), r = newNode();
-      feature[node] = split.feature;
-      threshold[node] = bins.cuts[split.feature][split.bin];
-      left[node] = l;
-      right[node] = r;
-      defaultLeft[node] = split.defaultLeft ? 1 : 0;
-      gainOut[node] = split.gain;
-      const L: NodeRows = {
-        node: l,
-        start: nr.start,
-        end: a,
-        g: split.gl,
-        h: split.hl,
-        depth: nr.depth + 1,
-        hist: null,
-      };
-      const R: NodeRows = {
-        node: r,
-        start: a,
-        end: nr.end,
-        g: nr.g - split.gl,
-        h: nr.h - split.hl,
-        depth: nr.depth + 1,
-        hist: null,
-      };
-      if (nr.depth + 1 < maxDepth) {
+      const split = settle(nr);
+      if (!split) continue;
+      const [L, R] = splitNode(nr, split);
+      if (L.depth < maxDepth) {
         // Histogram subtraction: build the smaller child, derive the other.
         const s = L.end - L.start <= R.end - R.start ? L : R;
         small.push(s);
