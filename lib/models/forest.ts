@@ -40,7 +40,8 @@ import {
   treeImportance,
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
-import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
+import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
+import { scoreSplit } from "./split_score.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 /** Features each split of a forest considers: "sqrt", "all", or a share (0, 1]. */
@@ -59,7 +60,8 @@ class TreeAverage implements Detector {
   #shap: TreeShap | null = null;
   #expected = 0;
   #phi = new Float64Array(0);
-  #flat: FlatTrees | null = null;
+  #plan: WalkPlan | null = null;
+  #walk: BatchWalk | null = null;
 
   constructor(readonly kind: "rf" | "dt", readonly params: Params) {
     const k = kind;
@@ -161,7 +163,7 @@ class TreeAverage implements Detector {
     this.#shap = new TreeShap(shape.maxDepth);
     this.#expected = trees.reduce((s, t) => s + treeExpectation(t), 0) / trees.length;
     this.#phi = new Float64Array(shape.cols);
-    this.#flat = null;
+    this.#plan = this.#walk = null;
   }
 
   #fitted(): Tree[] {
@@ -181,11 +183,27 @@ class TreeAverage implements Detector {
       throw new UserError(`${this.kind}: expected ${this.cols} features, got ${X.cols}`);
     }
     const sum = new Float64Array(X.rows);
-    this.#flat ??= flattenTrees(trees);
-    scoreFlat(this.#flat, X, sum);
+    this.#plan ??= walkPlan(trees, this.cols);
+    this.#walk ??= planWalk(this.#plan);
+    this.#walk(X, sum);
     const out = new Float32Array(X.rows);
     for (let i = 0; i < X.rows; i++) out[i] = sum[i] / trees.length;
     return out;
+  }
+
+  /**
+   * Scores like `score`, splitting a large batch between this thread and a
+   * worker that sums the same leaves in the same order: identical scores.
+   */
+  scoreMany(X: Matrix): Promise<Float32Array> {
+    const trees = this.#fitted();
+    this.#plan ??= walkPlan(trees, this.cols);
+    return scoreSplit(X, {
+      worker: new URL("./gbdt_worker.ts", import.meta.url),
+      job: { plan: this.#plan, base: 0, divide: trees.length },
+      local: (part) => this.score(part),
+      name: this.kind,
+    });
   }
 
   explain(row: Float32Array): Float32Array {

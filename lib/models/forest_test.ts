@@ -68,3 +68,17 @@ Deno.test("rf: TreeSHAP values plus the expected value equal the score; bad para
     /dt: parameter "classWeight" must be "none" or "balanced"/,
   );
 });
+
+Deno.test("rf: a large batch split between two threads scores exactly as one thread, and as a plain walk", async () => {
+  const { PARALLEL_MIN_ROWS } = await import("./split_score.ts");
+  const { X, y } = tricky({ rows: PARALLEL_MIN_ROWS + 777, cols: 5, seed: 15 });
+  const det = await fitted("rf", X, y, { nEstimators: 12, maxDepth: 9 });
+  const one = det.score(X);
+  assert.deepEqual(Array.from(await det.scoreMany!(X)), Array.from(one));
+  for (let r = 0; r < 2000; r++) {
+    const row = X.data.subarray(r * 5, (r + 1) * 5);
+    let s = 0;
+    for (const t of det.trees) s += t.value[leafOf(t, row)];
+    assert.equal(one[r], Math.fround(s / det.trees.length), `row ${r}`);
+  }
+});

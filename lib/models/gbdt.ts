@@ -45,7 +45,7 @@ import {
 } from "./trees.ts";
 import { ParallelHists } from "./trees_parallel.ts";
 import { scoreSplit } from "./split_score.ts";
-import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
+import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { treeExpectation, TreeShap } from "./treeshap.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -84,7 +84,8 @@ class GradientBoosting implements Detector {
   #shap: TreeShap | null = null;
   #expected = 0;
   #phi: Float64Array = new Float64Array(0);
-  #flat: FlatTrees | null = null;
+  #plan: WalkPlan | null = null;
+  #walk: BatchWalk | null = null;
 
   constructor(readonly params: Params) {
     const k = "gbdt";
@@ -222,7 +223,7 @@ class GradientBoosting implements Detector {
   /** Serves a fitted (or loaded) ensemble. */
   useEnsemble(e: Ensemble): void {
     this.ensemble = e;
-    this.#flat = null;
+    this.#plan = this.#walk = null;
     this.#shap = new TreeShap(e.maxDepth);
     this.#expected = e.base + e.trees.reduce((s, t) => s + treeExpectation(t), 0);
     this.#phi = new Float64Array(e.cols);
@@ -244,8 +245,9 @@ class GradientBoosting implements Detector {
     if (X.cols !== e.cols) throw new UserError(`gbdt: expected ${e.cols} features, got ${X.cols}`);
     const out = new Float32Array(X.rows);
     const margin = new Float64Array(X.rows).fill(e.base);
-    this.#flat ??= flattenTrees(e.trees);
-    scoreFlat(this.#flat, X, margin);
+    this.#plan ??= walkPlan(e.trees, e.cols);
+    this.#walk ??= planWalk(this.#plan);
+    this.#walk(X, margin);
     for (let i = 0; i < X.rows; i++) out[i] = margin[i];
     return out;
   }
@@ -257,10 +259,10 @@ class GradientBoosting implements Detector {
    */
   scoreMany(X: Matrix): Promise<Float32Array> {
     const e = this.#fitted();
-    this.#flat ??= flattenTrees(e.trees);
+    this.#plan ??= walkPlan(e.trees, e.cols);
     return scoreSplit(X, {
       worker: new URL("./gbdt_worker.ts", import.meta.url),
-      job: { flat: this.#flat, base: e.base },
+      job: { plan: this.#plan, base: e.base, divide: 1 },
       local: (part) => this.score(part),
       name: "gbdt",
     });

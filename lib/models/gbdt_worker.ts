@@ -1,28 +1,17 @@
 /**
- * Worker side of two-thread gbdt batch scoring: receives the flattened
- * trees, the first margin and a block of rows, returns their scores
- * (transferred, not copied).
+ * Worker side of two-thread tree-ensemble batch scoring (gbdt, rf):
+ * receives the ensemble's walk plan, the first margin, the divisor and a
+ * block of rows, returns (first margin + leaf values) / divisor per row,
+ * the same arithmetic as the kind's own thread.
  * @module
  */
-import { type FlatTrees, scoreFlat } from "./trees_flat.ts";
+import { serveScoring } from "./split_score.ts";
+import { planWalk, type WalkPlan } from "./trees_wasm.ts";
 
-interface Job {
-  flat: FlatTrees;
-  base: number;
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
-
-const scope = globalThis as unknown as {
-  onmessage: (e: MessageEvent<Job>) => void;
-  postMessage: (message: unknown, transfer: ArrayBuffer[]) => void;
-};
-
-scope.onmessage = (e) => {
-  const { flat, base, data, rows, cols } = e.data;
-  const margin = new Float64Array(rows).fill(base);
-  scoreFlat(flat, { data, rows, cols, columns: [] }, margin);
-  const out = Float32Array.from(margin);
-  scope.postMessage(out, [out.buffer as ArrayBuffer]);
-};
+serveScoring<{ plan: WalkPlan; base: number; divide: number }>((job, X) => {
+  const margin = new Float64Array(X.rows).fill(job.base);
+  planWalk(job.plan)(X, margin);
+  const out = new Float32Array(X.rows);
+  for (let i = 0; i < X.rows; i++) out[i] = job.divide === 1 ? margin[i] : margin[i] / job.divide;
+  return out;
+});

@@ -45,85 +45,7 @@ export type WasmWalk = (row: Float32Array, acc: Float64Array) => number;
 /** Widest forest the walk is built for. */
 export const WASM_WALK_MAX_COLS = 16;
 
-// ---- a minimal assembler: just the instructions the walk uses
-
-const I32 = 0x7f, F64 = 0x7c;
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  br: 0x0c,
-  brIf: 0x0d,
-  end: 0x0b,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Load: 0x28,
-  f32Load: 0x2a,
-  f64Load: 0x2b,
-  f64Store: 0x39,
-  i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32GeS: 0x4e,
-  f32Le: 0x5f,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Mul: 0x6c,
-  i32And: 0x71,
-  i32Xor: 0x73,
-  i32Shl: 0x74,
-  i32ShrS: 0x75,
-  f64Add: 0xa0,
-  f64PromoteF32: 0xbb,
-} as const;
-const EMPTY = 0x40;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const name = (s: string) => vec([...s].map((c) => [c.charCodeAt(0)]));
-const get = (i: number) => [OP.localGet, ...uleb(i)];
-const set = (i: number) => [OP.localSet, ...uleb(i)];
-const i32 = (v: number) => [OP.i32Const, ...sleb(v)];
-/** `body` repeated until `exit` (an i32 condition) holds, tested before each pass. */
-const loop = (exit: number[], body: number[]) => [
-  OP.block,
-  EMPTY,
-  OP.loop,
-  EMPTY,
-  ...exit,
-  OP.brIf,
-  1,
-  ...body,
-  OP.br,
-  0,
-  OP.end,
-  OP.end,
-];
-/** A load or store with its alignment (log2 bytes) and constant offset. */
-const mem = (op: number, align: number, offset: number) => [op, align, ...uleb(offset)];
+import { F64, get, i32, loop, mem, oneFunctionModule, OP, set, uleb } from "../util/wasm.ts";
 
 // Parameters of walk(): addresses and counts.
 const P_ROW = 0, P_ROOTS = 1, P_GROUPS = 2, P_DEPTHS = 3, P_LEAVES = 4, P_ACC = 5;
@@ -251,18 +173,15 @@ function walkModule(cols: number): Uint8Array<ArrayBuffer> {
   for (let f = 0; f < cols; f++) {
     code.push(...get(P_ACC), ...get(L_ACC + f), ...mem(OP.f64Store, 3, 8 * f));
   }
-  code.push(...get(L_SUM), OP.end);
-  const locals = [...uleb(2), ...uleb(I32_LOCALS), I32, ...uleb(1 + cols), F64];
-  const body = [...locals, ...code];
-  const params = Array.from({ length: PARAMS }, () => [I32]);
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, vec([[0x60, ...vec(params), ...vec([[F64]])]])),
-    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name("walk"), 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ]);
+  code.push(...get(L_SUM));
+  return oneFunctionModule({
+    name: "walk",
+    params: PARAMS,
+    i32Locals: I32_LOCALS,
+    f64Locals: 1 + cols,
+    body: code,
+    result: F64,
+  });
 }
 
 const MODULES = new Map<number, WebAssembly.Module>();

@@ -1,0 +1,138 @@
+/**
+ * A minimal WebAssembly assembler: the instructions fraudlab's hand-built
+ * walks use (the Isolation Forest's serving walk, the tree ensembles'
+ * batch walk), with LEB128 encoding, sections and a few structured forms.
+ * The modules are assembled at run time from these instructions, so the
+ * repository holds no binary and needs no toolchain.
+ * @module
+ */
+
+/** Value types. */
+export const I32 = 0x7f, F64 = 0x7c;
+/** Opcodes. */
+export const OP = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Load: 0x28,
+  f32Load: 0x2a,
+  f64Load: 0x2b,
+  f64Store: 0x39,
+  i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32GeS: 0x4e,
+  i32GtS: 0x4a,
+  f32Le: 0x5f,
+  f32Ge: 0x60,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Or: 0x72,
+  i32Xor: 0x73,
+  i32Shl: 0x74,
+  i32ShrS: 0x75,
+  f64Add: 0xa0,
+  f64PromoteF32: 0xbb,
+} as const;
+/** The empty block type. */
+export const EMPTY = 0x40;
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** Signed LEB128. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** A vector: its length, then its items. */
+export const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+/** A section: id, byte length, body. */
+export const section = (
+  id: number,
+  body: number[],
+): number[] => [id, ...uleb(body.length), ...body];
+/** A name (ASCII). */
+export const wasmName = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+/** `local.get i`. */
+export const get = (i: number): number[] => [OP.localGet, ...uleb(i)];
+/** `local.set i`. */
+export const set = (i: number): number[] => [OP.localSet, ...uleb(i)];
+/** `local.tee i`. */
+export const tee = (i: number): number[] => [OP.localTee, ...uleb(i)];
+/** `i32.const v`. */
+export const i32 = (v: number): number[] => [OP.i32Const, ...sleb(v)];
+/** `body` repeated until `exit` (an i32 condition) holds, tested before each pass. */
+export const loop = (exit: number[], body: number[]): number[] => [
+  OP.block,
+  EMPTY,
+  OP.loop,
+  EMPTY,
+  ...exit,
+  OP.brIf,
+  1,
+  ...body,
+  OP.br,
+  0,
+  OP.end,
+  OP.end,
+];
+/** A load or store with its alignment (log2 bytes) and constant offset. */
+export const mem = (op: number, align: number, offset: number): number[] => [
+  op,
+  align,
+  ...uleb(offset),
+];
+
+/**
+ * A module of one function `name` taking `params` i32 parameters, with
+ * i32 and f64 locals, importing its memory as `env.mem`.
+ *
+ * @param fn the function: name, parameter count, locals, body (without the final `end`) and result type (or none)
+ * @returns the module's bytes
+ */
+export function oneFunctionModule(fn: {
+  name: string;
+  params: number;
+  i32Locals: number;
+  f64Locals: number;
+  body: number[];
+  result: number | null;
+}): Uint8Array<ArrayBuffer> {
+  const locals = [...uleb(2), ...uleb(fn.i32Locals), I32, ...uleb(fn.f64Locals), F64];
+  const body = [...locals, ...fn.body, OP.end];
+  const params = Array.from({ length: fn.params }, () => [I32]);
+  const results = fn.result === null ? [] : [[fn.result]];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, vec([[0x60, ...vec(params), ...vec(results)]])),
+    ...section(2, vec([[...wasmName("env"), ...wasmName("mem"), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...wasmName(fn.name), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
