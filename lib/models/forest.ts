@@ -42,7 +42,8 @@ import {
 import { ParallelHists } from "./trees_parallel.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { scoreSplit } from "./split_score.ts";
-import { treeExpectation, TreeShap } from "./treeshap.ts";
+import { treeExpectation } from "./treeshap.ts";
+import { FastTreeShap } from "./treeshap_fast.ts";
 
 /** Features each split of a forest considers: "sqrt", "all", or a share (0, 1]. */
 function featuresPerSplit(spec: string | number, d: number): number {
@@ -52,12 +53,15 @@ function featuresPerSplit(spec: string | number, d: number): number {
   return Math.max(1, Math.min(d, Math.round(share * d)));
 }
 
+/** Bytes of TreeSHAP tables a forest may hold. */
+const FOREST_SHAP_BUDGET = 32 * 1024 * 1024;
+
 /** A forest or a tree: trees whose leaf values (fraud shares) are averaged. */
 class TreeAverage implements Detector {
   trees: Tree[] = [];
   cols = 0;
   maxDepth = 1;
-  #shap: TreeShap | null = null;
+  #shap: FastTreeShap | null = null;
   #expected = 0;
   #phi = new Float64Array(0);
   #plan: WalkPlan | null = null;
@@ -160,7 +164,7 @@ class TreeAverage implements Detector {
     this.trees = trees;
     this.cols = shape.cols;
     this.maxDepth = shape.maxDepth;
-    this.#shap = new TreeShap(shape.maxDepth);
+    this.#shap = null; // tabled on the first explanation
     this.#expected = trees.reduce((s, t) => s + treeExpectation(t), 0) / trees.length;
     this.#phi = new Float64Array(shape.cols);
     this.#plan = this.#walk = null;
@@ -224,10 +228,10 @@ class TreeAverage implements Detector {
     const phi = this.#phi;
     phi.fill(0);
     let s = 0;
-    for (const t of trees) {
-      s += t.value[leafOf(t, row)];
-      this.#shap!.explainTree(t, row, phi);
-    }
+    for (const t of trees) s += t.value[leafOf(t, row)];
+    // Deep forest trees have wide paths: a smaller table budget, the rest by Algorithm 2.
+    this.#shap ??= new FastTreeShap(trees, { maxDepth: this.maxDepth, budget: FOREST_SHAP_BUDGET });
+    this.#shap.explain(row, phi);
     for (let j = 0; j < phi.length; j++) contributions[j] = phi[j] / trees.length;
     return Math.fround(s / trees.length);
   }

@@ -13,7 +13,8 @@
  * best round.
  *
  * Score = the margin (log-odds). Explanation = exact TreeSHAP values of the
- * margin; with the expected value they sum to it.
+ * margin (tabled per leaf on the first explanation: treeshap_fast.ts); with
+ * the expected value they sum to it.
  * @module
  */
 import { join } from "node:path";
@@ -46,7 +47,8 @@ import {
 import { ParallelHists } from "./trees_parallel.ts";
 import { scoreSplit } from "./split_score.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
-import { treeExpectation, TreeShap } from "./treeshap.ts";
+import { treeExpectation } from "./treeshap.ts";
+import { FastTreeShap } from "./treeshap_fast.ts";
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
@@ -81,7 +83,7 @@ export function ensembleMargin(e: Ensemble, row: ArrayLike<number>): number {
 class GradientBoosting implements Detector {
   readonly kind = "gbdt";
   ensemble: Ensemble | null = null;
-  #shap: TreeShap | null = null;
+  #shap: FastTreeShap | null = null;
   #expected = 0;
   #phi: Float64Array = new Float64Array(0);
   #plan: WalkPlan | null = null;
@@ -224,7 +226,7 @@ class GradientBoosting implements Detector {
   useEnsemble(e: Ensemble): void {
     this.ensemble = e;
     this.#plan = this.#walk = null;
-    this.#shap = new TreeShap(e.maxDepth);
+    this.#shap = null; // tabled on the first explanation
     this.#expected = e.base + e.trees.reduce((s, t) => s + treeExpectation(t), 0);
     this.#phi = new Float64Array(e.cols);
   }
@@ -283,10 +285,9 @@ class GradientBoosting implements Detector {
     const phi = this.#phi;
     phi.fill(0);
     let m = e.base;
-    for (const t of e.trees) {
-      m += t.value[leafOf(t, row)];
-      this.#shap!.explainTree(t, row, phi);
-    }
+    for (const t of e.trees) m += t.value[leafOf(t, row)];
+    this.#shap ??= new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
+    this.#shap.explain(row, phi);
     for (let j = 0; j < phi.length; j++) contributions[j] = phi[j];
     return Math.fround(m);
   }

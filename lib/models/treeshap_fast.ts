@@ -1,0 +1,231 @@
+/**
+ * Exact TreeSHAP with precomputation, in the spirit of Fast TreeSHAP v2
+ * (Yang, 2021): the same Shapley values as Algorithm 2
+ * (`treeshap.ts`), with the part that does not depend on the row computed
+ * once per leaf.
+ *
+ * Per leaf, with the unique features P of its path (m of them), each
+ * feature's zero fraction z_j (the product of the cover ratios of the path's
+ * nodes that split on it) and, for a row, the set H of features whose every
+ * path node the row follows ("hot"), the leaf's game is
+ * g(S) = v · Π_{j∈S∩P} 1[j∈H] · Π_{j∈P∖S} z_j. Its Shapley values are
+ *
+ * - for a cold feature i (in P, not in H): −T(H), the same for all of them;
+ * - for a hot feature i: (1 − z_i)/z_i · T(H ∖ {i}),
+ *
+ * with T(A) = v · Π_{j∈P∖A} z_j · Σ_{S⊆A} w(|S|, m) Π_{j∈A∖S} z_j and
+ * w(s, m) = s!(m − s − 1)!/m!. T is tabled for every subset A of P (2^m
+ * numbers a leaf), so a row costs one pass over the tree's nodes computing
+ * H at every leaf (parents come before children) and m table reads a leaf: about T·L·D steps, against T·L·D² for
+ * Algorithm 2. A tree with a zero fraction of 0 on some path, or a leaf
+ * with more than {@linkcode FAST_MAX_PATH} unique features, or past the
+ * memory budget, is explained by Algorithm 2 instead (same values).
+ * @module
+ */
+import type { Tree } from "./trees.ts";
+import { TreeShap } from "./treeshap.ts";
+
+/** Most unique features a leaf's path may have for its table (2^12 numbers). */
+export const FAST_MAX_PATH = 12;
+/** Default budget of the tables (bytes). */
+export const FAST_DEFAULT_BUDGET = 64 * 1024 * 1024;
+
+/** One tree's precomputed tables. */
+interface FastTree {
+  tree: Tree;
+  /** Per internal node: the slot (bit) of its feature among the path's unique features. */
+  slot: Int32Array;
+  /** Per node (leaves only): where its table starts in `table`. */
+  tableAt: Int32Array;
+  /** Per node (leaves only): where its features and coefficients start in `feats`/`coef`. */
+  featAt: Int32Array;
+  /** Per node (leaves only): its number of unique path features. */
+  width: Int32Array;
+  feats: Int32Array;
+  /** (1 − z_i)/z_i per leaf feature. */
+  coef: Float64Array;
+  table: Float64Array;
+}
+
+function factorials(n: number): Float64Array {
+  const f = new Float64Array(n + 1);
+  f[0] = 1;
+  for (let i = 1; i <= n; i++) f[i] = f[i - 1] * i;
+  return f;
+}
+const FACT = factorials(FAST_MAX_PATH + 1);
+
+/** The tables of one tree, or null when it must be explained by Algorithm 2. */
+function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
+  const m = tree.feature.length;
+  const slot = new Int32Array(m).fill(-1);
+  const tableAt = new Int32Array(m).fill(-1), featAt = new Int32Array(m).fill(-1);
+  const width = new Int32Array(m);
+  const feats: number[] = [], coef: number[] = [];
+  const tables: Float64Array[] = [];
+  let tableSize = 0;
+  // Depth-first with the path's unique features and their zero fractions.
+  const pathF: number[] = [], pathZ: number[] = [];
+  let ok = true;
+  const visit = (node: number) => {
+    if (!ok) return;
+    const f = tree.feature[node];
+    if (f < 0) {
+      const w = pathF.length;
+      const size = 1 << w;
+      // Too wide, a zero fraction of 0, or past the budget: stop before computing more tables.
+      if (
+        w > FAST_MAX_PATH || pathZ.some((z) => !(z > 0)) ||
+        (tableSize + size + feats.length + w) * 8 > budget.bytes
+      ) {
+        ok = false;
+        return;
+      }
+      tableAt[node] = tableSize;
+      featAt[node] = feats.length;
+      width[node] = w;
+      for (let k = 0; k < w; k++) {
+        feats.push(pathF[k]);
+        coef.push((1 - pathZ[k]) / pathZ[k]);
+      }
+      const t = new Float64Array(size);
+      const v = tree.value[node];
+      // e[k] = elementary symmetric polynomial of degree k of the z's in A.
+      const e = new Float64Array(w + 1);
+      for (let A = 0; A < size; A++) {
+        e.fill(0);
+        e[0] = 1;
+        let outside = 1, count = 0;
+        for (let j = 0; j < w; j++) {
+          if (A & (1 << j)) {
+            count++;
+            for (let k = count; k > 0; k--) e[k] += e[k - 1] * pathZ[j];
+          } else outside *= pathZ[j];
+        }
+        // Σ_{S⊆A} w(|S|, w) Π_{A∖S} z = Σ_k w(|A| − k, w) e_k.
+        // A coalition holds at most m − 1 features besides the one credited: T of the
+        // full set is never read (it is stored as 0, so the branch-free reads stay finite).
+        let sum = 0;
+        for (let k = 0; k <= count; k++) {
+          const s = count - k;
+          if (s < w) sum += ((FACT[s] * FACT[w - s - 1]) / FACT[w]) * e[k];
+        }
+        if (count === w) sum = 0;
+        t[A] = v * outside * sum;
+      }
+      tables.push(t);
+      tableSize += size;
+      return;
+    }
+    let k = pathF.indexOf(f);
+    const fresh = k < 0;
+    if (fresh) {
+      k = pathF.length;
+      pathF.push(f);
+      pathZ.push(1);
+    }
+    slot[node] = k;
+    const before = pathZ[k], cover = tree.cover[node];
+    for (const child of [tree.left[node], tree.right[node]]) {
+      pathZ[k] = before * (tree.cover[child] / cover);
+      visit(child);
+    }
+    pathZ[k] = before;
+    if (fresh) {
+      pathF.pop();
+      pathZ.pop();
+    }
+  };
+  visit(0);
+  if (!ok) return null;
+  budget.bytes -= (tableSize + feats.length) * 8;
+  const table = new Float64Array(tableSize);
+  let at = 0;
+  for (const t of tables) {
+    table.set(t, at);
+    at += t.length;
+  }
+  return {
+    tree,
+    slot,
+    tableAt,
+    featAt,
+    width,
+    feats: Int32Array.from(feats),
+    coef: Float64Array.from(coef),
+    table,
+  };
+}
+
+/** Explains rows of an ensemble with precomputed tables (see the module doc). */
+export class FastTreeShap {
+  readonly #fast: (FastTree | null)[];
+  readonly #trees: Tree[];
+  readonly #slow: TreeShap;
+  /** Each node's hot mask during a walk (grown to the largest tree). */
+  #mask = new Int32Array(0);
+  /** Bytes the tables take. */
+  readonly bytes: number;
+  /** Trees explained by Algorithm 2 (no table). */
+  readonly slowTrees: number;
+
+  /**
+   * @param trees the ensemble's trees
+   * @param options the deepest tree, and the tables' memory budget in bytes
+   */
+  constructor(trees: Tree[], options: { maxDepth: number; budget?: number }) {
+    const budget = { bytes: options.budget ?? FAST_DEFAULT_BUDGET };
+    const start = budget.bytes;
+    this.#trees = trees;
+    this.#fast = trees.map((t) => precompute(t, budget));
+    this.bytes = start - budget.bytes;
+    this.slowTrees = this.#fast.filter((f) => f === null).length;
+    this.#slow = new TreeShap(options.maxDepth);
+  }
+
+  #masks(nodes: number): Int32Array {
+    if (this.#mask.length < nodes) this.#mask = new Int32Array(nodes);
+    return this.#mask;
+  }
+
+  /**
+   * Adds the ensemble's Shapley values for `row` into `phi`.
+   *
+   * @param row the row's features
+   * @param phi per-feature contributions, added to
+   */
+  explain(row: ArrayLike<number>, phi: Float64Array): void {
+    for (let k = 0; k < this.#trees.length; k++) {
+      const ft = this.#fast[k];
+      if (!ft) {
+        this.#slow.explainTree(this.#trees[k], row, phi);
+        continue;
+      }
+      const { feature, threshold, left, right, defaultLeft } = ft.tree;
+      const { slot, tableAt, featAt, width, feats, coef, table } = ft;
+      // Parents come before their children: one pass sets every node's hot mask.
+      const mask = this.#masks(feature.length);
+      mask[0] = -1; // every feature hot
+      for (let node = 0; node < feature.length; node++) {
+        const f = feature[node];
+        const m = mask[node];
+        if (f < 0) {
+          const w = width[node], H = m & ((1 << w) - 1), base = tableAt[node];
+          const fa = featAt[node], cold = table[base + H];
+          for (let j = 0; j < w; j++) {
+            // Branch-free: a hot feature takes its coefficient × T(H ∖ {j}), a cold one −T(H).
+            const hot = (H >> j) & 1;
+            phi[feats[fa + j]] += hot * coef[fa + j] * table[base + (H ^ (1 << j))] -
+              (1 - hot) * cold;
+          }
+          continue;
+        }
+        const x = row[f];
+        const goesLeft = x !== x ? defaultLeft[node] === 1 : x < threshold[node];
+        const off = m & ~(1 << slot[node]);
+        mask[left[node]] = goesLeft ? m : off;
+        mask[right[node]] = goesLeft ? off : m;
+      }
+    }
+  }
+}
