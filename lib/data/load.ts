@@ -163,13 +163,41 @@ function toLabel(frame: Frame, file: string, column: string): pl.Expr {
 /** A time column is converted by an expression, or (text datetimes) parsed to a ready series. */
 type TimeColumn = { expr: pl.Expr } | { series: pl.Series };
 
+/**
+ * Text datetimes parsed in the format polars infers from the first value,
+ * or else as RFC 3339 with a `Z` or an offset (`%+`, converted to UTC);
+ * null when neither applies. Values that do not parse become null (the
+ * caller names the first).
+ */
+function parseDatetimes(frame: Frame, column: string): Frame | null {
+  for (const format of [undefined, "%+"]) {
+    try {
+      const col = pl.col(column).str.strptime(pl.Datetime("ms"), format as string);
+      const parsed = frame.select(col.alias("v"));
+      if (format === undefined || parsed.getColumn("v").nullCount() < frame.height) return parsed;
+    } catch {
+      // the next format
+    }
+  }
+  return null;
+}
+
 function toTime(frame: Frame, file: string, column: string): TimeColumn {
   const s = frame.getColumn(column);
   if (s.dtype.variant === "Datetime" || s.dtype.variant === "Date") {
     return { expr: pl.col(column).cast(pl.Datetime("ms")).alias(column) };
   }
   if (parsesAsNumber(frame, column)) return { expr: toFloat(frame, file, column) };
-  const parsed = frame.select(pl.col(column).str.strptime(pl.Datetime("ms")).alias("v"));
+  const parsed = parseDatetimes(frame, column);
+  if (!parsed) {
+    const first = rowOf(frame, pl.col(column).isNotNull());
+    throw new UserError(
+      `${where(file, column, Math.max(first, 0))}: ${
+        valueAt(frame, column, Math.max(first, 0))
+      } is not a datetime (expected ISO 8601 like 2025-01-31T13:45:00, 2025-01-31T13:45:00Z or ` +
+        `2025-01-31T13:45:00+02:00, or numeric seconds)`,
+    );
+  }
   const bad = rowOf(
     frame.withColumns(parsed.getColumn("v").rename("__v")),
     pl.col(column).isNotNull().and(pl.col("__v").isNull()),

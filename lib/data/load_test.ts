@@ -187,3 +187,21 @@ Deno.test("load: a spec's range clamps a numeric column; a bad range is refused 
   });
   assert.deepEqual(proto.frame.getColumn("constructor").toArray(), [5, 7]);
 });
+
+Deno.test("load: text times with Z or an offset read as UTC; a time that is no datetime names its row", async () => {
+  const { timesMs } = await import("../features/velocity.ts");
+  const spec: DatasetSpec = { name: "t", label: "y", time: "at", numeric: ["a"], categorical: [] };
+  const ds = load(
+    "y,a,at\n0,1,2025-01-01T00:00:00.000Z\n1,2,2025-01-01T03:00:00+02:00\n0,3,2025-01-02T00:00:00Z\n",
+    spec,
+  );
+  assert.deepEqual(Array.from(timesMs(ds.frame, "at")), [
+    Date.UTC(2025, 0, 1),
+    Date.UTC(2025, 0, 1, 1),
+    Date.UTC(2025, 0, 2),
+  ]);
+  assert.match(
+    loadError("y,a,at\n0,1,yesterday\n", spec),
+    /column "at", row 1 \(line 2\): "yesterday" is not a datetime/,
+  );
+});

@@ -88,6 +88,7 @@ class GradientBoosting implements Detector {
   #phi: Float64Array = new Float64Array(0);
   #plan: WalkPlan | null = null;
   #walk: BatchWalk | null = null;
+  readonly #one = new Float64Array(1);
 
   constructor(readonly params: Params) {
     const k = "gbdt";
@@ -276,8 +277,15 @@ class GradientBoosting implements Detector {
     return out;
   }
 
+  /** One row's margin through the batch walk (WebAssembly): the same sum as a plain walk, faster. */
   scoreRow(row: Float32Array): number {
-    return Math.fround(ensembleMargin(this.#fitted(), row));
+    const e = this.#fitted();
+    this.#plan ??= walkPlan(e.trees, e.cols);
+    this.#walk ??= planWalk(this.#plan);
+    const one = this.#one;
+    one[0] = e.base;
+    this.#walk({ data: row, rows: 1, cols: row.length, columns: [] }, one);
+    return Math.fround(one[0]);
   }
 
   scoreOne(row: Float32Array, contributions: Float32Array): number {

@@ -194,3 +194,16 @@ Deno.test("gbdt: leaf-wise growth holds at most maxLeaves leaves, goes deeper wh
   assert.deepEqual(Array.from(full.score(test)), Array.from(depthWise.score(test)));
   assert.throws(() => kind.create(resolveParams(kind, { maxLeaves: 5000 })), /maxLeaves/);
 });
+
+Deno.test("gbdt: one row's score (the serving path, through the batch walk) equals a plain walk and the batch score", async () => {
+  const { X, y } = tricky({ rows: 5000, cols: 6, seed: 23 });
+  const det = await fitted(X, y, { maxDepth: 5 });
+  const test = tricky({ rows: 500, cols: 6, seed: 24 }).X;
+  const batch = det.score(test);
+  for (let r = 0; r < test.rows; r++) {
+    const row = test.data.subarray(r * 6, (r + 1) * 6);
+    const one = det.scoreRow!(row);
+    assert.equal(one, Math.fround(ensembleMargin(det.ensemble, row)), `row ${r}`);
+    assert.equal(one, batch[r]);
+  }
+});
