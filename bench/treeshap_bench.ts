@@ -2,9 +2,11 @@
  * What one gbdt explanation costs: a 300-tree, depth-6 model on 100,000
  * Gaussian rows of 30 features, then rows explained one at a time by
  * TreeSHAP's Algorithm 2 and by the tabled TreeSHAP the model serves with,
- * and scored with and without reasons (the serving path).
+ * and scored with and without reasons (the serving path). With a peer spec
+ * and its CSV, the model is fitted on the mod5 training rows instead (the
+ * serve bench's champion) and their first rows are explained.
  *
- * deno run -A bench/treeshap_bench.ts [--trees 300] [--depth 6]
+ * deno run -A bench/treeshap_bench.ts [--trees 300] [--depth 6] [--peer-spec S --csv FILE]
  */
 import { getKind, resolveParams } from "../lib/models/mod.ts";
 import { blobs } from "../lib/testing/helpers.ts";
@@ -12,20 +14,44 @@ import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { TreeShap } from "../lib/models/treeshap.ts";
 import { FastTreeShap } from "../lib/models/treeshap_fast.ts";
 import type { Ensemble } from "../lib/models/gbdt.ts";
+import { loadDataset } from "../lib/data/load.ts";
+import { labelsOf } from "../lib/data/frame.ts";
+import { splitMod5 } from "../lib/data/split.ts";
+import {
+  featureFrame,
+  fitPipeline,
+  type Matrix,
+  transformFrame,
+} from "../lib/features/pipeline.ts";
+import { loadPeerSpec } from "./peer.ts";
 
 const flags = parseFlags(Deno.args, {
   trees: { type: "string", help: "trees (default 300)" },
   depth: { type: "string", help: "depth (default 6)" },
+  "peer-spec": { type: "string", help: "a peer spec: fit on its CSV's mod5 training rows" },
+  csv: { type: "string", help: "the peer spec's CSV" },
 });
 const trees = intFlag(flags.trees, { name: "trees", fallback: 300, min: 1 });
 const depth = intFlag(flags.depth, { name: "depth", fallback: 6, min: 1, max: 20 });
-const { X, y } = blobs({ rows: 100_000, cols: 30, seed: 1 });
+async function csvRows(specPath: string, csv: string): Promise<{ X: Matrix; y: Int8Array }> {
+  const { spec } = await loadPeerSpec(specPath);
+  const ds = await loadDataset(csv, spec);
+  const labels = labelsOf(ds);
+  const train = splitMod5(labels.length).train;
+  const ff = featureFrame(ds, null);
+  const X = transformFrame(fitPipeline(ff, train, {}), ff, { rows: train });
+  return { X, y: Int8Array.from(train, (i) => labels[i]) };
+}
+const { X, y } = flags["peer-spec"] && flags.csv
+  ? await csvRows(flags["peer-spec"] as string, flags.csv as string)
+  : blobs({ rows: 100_000, cols: 30, seed: 1 });
+const cols = X.cols;
 const kind = getKind("gbdt");
 const det = kind.create(resolveParams(kind, { nEstimators: trees, maxDepth: depth }));
 await det.fit(X, y, { seed: 0, quiet: true });
 const e = (det as unknown as { ensemble: Ensemble }).ensemble;
 const rows = 2000;
-const row = (r: number) => X.data.subarray(r * 30, (r + 1) * 30);
+const row = (r: number) => X.data.subarray(r * cols, (r + 1) * cols);
 const perRow = (f: (r: number) => void, n = rows) => {
   const t0 = performance.now();
   for (let r = 0; r < n; r++) f(r);
@@ -35,7 +61,7 @@ let t0 = performance.now();
 const fast = new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
 const tabled = performance.now() - t0;
 const slow = new TreeShap(e.maxDepth);
-const phi = new Float64Array(30), contrib = new Float32Array(30);
+const phi = new Float64Array(cols), contrib = new Float32Array(cols);
 for (let rep = 0; rep < 3; rep++) {
   const algo2 = perRow((r) => {
     for (const t of e.trees) slow.explainTree(t, row(r), phi);
