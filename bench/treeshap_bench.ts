@@ -57,7 +57,7 @@ const perRow = (f: (r: number) => void, n = rows) => {
   for (let r = 0; r < n; r++) f(r);
   return ((performance.now() - t0) * 1000) / n;
 };
-let t0 = performance.now();
+const t0 = performance.now();
 const fast = new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
 const tabled = performance.now() - t0;
 const slow = new TreeShap(e.maxDepth);
