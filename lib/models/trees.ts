@@ -21,6 +21,7 @@
 import type { Matrix } from "../features/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 import { sortFloat64 } from "../util/sort.ts";
+import { HistKernel } from "./trees_hist.ts";
 
 /** Bins per feature at most (bin 255 holds missing values). */
 export const MAX_BINS = 255;
@@ -210,21 +211,19 @@ export function addRows(
 export function sequentialHists(
   data: { binned: Uint8Array; rows: number; cols: number },
 ): HistBuilder {
-  const order = new Int32Array(data.rows);
-  const g = new Float64Array(data.rows), h = new Float64Array(data.rows);
+  const kernel = new HistKernel({ rows: data.rows, cols: data.cols, slots: 1 });
+  kernel.binned.set(data.binned);
   return {
-    order,
-    g,
-    h,
+    order: kernel.order,
+    g: kernel.g,
+    h: kernel.h,
     build(ranges, features) {
+      kernel.setFeatures(features);
       const out: Float64Array[] = [];
       for (let k = 0; k < ranges.length; k += 2) {
         const start = ranges[k], end = ranges[k + 1], mid = start + ((end - start) >> 1);
-        const a = new Float64Array(histLength(features.length));
-        const b = new Float64Array(a.length);
-        const common = { binned: data.binned, cols: data.cols, g, h, order, features };
-        addRows(a, { ...common, start, end: mid });
-        addRows(b, { ...common, start: mid, end });
+        const a = kernel.add(0, start, mid).slice();
+        const b = kernel.add(0, mid, end);
         for (let q = 0; q < a.length; q++) a[q] += b[q];
         out.push(a);
       }

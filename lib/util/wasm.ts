@@ -8,7 +8,7 @@
  */
 
 /** Value types. */
-export const I32 = 0x7f, F64 = 0x7c;
+export const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
 /** Opcodes. */
 export const OP = {
   block: 0x02,
@@ -39,6 +39,16 @@ export const OP = {
   i32ShrS: 0x75,
   f64Add: 0xa0,
   f64PromoteF32: 0xbb,
+  i32Load8U: 0x2d,
+} as const;
+
+/** SIMD instructions (the 0xFD prefix, then the opcode's LEB128). */
+export const SIMD = {
+  v128Load: [0xfd, 0x00],
+  v128Store: [0xfd, 0x0b],
+  f64x2Splat: [0xfd, 0x14],
+  f64x2ReplaceLane: [0xfd, 0x22],
+  f64x2Add: [0xfd, 0xf0, 0x01],
 } as const;
 /** The empty block type. */
 export const EMPTY = 0x40;
@@ -120,17 +130,32 @@ export function oneFunctionModule(fn: {
   params: number;
   i32Locals: number;
   f64Locals: number;
+  /** v128 locals, after the f64 ones. */
+  v128Locals?: number;
   body: number[];
   result: number | null;
+  /** Import a shared memory of this many 64 KiB pages at most (threads share it). */
+  sharedPages?: number;
 }): Uint8Array<ArrayBuffer> {
-  const locals = [...uleb(2), ...uleb(fn.i32Locals), I32, ...uleb(fn.f64Locals), F64];
+  const v128 = fn.v128Locals ?? 0;
+  const locals = [
+    ...uleb(v128 ? 3 : 2),
+    ...uleb(fn.i32Locals),
+    I32,
+    ...uleb(fn.f64Locals),
+    F64,
+    ...(v128 ? [...uleb(v128), V128] : []),
+  ];
+  const limits = fn.sharedPages === undefined
+    ? [0x00, ...uleb(1)]
+    : [0x03, ...uleb(1), ...uleb(fn.sharedPages)];
   const body = [...locals, ...fn.body, OP.end];
   const params = Array.from({ length: fn.params }, () => [I32]);
   const results = fn.result === null ? [] : [[fn.result]];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, vec([[0x60, ...vec(params), ...vec(results)]])),
-    ...section(2, vec([[...wasmName("env"), ...wasmName("mem"), 0x02, 0x00, ...uleb(1)]])),
+    ...section(2, vec([[...wasmName("env"), ...wasmName("mem"), 0x02, ...limits]])),
     ...section(3, vec([[0]])),
     ...section(7, vec([[...wasmName(fn.name), 0x00, 0]])),
     ...section(10, vec([[...uleb(body.length), ...body]])),
