@@ -105,8 +105,8 @@ class TreeAverage implements Detector {
     const binned = binMatrix(X, bins);
     const columns = binColumns(binned, { rows: n, cols: d });
     const builder = (p.threads as number) > 1
-      ? new ParallelHists({ binned, rows: n, cols: d })
-      : sequentialHists({ binned, rows: n, cols: d });
+      ? new ParallelHists({ binned, columns, rows: n, cols: d })
+      : sequentialHists({ binned, columns, rows: n, cols: d });
     const rng = new Rng(options.seed);
     const forest = k === "rf";
     const count = forest ? p.nEstimators as number : 1;

@@ -50,7 +50,6 @@ import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.
 import { treeExpectation } from "./treeshap.ts";
 import { FastTreeShap } from "./treeshap_fast.ts";
 
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 export { PARALLEL_MIN_ROWS } from "./split_score.ts";
 
@@ -129,12 +128,13 @@ class GradientBoosting implements Detector {
     const bins = fitBins(X, { maxBins: p.maxBins as number });
     const binned = binMatrix(X, bins);
     const columns = binColumns(binned, { rows: n, cols: d });
-    const margin = new Float64Array(n).fill(base);
     const threads = p.threads as number;
     const builder = threads > 1
-      ? new ParallelHists({ binned, rows: n, cols: d })
-      : sequentialHists({ binned, rows: n, cols: d });
-    const { g, h } = builder;
+      ? new ParallelHists({ binned, columns, rows: n, cols: d })
+      : sequentialHists({ binned, columns, rows: n, cols: d });
+    // Margins and labels live in the builder's memory: gradients are computed on its threads.
+    const margin = builder.margin.fill(base);
+    builder.labels.set(y);
     const rng = new Rng(options.seed);
     const rounds = p.nEstimators as number;
     const maxDepth = p.maxDepth as number;
@@ -148,12 +148,7 @@ class GradientBoosting implements Detector {
     const bar = progress("gbdt", rounds, { unit: "trees", quiet: options.quiet });
     try {
       for (let t = 0; t < rounds; t++) {
-        for (let i = 0; i < n; i++) {
-          const q = sigmoid(margin[i]);
-          const w = y[i] ? spw : 1;
-          g[i] = (q - y[i]) * w;
-          h[i] = Math.max(q * (1 - q), 1e-16) * w;
-        }
+        builder.gradients(spw);
         const sample = sampleTree(rng, {
           rows: n,
           cols: d,

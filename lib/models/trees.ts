@@ -151,8 +151,49 @@ export interface HistBuilder {
   readonly g: Float64Array;
   /** Hessians per row. */
   readonly h: Float64Array;
+  /** Margins per row (the builder's memory; gbdt keeps its margins here). */
+  readonly margin: Float64Array;
+  /** Labels per row (the builder's memory; gbdt fills them once). */
+  readonly labels: Int8Array;
   /** One histogram (features × 256 bins × (g, h)) per (start, end) pair of `ranges`. */
   build(ranges: Int32Array, features: Int32Array): Float64Array[];
+  /**
+   * Partitions nodes' rows of `order`, stably, left rows first: `nodes`
+   * holds (start, end, feature, bin, missing-left) per node; returns each
+   * node's end of its left rows.
+   */
+  partition(nodes: Int32Array): Int32Array;
+  /** Log-loss gradients and hessians of every row from `margin` and `labels`. */
+  gradients(scalePosWeight: number): void;
+}
+
+/** Words per node in a {@linkcode HistBuilder.partition} request. */
+export const PARTITION_WORDS = 5;
+
+/**
+ * Joins the parts of a node partitioned in two halves: the first half's
+ * left rows in place from `start`, its right rows in scratch from `start`;
+ * the second half's left rows in place from `mid`, its right rows in
+ * scratch from `mid`. Afterwards order[start..end) holds the left rows of
+ * both halves, then the right rows of both, each in their original order,
+ * exactly as one stable partition of the whole range leaves them.
+ *
+ * @returns the end of the left rows
+ */
+export function joinHalves(
+  rows: { order: Int32Array; scratch: Int32Array },
+  node: { start: number; mid: number; end: number; leftA: number; leftB: number },
+): number {
+  const { order, scratch } = rows;
+  const { start, mid, end, leftA, leftB } = node;
+  const rightA = mid - start - leftA, rightB = end - mid - leftB;
+  let at = start + leftA;
+  order.copyWithin(at, mid, mid + leftB);
+  at += leftB;
+  order.set(scratch.subarray(start, start + rightA), at);
+  at += rightA;
+  order.set(scratch.subarray(mid, mid + rightB), at);
+  return start + leftA + leftB;
 }
 
 /** Entries of one histogram: features × 256 bins × (g, h). */
@@ -209,14 +250,17 @@ export function addRows(
 
 /** Histograms on this thread (both halves of each range, summed as {@linkcode HistBuilder} says). */
 export function sequentialHists(
-  data: { binned: Uint8Array; rows: number; cols: number },
+  data: { binned: Uint8Array; columns: Uint8Array; rows: number; cols: number },
 ): HistBuilder {
   const kernel = new HistKernel({ rows: data.rows, cols: data.cols, slots: 1 });
   kernel.binned.set(data.binned);
+  kernel.columns.set(data.columns);
   return {
     order: kernel.order,
     g: kernel.g,
     h: kernel.h,
+    margin: kernel.margin,
+    labels: kernel.labels,
     build(ranges, features) {
       kernel.setFeatures(features);
       const out: Float64Array[] = [];
@@ -228,6 +272,23 @@ export function sequentialHists(
         out.push(a);
       }
       return out;
+    },
+    partition(nodes) {
+      const ends = new Int32Array(nodes.length / PARTITION_WORDS);
+      for (let k = 0, w = 0; k < ends.length; k++, w += PARTITION_WORDS) {
+        const start = nodes[w], end = nodes[w + 1];
+        const split = { feature: nodes[w + 2], bin: nodes[w + 3], left: nodes[w + 4] };
+        const left = kernel.partition(start, end, split);
+        kernel.order.set(
+          kernel.scratch.subarray(start, start + (end - start - left)),
+          start + left,
+        );
+        ends[k] = start + left;
+      }
+      return ends;
+    },
+    gradients(spw) {
+      kernel.gradients(0, data.rows, spw);
     },
   };
 }
@@ -396,22 +457,11 @@ export function growTree(
     hist: null,
   }];
   level[0].hist = builder.build(Int32Array.of(0, count), features)[0];
-  const scratch = new Int32Array(count);
   /** (leaf node, start, end) triples into `order`. */
   const leaves: number[] = [];
-  /** Partitions a node's rows by its split (left first, stable) and makes its two children. */
-  const splitNode = (nr: NodeRows, split: Split): [NodeRows, NodeRows] => {
-    const node = nr.node;
-    const col = data.columns.subarray(split.feature * n, (split.feature + 1) * n);
-    let a = nr.start, bcount = 0;
-    for (let r = nr.start; r < nr.end; r++) {
-      const i = order[r];
-      const bin = col[i];
-      const goesLeft = bin === MISSING_BIN ? split.defaultLeft : bin <= split.bin;
-      if (goesLeft) order[a++] = i;
-      else scratch[bcount++] = i;
-    }
-    order.set(scratch.subarray(0, bcount), a);
+  /** The two children of a node whose rows `partition` split at `leftEnd`. */
+  const splitNode = (nr: NodeRows, split: Split, leftEnd: number): [NodeRows, NodeRows] => {
+    const node = nr.node, a = leftEnd;
     const l = newNode(), r = newNode();
     feature[node] = split.feature;
     threshold[node] = bins.cuts[split.feature][split.bin];
@@ -431,6 +481,17 @@ export function growTree(
       hist: null,
     };
     return [L, R];
+  };
+  /** The partition request of nodes and their splits. */
+  const request = (pairs: { nr: NodeRows; split: Split }[]) => {
+    const nodes = new Int32Array(PARTITION_WORDS * pairs.length);
+    pairs.forEach(({ nr, split }, k) => {
+      nodes.set(
+        [nr.start, nr.end, split.feature, split.bin, split.defaultLeft ? 1 : 0],
+        PARTITION_WORDS * k,
+      );
+    });
+    return builder.partition(nodes);
   };
   /** A node's value and cover, and its best split (null: it stays a leaf, listed in `leaves`). */
   const settle = (nr: NodeRows): Split | null => {
@@ -454,7 +515,7 @@ export function growTree(
       for (let q = 1; q < open.length; q++) if (open[q].split.gain > open[k].split.gain) k = q;
       const { nr, split } = open[k];
       open.splice(k, 1);
-      const [L, R] = splitNode(nr, split);
+      const [L, R] = splitNode(nr, split, request([{ nr, split }])[0]);
       if (L.depth < maxDepth) {
         const small = L.end - L.start <= R.end - R.start ? L : R;
         const sh = builder.build(Int32Array.of(small.start, small.end), features)[0];
@@ -479,10 +540,14 @@ export function growTree(
     const next: NodeRows[] = [];
     // Children whose histograms are built (the smaller of each pair), with their parents'.
     const small: NodeRows[] = [], large: NodeRows[] = [], parents: Float64Array[] = [];
+    const pairs: { nr: NodeRows; split: Split }[] = [];
     for (const nr of level) {
       const split = settle(nr);
-      if (!split) continue;
-      const [L, R] = splitNode(nr, split);
+      if (split) pairs.push({ nr, split });
+    }
+    const leftEnds = pairs.length ? request(pairs) : new Int32Array(0);
+    pairs.forEach(({ nr, split }, k) => {
+      const [L, R] = splitNode(nr, split, leftEnds[k]);
       if (L.depth < maxDepth) {
         // Histogram subtraction: build the smaller child, derive the other.
         const s = L.end - L.start <= R.end - R.start ? L : R;
@@ -492,7 +557,7 @@ export function growTree(
       }
       nr.hist = null;
       next.push(L, R);
-    }
+    });
     if (small.length) {
       const ranges = new Int32Array(2 * small.length);
       small.forEach((c, k) => {

@@ -17,6 +17,8 @@ import { get, i32, loop, mem, oneFunctionModule, OP, set, SIMD, tee } from "../u
 
 /** Bytes of one feature's histogram: 256 bins × (g, h) float64. */
 export const FEATURE_HIST_BYTES = 256 * 16;
+/** The bin of a missing value (as trees.ts's MISSING_BIN). */
+const MISSING = 255;
 /** Pages a shared kernel memory may grow to (the import's maximum). */
 export const MAX_PAGES = 65536;
 
@@ -167,6 +169,13 @@ export function histKernel(cols: number): WebAssembly.Module {
 export interface HistLayout {
   rows: number;
   binned: number;
+  /** The same bins column-major (partitions read one feature's column). */
+  columns: number;
+  /** Rows a partition sends right, before they follow the left ones. */
+  scratch: number;
+  /** Margins and labels (gbdt's gradients are computed from them on both threads). */
+  margin: number;
+  labels: number;
   order: number;
   g: number;
   h: number;
@@ -181,13 +190,31 @@ export interface HistLayout {
 export function histLayout(n: number, d: number, slots: number): HistLayout {
   const up = (x: number) => (x + 15) & ~15;
   const binned = 0;
-  const order = up(n * d);
+  const columns = up(n * d);
+  const scratch = up(columns + n * d);
+  const margin = up(scratch + 4 * n);
+  const labels = up(margin + 8 * n);
+  const order = up(labels + n);
   const g = up(order + 4 * n);
   const h = up(g + 8 * n);
   const features = up(h + 8 * n);
   const out = up(features + 4 * (d + 1));
   const bytes = out + slots * d * FEATURE_HIST_BYTES;
-  return { rows: n, binned, order, g, h, features, out, slots, bytes };
+  return {
+    rows: n,
+    binned,
+    columns,
+    scratch,
+    margin,
+    labels,
+    order,
+    g,
+    h,
+    features,
+    out,
+    slots,
+    bytes,
+  };
 }
 
 /** A kernel memory: shared, sized for the layout. */
@@ -229,6 +256,10 @@ export class HistKernel {
   readonly layout: HistLayout;
   readonly cols: number;
   readonly binned: Uint8Array;
+  readonly columns: Uint8Array;
+  readonly scratch: Int32Array;
+  readonly margin: Float64Array;
+  readonly labels: Int8Array;
   readonly order: Int32Array;
   readonly g: Float64Array;
   readonly h: Float64Array;
@@ -252,6 +283,10 @@ export class HistKernel {
     const L = this.layout, buf = this.memory.buffer as unknown as ArrayBuffer;
     const n = L.rows;
     this.binned = new Uint8Array(buf, L.binned, n * cols);
+    this.columns = new Uint8Array(buf, L.columns, n * cols);
+    this.scratch = new Int32Array(buf, L.scratch, n);
+    this.margin = new Float64Array(buf, L.margin, n);
+    this.labels = new Int8Array(buf, L.labels, n);
     this.order = new Int32Array(buf, L.order, n);
     this.g = new Float64Array(buf, L.g, n);
     this.h = new Float64Array(buf, L.h, n);
@@ -284,6 +319,41 @@ export class HistKernel {
     view.fill(0);
     if (end > start) (this.#every ? this.#fns.all : this.#fns.subset)(start, end, at, this.#nf);
     return view;
+  }
+
+  /**
+   * Partitions rows order[start..end) by a split, stably: the rows that go
+   * left stay in place from `start`, the others go to scratch[start..].
+   *
+   * @returns how many go left
+   */
+  partition(start: number, end: number, split: { feature: number; bin: number; left: number }) {
+    const n = this.layout.rows, order = this.order, scratch = this.scratch;
+    const col = this.columns.subarray(split.feature * n, (split.feature + 1) * n);
+    const bin = split.bin, missingLeft = split.left === 1;
+    let a = start, b = start;
+    for (let r = start; r < end; r++) {
+      const i = order[r];
+      const v = col[i];
+      if (v === MISSING ? missingLeft : v <= bin) order[a++] = i;
+      else scratch[b++] = i;
+    }
+    return a - start;
+  }
+
+  /**
+   * Binary log-loss gradients and hessians of rows [start, end) from their
+   * margins and labels, positives weighted by `spw`: g = (p − y)·w,
+   * h = max(p(1 − p), 1e-16)·w.
+   */
+  gradients(start: number, end: number, spw: number): void {
+    const { margin, labels: y, g, h } = this;
+    for (let i = start; i < end; i++) {
+      const q = 1 / (1 + Math.exp(-margin[i]));
+      const w = y[i] ? spw : 1;
+      g[i] = (q - y[i]) * w;
+      h[i] = Math.max(q * (1 - q), 1e-16) * w;
+    }
   }
 
   /** Histogram slot `slot` for the listed features. */

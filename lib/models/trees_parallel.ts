@@ -1,28 +1,38 @@
 /**
- * Histograms on two threads: this thread sums the first half of each row
- * range, a worker the second, with the same WebAssembly kernel over one
- * shared memory (`trees_hist.ts`: binned rows, order, gradients, hessians,
- * histogram slots), and the halves are added here, the same arithmetic as
- * {@linkcode sequentialHists}, so a model is identical with one thread or
- * two. One hand-off per tree level (all the level's ranges at once),
- * signalled with `Atomics.wait`/`notify`.
+ * Tree building on two threads: this thread takes the first half of each
+ * row range, a worker the second, over one shared memory (`trees_hist.ts`:
+ * binned rows, order, margins, gradients, hessians, histogram slots).
+ * Histograms: each half summed by the WebAssembly kernel, the halves added
+ * here, the same arithmetic as `sequentialHists`. Partitions: each half
+ * partitioned stably, then joined (`joinHalves`), the same order as one
+ * partition of the whole. Gradients: each half of the rows. So a model is
+ * identical with one thread or two. One hand-off per tree level (all the
+ * level's nodes at once), signalled with `Atomics.wait`/`notify`.
  * @module
  */
-import type { HistBuilder } from "./trees.ts";
+import { type HistBuilder, joinHalves, PARTITION_WORDS } from "./trees.ts";
 import { HistKernel } from "./trees_hist.ts";
 
 /** Ranges handed over at once at most (larger levels go in several hand-offs). */
 const MAX_RANGES = 64;
 
-/** Control words: [generation asked, generation done, ranges, features, closing]. */
-const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4;
+/** Control words: [generation asked, generation done, ranges, features, closing, job, pos weight]. */
+const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
+/** Jobs: histograms of the second halves, partitions of the second halves, gradients of the second half. */
+const HIST = 0, PARTITION = 1, GRADIENTS = 2;
 
 /** {@linkcode HistBuilder} with a worker thread for the second halves. */
 export class ParallelHists implements HistBuilder {
   readonly order: Int32Array;
   readonly g: Float64Array;
   readonly h: Float64Array;
+  readonly margin: Float64Array;
+  readonly labels: Int8Array;
   readonly #kernel: HistKernel;
+  readonly #results: Int32Array;
+  /** The positive weight of a gradients job. */
+  readonly #weight = new Float64Array(new SharedArrayBuffer(8));
+  readonly #rows: number;
   readonly #ctl: Int32Array;
   readonly #ranges: Int32Array;
   readonly #worker: Worker;
@@ -31,15 +41,20 @@ export class ParallelHists implements HistBuilder {
   /**
    * @param data the row-major bins and the matrix's shape
    */
-  constructor(data: { binned: Uint8Array; rows: number; cols: number }) {
+  constructor(data: { binned: Uint8Array; columns: Uint8Array; rows: number; cols: number }) {
     // Slot 0: this thread's halves; slots 1..MAX_RANGES: the worker's.
     this.#kernel = new HistKernel({ rows: data.rows, cols: data.cols, slots: 1 + MAX_RANGES });
     this.#kernel.binned.set(data.binned);
+    this.#kernel.columns.set(data.columns);
     this.order = this.#kernel.order;
     this.g = this.#kernel.g;
     this.h = this.#kernel.h;
+    this.margin = this.#kernel.margin;
+    this.labels = this.#kernel.labels;
+    this.#rows = data.rows;
     this.#ctl = new Int32Array(new SharedArrayBuffer(4 * 8));
-    this.#ranges = new Int32Array(new SharedArrayBuffer(4 * 2 * MAX_RANGES));
+    this.#ranges = new Int32Array(new SharedArrayBuffer(4 * PARTITION_WORDS * MAX_RANGES));
+    this.#results = new Int32Array(new SharedArrayBuffer(4 * MAX_RANGES));
     this.#worker = new Worker(new URL("./trees_worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -49,7 +64,61 @@ export class ParallelHists implements HistBuilder {
       cols: data.cols,
       ctl: this.#ctl,
       ranges: this.#ranges,
+      results: this.#results,
+      weight: this.#weight,
     });
+  }
+
+  /** Hands a job to the worker and returns its generation (wait with {@linkcode ParallelHists.#wait}). */
+  #ask(job: number, count: number, extra = 0): number {
+    Atomics.store(this.#ctl, JOB, job);
+    Atomics.store(this.#ctl, RANGES, count);
+    Atomics.store(this.#ctl, FEATURES, extra);
+    const gen = ++this.#generation;
+    Atomics.store(this.#ctl, ASKED, gen);
+    Atomics.notify(this.#ctl, ASKED);
+    return gen;
+  }
+
+  #wait(gen: number): void {
+    while (Atomics.load(this.#ctl, DONE) !== gen) Atomics.wait(this.#ctl, DONE, gen - 1, 1000);
+  }
+
+  partition(nodes: Int32Array): Int32Array {
+    const kernel = this.#kernel, count = nodes.length / PARTITION_WORDS;
+    const ends = new Int32Array(count);
+    for (let at = 0; at < count; at += MAX_RANGES) {
+      const part = Math.min(MAX_RANGES, count - at);
+      this.#ranges.set(nodes.subarray(PARTITION_WORDS * at, PARTITION_WORDS * (at + part)));
+      const gen = this.#ask(PARTITION, part);
+      const leftA = new Int32Array(part);
+      for (let k = 0; k < part; k++) {
+        const w = PARTITION_WORDS * (at + k), start = nodes[w], end = nodes[w + 1];
+        const mid = start + ((end - start) >> 1);
+        const split = { feature: nodes[w + 2], bin: nodes[w + 3], left: nodes[w + 4] };
+        leftA[k] = kernel.partition(start, mid, split);
+      }
+      this.#wait(gen);
+      for (let k = 0; k < part; k++) {
+        const w = PARTITION_WORDS * (at + k), start = nodes[w], end = nodes[w + 1];
+        const mid = start + ((end - start) >> 1);
+        ends[at + k] = joinHalves(kernel, {
+          start,
+          mid,
+          end,
+          leftA: leftA[k],
+          leftB: this.#results[k],
+        });
+      }
+    }
+    return ends;
+  }
+
+  gradients(scalePosWeight: number): void {
+    this.#weight[0] = scalePosWeight;
+    const gen = this.#ask(GRADIENTS, 0);
+    this.#kernel.gradients(0, this.#rows >> 1, scalePosWeight);
+    this.#wait(gen);
   }
 
   build(ranges: Int32Array, features: Int32Array): Float64Array[] {
@@ -60,17 +129,13 @@ export class ParallelHists implements HistBuilder {
       const part = ranges.subarray(at, Math.min(ranges.length, at + 2 * MAX_RANGES));
       const count = part.length / 2;
       this.#ranges.set(part);
-      Atomics.store(this.#ctl, RANGES, count);
-      Atomics.store(this.#ctl, FEATURES, features.length);
-      const gen = ++this.#generation;
-      Atomics.store(this.#ctl, ASKED, gen);
-      Atomics.notify(this.#ctl, ASKED);
+      const gen = this.#ask(HIST, count, features.length);
       const mine: Float64Array[] = [];
       for (let k = 0; k < count; k++) {
         const start = part[2 * k], end = part[2 * k + 1], mid = start + ((end - start) >> 1);
         mine.push(kernel.add(0, start, mid).slice());
       }
-      while (Atomics.load(this.#ctl, DONE) !== gen) Atomics.wait(this.#ctl, DONE, gen - 1, 1000);
+      this.#wait(gen);
       for (let k = 0; k < count; k++) {
         const a = mine[k], b = kernel.view(1 + k);
         for (let q = 0; q < a.length; q++) a[q] += b[q];
