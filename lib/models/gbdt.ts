@@ -50,7 +50,6 @@ import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.
 import { treeExpectation } from "./treeshap.ts";
 import { FastTreeShap } from "./treeshap_fast.ts";
 
-
 export { PARALLEL_MIN_ROWS } from "./split_score.ts";
 
 /** Validation log-loss of margins. */
