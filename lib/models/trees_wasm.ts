@@ -11,10 +11,9 @@
  * tree-major within a block. Leaf values are added in tree order in
  * float64, as the plain walk adds them: the margins are identical.
  *
- * Measured on the 1M-row synthetic data's model (300 trees of depth 6,
- * 200,000 rows, one thread): the flat lockstep walk in JavaScript
- * (trees_flat.ts) 663 ms, the complete-tree walk in JavaScript 317 ms, this
- * walk (see bench/treeshap_bench.ts's scoring line for the current figure).
+ * Scoring 200,000 rows with 300 trees of depth 6, beside XGBoost's predict:
+ * docs/benchmarks.md (bench/models_bench.ts); 8 and 4 rows in lockstep were
+ * slower than 16 in that model's runs, 24 and 32 no faster.
  *
  * Memory: 8 bytes per padded split and per leaf, 2^(D+1) × 8 bytes a tree
  * (1 KB at depth 6); trees deeper than {@linkcode COMPLETE_MAX_DEPTH} are
