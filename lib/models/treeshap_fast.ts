@@ -24,6 +24,7 @@
  */
 import type { Tree } from "./trees.ts";
 import { TreeShap } from "./treeshap.ts";
+import { buildWasmExplain, type WasmExplain } from "./treeshap_wasm.ts";
 
 /** Most unique features a leaf's path may have for its table (2^12 numbers). */
 export const FAST_MAX_PATH = 12;
@@ -168,12 +169,18 @@ export class FastTreeShap {
   readonly bytes: number;
   /** Trees explained by Algorithm 2 (no table). */
   readonly slowTrees: number;
+  /** The same walk in WebAssembly (when every tree has its tables). */
+  readonly #wasm: WasmExplain | null;
 
   /**
    * @param trees the ensemble's trees
-   * @param options the deepest tree, and the tables' memory budget in bytes
+   * @param options the deepest tree, the tables' memory budget in bytes, and
+   *   the engine (WebAssembly when every tree is tabled, unless "js")
    */
-  constructor(trees: Tree[], options: { maxDepth: number; budget?: number }) {
+  constructor(
+    trees: Tree[],
+    options: { maxDepth: number; budget?: number; engine?: "wasm" | "js" },
+  ) {
     const budget = { bytes: options.budget ?? FAST_DEFAULT_BUDGET };
     const start = budget.bytes;
     this.#trees = trees;
@@ -181,7 +188,24 @@ export class FastTreeShap {
     this.bytes = start - budget.bytes;
     this.slowTrees = this.#fast.filter((f) => f === null).length;
     this.#slow = new TreeShap(options.maxDepth);
+    const tabled = this.#fast.every((f) => f !== null) && options.engine !== "js";
+    const cols = trees.reduce((m, t) => t.feature.reduce((a, f) => Math.max(a, f + 1), m), 1);
+    this.#wasm = tabled
+      ? buildWasmExplain(
+        this.#fast.map((f) => ({
+          ...f!,
+          feature: f!.tree.feature,
+          threshold: f!.tree.threshold,
+          left: f!.tree.left,
+          defaultLeft: f!.tree.defaultLeft,
+        })),
+        cols,
+      )
+      : null;
+    this.#cols = cols;
   }
+
+  readonly #cols: number;
 
   #masks(nodes: number): Int32Array {
     if (this.#mask.length < nodes) this.#mask = new Int32Array(nodes);
@@ -195,6 +219,10 @@ export class FastTreeShap {
    * @param phi per-feature contributions, added to
    */
   explain(row: ArrayLike<number>, phi: Float64Array): void {
+    if (this.#wasm && row.length >= this.#cols && phi.length >= this.#cols) {
+      this.#wasm(row, phi);
+      return;
+    }
     for (let k = 0; k < this.#trees.length; k++) {
       const ft = this.#fast[k];
       if (!ft) {

@@ -13,7 +13,7 @@ async function ensemble(params: Record<string, unknown>): Promise<Ensemble> {
   return (det as unknown as { ensemble: Ensemble }).ensemble;
 }
 
-Deno.test("fast TreeSHAP (tabled per leaf) equals Algorithm 2: depth-wise, leaf-wise and deep trees, missing values", async () => {
+Deno.test("fast TreeSHAP (tabled per leaf) equals Algorithm 2, and its WebAssembly walk its JavaScript walk to the bit: depth-wise, leaf-wise and deep trees, missing values", async () => {
   const rows = tricky({ rows: 200, cols: 8, seed: 32 }).X;
   for (
     const params of [
@@ -24,6 +24,7 @@ Deno.test("fast TreeSHAP (tabled per leaf) equals Algorithm 2: depth-wise, leaf-
   ) {
     const e = await ensemble(params);
     const fast = new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
+    const js = new FastTreeShap(e.trees, { maxDepth: e.maxDepth, engine: "js" });
     assert.equal(fast.slowTrees, 0, JSON.stringify(params));
     assert.ok(fast.bytes > 0);
     const slow = new TreeShap(e.maxDepth);
@@ -33,6 +34,10 @@ Deno.test("fast TreeSHAP (tabled per leaf) equals Algorithm 2: depth-wise, leaf-
       const a = new Float64Array(8), b = new Float64Array(8);
       for (const t of e.trees) slow.explainTree(t, row, a);
       fast.explain(row, b);
+      // The WebAssembly walk adds what the JavaScript walk adds, in the same order.
+      const c = new Float64Array(8);
+      js.explain(row, c);
+      assert.deepEqual(b, c);
       for (let j = 0; j < 8; j++) worst = Math.max(worst, Math.abs(a[j] - b[j]));
     }
     assert.ok(worst < 1e-9, `${JSON.stringify(params)}: largest difference ${worst}`);

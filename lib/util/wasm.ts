@@ -40,6 +40,17 @@ export const OP = {
   f64Add: 0xa0,
   f64PromoteF32: 0xbb,
   i32Load8U: 0x2d,
+  i32Store: 0x36,
+  select: 0x1b,
+  if: 0x04,
+  else: 0x05,
+  i32LtS: 0x48,
+  i32ShrU: 0x76,
+  f32Lt: 0x5d,
+  f32Ne: 0x5c,
+  f64Sub: 0xa1,
+  f64Mul: 0xa2,
+  f64Neg: 0x9a,
 } as const;
 
 /** SIMD instructions (the 0xFD prefix, then the opcode's LEB128). */
