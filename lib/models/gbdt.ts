@@ -286,12 +286,10 @@ class GradientBoosting implements Detector {
     const e = this.#fitted();
     const phi = this.#phi;
     phi.fill(0);
-    let m = e.base;
-    for (const t of e.trees) m += t.value[leafOf(t, row)];
     this.#shap ??= new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
     this.#shap.explain(row, phi);
     for (let j = 0; j < phi.length; j++) contributions[j] = phi[j];
-    return Math.fround(m);
+    return this.scoreRow(row); // the same margin a plain walk sums (tested)
   }
 
   async save(dir: string): Promise<string[]> {
