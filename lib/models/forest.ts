@@ -125,8 +125,8 @@ class TreeAverage implements Detector {
         let m = 0;
         for (let i = 0; i < n; i++) {
           const w = draws[i] * (y[i] ? w1 : w0);
-          builder.g[i] = -y[i] * w;
-          builder.h[i] = w;
+          builder.gh[2 * i] = -y[i] * w;
+          builder.gh[2 * i + 1] = w;
           if (draws[i] > 0) m++;
         }
         const rows = bootstrap ? new Int32Array(m) : undefined;

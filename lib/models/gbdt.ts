@@ -174,9 +174,10 @@ class GradientBoosting implements Detector {
         } else {
           // Every row was grown on: its leaf is where the partition left it.
           const { order, leaves } = grown;
-          for (let l = 0; l < leaves.length; l += 3) {
+          for (let l = 0; l < leaves.length; l += 5) {
             const v = tree.value[leaves[l]];
             for (let r = leaves[l + 1]; r < leaves[l + 2]; r++) margin[order[r]] += v;
+            for (let r = leaves[l + 3]; r < leaves[l + 4]; r++) margin[order[r]] += v;
           }
         }
         if (val && valMargin && valRow) {

@@ -140,61 +140,43 @@ export function binColumns(binned: Uint8Array, shape: { rows: number; cols: numb
 }
 
 /**
- * Builds gradient histograms of row ranges of `order`. Each range's rows
- * are split at their middle and the two halves' sums added, whoever
- * computes them: one thread or two give the same numbers.
+ * Builds gradient histograms of nodes' rows. The rows of `order` are held
+ * in two fixed halves, A = positions [0, count/2) and B = [count/2, count),
+ * and each node's rows are one segment of each: a partition splits each
+ * half's segment in place, and a histogram sums the A segment, then the B
+ * segment, and adds the two. One thread or two (each taking one half) do
+ * the same arithmetic, so they give the same numbers.
  */
 export interface HistBuilder {
-  /** Row indices, grouped by node as a tree grows (the builder's memory). */
+  /** Row indices, grouped by node within each half as a tree grows (the builder's memory). */
   readonly order: Int32Array;
-  /** Gradients per row (the builder's memory; the caller fills them each round). */
-  readonly g: Float64Array;
-  /** Hessians per row. */
-  readonly h: Float64Array;
+  /** Gradient (at 2i) and hessian (at 2i + 1) of row i (the builder's memory; filled each round). */
+  readonly gh: Float64Array;
   /** Margins per row (the builder's memory; gbdt keeps its margins here). */
   readonly margin: Float64Array;
   /** Labels per row (the builder's memory; gbdt fills them once). */
   readonly labels: Int8Array;
-  /** One histogram (features × 256 bins × (g, h)) per (start, end) pair of `ranges`. */
-  build(ranges: Int32Array, features: Int32Array): Float64Array[];
   /**
-   * Partitions nodes' rows of `order`, stably, left rows first: `nodes`
-   * holds (start, end, feature, bin, missing-left) per node; returns each
-   * node's end of its left rows.
+   * One histogram (features × 256 bins × (g, h)) per node of `nodes`:
+   * {@linkcode SEGMENT_WORDS} words a node (a0, a1, b0, b1), its rows
+   * order[a0..a1) and order[b0..b1).
+   */
+  build(nodes: Int32Array, features: Int32Array): Float64Array[];
+  /**
+   * Partitions nodes' rows, each segment stably in place, left rows first:
+   * `nodes` holds {@linkcode PARTITION_WORDS} words a node (a0, a1, b0, b1,
+   * feature, bin, missing-left); returns per node the end of its left rows
+   * in each segment (two words).
    */
   partition(nodes: Int32Array): Int32Array;
   /** Log-loss gradients and hessians of every row from `margin` and `labels`. */
   gradients(scalePosWeight: number): void;
 }
 
-/** Words per node in a {@linkcode HistBuilder.partition} request. */
-export const PARTITION_WORDS = 5;
-
-/**
- * Joins the parts of a node partitioned in two halves: the first half's
- * left rows in place from `start`, its right rows in scratch from `start`;
- * the second half's left rows in place from `mid`, its right rows in
- * scratch from `mid`. Afterwards order[start..end) holds the left rows of
- * both halves, then the right rows of both, each in their original order,
- * exactly as one stable partition of the whole range leaves them.
- *
- * @returns the end of the left rows
- */
-export function joinHalves(
-  rows: { order: Int32Array; scratch: Int32Array },
-  node: { start: number; mid: number; end: number; leftA: number; leftB: number },
-): number {
-  const { order, scratch } = rows;
-  const { start, mid, end, leftA, leftB } = node;
-  const rightA = mid - start - leftA, rightB = end - mid - leftB;
-  let at = start + leftA;
-  order.copyWithin(at, mid, mid + leftB);
-  at += leftB;
-  order.set(scratch.subarray(start, start + rightA), at);
-  at += rightA;
-  order.set(scratch.subarray(mid, mid + rightB), at);
-  return start + leftA + leftB;
-}
+/** Words per node in a {@linkcode HistBuilder.build} request: a0, a1, b0, b1. */
+export const SEGMENT_WORDS = 4;
+/** Words per node in a {@linkcode HistBuilder.partition} request: the segments, then feature, bin, missing-left. */
+export const PARTITION_WORDS = 7;
 
 /** Entries of one histogram: features × 256 bins × (g, h). */
 export function histLength(features: number): number {
@@ -213,21 +195,20 @@ export function addRows(
   data: {
     binned: Uint8Array;
     cols: number;
-    g: Float64Array;
-    h: Float64Array;
+    gh: Float64Array;
     order: Int32Array;
     features: Int32Array;
     start: number;
     end: number;
   },
 ): void {
-  const { binned, cols: d, g, h, order, features, start, end } = data;
+  const { binned, cols: d, gh, order, features, start, end } = data;
   const nf = features.length;
   if (nf === d) {
     // Every feature (no colsample): bins read in row order, no indirection.
     for (let r = start; r < end; r++) {
       const i = order[r];
-      const gi = g[i], hi = h[i];
+      const gi = gh[2 * i], hi = gh[2 * i + 1];
       let base = i * d, at = 0;
       for (let k = 0; k < nf; k++, base++, at += BIN_SLOTS * 2) {
         const b = at + (binned[base] << 1);
@@ -239,7 +220,7 @@ export function addRows(
   }
   for (let r = start; r < end; r++) {
     const i = order[r];
-    const gi = g[i], hi = h[i], base = i * d;
+    const gi = gh[2 * i], hi = gh[2 * i + 1], base = i * d;
     for (let k = 0, at = 0; k < nf; k++, at += BIN_SLOTS * 2) {
       const b = at + 2 * binned[base + features[k]];
       hist[b] += gi;
@@ -248,7 +229,7 @@ export function addRows(
   }
 }
 
-/** Histograms on this thread (both halves of each range, summed as {@linkcode HistBuilder} says). */
+/** Histograms on this thread (both halves of each node, summed as {@linkcode HistBuilder} says). */
 export function sequentialHists(
   data: { binned: Uint8Array; columns: Uint8Array; rows: number; cols: number },
 ): HistBuilder {
@@ -257,33 +238,26 @@ export function sequentialHists(
   kernel.columns.set(data.columns);
   return {
     order: kernel.order,
-    g: kernel.g,
-    h: kernel.h,
+    gh: kernel.gh,
     margin: kernel.margin,
     labels: kernel.labels,
-    build(ranges, features) {
+    build(nodes, features) {
       kernel.setFeatures(features);
       const out: Float64Array[] = [];
-      for (let k = 0; k < ranges.length; k += 2) {
-        const start = ranges[k], end = ranges[k + 1], mid = start + ((end - start) >> 1);
-        const a = kernel.add(0, start, mid).slice();
-        const b = kernel.add(0, mid, end);
+      for (let w = 0; w < nodes.length; w += SEGMENT_WORDS) {
+        const a = kernel.add(0, nodes[w], nodes[w + 1]).slice();
+        const b = kernel.add(0, nodes[w + 2], nodes[w + 3]);
         for (let q = 0; q < a.length; q++) a[q] += b[q];
         out.push(a);
       }
       return out;
     },
     partition(nodes) {
-      const ends = new Int32Array(nodes.length / PARTITION_WORDS);
-      for (let k = 0, w = 0; k < ends.length; k++, w += PARTITION_WORDS) {
-        const start = nodes[w], end = nodes[w + 1];
-        const split = { feature: nodes[w + 2], bin: nodes[w + 3], left: nodes[w + 4] };
-        const left = kernel.partition(start, end, split);
-        kernel.order.set(
-          kernel.scratch.subarray(start, start + (end - start - left)),
-          start + left,
-        );
-        ends[k] = start + left;
+      const ends = new Int32Array((2 * nodes.length) / PARTITION_WORDS);
+      for (let k = 0, w = 0; k < ends.length; k += 2, w += PARTITION_WORDS) {
+        const split = { feature: nodes[w + 4], bin: nodes[w + 5], left: nodes[w + 6] };
+        ends[k] = nodes[w] + kernel.split(nodes[w], nodes[w + 1], split);
+        ends[k + 1] = nodes[w + 2] + kernel.split(nodes[w + 2], nodes[w + 3], split);
       }
       return ends;
     },
@@ -331,11 +305,13 @@ export interface GrowOptions {
   perSplit?: { count: number; rng: Rng };
 }
 
-/** Rows of one node: `order[start .. end)`, with its gradient and hessian sums. */
+/** Rows of one node: `order[a0 .. a1)` and `order[b0 .. b1)`, with its gradient and hessian sums. */
 interface NodeRows {
   node: number;
-  start: number;
-  end: number;
+  a0: number;
+  a1: number;
+  b0: number;
+  b1: number;
   g: number;
   h: number;
   depth: number;
@@ -361,7 +337,7 @@ const BIN_SLOTS = 256;
  *
  * @param data the binned matrix, its shape and the cut points
  * @param options growth settings, gradients, hessians and rows
- * @returns the tree, the grown rows in leaf order, and each leaf's (node, start, end) in it
+ * @returns the tree, the grown rows, and each leaf's (node, a0, a1, b0, b1): its rows' segments of them
  */
 export function growTree(
   data: {
@@ -381,7 +357,7 @@ export function growTree(
 ): { tree: Tree; order: Int32Array; leaves: Int32Array } {
   const { rows: n, bins } = data;
   const { maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
-  const { g, h } = options.builder;
+  const gh = options.builder.gh;
   const builder = options.builder;
   const order = builder.order;
   const count = options.rows ? options.rows.length : n;
@@ -444,24 +420,33 @@ export function growTree(
   const root = newNode();
   let G = 0, H = 0;
   for (let r = 0; r < count; r++) {
-    G += g[order[r]];
-    H += h[order[r]];
+    G += gh[2 * order[r]];
+    H += gh[2 * order[r] + 1];
   }
+  const half = count >> 1;
   let level: NodeRows[] = [{
     node: root,
-    start: 0,
-    end: count,
+    a0: 0,
+    a1: half,
+    b0: half,
+    b1: count,
     g: G,
     h: H,
     depth: 0,
     hist: null,
   }];
-  level[0].hist = builder.build(Int32Array.of(0, count), features)[0];
-  /** (leaf node, start, end) triples into `order`. */
+  const segments = (list: NodeRows[]) => {
+    const out = new Int32Array(SEGMENT_WORDS * list.length);
+    list.forEach((c, k) => out.set([c.a0, c.a1, c.b0, c.b1], SEGMENT_WORDS * k));
+    return out;
+  };
+  const size = (c: NodeRows) => c.a1 - c.a0 + c.b1 - c.b0;
+  level[0].hist = builder.build(segments(level), features)[0];
+  /** (leaf node, a0, a1, b0, b1) into `order`. */
   const leaves: number[] = [];
-  /** The two children of a node whose rows `partition` split at `leftEnd`. */
-  const splitNode = (nr: NodeRows, split: Split, leftEnd: number): [NodeRows, NodeRows] => {
-    const node = nr.node, a = leftEnd;
+  /** The two children of a node whose segments `partition` split at `ends` (A's, B's). */
+  const splitNode = (nr: NodeRows, split: Split, ends: ArrayLike<number>): [NodeRows, NodeRows] => {
+    const node = nr.node, ea = ends[0], eb = ends[1];
     const l = newNode(), r = newNode();
     feature[node] = split.feature;
     threshold[node] = bins.cuts[split.feature][split.bin];
@@ -470,11 +455,23 @@ export function growTree(
     defaultLeft[node] = split.defaultLeft ? 1 : 0;
     gainOut[node] = split.gain;
     const depth = nr.depth + 1;
-    const L = { node: l, start: nr.start, end: a, g: split.gl, h: split.hl, depth, hist: null };
+    const L = {
+      node: l,
+      a0: nr.a0,
+      a1: ea,
+      b0: nr.b0,
+      b1: eb,
+      g: split.gl,
+      h: split.hl,
+      depth,
+      hist: null,
+    };
     const R = {
       node: r,
-      start: a,
-      end: nr.end,
+      a0: ea,
+      a1: nr.a1,
+      b0: eb,
+      b1: nr.b1,
       g: nr.g - split.gl,
       h: nr.h - split.hl,
       depth,
@@ -487,7 +484,7 @@ export function growTree(
     const nodes = new Int32Array(PARTITION_WORDS * pairs.length);
     pairs.forEach(({ nr, split }, k) => {
       nodes.set(
-        [nr.start, nr.end, split.feature, split.bin, split.defaultLeft ? 1 : 0],
+        [nr.a0, nr.a1, nr.b0, nr.b1, split.feature, split.bin, split.defaultLeft ? 1 : 0],
         PARTITION_WORDS * k,
       );
     });
@@ -500,7 +497,7 @@ export function growTree(
     const split = nr.depth < maxDepth ? bestSplit(nr) : null;
     if (!split) {
       nr.hist = null;
-      leaves.push(nr.node, nr.start, nr.end);
+      leaves.push(nr.node, nr.a0, nr.a1, nr.b0, nr.b1);
     }
     return split;
   };
@@ -515,10 +512,10 @@ export function growTree(
       for (let q = 1; q < open.length; q++) if (open[q].split.gain > open[k].split.gain) k = q;
       const { nr, split } = open[k];
       open.splice(k, 1);
-      const [L, R] = splitNode(nr, split, request([{ nr, split }])[0]);
+      const [L, R] = splitNode(nr, split, request([{ nr, split }]));
       if (L.depth < maxDepth) {
-        const small = L.end - L.start <= R.end - R.start ? L : R;
-        const sh = builder.build(Int32Array.of(small.start, small.end), features)[0];
+        const small = size(L) <= size(R) ? L : R;
+        const sh = builder.build(segments([small]), features)[0];
         const ph = nr.hist!;
         for (let q = 0; q < ph.length; q++) ph[q] -= sh[q];
         small.hist = sh;
@@ -532,7 +529,7 @@ export function growTree(
     }
     for (const o of open) {
       o.nr.hist = null;
-      leaves.push(o.nr.node, o.nr.start, o.nr.end);
+      leaves.push(o.nr.node, o.nr.a0, o.nr.a1, o.nr.b0, o.nr.b1);
     }
     level = [];
   }
@@ -547,10 +544,10 @@ export function growTree(
     }
     const leftEnds = pairs.length ? request(pairs) : new Int32Array(0);
     pairs.forEach(({ nr, split }, k) => {
-      const [L, R] = splitNode(nr, split, leftEnds[k]);
+      const [L, R] = splitNode(nr, split, leftEnds.subarray(2 * k, 2 * k + 2));
       if (L.depth < maxDepth) {
         // Histogram subtraction: build the smaller child, derive the other.
-        const s = L.end - L.start <= R.end - R.start ? L : R;
+        const s = size(L) <= size(R) ? L : R;
         small.push(s);
         large.push(s === L ? R : L);
         parents.push(nr.hist!);
@@ -559,12 +556,7 @@ export function growTree(
       next.push(L, R);
     });
     if (small.length) {
-      const ranges = new Int32Array(2 * small.length);
-      small.forEach((c, k) => {
-        ranges[2 * k] = c.start;
-        ranges[2 * k + 1] = c.end;
-      });
-      const built = builder.build(ranges, features);
+      const built = builder.build(segments(small), features);
       for (let k = 0; k < small.length; k++) {
         const ph = parents[k], sh = built[k];
         for (let q = 0; q < ph.length; q++) ph[q] -= sh[q];

@@ -1,16 +1,16 @@
 /**
- * Tree building on two threads: this thread takes the first half of each
- * row range, a worker the second, over one shared memory (`trees_hist.ts`:
- * binned rows, order, margins, gradients, hessians, histogram slots).
- * Histograms: each half summed by the WebAssembly kernel, the halves added
- * here, the same arithmetic as `sequentialHists`. Partitions: each half
- * partitioned stably, then joined (`joinHalves`), the same order as one
- * partition of the whole. Gradients: each half of the rows. So a model is
- * identical with one thread or two. One hand-off per tree level (all the
+ * Tree building on two threads: this thread takes the A half of every
+ * node's rows, a worker the B half (`trees.ts`'s `HistBuilder`), over one
+ * shared memory (`trees_hist.ts`: binned rows, order, margins, gradients,
+ * hessians, histogram slots). Histograms: each half's segment summed by the
+ * WebAssembly kernel, the two added here, the same arithmetic as
+ * `sequentialHists`. Partitions: each thread splits its own segments in
+ * place, with nothing to join. Gradients: each half of the rows. So a model
+ * is identical with one thread or two. One hand-off per tree level (all the
  * level's nodes at once), signalled with `Atomics.wait`/`notify`.
  * @module
  */
-import { type HistBuilder, joinHalves, PARTITION_WORDS } from "./trees.ts";
+import { type HistBuilder, PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
 import { HistKernel } from "./trees_hist.ts";
 
 /** Ranges handed over at once at most (larger levels go in several hand-offs). */
@@ -21,11 +21,15 @@ const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
 /** Jobs: histograms of the second halves, partitions of the second halves, gradients of the second half. */
 const HIST = 0, PARTITION = 1, GRADIENTS = 2;
 
+/** Where the worker's half of the rows starts for gradients (even: the kernel works in pairs). */
+export function half(rows: number): number {
+  return (rows >> 1) & ~1;
+}
+
 /** {@linkcode HistBuilder} with a worker thread for the second halves. */
 export class ParallelHists implements HistBuilder {
   readonly order: Int32Array;
-  readonly g: Float64Array;
-  readonly h: Float64Array;
+  readonly gh: Float64Array;
   readonly margin: Float64Array;
   readonly labels: Int8Array;
   readonly #kernel: HistKernel;
@@ -47,8 +51,7 @@ export class ParallelHists implements HistBuilder {
     this.#kernel.binned.set(data.binned);
     this.#kernel.columns.set(data.columns);
     this.order = this.#kernel.order;
-    this.g = this.#kernel.g;
-    this.h = this.#kernel.h;
+    this.gh = this.#kernel.gh;
     this.margin = this.#kernel.margin;
     this.labels = this.#kernel.labels;
     this.#rows = data.rows;
@@ -86,29 +89,19 @@ export class ParallelHists implements HistBuilder {
 
   partition(nodes: Int32Array): Int32Array {
     const kernel = this.#kernel, count = nodes.length / PARTITION_WORDS;
-    const ends = new Int32Array(count);
+    const ends = new Int32Array(2 * count);
     for (let at = 0; at < count; at += MAX_RANGES) {
       const part = Math.min(MAX_RANGES, count - at);
       this.#ranges.set(nodes.subarray(PARTITION_WORDS * at, PARTITION_WORDS * (at + part)));
       const gen = this.#ask(PARTITION, part);
-      const leftA = new Int32Array(part);
       for (let k = 0; k < part; k++) {
-        const w = PARTITION_WORDS * (at + k), start = nodes[w], end = nodes[w + 1];
-        const mid = start + ((end - start) >> 1);
-        const split = { feature: nodes[w + 2], bin: nodes[w + 3], left: nodes[w + 4] };
-        leftA[k] = kernel.partition(start, mid, split);
+        const w = PARTITION_WORDS * (at + k);
+        const split = { feature: nodes[w + 4], bin: nodes[w + 5], left: nodes[w + 6] };
+        ends[2 * (at + k)] = nodes[w] + kernel.split(nodes[w], nodes[w + 1], split);
       }
       this.#wait(gen);
       for (let k = 0; k < part; k++) {
-        const w = PARTITION_WORDS * (at + k), start = nodes[w], end = nodes[w + 1];
-        const mid = start + ((end - start) >> 1);
-        ends[at + k] = joinHalves(kernel, {
-          start,
-          mid,
-          end,
-          leftA: leftA[k],
-          leftB: this.#results[k],
-        });
+        ends[2 * (at + k) + 1] = nodes[PARTITION_WORDS * (at + k) + 2] + this.#results[k];
       }
     }
     return ends;
@@ -117,23 +110,23 @@ export class ParallelHists implements HistBuilder {
   gradients(scalePosWeight: number): void {
     this.#weight[0] = scalePosWeight;
     const gen = this.#ask(GRADIENTS, 0);
-    this.#kernel.gradients(0, this.#rows >> 1, scalePosWeight);
+    this.#kernel.gradients(0, half(this.#rows), scalePosWeight);
     this.#wait(gen);
   }
 
-  build(ranges: Int32Array, features: Int32Array): Float64Array[] {
+  build(nodes: Int32Array, features: Int32Array): Float64Array[] {
     const out: Float64Array[] = [];
     const kernel = this.#kernel;
     kernel.setFeatures(features);
-    for (let at = 0; at < ranges.length; at += 2 * MAX_RANGES) {
-      const part = ranges.subarray(at, Math.min(ranges.length, at + 2 * MAX_RANGES));
-      const count = part.length / 2;
+    for (let at = 0; at < nodes.length; at += SEGMENT_WORDS * MAX_RANGES) {
+      const part = nodes.subarray(at, Math.min(nodes.length, at + SEGMENT_WORDS * MAX_RANGES));
+      const count = part.length / SEGMENT_WORDS;
       this.#ranges.set(part);
       const gen = this.#ask(HIST, count, features.length);
       const mine: Float64Array[] = [];
       for (let k = 0; k < count; k++) {
-        const start = part[2 * k], end = part[2 * k + 1], mid = start + ((end - start) >> 1);
-        mine.push(kernel.add(0, start, mid).slice());
+        const w = SEGMENT_WORDS * k;
+        mine.push(kernel.add(0, part[w], part[w + 1]).slice());
       }
       this.#wait(gen);
       for (let k = 0; k < count; k++) {

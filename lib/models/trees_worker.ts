@@ -1,11 +1,14 @@
 /**
  * Worker side of two-thread tree building (`trees_parallel.ts`): waits for
- * a generation, does its job on the second half of each range (histogram
- * into its slot of the shared kernel memory, stable partition, gradients),
- * marks the generation done.
+ * a generation, does its job on the B segment of each node (its histogram
+ * into its slot of the shared kernel memory, or its stable partition in
+ * place) or the gradients of the second half of the rows, marks the
+ * generation done.
  * @module
  */
 import { HistKernel, type HistLayout } from "./trees_hist.ts";
+import { half } from "./trees_parallel.ts";
+import { PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
 
 interface Setup {
   memory: WebAssembly.Memory;
@@ -19,7 +22,6 @@ interface Setup {
 
 const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
 const HIST = 0, PARTITION = 1, GRADIENTS = 2;
-const PARTITION_WORDS = 5;
 
 const scope = globalThis as unknown as { onmessage: (e: MessageEvent<Setup>) => void };
 
@@ -36,17 +38,16 @@ scope.onmessage = (e) => {
     if (job === HIST) {
       kernel.readFeatures(Atomics.load(ctl, FEATURES));
       for (let k = 0; k < count; k++) {
-        const start = s.ranges[2 * k], end = s.ranges[2 * k + 1];
-        kernel.add(1 + k, start + ((end - start) >> 1), end);
+        kernel.add(1 + k, s.ranges[SEGMENT_WORDS * k + 2], s.ranges[SEGMENT_WORDS * k + 3]);
       }
     } else if (job === PARTITION) {
       for (let k = 0; k < count; k++) {
-        const w = PARTITION_WORDS * k, start = s.ranges[w], end = s.ranges[w + 1];
-        const split = { feature: s.ranges[w + 2], bin: s.ranges[w + 3], left: s.ranges[w + 4] };
-        s.results[k] = kernel.partition(start + ((end - start) >> 1), end, split);
+        const w = PARTITION_WORDS * k;
+        const split = { feature: s.ranges[w + 4], bin: s.ranges[w + 5], left: s.ranges[w + 6] };
+        s.results[k] = kernel.split(s.ranges[w + 2], s.ranges[w + 3], split);
       }
     } else if (job === GRADIENTS) {
-      kernel.gradients(s.layout.rows >> 1, s.layout.rows, s.weight[0]);
+      kernel.gradients(half(s.layout.rows), s.layout.rows, s.weight[0]);
     }
     Atomics.store(ctl, DONE, seen);
     Atomics.notify(ctl, DONE);

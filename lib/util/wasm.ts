@@ -40,11 +40,14 @@ export const OP = {
   f64Add: 0xa0,
   f64PromoteF32: 0xbb,
   i32Load8U: 0x2d,
+  i32Load16U: 0x2f,
   i32Store: 0x36,
   select: 0x1b,
   if: 0x04,
   else: 0x05,
   i32LtS: 0x48,
+  i32Eq: 0x46,
+  i32LeU: 0x4d,
   i32ShrU: 0x76,
   f32Lt: 0x5d,
   f32Ne: 0x5c,
@@ -60,7 +63,39 @@ export const SIMD = {
   f64x2Splat: [0xfd, 0x14],
   f64x2ReplaceLane: [0xfd, 0x22],
   f64x2Add: [0xfd, 0xf0, 0x01],
+  f64x2Sub: [0xfd, 0xf1, 0x01],
+  f64x2Mul: [0xfd, 0xf2, 0x01],
+  f64x2Div: [0xfd, 0xf3, 0x01],
+  /** `b < a ? b : a` (x86's minpd; f64x2.min's NaN and −0 rules cost V8 a long sequence). */
+  f64x2Pmin: [0xfd, 0xf6, 0x01],
+  /** `a < b ? b : a`. */
+  f64x2Pmax: [0xfd, 0xf7, 0x01],
+  f64x2Nearest: [0xfd, 0x94, 0x01],
+  f64x2Eq: [0xfd, 0x47],
+  f64x2ConvertLowI32x4S: [0xfd, 0xfe, 0x01],
+  i32x4TruncSatF64x2SZero: [0xfd, 0xfc, 0x01],
+  i32x4Splat: [0xfd, 0x11],
+  i16x8ExtendLowI8x16S: [0xfd, 0x87, 0x01],
+  i32x4ExtendLowI16x8S: [0xfd, 0xa7, 0x01],
+  i64x2ExtendLowI32x4S: [0xfd, 0xc7, 0x01],
+  i64x2Add: [0xfd, 0xce, 0x01],
+  i64x2Shl: [0xfd, 0xcb, 0x01],
+  v128Bitselect: [0xfd, 0x52],
+  /** Followed by 16 lane indices. */
+  i8x16Shuffle: [0xfd, 0x0d],
 } as const;
+
+/** `v128.const` of two int64 lanes. */
+export function i64x2Const(a: number, b = a): number[] {
+  const bytes = new Uint8Array(new BigInt64Array([BigInt(a), BigInt(b)]).buffer);
+  return [0xfd, 0x0c, ...bytes];
+}
+
+/** `v128.const` of two float64 lanes. */
+export function f64x2Const(a: number, b = a): number[] {
+  const bytes = new Uint8Array(new Float64Array([a, b]).buffer);
+  return [0xfd, 0x0c, ...bytes];
+}
 /** The empty block type. */
 export const EMPTY = 0x40;
 
