@@ -172,13 +172,8 @@ class GradientBoosting implements Detector {
             margin[i] += tree.value[leafAt(tree, { data: X.data, offset: i * d })];
           }
         } else {
-          // Every row was grown on: its leaf is where the partition left it.
-          const { order, leaves } = grown;
-          for (let l = 0; l < leaves.length; l += 5) {
-            const v = tree.value[leaves[l]];
-            for (let r = leaves[l + 1]; r < leaves[l + 2]; r++) margin[order[r]] += v;
-            for (let r = leaves[l + 3]; r < leaves[l + 4]; r++) margin[order[r]] += v;
-          }
+          // Every row was grown on: its leaf is where the partition left it (or the last split sends it).
+          builder.addLeaves(grown.leaves, grown.values);
         }
         if (val && valMargin && valRow) {
           for (let i = 0; i < val.X.rows; i++) {

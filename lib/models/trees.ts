@@ -21,7 +21,7 @@
 import type { Matrix } from "../features/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 import { sortFloat64 } from "../util/sort.ts";
-import { HistKernel } from "./trees_hist.ts";
+import { HistKernel, LEAF_ENTRIES } from "./trees_hist.ts";
 
 /** Bins per feature at most (bin 255 holds missing values). */
 export const MAX_BINS = 255;
@@ -171,6 +171,12 @@ export interface HistBuilder {
   partition(nodes: Int32Array): Int32Array;
   /** Log-loss gradients and hessians of every row from `margin` and `labels`. */
   gradients(scalePosWeight: number): void;
+  /**
+   * Adds a tree's leaf values to the margins of its rows: `leaves` as
+   * {@linkcode growTree} returns them ({@linkcode PARTITION_WORDS} words an
+   * entry, its split sending rows to `values[2k]` or `values[2k + 1]`).
+   */
+  addLeaves(leaves: Int32Array, values: Float64Array): void;
 }
 
 /** Words per node in a {@linkcode HistBuilder.build} request: a0, a1, b0, b1. */
@@ -264,6 +270,16 @@ export function sequentialHists(
     gradients(spw) {
       kernel.gradients(0, data.rows, spw);
     },
+    addLeaves(leaves, values) {
+      for (let k = 0, w = 0; w < leaves.length; k++, w += PARTITION_WORDS) {
+        const entry = k % LEAF_ENTRIES;
+        kernel.values[2 * entry] = values[2 * k];
+        kernel.values[2 * entry + 1] = values[2 * k + 1];
+        const split = { feature: leaves[w + 4], bin: leaves[w + 5], left: leaves[w + 6] };
+        kernel.leafAdd(leaves[w], leaves[w + 1], split, entry);
+        kernel.leafAdd(leaves[w + 2], leaves[w + 3], split, entry);
+      }
+    },
   };
 }
 
@@ -337,7 +353,9 @@ const BIN_SLOTS = 256;
  *
  * @param data the binned matrix, its shape and the cut points
  * @param options growth settings, gradients, hessians and rows
- * @returns the tree, the grown rows, and each leaf's (node, a0, a1, b0, b1): its rows' segments of them
+ * @returns the tree, and its leaves as margin updates ({@linkcode HistBuilder.addLeaves}): a
+ *   leaf's rows (bin 255: all go to its value), or a last level's split of a
+ *   node's rows between its two leaves, which are not partitioned
  */
 export function growTree(
   data: {
@@ -354,7 +372,7 @@ export function growTree(
     builder: HistBuilder;
     rows?: Int32Array;
   },
-): { tree: Tree; order: Int32Array; leaves: Int32Array } {
+): { tree: Tree; leaves: Int32Array; values: Float64Array } {
   const { rows: n, bins } = data;
   const { maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
   const gh = options.builder.gh;
@@ -442,8 +460,12 @@ export function growTree(
   };
   const size = (c: NodeRows) => c.a1 - c.a0 + c.b1 - c.b0;
   level[0].hist = builder.build(segments(level), features)[0];
-  /** (leaf node, a0, a1, b0, b1) into `order`. */
-  const leaves: number[] = [];
+  /** Margin updates: PARTITION_WORDS words and two values each. */
+  const leaves: number[] = [], leafValues: number[] = [];
+  const leafRows = (nr: NodeRows) => {
+    leaves.push(nr.a0, nr.a1, nr.b0, nr.b1, 0, MISSING_BIN, 1);
+    leafValues.push(value[nr.node], value[nr.node]);
+  };
   /** The two children of a node whose segments `partition` split at `ends` (A's, B's). */
   const splitNode = (nr: NodeRows, split: Split, ends: ArrayLike<number>): [NodeRows, NodeRows] => {
     const node = nr.node, ea = ends[0], eb = ends[1];
@@ -491,13 +513,16 @@ export function growTree(
     return builder.partition(nodes);
   };
   /** A node's value and cover, and its best split (null: it stays a leaf, listed in `leaves`). */
-  const settle = (nr: NodeRows): Split | null => {
+  const leafValue = (nr: NodeRows) => {
     cover[nr.node] = nr.h;
     value[nr.node] = (-nr.g / (nr.h + lambda)) * shrinkage;
+  };
+  const settle = (nr: NodeRows): Split | null => {
+    leafValue(nr);
     const split = nr.depth < maxDepth ? bestSplit(nr) : null;
     if (!split) {
       nr.hist = null;
-      leaves.push(nr.node, nr.a0, nr.a1, nr.b0, nr.b1);
+      leafRows(nr);
     }
     return split;
   };
@@ -529,7 +554,7 @@ export function growTree(
     }
     for (const o of open) {
       o.nr.hist = null;
-      leaves.push(o.nr.node, o.nr.a0, o.nr.a1, o.nr.b0, o.nr.b1);
+      leafRows(o.nr);
     }
     level = [];
   }
@@ -541,6 +566,18 @@ export function growTree(
     for (const nr of level) {
       const split = settle(nr);
       if (split) pairs.push({ nr, split });
+    }
+    if (pairs.length && pairs[0].nr.depth + 1 === maxDepth) {
+      // The children are leaves: no partition, their margins updated by the split itself.
+      for (const { nr, split } of pairs) {
+        const [L, R] = splitNode(nr, split, [nr.a1, nr.b1]);
+        leafValue(L);
+        leafValue(R);
+        nr.hist = null;
+        leaves.push(nr.a0, nr.a1, nr.b0, nr.b1, split.feature, split.bin, split.defaultLeft ? 1 : 0);
+        leafValues.push(value[L.node], value[R.node]);
+      }
+      break;
     }
     const leftEnds = pairs.length ? request(pairs) : new Int32Array(0);
     pairs.forEach(({ nr, split }, k) => {
@@ -576,7 +613,7 @@ export function growTree(
     cover: Float64Array.from(cover),
     gain: Float64Array.from(gainOut),
   };
-  return { tree, order: order.subarray(0, count), leaves: Int32Array.from(leaves) };
+  return { tree, leaves: Int32Array.from(leaves), values: Float64Array.from(leafValues) };
 }
 
 /**

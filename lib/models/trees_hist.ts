@@ -18,10 +18,12 @@
  * @module
  */
 import { get, i32, loop, mem, oneFunctionModule, OP, set, SIMD, tee } from "../util/wasm.ts";
-import { gradientsModule, partitionModule } from "./trees_kernels.ts";
+import { gradientsModule, leafAddModule, partitionModule } from "./trees_kernels.ts";
 
 /** Bytes of one feature's histogram: 256 bins × (g, h) float64. */
 export const FEATURE_HIST_BYTES = 256 * 16;
+/** Entries a margin update hands over at once at most. */
+export const LEAF_ENTRIES = 64;
 /** Pages a shared kernel memory may grow to (the import's maximum). */
 export const MAX_PAGES = 65536;
 
@@ -176,6 +178,8 @@ export interface HistLayout {
   /** Gradient and hessian of each row, interleaved (one 16-byte load a row). */
   gh: number;
   features: number;
+  /** Leaf values of a margin update: (left, right) float64 per entry, {@linkcode LEAF_ENTRIES} of them. */
+  values: number;
   /** Output histograms: `slots` of them, each `cols × FEATURE_HIST_BYTES`. */
   out: number;
   slots: number;
@@ -194,7 +198,8 @@ export function histLayout(n: number, d: number, slots: number): HistLayout {
   const order = up(labels + n);
   const gh = up(order + 4 * n);
   const features = up(gh + 16 * n);
-  const out = up(features + 4 * (d + 1));
+  const values = up(features + 4 * (d + 1));
+  const out = up(values + 16 * LEAF_ENTRIES);
   const bytes = out + slots * d * FEATURE_HIST_BYTES;
   return {
     rows: n,
@@ -206,6 +211,7 @@ export function histLayout(n: number, d: number, slots: number): HistLayout {
     order,
     gh,
     features,
+    values,
     out,
     slots,
     bytes,
@@ -261,6 +267,9 @@ export class HistKernel {
   readonly #features: Int32Array;
   readonly #fns: { all: HistFn; subset: HistFn };
   readonly #partition: (...a: number[]) => number;
+  readonly #leafAdd: (...a: number[]) => void;
+  /** Each entry's (left, right) leaf values for {@linkcode HistKernel.leafAdd}. */
+  readonly values: Float64Array;
   #gradients: { weight: number; f: (...a: number[]) => void } | null = null;
   #nf = 0;
   #every = true;
@@ -292,6 +301,8 @@ export class HistKernel {
     this.#partition = this.#instance(partitionModule(MAX_PAGES)).partition as (
       ...a: number[]
     ) => number;
+    this.#leafAdd = this.#instance(leafAddModule(MAX_PAGES)).leafAdd as (...a: number[]) => void;
+    this.values = new Float64Array(buf, L.values, 2 * LEAF_ENTRIES);
   }
 
   #instance(module: WebAssembly.Module): WebAssembly.Exports {
@@ -346,6 +357,23 @@ export class HistKernel {
     const left = this.partition(start, end, split);
     this.order.set(this.scratch.subarray(start, end - left), start + left);
     return left;
+  }
+
+  /**
+   * Adds leaf values to the margins of rows order[start..end): `values`
+   * entry `entry`'s left value to the rows the split sends left, its right
+   * value to the others (bin 255 sends every row left).
+   */
+  leafAdd(
+    start: number,
+    end: number,
+    split: { feature: number; bin: number; left: number },
+    entry: number,
+  ): void {
+    const L = this.layout;
+    const column = L.columns + split.feature * L.rows;
+    const at = L.values + 16 * entry;
+    if (end > start) this.#leafAdd(L.order, column, L.margin, at, start, end, split.bin, split.left);
   }
 
   /**

@@ -372,3 +372,87 @@ export function partitionModule(sharedPages: number): WebAssembly.Module {
   }));
   return PARTITION;
 }
+
+// leafAdd(order, column, margin, values, start, end, bin, missingLeft)
+const A_ORDER = 0, A_COL = 1, A_MARGIN = 2, A_VALUES = 3, A_START = 4, A_END = 5, A_BIN = 6;
+const A_MISS = 7, A_R = 8, A_I = 9, A_LEFT = 10;
+
+function leafAddBody(): number[] {
+  const step = [
+    ...get(A_ORDER),
+    ...get(A_R),
+    ...i32(2),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 0),
+    ...set(A_I),
+    ...get(A_COL),
+    ...get(A_I),
+    OP.i32Add,
+    ...mem(OP.i32Load8U, 0, 0),
+    ...set(A_LEFT),
+    ...get(A_LEFT),
+    ...get(A_BIN),
+    OP.i32LeU,
+    ...get(A_LEFT),
+    ...i32(MISSING),
+    OP.i32Eq,
+    ...get(A_MISS),
+    OP.i32And,
+    OP.i32Or,
+    ...set(A_LEFT),
+    // margin[i] += values[left ? 0 : 1]
+    ...get(A_MARGIN),
+    ...get(A_I),
+    ...i32(3),
+    OP.i32Shl,
+    OP.i32Add,
+    ...set(A_I),
+    ...get(A_I),
+    ...get(A_I),
+    ...mem(OP.f64Load, 3, 0),
+    ...get(A_VALUES),
+    ...get(A_LEFT),
+    ...i32(1),
+    OP.i32Xor,
+    ...i32(3),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.f64Load, 3, 0),
+    OP.f64Add,
+    ...mem(OP.f64Store, 3, 0),
+    ...get(A_R),
+    ...i32(1),
+    OP.i32Add,
+    ...set(A_R),
+  ];
+  return [
+    ...get(A_START),
+    ...set(A_R),
+    ...loop([...get(A_R), ...get(A_END), OP.i32GeS], step),
+  ];
+}
+
+let LEAF_ADD: WebAssembly.Module | null = null;
+
+/**
+ * The leaf-add module: `leafAdd(order, column, margin, values, start, end,
+ * bin, missingLeft)` adds values[0] (float64) to the margin of each row of
+ * order[start..end) whose bin in `column` goes left by the split, and
+ * values[1] to the others: a last level's leaves update the margins with
+ * no partition (bin 255 sends every row left).
+ *
+ * @returns the compiled module, importing `env.mem` (shared)
+ */
+export function leafAddModule(sharedPages: number): WebAssembly.Module {
+  LEAF_ADD ??= new WebAssembly.Module(oneFunctionModule({
+    name: "leafAdd",
+    params: 8,
+    i32Locals: 3,
+    f64Locals: 0,
+    body: leafAddBody(),
+    result: null,
+    sharedPages,
+  }));
+  return LEAF_ADD;
+}

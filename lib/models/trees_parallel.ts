@@ -11,15 +11,15 @@
  * @module
  */
 import { type HistBuilder, PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
-import { HistKernel } from "./trees_hist.ts";
+import { HistKernel, LEAF_ENTRIES } from "./trees_hist.ts";
 
 /** Ranges handed over at once at most (larger levels go in several hand-offs). */
-const MAX_RANGES = 64;
+const MAX_RANGES = LEAF_ENTRIES;
 
 /** Control words: [generation asked, generation done, ranges, features, closing, job, pos weight]. */
 const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
 /** Jobs: histograms of the second halves, partitions of the second halves, gradients of the second half. */
-const HIST = 0, PARTITION = 1, GRADIENTS = 2;
+const HIST = 0, PARTITION = 1, GRADIENTS = 2, LEAVES = 3;
 
 /** Where the worker's half of the rows starts for gradients (even: the kernel works in pairs). */
 export function half(rows: number): number {
@@ -112,6 +112,22 @@ export class ParallelHists implements HistBuilder {
     const gen = this.#ask(GRADIENTS, 0);
     this.#kernel.gradients(0, half(this.#rows), scalePosWeight);
     this.#wait(gen);
+  }
+
+  addLeaves(leaves: Int32Array, values: Float64Array): void {
+    const kernel = this.#kernel, count = leaves.length / PARTITION_WORDS;
+    for (let at = 0; at < count; at += LEAF_ENTRIES) {
+      const part = Math.min(LEAF_ENTRIES, count - at);
+      this.#ranges.set(leaves.subarray(PARTITION_WORDS * at, PARTITION_WORDS * (at + part)));
+      kernel.values.set(values.subarray(2 * at, 2 * (at + part)));
+      const gen = this.#ask(LEAVES, part);
+      for (let k = 0; k < part; k++) {
+        const w = PARTITION_WORDS * (at + k);
+        const split = { feature: leaves[w + 4], bin: leaves[w + 5], left: leaves[w + 6] };
+        kernel.leafAdd(leaves[w], leaves[w + 1], split, k);
+      }
+      this.#wait(gen);
+    }
   }
 
   build(nodes: Int32Array, features: Int32Array): Float64Array[] {

@@ -21,7 +21,7 @@ interface Setup {
 }
 
 const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
-const HIST = 0, PARTITION = 1, GRADIENTS = 2;
+const HIST = 0, PARTITION = 1, GRADIENTS = 2, LEAVES = 3;
 
 const scope = globalThis as unknown as { onmessage: (e: MessageEvent<Setup>) => void };
 
@@ -45,6 +45,12 @@ scope.onmessage = (e) => {
         const w = PARTITION_WORDS * k;
         const split = { feature: s.ranges[w + 4], bin: s.ranges[w + 5], left: s.ranges[w + 6] };
         s.results[k] = kernel.split(s.ranges[w + 2], s.ranges[w + 3], split);
+      }
+    } else if (job === LEAVES) {
+      for (let k = 0; k < count; k++) {
+        const w = PARTITION_WORDS * k;
+        const split = { feature: s.ranges[w + 4], bin: s.ranges[w + 5], left: s.ranges[w + 6] };
+        kernel.leafAdd(s.ranges[w + 2], s.ranges[w + 3], split, k);
       }
     } else if (job === GRADIENTS) {
       kernel.gradients(half(s.layout.rows), s.layout.rows, s.weight[0]);
