@@ -375,7 +375,6 @@ export function growTree(
 ): { tree: Tree; leaves: Int32Array; values: Float64Array } {
   const { rows: n, bins } = data;
   const { maxDepth, minChildWeight, lambda, gamma, shrinkage, features } = options;
-  const gh = options.builder.gh;
   const builder = options.builder;
   const order = builder.order;
   const count = options.rows ? options.rows.length : n;
@@ -417,12 +416,14 @@ export function growTree(
       if (nb < 2) continue;
       const off = k * BIN_SLOTS * 2;
       const gm = hist[off + 2 * MISSING_BIN], hm = hist[off + 2 * MISSING_BIN + 1];
+      // With no missing value here, sending them left gains exactly what right does: one side.
+      const sides = gm === 0 && hm === 0 ? 1 : 2;
       let gl = 0, hl = 0;
       for (let b = 0; b < nb - 1; b++) {
         gl += hist[off + 2 * b];
         hl += hist[off + 2 * b + 1];
         // Missing values right, then left.
-        for (let side = 0; side < 2; side++) {
+        for (let side = 0; side < sides; side++) {
           const GL = side ? gl + gm : gl, HL = side ? hl + hm : hl;
           const GR = nr.g - GL, HR = nr.h - HL;
           if (HL < minChildWeight || HR < minChildWeight) continue;
@@ -436,11 +437,6 @@ export function growTree(
     return best;
   };
   const root = newNode();
-  let G = 0, H = 0;
-  for (let r = 0; r < count; r++) {
-    G += gh[2 * order[r]];
-    H += gh[2 * order[r] + 1];
-  }
   const half = count >> 1;
   let level: NodeRows[] = [{
     node: root,
@@ -448,8 +444,8 @@ export function growTree(
     a1: half,
     b0: half,
     b1: count,
-    g: G,
-    h: H,
+    g: 0,
+    h: 0,
     depth: 0,
     hist: null,
   }];
@@ -459,7 +455,12 @@ export function growTree(
     return out;
   };
   const size = (c: NodeRows) => c.a1 - c.a0 + c.b1 - c.b0;
-  level[0].hist = builder.build(segments(level), features)[0];
+  const rootHist = level[0].hist = builder.build(segments(level), features)[0];
+  // The root's sums: its first feature's bins (every row is in one of them).
+  for (let b = 0; b < BIN_SLOTS; b++) {
+    level[0].g += rootHist[2 * b];
+    level[0].h += rootHist[2 * b + 1];
+  }
   /** Margin updates: PARTITION_WORDS words and two values each. */
   const leaves: number[] = [], leafValues: number[] = [];
   const leafRows = (nr: NodeRows) => {
@@ -574,7 +575,15 @@ export function growTree(
         leafValue(L);
         leafValue(R);
         nr.hist = null;
-        leaves.push(nr.a0, nr.a1, nr.b0, nr.b1, split.feature, split.bin, split.defaultLeft ? 1 : 0);
+        leaves.push(
+          nr.a0,
+          nr.a1,
+          nr.b0,
+          nr.b1,
+          split.feature,
+          split.bin,
+          split.defaultLeft ? 1 : 0,
+        );
         leafValues.push(value[L.node], value[R.node]);
       }
       break;

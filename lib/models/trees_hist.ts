@@ -27,7 +27,7 @@ export const LEAF_ENTRIES = 64;
 /** Pages a shared kernel memory may grow to (the import's maximum). */
 export const MAX_PAGES = 65536;
 
-// hist(order, start, end, gh, binned, out, features, nf)
+// hist(order, start, end, gh, binned, out, features, nf, sink)
 const P_ORDER = 0,
   P_START = 1,
   P_END = 2,
@@ -35,11 +35,20 @@ const P_ORDER = 0,
   P_BIN = 4,
   P_OUT = 5,
   P_FEAT = 6,
-  P_NF = 7;
-const L_R = 8, L_I = 9, L_ROW = 10, L_A = 11, L_K = 12, L_GH = 14;
-// i32 locals 8..13, f64 none, v128 local 14.
+  P_NF = 7,
+  P_SINK = 8;
+const L_R = 9, L_I = 10, L_ROW = 11, L_A = 12, L_K = 13, L_Q = 14, L_CEND = 15, L_ACC = 16;
+const I32_LOCALS = 8;
+/** The v128 local, after the i32 ones. */
+const L_GH = 9 + I32_LOCALS;
+/**
+ * Rows a chunk touches before it sums them: their bins and gradients are
+ * loaded by a short loop first, so a sparse node's cache misses overlap
+ * (WebAssembly has no prefetch; XGBoost prefetches the same rows ahead).
+ */
+export const CHUNK_ROWS = 16;
 
-function kernel(cols: number | null): Uint8Array<ArrayBuffer> {
+function kernel(cols: number | null, chunk: number): Uint8Array<ArrayBuffer> {
   // Per row: i = order[r]; gh = (g[i], h[i]); row = binned + i × cols.
   const rowStart = (width: number[]) => [
     ...get(P_ORDER),
@@ -120,21 +129,78 @@ function kernel(cols: number | null): Uint8Array<ArrayBuffer> {
       ]),
     ];
   }
+  const width = cols !== null ? i32(cols) : [...get(P_FEAT), ...mem(OP.i32Load, 2, 0)];
+  // acc ^= the row's first and last bin bytes and its gradient's low word (kept live by the sink store).
+  const touch = [
+    ...get(L_ACC),
+    ...get(P_ORDER),
+    ...get(L_Q),
+    ...i32(2),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 0),
+    ...tee(L_I),
+    ...width,
+    OP.i32Mul,
+    ...get(P_BIN),
+    OP.i32Add,
+    ...tee(L_A),
+    ...mem(OP.i32Load8U, 0, 0),
+    OP.i32Xor,
+    ...get(L_A),
+    ...width,
+    OP.i32Add,
+    ...i32(1),
+    OP.i32Sub,
+    ...mem(OP.i32Load8U, 0, 0),
+    OP.i32Xor,
+    ...get(L_I),
+    ...i32(4),
+    OP.i32Shl,
+    ...get(P_GH),
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 0),
+    OP.i32Xor,
+    ...set(L_ACC),
+    ...get(L_Q),
+    ...i32(1),
+    OP.i32Add,
+    ...set(L_Q),
+  ];
   const body = [
     ...get(P_START),
     ...set(L_R),
     ...loop([...get(L_R), ...get(P_END), OP.i32GeS], [
-      ...perRow,
+      // cend = min(r + CHUNK_ROWS, end)
       ...get(L_R),
-      ...i32(1),
+      ...i32(chunk || 1 << 30),
       OP.i32Add,
-      ...set(L_R),
+      ...tee(L_CEND),
+      ...get(P_END),
+      ...get(L_CEND),
+      ...get(P_END),
+      OP.i32LtS,
+      OP.select,
+      ...set(L_CEND),
+      ...(chunk > 0
+        ? [...get(L_R), ...set(L_Q), ...loop([...get(L_Q), ...get(L_CEND), OP.i32GeS], touch)]
+        : []),
+      ...loop([...get(L_R), ...get(L_CEND), OP.i32GeS], [
+        ...perRow,
+        ...get(L_R),
+        ...i32(1),
+        OP.i32Add,
+        ...set(L_R),
+      ]),
     ]),
+    ...get(P_SINK),
+    ...get(L_ACC),
+    ...mem(OP.i32Store, 2, 0),
   ];
   return oneFunctionModule({
     name: "hist",
-    params: 8,
-    i32Locals: 6,
+    params: 9,
+    i32Locals: I32_LOCALS,
     f64Locals: 0,
     v128Locals: 1,
     body,
@@ -154,12 +220,20 @@ function leb(n: number): number[] {
   return out;
 }
 
-const MODULES = new Map<number, WebAssembly.Module>();
+const MODULES = new Map<string, WebAssembly.Module>();
 
-/** The compiled kernel for rows of `cols` features (-1: the column-sampling kernel). */
-export function histKernel(cols: number): WebAssembly.Module {
-  let m = MODULES.get(cols);
-  if (!m) MODULES.set(cols, m = new WebAssembly.Module(kernel(cols < 0 ? null : cols)));
+/**
+ * The compiled kernel for rows of `cols` features (-1: the column-sampling
+ * kernel), touching rows a chunk ahead or not (a dense node's rows need no
+ * touch: the hardware prefetcher follows them).
+ */
+export function histKernel(cols: number, touch = false): WebAssembly.Module {
+  const key = `${cols}:${touch}`;
+  let m = MODULES.get(key);
+  if (!m) {
+    m = new WebAssembly.Module(kernel(cols < 0 ? null : cols, touch ? CHUNK_ROWS : 0));
+    MODULES.set(key, m);
+  }
   return m;
 }
 
@@ -178,6 +252,8 @@ export interface HistLayout {
   /** Gradient and hessian of each row, interleaved (one 16-byte load a row). */
   gh: number;
   features: number;
+  /** Four bytes the histogram kernel's touch loads end in (so they are not dropped). */
+  sink: number;
   /** Leaf values of a margin update: (left, right) float64 per entry, {@linkcode LEAF_ENTRIES} of them. */
   values: number;
   /** Output histograms: `slots` of them, each `cols × FEATURE_HIST_BYTES`. */
@@ -198,7 +274,8 @@ export function histLayout(n: number, d: number, slots: number): HistLayout {
   const order = up(labels + n);
   const gh = up(order + 4 * n);
   const features = up(gh + 16 * n);
-  const values = up(features + 4 * (d + 1));
+  const sink = up(features + 4 * (d + 1));
+  const values = up(sink + 4);
   const out = up(values + 16 * LEAF_ENTRIES);
   const bytes = out + slots * d * FEATURE_HIST_BYTES;
   return {
@@ -211,6 +288,7 @@ export function histLayout(n: number, d: number, slots: number): HistLayout {
     order,
     gh,
     features,
+    sink,
     values,
     out,
     slots,
@@ -235,15 +313,20 @@ export function histFns(
   memory: WebAssembly.Memory,
   layout: HistLayout,
   cols: number,
-): { all: HistFn; subset: HistFn } {
+): { all: HistFn; subset: HistFn; allSparse: HistFn; subsetSparse: HistFn } {
   const make = (module: WebAssembly.Module) => {
     const f = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.hist as (
       ...a: number[]
     ) => void;
     return (start: number, end: number, out: number, nf: number) =>
-      f(layout.order, start, end, layout.gh, layout.binned, out, layout.features, nf);
+      f(layout.order, start, end, layout.gh, layout.binned, out, layout.features, nf, layout.sink);
   };
-  return { all: make(histKernel(cols)), subset: make(histKernel(-1)) };
+  return {
+    all: make(histKernel(cols)),
+    subset: make(histKernel(-1)),
+    allSparse: make(histKernel(cols, true)),
+    subsetSparse: make(histKernel(-1, true)),
+  };
 }
 
 /**
@@ -265,7 +348,7 @@ export class HistKernel {
   /** Row i's gradient at 2i, its hessian at 2i + 1. */
   readonly gh: Float64Array;
   readonly #features: Int32Array;
-  readonly #fns: { all: HistFn; subset: HistFn };
+  readonly #fns: ReturnType<typeof histFns>;
   readonly #partition: (...a: number[]) => number;
   readonly #leafAdd: (...a: number[]) => void;
   /** Each entry's (left, right) leaf values for {@linkcode HistKernel.leafAdd}. */
@@ -331,7 +414,14 @@ export class HistKernel {
     const view = this.view(slot);
     const at = view.byteOffset;
     view.fill(0);
-    if (end > start) (this.#every ? this.#fns.all : this.#fns.subset)(start, end, at, this.#nf);
+    if (end <= start) return view;
+    // Sparse: the rows span more than twice their number (the same sums either way).
+    const sparse = 2 * (end - start) < this.order[end - 1] - this.order[start];
+    const fns = this.#fns;
+    const f = this.#every
+      ? (sparse ? fns.allSparse : fns.all)
+      : (sparse ? fns.subsetSparse : fns.subset);
+    f(start, end, at, this.#nf);
     return view;
   }
 
@@ -373,7 +463,9 @@ export class HistKernel {
     const L = this.layout;
     const column = L.columns + split.feature * L.rows;
     const at = L.values + 16 * entry;
-    if (end > start) this.#leafAdd(L.order, column, L.margin, at, start, end, split.bin, split.left);
+    if (end > start) {
+      this.#leafAdd(L.order, column, L.margin, at, start, end, split.bin, split.left);
+    }
   }
 
   /**
