@@ -397,8 +397,10 @@ export function growTree(
   const perSplit = options.perSplit;
   const bestSplit = (nr: NodeRows): Split | null => {
     const hist = nr.hist!;
-    const parent = score(nr.g, nr.h);
-    let best: Split | null = null;
+    const G = nr.g, H = nr.h;
+    const parent = score(G, H);
+    // The best so far in locals (no object per improvement): gain, feature, bin, side, GL, HL.
+    let bestGain = -Infinity, bestF = -1, bestBin = 0, bestSide = 0, bestGL = 0, bestHL = 0;
     let use = nf;
     if (perSplit && perSplit.count < nf) {
       use = perSplit.count;
@@ -419,22 +421,36 @@ export function growTree(
       // With no missing value here, sending them left gains exactly what right does: one side.
       const sides = gm === 0 && hm === 0 ? 1 : 2;
       let gl = 0, hl = 0;
-      for (let b = 0; b < nb - 1; b++) {
-        gl += hist[off + 2 * b];
-        hl += hist[off + 2 * b + 1];
+      for (let b = 0, at = off; b < nb - 1; b++, at += 2) {
+        gl += hist[at];
+        hl += hist[at + 1];
         // Missing values right, then left.
         for (let side = 0; side < sides; side++) {
           const GL = side ? gl + gm : gl, HL = side ? hl + hm : hl;
-          const GR = nr.g - GL, HR = nr.h - HL;
+          const GR = G - GL, HR = H - HL;
           if (HL < minChildWeight || HR < minChildWeight) continue;
-          const gain = 0.5 * (score(GL, HL) + score(GR, HR) - parent) - gamma;
-          if (gain > 1e-12 && (!best || gain > best.gain)) {
-            best = { gain, feature: f, bin: b, defaultLeft: side === 1, gl: GL, hl: HL };
+          const gain = 0.5 * ((GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda) - parent) -
+            gamma;
+          if (gain > 1e-12 && gain > bestGain) {
+            bestGain = gain;
+            bestF = f;
+            bestBin = b;
+            bestSide = side;
+            bestGL = GL;
+            bestHL = HL;
           }
         }
       }
     }
-    return best;
+    if (bestF < 0) return null;
+    return {
+      gain: bestGain,
+      feature: bestF,
+      bin: bestBin,
+      defaultLeft: bestSide === 1,
+      gl: bestGL,
+      hl: bestHL,
+    };
   };
   const root = newNode();
   const half = count >> 1;
