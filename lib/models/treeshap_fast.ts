@@ -46,6 +46,14 @@ interface FastTree {
   /** (1 − z_i)/z_i per leaf feature. */
   coef: Float64Array;
   table: Float64Array;
+  /** The internal nodes, ascending (parents before children). */
+  splits: Int32Array;
+  /**
+   * The leaves by width, then by index: a walk adds their contributions in
+   * this order, its inner loop running as many steps for long runs of leaves
+   * (a varying trip count per leaf mispredicted its exit).
+   */
+  leaves: Int32Array;
 }
 
 function factorials(n: number): Float64Array {
@@ -146,6 +154,9 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
     table.set(t, at);
     at += t.length;
   }
+  const splits: number[] = [], leaves: number[] = [];
+  for (let i = 0; i < m; i++) (tree.feature[i] >= 0 ? splits : leaves).push(i);
+  leaves.sort((a, b) => width[a] - width[b] || a - b);
   return {
     tree,
     slot,
@@ -155,6 +166,8 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
     feats: Int32Array.from(feats),
     coef: Float64Array.from(coef),
     table,
+    splits: Int32Array.from(splits),
+    leaves: Int32Array.from(leaves),
   };
 }
 
@@ -197,6 +210,7 @@ export class FastTreeShap {
           feature: f!.tree.feature,
           threshold: f!.tree.threshold,
           left: f!.tree.left,
+          right: f!.tree.right,
           defaultLeft: f!.tree.defaultLeft,
         })),
         cols,
@@ -230,29 +244,28 @@ export class FastTreeShap {
         continue;
       }
       const { feature, threshold, left, right, defaultLeft } = ft.tree;
-      const { slot, tableAt, featAt, width, feats, coef, table } = ft;
-      // Parents come before their children: one pass sets every node's hot mask.
+      const { slot, tableAt, featAt, width, feats, coef, table, splits, leaves } = ft;
+      // Parents come before their children: one pass over the splits sets every node's hot mask.
       const mask = this.#masks(feature.length);
       mask[0] = -1; // every feature hot
-      for (let node = 0; node < feature.length; node++) {
-        const f = feature[node];
-        const m = mask[node];
-        if (f < 0) {
-          const w = width[node], H = m & ((1 << w) - 1), base = tableAt[node];
-          const fa = featAt[node], cold = table[base + H];
-          for (let j = 0; j < w; j++) {
-            // Branch-free: a hot feature takes its coefficient × T(H ∖ {j}), a cold one −T(H).
-            const hot = (H >> j) & 1;
-            phi[feats[fa + j]] += hot * coef[fa + j] * table[base + (H ^ (1 << j))] -
-              (1 - hot) * cold;
-          }
-          continue;
-        }
-        const x = row[f];
+      for (let s = 0; s < splits.length; s++) {
+        const node = splits[s], m = mask[node];
+        const x = row[feature[node]];
         const goesLeft = x !== x ? defaultLeft[node] === 1 : x < threshold[node];
         const off = m & ~(1 << slot[node]);
         mask[left[node]] = goesLeft ? m : off;
         mask[right[node]] = goesLeft ? off : m;
+      }
+      for (let l = 0; l < leaves.length; l++) {
+        const node = leaves[l];
+        const w = width[node], H = mask[node] & ((1 << w) - 1), base = tableAt[node];
+        const fa = featAt[node], cold = table[base + H];
+        for (let j = 0; j < w; j++) {
+          // Branch-free: a hot feature takes its coefficient × T(H ∖ {j}), a cold one −T(H).
+          const hot = (H >> j) & 1;
+          phi[feats[fa + j]] += hot * coef[fa + j] * table[base + (H ^ (1 << j))] -
+            (1 - hot) * cold;
+        }
       }
     }
   }
