@@ -424,6 +424,8 @@ export function growTree(
       for (let b = 0, at = off; b < nb - 1; b++, at += 2) {
         gl += hist[at];
         hl += hist[at + 1];
+        // Hessians are not negative: once the right side is too light, it stays so.
+        if (H - hl < minChildWeight) break;
         // Missing values right, then left.
         for (let side = 0; side < sides; side++) {
           const GL = side ? gl + gm : gl, HL = side ? hl + hm : hl;
