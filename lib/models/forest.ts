@@ -28,18 +28,8 @@ import {
   type Params,
 } from "./detector.ts";
 import { packTrees, unpackTrees } from "./gbdt.ts";
-import {
-  binColumns,
-  binMatrix,
-  fitBins,
-  growTree,
-  leafOf,
-  MAX_BINS,
-  sequentialHists,
-  type Tree,
-  treeImportance,
-} from "./trees.ts";
-import { ParallelHists } from "./trees_parallel.ts";
+import { fitBins, growTree, leafOf, MAX_BINS, type Tree, treeImportance } from "./trees.ts";
+import { treeBuilder } from "./trees_parallel.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { scoreSplit } from "./split_score.ts";
 import { treeExpectation } from "./treeshap.ts";
@@ -102,11 +92,7 @@ class TreeAverage implements Detector {
     const balanced = p.classWeight === "balanced";
     const w1 = balanced ? n / (2 * pos) : 1, w0 = balanced ? n / (2 * (n - pos)) : 1;
     const bins = fitBins(X, { maxBins: p.maxBins as number });
-    const binned = binMatrix(X, bins);
-    const columns = binColumns(binned, { rows: n, cols: d });
-    const builder = (p.threads as number) > 1
-      ? new ParallelHists({ binned, columns, rows: n, cols: d })
-      : sequentialHists({ binned, columns, rows: n, cols: d });
+    const builder = treeBuilder(X, bins, p.threads as number);
     const rng = new Rng(options.seed);
     const forest = k === "rf";
     const count = forest ? p.nEstimators as number : 1;
@@ -131,7 +117,7 @@ class TreeAverage implements Detector {
         }
         const rows = bootstrap ? new Int32Array(m) : undefined;
         if (rows) { for (let i = 0, r = 0; i < n; i++) if (draws[i] > 0) rows[r++] = i; }
-        const { tree } = growTree({ binned, columns, rows: n, cols: d, bins }, {
+        const { tree } = growTree({ rows: n, bins }, {
           builder,
           rows,
           features: all,
@@ -146,7 +132,7 @@ class TreeAverage implements Detector {
         bar.tick();
       }
     } finally {
-      if (builder instanceof ParallelHists) builder.close();
+      builder.close();
     }
     bar.done();
     this.use(trees, { cols: d, maxDepth: p.maxDepth as number });

@@ -32,19 +32,16 @@ import {
   type Params,
 } from "./detector.ts";
 import {
-  binColumns,
-  binMatrix,
   fitBins,
   growTree,
   leafAt,
   leafOf,
   MAX_BINS,
   sampleTree,
-  sequentialHists,
   type Tree,
   treeImportance,
 } from "./trees.ts";
-import { ParallelHists } from "./trees_parallel.ts";
+import { treeBuilder } from "./trees_parallel.ts";
 import { scoreSplit } from "./split_score.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { treeExpectation } from "./treeshap.ts";
@@ -125,12 +122,7 @@ class GradientBoosting implements Detector {
     const prior = (spw * pos) / (spw * pos + (n - pos));
     const base = Math.log(prior / (1 - prior));
     const bins = fitBins(X, { maxBins: p.maxBins as number });
-    const binned = binMatrix(X, bins);
-    const columns = binColumns(binned, { rows: n, cols: d });
-    const threads = p.threads as number;
-    const builder = threads > 1
-      ? new ParallelHists({ binned, columns, rows: n, cols: d })
-      : sequentialHists({ binned, columns, rows: n, cols: d });
+    const builder = treeBuilder(X, bins, p.threads as number);
     // Margins and labels live in the builder's memory: gradients are computed on its threads.
     const margin = builder.margin.fill(base);
     builder.labels.set(y);
@@ -154,7 +146,7 @@ class GradientBoosting implements Detector {
           subsample: p.subsample as number,
           colsample: p.colsampleBytree as number,
         });
-        const grown = growTree({ binned, columns, rows: n, cols: d, bins }, {
+        const grown = growTree({ rows: n, bins }, {
           builder,
           rows: sample.rows ?? undefined,
           features: sample.features,
@@ -194,7 +186,7 @@ class GradientBoosting implements Detector {
         bar.tick();
       }
     } finally {
-      if (builder instanceof ParallelHists) builder.close();
+      builder.close();
     }
     bar.done();
     const kept = val && patience > 0 && bestRound >= 0 ? trees.slice(0, bestRound + 1) : trees;

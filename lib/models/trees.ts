@@ -85,58 +85,60 @@ export function fitBins(X: Matrix, options: { maxBins?: number } = {}): Bins {
 }
 
 /**
- * The matrix as bins, row-major (`binned[i * cols + j]`): a histogram pass
- * visits a node's rows and reads each row's bins together.
+ * Each feature's cuts padded to 256 with NaN (never ≤ x), for the
+ * branch-free search of {@linkcode binRows}.
  *
- * @param X the matrix
  * @param bins cut points from {@linkcode fitBins}
- * @returns one byte per value
+ * @returns 256 float32 a feature
  */
-export function binMatrix(X: Matrix, bins: Bins): Uint8Array {
-  const { rows: n, cols: d, data } = X;
-  const out = new Uint8Array(n * d);
-  // Each feature's cuts padded to 256 with NaN (never ≤ x): a branch-free search of 8
-  // fixed halvings counts the cuts ≤ x (a branching binary search on
-  // random values mispredicted so often it cost 60 ns a value).
-  const padded = new Float32Array(d * 256).fill(NaN);
+export function paddedCuts(bins: Bins): Float32Array {
+  const padded = new Float32Array(bins.cuts.length * 256).fill(NaN);
   bins.cuts.forEach((c, j) => padded.set(c, j * 256));
-  for (let i = 0, at = 0; i < n; i++) {
-    for (let j = 0, p = 0; j < d; j++, at++, p += 256) {
-      const x = data[at];
-      if (x !== x) {
-        out[at] = MISSING_BIN;
-        continue;
-      }
-      let lo = p;
-      lo += 128 & -Number(padded[lo + 127] <= x);
-      lo += 64 & -Number(padded[lo + 63] <= x);
-      lo += 32 & -Number(padded[lo + 31] <= x);
-      lo += 16 & -Number(padded[lo + 15] <= x);
-      lo += 8 & -Number(padded[lo + 7] <= x);
-      lo += 4 & -Number(padded[lo + 3] <= x);
-      lo += 2 & -Number(padded[lo + 1] <= x);
-      lo += 1 & -Number(padded[lo] <= x);
-      out[at] = lo - p;
-    }
-  }
-  return out;
+  return padded;
 }
 
 /**
- * The bins column-major (`columns[j * rows + i]`): partitioning a node by
- * one feature reads that feature's column, not one byte per matrix row.
+ * Bins rows [start, end) of a matrix into the row-major
+ * (`binned[i * cols + j]`: a histogram pass reads a row's bins together)
+ * and column-major (`columns[j * rows + i]`: a partition reads one
+ * feature's column) byte matrices of all `rows`. The rows come from `data`,
+ * whose first row is row `first`; two threads may bin two ranges at once.
  *
- * @param binned the row-major bins
- * @param shape the matrix's rows and columns
- * @returns the same bins, column-major
+ * @param x the rows' values, their width and the index of their first row
+ * @param padded from {@linkcode paddedCuts}
+ * @param out the two byte matrices and their row count
+ * @param range the rows to bin
  */
-export function binColumns(binned: Uint8Array, shape: { rows: number; cols: number }): Uint8Array {
-  const { rows: n, cols: d } = shape;
-  const out = new Uint8Array(n * d);
-  for (let i = 0, at = 0; i < n; i++) {
-    for (let j = 0; j < d; j++, at++) out[j * n + i] = binned[at];
+export function binRows(
+  x: { data: Float32Array; cols: number; first: number },
+  padded: Float32Array,
+  out: { binned: Uint8Array; columns: Uint8Array; rows: number },
+  range: { start: number; end: number },
+): void {
+  const { data, cols: d, first } = x;
+  const { binned, columns, rows: n } = out;
+  // A branch-free search of 8 fixed halvings counts the cuts ≤ x (a branching binary search on
+  // random values mispredicted so often it cost 60 ns a value).
+  for (let i = range.start; i < range.end; i++) {
+    for (let j = 0, p = 0, s = (i - first) * d; j < d; j++, p += 256, s++) {
+      const v = data[s];
+      let bin = MISSING_BIN;
+      if (v === v) {
+        let lo = p;
+        lo += 128 & -Number(padded[lo + 127] <= v);
+        lo += 64 & -Number(padded[lo + 63] <= v);
+        lo += 32 & -Number(padded[lo + 31] <= v);
+        lo += 16 & -Number(padded[lo + 15] <= v);
+        lo += 8 & -Number(padded[lo + 7] <= v);
+        lo += 4 & -Number(padded[lo + 3] <= v);
+        lo += 2 & -Number(padded[lo + 1] <= v);
+        lo += 1 & -Number(padded[lo] <= v);
+        bin = lo - p;
+      }
+      binned[i * d + j] = bin;
+      columns[j * n + i] = bin;
+    }
   }
-  return out;
 }
 
 /**
@@ -235,13 +237,18 @@ export function addRows(
   }
 }
 
-/** Histograms on this thread (both halves of each node, summed as {@linkcode HistBuilder} says). */
-export function sequentialHists(
-  data: { binned: Uint8Array; columns: Uint8Array; rows: number; cols: number },
-): HistBuilder {
+/**
+ * Histograms on this thread (both halves of each node, summed as
+ * {@linkcode HistBuilder} says), over the rows of `X` binned by `bins`.
+ */
+export function sequentialHists(X: Matrix, bins: Bins): HistBuilder {
+  const data = { rows: X.rows, cols: X.cols };
   const kernel = new HistKernel({ rows: data.rows, cols: data.cols, slots: 1 });
-  kernel.binned.set(data.binned);
-  kernel.columns.set(data.columns);
+  binRows({ data: X.data, cols: X.cols, first: 0 }, paddedCuts(bins), {
+    binned: kernel.binned,
+    columns: kernel.columns,
+    rows: X.rows,
+  }, { start: 0, end: X.rows });
   return {
     order: kernel.order,
     gh: kernel.gh,
@@ -351,22 +358,14 @@ const BIN_SLOTS = 256;
  * Grows one tree on gradients `g` and hessians `h` of the rows `rows`
  * (every row when omitted): depth-wise, or leaf-wise with `maxLeaves`.
  *
- * @param data the binned matrix, its shape and the cut points
- * @param options growth settings, gradients, hessians and rows
+ * @param data the matrix's row count and the cut points (the builder holds the bins)
+ * @param options growth settings, the builder and rows
  * @returns the tree, and its leaves as margin updates ({@linkcode HistBuilder.addLeaves}): a
  *   leaf's rows (bin 255: all go to its value), or a last level's split of a
  *   node's rows between its two leaves, which are not partitioned
  */
 export function growTree(
-  data: {
-    /** The binned matrix, row-major (histograms). */
-    binned: Uint8Array;
-    /** The same bins column-major (partitions read one feature's column). */
-    columns: Uint8Array;
-    rows: number;
-    cols: number;
-    bins: Bins;
-  },
+  data: { rows: number; bins: Bins },
   options: GrowOptions & {
     /** Builds the histograms of row ranges of its `order` (it holds g and h). */
     builder: HistBuilder;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Rng } from "../util/rng.ts";
-import { addRows, histLength } from "./trees.ts";
+import { addRows, binRows, fitBins, histLength, MISSING_BIN, paddedCuts } from "./trees.ts";
 import { HistKernel } from "./trees_hist.ts";
 
 Deno.test("histogram kernel (WebAssembly SIMD) sums exactly what the JavaScript loop sums: every feature, a sample of them, gathered rows", () => {
@@ -77,4 +77,34 @@ Deno.test("partition kernel (WebAssembly, branch-free) splits a node's rows exac
     assert.deepEqual([...kernel.order.subarray(start, end)], want);
     assert.deepEqual([...kernel.order.subarray(0, start)], [...rows.subarray(0, start)]);
   }
+});
+
+Deno.test("binning: a value's bin counts the cuts at or below it, missing values go to bin 255, and two threads' ranges equal one pass", () => {
+  const rng = new Rng(13);
+  const n = 2001, d = 5;
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n * d; i++) {
+    data[i] = rng.random() < 0.05 ? NaN : i % d === 0 ? Math.floor(rng.random() * 4) : rng.normal();
+  }
+  const X = { data, rows: n, cols: d, columns: [] };
+  const bins = fitBins(X, { maxBins: 32 });
+  const padded = paddedCuts(bins);
+  const one = { binned: new Uint8Array(n * d), columns: new Uint8Array(n * d), rows: n };
+  binRows({ data, cols: d, first: 0 }, padded, one, { start: 0, end: n });
+  const two = { binned: new Uint8Array(n * d), columns: new Uint8Array(n * d), rows: n };
+  binRows({ data, cols: d, first: 0 }, padded, two, { start: 0, end: 700 });
+  binRows({ data: data.subarray(700 * d), cols: d, first: 700 }, padded, two, {
+    start: 700,
+    end: n,
+  });
+  assert.deepEqual(two, one);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const x = data[i * d + j], b = one.binned[i * d + j];
+      const want = x !== x ? MISSING_BIN : bins.cuts[j].filter((c) => c <= x).length;
+      assert.equal(b, want, `row ${i} feature ${j}`);
+      assert.equal(one.columns[j * n + i], b);
+    }
+  }
+  assert.equal(bins.cuts[0].length, 3, "a feature with 4 distinct values has 3 cuts");
 });

@@ -10,14 +10,23 @@
  * level's nodes at once), signalled with `Atomics.wait`/`notify`.
  * @module
  */
-import { type HistBuilder, PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
+import type { Matrix } from "../features/pipeline.ts";
+import {
+  binRows,
+  type Bins,
+  type HistBuilder,
+  paddedCuts,
+  PARTITION_WORDS,
+  SEGMENT_WORDS,
+  sequentialHists,
+} from "./trees.ts";
 import { HistKernel, LEAF_ENTRIES } from "./trees_hist.ts";
 
 /** Ranges handed over at once at most (larger levels go in several hand-offs). */
 const MAX_RANGES = LEAF_ENTRIES;
 
 /** Control words: [generation asked, generation done, ranges, features, closing, job, pos weight]. */
-const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
+const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5, BINNED = 6;
 /** Jobs: histograms of the second halves, partitions of the second halves, gradients of the second half. */
 const HIST = 0, PARTITION = 1, GRADIENTS = 2, LEAVES = 3;
 
@@ -45,11 +54,15 @@ export class ParallelHists implements HistBuilder {
   /**
    * @param data the row-major bins and the matrix's shape
    */
-  constructor(data: { binned: Uint8Array; columns: Uint8Array; rows: number; cols: number }) {
+  /**
+   * @param X the training rows: this thread bins the first half into the
+   *   shared memory while the worker bins the second
+   * @param bins their cut points
+   */
+  constructor(X: Matrix, bins: Bins) {
+    const data = { rows: X.rows, cols: X.cols };
     // Slot 0: this thread's halves; slots 1..MAX_RANGES: the worker's.
     this.#kernel = new HistKernel({ rows: data.rows, cols: data.cols, slots: 1 + MAX_RANGES });
-    this.#kernel.binned.set(data.binned);
-    this.#kernel.columns.set(data.columns);
     this.order = this.#kernel.order;
     this.gh = this.#kernel.gh;
     this.margin = this.#kernel.margin;
@@ -61,6 +74,11 @@ export class ParallelHists implements HistBuilder {
     this.#worker = new Worker(new URL("./trees_worker.ts", import.meta.url).href, {
       type: "module",
     });
+    // The worker's rows, copied where it can read them (X's own buffer is not shared).
+    const mid = data.rows >> 1;
+    const rest = new Float32Array(new SharedArrayBuffer(4 * (data.rows - mid) * data.cols));
+    rest.set(X.data.subarray(mid * data.cols, data.rows * data.cols));
+    const padded = paddedCuts(bins);
     this.#worker.postMessage({
       memory: this.#kernel.memory,
       layout: this.#kernel.layout,
@@ -69,7 +87,11 @@ export class ParallelHists implements HistBuilder {
       ranges: this.#ranges,
       results: this.#results,
       weight: this.#weight,
+      bin: { data: rest, first: mid, padded },
     });
+    const out = { binned: this.#kernel.binned, columns: this.#kernel.columns, rows: data.rows };
+    binRows({ data: X.data, cols: data.cols, first: 0 }, padded, out, { start: 0, end: mid });
+    while (Atomics.load(this.#ctl, BINNED) !== 1) Atomics.wait(this.#ctl, BINNED, 0, 1000);
   }
 
   /** Hands a job to the worker and returns its generation (wait with {@linkcode ParallelHists.#wait}). */
@@ -161,4 +183,22 @@ export class ParallelHists implements HistBuilder {
     Atomics.notify(this.#ctl, ASKED);
     this.#worker.terminate();
   }
+}
+
+/**
+ * The tree builder for `threads` (1 or 2) over the rows of `X` binned by
+ * `bins`; `close` stops its worker.
+ *
+ * @param X the training rows
+ * @param bins their cut points
+ * @param threads 1 or 2
+ * @returns the builder
+ */
+export function treeBuilder(
+  X: Matrix,
+  bins: Bins,
+  threads: number,
+): HistBuilder & { close(): void } {
+  if (threads > 1) return new ParallelHists(X, bins);
+  return Object.assign(sequentialHists(X, bins), { close() {} });
 }

@@ -8,7 +8,7 @@
  */
 import { HistKernel, type HistLayout } from "./trees_hist.ts";
 import { half } from "./trees_parallel.ts";
-import { PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
+import { binRows, PARTITION_WORDS, SEGMENT_WORDS } from "./trees.ts";
 
 interface Setup {
   memory: WebAssembly.Memory;
@@ -18,9 +18,11 @@ interface Setup {
   ranges: Int32Array;
   results: Int32Array;
   weight: Float64Array;
+  /** The rows this thread bins: from row `first` to the end. */
+  bin: { data: Float32Array; first: number; padded: Float32Array };
 }
 
-const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5;
+const ASKED = 0, DONE = 1, RANGES = 2, FEATURES = 3, CLOSING = 4, JOB = 5, BINNED = 6;
 const HIST = 0, PARTITION = 1, GRADIENTS = 2, LEAVES = 3;
 
 const scope = globalThis as unknown as { onmessage: (e: MessageEvent<Setup>) => void };
@@ -29,6 +31,15 @@ scope.onmessage = (e) => {
   const s = e.data;
   const kernel = new HistKernel({ memory: s.memory, layout: s.layout, cols: s.cols });
   const ctl = s.ctl;
+  const { data, first, padded } = s.bin;
+  binRows(
+    { data, cols: s.cols, first },
+    padded,
+    { binned: kernel.binned, columns: kernel.columns, rows: s.layout.rows },
+    { start: first, end: s.layout.rows },
+  );
+  Atomics.store(ctl, BINNED, 1);
+  Atomics.notify(ctl, BINNED);
   let seen = 0;
   for (;;) {
     while (Atomics.load(ctl, ASKED) === seen) Atomics.wait(ctl, ASKED, seen, 1000);
