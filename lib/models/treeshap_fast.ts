@@ -24,10 +24,10 @@
  */
 import type { Tree } from "./trees.ts";
 import { TreeShap } from "./treeshap.ts";
-import { buildWasmExplain, type WasmExplain } from "./treeshap_wasm.ts";
+import { buildWasmExplain, TABLED_MAX_PATH, type WasmExplain } from "./treeshap_wasm.ts";
 
 /** Most unique features a leaf's path may have for its table (2^12 numbers). */
-export const FAST_MAX_PATH = 12;
+export const FAST_MAX_PATH = TABLED_MAX_PATH;
 /** Default budget of the tables (bytes). */
 export const FAST_DEFAULT_BUDGET = 64 * 1024 * 1024;
 
@@ -157,15 +157,32 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
   const splits: number[] = [], leaves: number[] = [];
   for (let i = 0; i < m; i++) (tree.feature[i] >= 0 ? splits : leaves).push(i);
   leaves.sort((a, b) => width[a] - width[b] || a - b);
+  // Tables and feature records laid out in the order the walk reads them: a row's reads run
+  // forward through memory (the tables do not fit the second-level cache).
+  const sortedTable = new Float64Array(tableSize);
+  const sortedFeats = new Int32Array(feats.length), sortedCoef = new Float64Array(coef.length);
+  let tAt = 0, fAt = 0;
+  for (const leaf of leaves) {
+    const w = width[leaf];
+    sortedTable.set(table.subarray(tableAt[leaf], tableAt[leaf] + (1 << w)), tAt);
+    for (let k = 0; k < w; k++) {
+      sortedFeats[fAt + k] = feats[featAt[leaf] + k];
+      sortedCoef[fAt + k] = coef[featAt[leaf] + k];
+    }
+    tableAt[leaf] = tAt;
+    featAt[leaf] = fAt;
+    tAt += 1 << w;
+    fAt += w;
+  }
   return {
     tree,
     slot,
     tableAt,
     featAt,
     width,
-    feats: Int32Array.from(feats),
-    coef: Float64Array.from(coef),
-    table,
+    feats: sortedFeats,
+    coef: sortedCoef,
+    table: sortedTable,
     splits: Int32Array.from(splits),
     leaves: Int32Array.from(leaves),
   };
@@ -182,6 +199,9 @@ export class FastTreeShap {
   readonly bytes: number;
   /** Trees explained by Algorithm 2 (no table). */
   readonly slowTrees: number;
+  /** Tabled leaves, and their path features summed (a row's table reads). */
+  readonly leaves: number;
+  readonly leafFeatures: number;
   /** The same walk in WebAssembly (when every tree has its tables). */
   readonly #wasm: WasmExplain | null;
 
@@ -200,6 +220,8 @@ export class FastTreeShap {
     this.#fast = trees.map((t) => precompute(t, budget));
     this.bytes = start - budget.bytes;
     this.slowTrees = this.#fast.filter((f) => f === null).length;
+    this.leaves = this.#fast.reduce((s, f) => s + (f ? f.leaves.length : 0), 0);
+    this.leafFeatures = this.#fast.reduce((s, f) => s + (f ? f.feats.length : 0), 0);
     this.#slow = new TreeShap(options.maxDepth);
     const tabled = this.#fast.every((f) => f !== null) && options.engine !== "js";
     const cols = trees.reduce((m, t) => t.feature.reduce((a, f) => Math.max(a, f + 1), m), 1);

@@ -6,8 +6,8 @@
  *
  * Memory (bytes): tree table (its split records' address and count, its
  * leaf records' address and count, 16 a tree), split records (32 each), leaf
- * records (16), leaf-feature records (the feature's byte offset in the
- * contributions and its coefficient, 16 each), the T tables (float64), the
+ * records (16), leaf-feature records (its contribution's address and its
+ * coefficient, 16 each), the T tables (float64), the
  * mask scratch, the row (float32) and the contributions (float64).
  *
  * A tree is two passes with no branch on the node's kind: its splits in
@@ -25,7 +25,10 @@
  * docs/benchmarks.md.
  * @module
  */
-import { get, i32, loop, mem, oneFunctionModule, OP, set, tee } from "../util/wasm.ts";
+import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee, uleb } from "../util/wasm.ts";
+
+/** Most unique features a leaf's path may have for its table (2^12 numbers): the unrolled steps. */
+export const TABLED_MAX_PATH = 12;
 
 // explain(trees, count, masks, row, phi)
 const P_TREES = 0, P_COUNT = 1, P_MASK = 2, P_ROW = 3, P_PHI = 4;
@@ -47,9 +50,56 @@ const L_T = 5,
   L_LA = 20,
   L_GO = 21;
 const I32_LOCALS = 17;
-const L_COLD = 22;
 
 function explainModule(): Uint8Array<ArrayBuffer> {
+  // Feature j of a leaf: phi[f] += k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature
+  // (T[H]: the bit is not in H) and its coefficient for a hot one (T[H ∖ {j}]), read from the
+  // record at FA + 32j by the hot bit: no float select (V8 branches on one).
+  const step = (j: number) => [
+    // the contribution's address, from the record
+    ...get(L_FA),
+    ...mem(OP.i32Load, 2, 16 * j),
+    ...tee(L_PO),
+    ...get(L_PO),
+    ...mem(OP.f64Load, 3, 0),
+    // k: the record's coefficient, or −1 (kept at P_PHI − 8), chosen by address (an integer
+    // select is a cmov)
+    ...get(L_FA),
+    ...i32(16 * j + 8),
+    OP.i32Add,
+    ...get(P_PHI),
+    ...i32(8),
+    OP.i32Sub,
+    ...get(L_H),
+    ...i32(1 << j),
+    OP.i32And,
+    OP.select,
+    ...mem(OP.f64Load, 3, 0),
+    ...get(L_TB),
+    ...get(L_H),
+    ...i32(~(1 << j)),
+    OP.i32And,
+    ...i32(3),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.f64Load, 3, 0),
+    OP.f64Mul,
+    OP.f64Add,
+    ...mem(OP.f64Store, 3, 0),
+  ];
+  // block B0 { block B1 { … block B_max { br_table(w) } step(max−1) } … step(0) } : a break to
+  // B_w runs steps w−1 … 0 (each feature's add is its own: their order within a leaf is free).
+  let unrolled: number[] = [
+    ...get(L_W),
+    OP.brTable,
+    ...uleb(TABLED_MAX_PATH + 1),
+    ...Array.from({ length: TABLED_MAX_PATH + 1 }, (_, w) => uleb(TABLED_MAX_PATH - w)).flat(),
+    ...uleb(TABLED_MAX_PATH),
+  ];
+  for (let w = TABLED_MAX_PATH; w >= 1; w--) {
+    unrolled = [OP.block, EMPTY, ...unrolled, OP.end, ...step(w - 1)];
+  }
+  unrolled = [OP.block, EMPTY, ...unrolled, OP.end];
   const leaf = [
     // m = mask of the leaf
     ...get(P_MASK),
@@ -76,58 +126,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 8),
     ...set(L_FA),
-    // cold = T[H]
-    ...get(L_TB),
-    ...get(L_H),
-    ...i32(3),
-    OP.i32Shl,
-    OP.i32Add,
-    ...mem(OP.f64Load, 3, 0),
-    ...set(L_COLD),
-    ...i32(0),
-    ...set(L_J),
-    ...loop([...get(L_J), ...get(L_W), OP.i32GeS], [
-      ...get(L_FA),
-      ...get(L_J),
-      ...i32(4),
-      OP.i32Shl,
-      OP.i32Add,
-      ...tee(L_LF),
-      ...mem(OP.i32Load, 2, 0),
-      ...get(P_PHI),
-      OP.i32Add,
-      ...tee(L_PO),
-      // phi[f] + select(c × T[H ^ (1 << j)], −cold, (H >> j) & 1)
-      ...get(L_PO),
-      ...mem(OP.f64Load, 3, 0),
-      ...get(L_LF),
-      ...mem(OP.f64Load, 3, 8),
-      ...get(L_TB),
-      ...get(L_H),
-      ...i32(1),
-      ...get(L_J),
-      OP.i32Shl,
-      OP.i32Xor,
-      ...i32(3),
-      OP.i32Shl,
-      OP.i32Add,
-      ...mem(OP.f64Load, 3, 0),
-      OP.f64Mul,
-      ...get(L_COLD),
-      OP.f64Neg,
-      ...get(L_H),
-      ...get(L_J),
-      OP.i32ShrU,
-      ...i32(1),
-      OP.i32And,
-      OP.select,
-      OP.f64Add,
-      ...mem(OP.f64Store, 3, 0),
-      ...get(L_J),
-      ...i32(1),
-      OP.i32Add,
-      ...set(L_J),
-    ]),
+    // The leaf's w features, unrolled: br_table lands where w steps remain (Duff's device).
+    ...unrolled,
   ];
   const rowX = [...get(P_ROW), ...get(L_W), OP.i32Add, ...mem(OP.f32Load, 2, 0)];
   const split = [
@@ -227,7 +227,7 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     name: "explain",
     params: 5,
     i32Locals: I32_LOCALS,
-    f64Locals: 1,
+    f64Locals: 0,
     body,
     result: null,
   });
@@ -277,7 +277,8 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   const treesAt = 0, splitsAt = 16 * trees.length, leavesAt = splitsAt + 32 * splits;
   const featsAt = leavesAt + 16 * leaves;
   const tablesAt = featsAt + 16 * leafFeats, maskAt = tablesAt + 8 * tables;
-  const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = (rowAt + 4 * cols + 7) & ~7;
+  // −1 (a cold feature's factor) just before the contributions.
+  const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 4 * cols + 7) & ~7) + 8;
   const bytes = phiAt + 8 * cols;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const buf = memory.buffer;
@@ -305,12 +306,13 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
       leaf += 16;
     }
     for (let j = 0; j < t.feats.length; j++, feat += 16) {
-      i32s[feat >> 2] = 8 * t.feats[j];
+      i32s[feat >> 2] = phiAt + 8 * t.feats[j];
       f64s[(feat + 8) >> 3] = t.coef[j];
     }
     f64s.set(t.table, table >> 3);
     table += 8 * t.table.length;
   });
+  f64s[(phiAt - 8) >> 3] = -1;
   const row = new Float32Array(buf, rowAt, cols), acc = new Float64Array(buf, phiAt, cols);
   const explain = new WebAssembly.Instance(MODULE, { env: { mem: memory } }).exports.explain as (
     ...a: number[]
