@@ -13,10 +13,11 @@
  * A tree is two passes with no branch on the node's kind: its splits in
  * order (parents first) set the children's hot masks, then its leaves, in
  * the order the tables list them (by width), add their contributions. A
- * split's record: the feature's byte offset in the row, the threshold
- * (float32), the byte offsets of its own mask and of its left child's (the
- * right child's follows), the slot's bit with the default direction in bit
- * 31. A leaf's: its mask's byte offset, its table's address, its first
+ * split's record: the byte offset in the doubled row (each feature twice,
+ * NaN as −∞ in the copy a default-left split reads and +∞ in the other, so
+ * `x < threshold` routes it), the threshold (float32), the addresses of its
+ * own mask and of its left child's (the right child's follows), and the
+ * complement of its slot's bit. A leaf's: its mask's address, its table's address, its first
  * leaf-feature record's address, its width.
  *
  * Measured (bench/treeshap_bench.ts, the serve bench's 300-tree champion):
@@ -43,11 +44,10 @@ const L_T = 5,
   L_TB = 12,
   L_FA = 13,
   L_PO = 14,
-  L_W3 = 15,
-  L_OFF = 16,
-  L_LA = 17,
-  L_GO = 18;
-const I32_LOCALS = 14;
+  L_OFF = 15,
+  L_LA = 16,
+  L_GO = 17;
+const I32_LOCALS = 13;
 
 function explainModule(): Uint8Array<ArrayBuffer> {
   // Feature j of a leaf: phi[f] += k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature
@@ -101,10 +101,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
   unrolled = [OP.block, EMPTY, ...unrolled, OP.end];
   const leaf = [
     // m = mask of the leaf
-    ...get(P_MASK),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 0),
-    OP.i32Add,
     ...mem(OP.i32Load, 2, 0),
     ...set(L_M),
     ...get(L_NA),
@@ -128,46 +126,29 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     // The leaf's w features, unrolled: br_table lands where w steps remain (Duff's device).
     ...unrolled,
   ];
-  const rowX = [...get(P_ROW), ...get(L_W), OP.i32Add, ...mem(OP.f32Load, 2, 0)];
+  // A split: go = x < threshold, x read from the doubled row (NaN as −∞ in the copy a
+  // default-left node reads, +∞ in the other); the children's masks m and m & ~bit.
   const split = [
     ...get(L_NA),
-    ...mem(OP.i32Load, 2, 0),
-    ...set(L_W),
-    ...get(P_MASK),
-    ...get(L_NA),
     ...mem(OP.i32Load, 2, 8),
-    OP.i32Add,
     ...mem(OP.i32Load, 2, 0),
     ...set(L_M),
+    ...get(P_ROW),
     ...get(L_NA),
-    ...mem(OP.i32Load, 2, 16),
-    ...set(L_W3),
-    // goesLeft = x is NaN ? defaultLeft : x < threshold
-    ...get(L_W3),
-    ...i32(31),
-    OP.i32ShrU,
-    ...rowX,
+    ...mem(OP.i32Load, 2, 0),
+    OP.i32Add,
+    ...mem(OP.f32Load, 2, 0),
     ...get(L_NA),
     ...mem(OP.f32Load, 2, 4),
     OP.f32Lt,
-    ...rowX,
-    ...rowX,
-    OP.f32Ne,
-    OP.select,
     ...set(L_GO),
-    // off = m & ~bit
     ...get(L_M),
-    ...get(L_W3),
-    ...i32(0x7fffffff),
-    OP.i32And,
-    ...i32(-1),
-    OP.i32Xor,
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 16),
     OP.i32And,
     ...set(L_OFF),
-    ...get(P_MASK),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 12),
-    OP.i32Add,
     ...tee(L_LA),
     ...get(L_M),
     ...get(L_OFF),
@@ -277,7 +258,7 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   const featsAt = leavesAt + 16 * leaves;
   const tablesAt = featsAt + 16 * leafFeats, maskAt = tablesAt + 8 * tables;
   // −1 (a cold feature's factor) just before the contributions.
-  const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 4 * cols + 7) & ~7) + 8;
+  const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 8 * cols + 7) & ~7) + 8;
   const bytes = phiAt + 8 * cols;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const buf = memory.buffer;
@@ -289,16 +270,16 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
     const firstFeat = feat, firstTable = table;
     for (const i of t.splits) {
       const w = split >> 2;
-      i32s[w] = 4 * t.feature[i];
+      i32s[w] = 4 * (2 * t.feature[i] + (t.defaultLeft[i] ? 0 : 1));
       f32s[w + 1] = t.threshold[i];
-      i32s[w + 2] = 4 * i;
-      i32s[w + 3] = 4 * t.left[i];
-      i32s[w + 4] = (1 << t.slot[i]) | (t.defaultLeft[i] ? 1 << 31 : 0);
+      i32s[w + 2] = maskAt + 4 * i;
+      i32s[w + 3] = maskAt + 4 * t.left[i];
+      i32s[w + 4] = ~(1 << t.slot[i]);
       split += 32;
     }
     for (const i of t.leaves) {
       const w = leaf >> 2;
-      i32s[w] = 4 * i;
+      i32s[w] = maskAt + 4 * i;
       i32s[w + 1] = firstTable + 8 * t.tableAt[i];
       i32s[w + 2] = firstFeat + 16 * t.featAt[i];
       i32s[w + 3] = t.width[i];
@@ -312,12 +293,16 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
     table += 8 * t.table.length;
   });
   f64s[(phiAt - 8) >> 3] = -1;
-  const row = new Float32Array(buf, rowAt, cols), acc = new Float64Array(buf, phiAt, cols);
+  const row = new Float32Array(buf, rowAt, 2 * cols), acc = new Float64Array(buf, phiAt, cols);
   const explain = new WebAssembly.Instance(MODULE, { env: { mem: memory } }).exports.explain as (
     ...a: number[]
   ) => void;
   return (x, phi) => {
-    for (let j = 0; j < cols; j++) row[j] = x[j];
+    for (let j = 0; j < cols; j++) {
+      const v = x[j];
+      row[2 * j] = v === v ? v : -Infinity;
+      row[2 * j + 1] = v === v ? v : Infinity;
+    }
     acc.set(phi.subarray(0, cols));
     explain(treesAt, trees.length, maskAt, rowAt, phiAt);
     phi.set(acc);
