@@ -49,10 +49,14 @@ interface FastTree {
   /** The internal nodes, ascending (parents before children). */
   splits: Int32Array;
   /**
-   * The leaves by width, then by index: a walk adds their contributions in
-   * this order, its inner loop running as many steps for long runs of leaves
-   * (a varying trip count per leaf mispredicted its exit).
+   * Sibling leaves (children of one split: the same path features, so one
+   * add a feature for both), by each pair's left leaf: the walk adds them
+   * first, then the other leaves, each list by width, then by index.
    */
+  pairs: Int32Array;
+  /** The leaves not in a pair. */
+  singles: Int32Array;
+  /** Every leaf, in the walk's order (a pair's two leaves together). */
   leaves: Int32Array;
 }
 
@@ -154,9 +158,22 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
     table.set(t, at);
     at += t.length;
   }
-  const splits: number[] = [], leaves: number[] = [];
-  for (let i = 0; i < m; i++) (tree.feature[i] >= 0 ? splits : leaves).push(i);
-  leaves.sort((a, b) => width[a] - width[b] || a - b);
+  const splits: number[] = [], sorted: number[] = [];
+  for (let i = 0; i < m; i++) (tree.feature[i] >= 0 ? splits : sorted).push(i);
+  sorted.sort((a, b) => width[a] - width[b] || a - b);
+  const isLeaf = (i: number) => tree.feature[i] < 0;
+  // A pair's left leaf: its sibling is a leaf too, right after it (the same path features).
+  const pairLeft = new Uint8Array(m);
+  for (const p of splits) {
+    const l = tree.left[p], r = tree.right[p];
+    if (isLeaf(l) && isLeaf(r) && r === l + 1 && width[l] === width[r]) pairLeft[l] = 1;
+  }
+  const pairs: number[] = [], singles: number[] = [];
+  for (const i of sorted) {
+    if (pairLeft[i]) pairs.push(i);
+    else if (!(i > 0 && pairLeft[i - 1])) singles.push(i);
+  }
+  const leaves = [...pairs.flatMap((l) => [l, l + 1]), ...singles];
   // Tables and feature records laid out in the order the walk reads them: a row's reads run
   // forward through memory (the tables do not fit the second-level cache).
   const sortedTable = new Float64Array(tableSize);
@@ -184,6 +201,8 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
     coef: sortedCoef,
     table: sortedTable,
     splits: Int32Array.from(splits),
+    pairs: Int32Array.from(pairs),
+    singles: Int32Array.from(singles),
     leaves: Int32Array.from(leaves),
   };
 }
@@ -266,7 +285,7 @@ export class FastTreeShap {
         continue;
       }
       const { feature, threshold, left, right, defaultLeft } = ft.tree;
-      const { slot, tableAt, featAt, width, feats, coef, table, splits, leaves } = ft;
+      const { slot, tableAt, featAt, width, feats, coef, table, splits, pairs, singles } = ft;
       // Parents come before their children: one pass over the splits sets every node's hot mask.
       const mask = this.#masks(feature.length);
       mask[0] = -1; // every feature hot
@@ -278,16 +297,21 @@ export class FastTreeShap {
         mask[left[node]] = goesLeft ? m : off;
         mask[right[node]] = goesLeft ? off : m;
       }
-      for (let l = 0; l < leaves.length; l++) {
-        const node = leaves[l];
+      // A leaf's term for its j-th feature: a hot feature takes its coefficient × T(H ∖ {j}),
+      // a cold one −T(H) (branch-free).
+      const term = (node: number, j: number) => {
         const w = width[node], H = mask[node] & ((1 << w) - 1), base = tableAt[node];
-        const fa = featAt[node], cold = table[base + H];
-        for (let j = 0; j < w; j++) {
-          // Branch-free: a hot feature takes its coefficient × T(H ∖ {j}), a cold one −T(H).
-          const hot = (H >> j) & 1;
-          phi[feats[fa + j]] += hot * coef[fa + j] * table[base + (H ^ (1 << j))] -
-            (1 - hot) * cold;
-        }
+        const hot = (H >> j) & 1, fa = featAt[node];
+        return hot * coef[fa + j] * table[base + (H ^ (1 << j))] - (1 - hot) * table[base + H];
+      };
+      // Sibling leaves share their path features: one add of both terms a feature.
+      for (let p = 0; p < pairs.length; p++) {
+        const l = pairs[p], fa = featAt[l];
+        for (let j = 0; j < width[l]; j++) phi[feats[fa + j]] += term(l, j) + term(l + 1, j);
+      }
+      for (let q = 0; q < singles.length; q++) {
+        const node = singles[q], fa = featAt[node];
+        for (let j = 0; j < width[node]; j++) phi[feats[fa + j]] += term(node, j);
       }
     }
   }

@@ -4,15 +4,16 @@
  * order, so the contributions are identical to the JavaScript walk's; it
  * runs without bounds checks and with every node in one 16-byte record.
  *
- * Memory (bytes): tree table (its split records' address and count, its
- * leaf records' address and count, 16 a tree), split records (32 each), leaf
- * records (16), leaf-feature records (its contribution's address and its
+ * Memory (bytes): tree table (the address and count of its split records,
+ * of its sibling-leaf pairs' and of its other leaves', 32 a tree), split
+ * records (32 each), pair records (32), leaf records (16), leaf-feature records (its contribution's address and its
  * coefficient, 16 each), the T tables (float64), the
  * mask scratch, the row (float32) and the contributions (float64).
  *
- * A tree is two passes with no branch on the node's kind: its splits in
- * order (parents first) set the children's hot masks, then its leaves, in
- * the order the tables list them (by width), add their contributions. A
+ * A tree is passes with no branch on the node's kind: its splits in order
+ * (parents first) set the children's hot masks, then its sibling-leaf
+ * pairs (one add a feature for both leaves), then its other leaves, each
+ * list by width, add their contributions. A
  * split's record: the byte offset in the doubled row (each feature twice,
  * NaN as −∞ in the copy a default-left split reads and +∞ in the other, so
  * `x < threshold` routes it), the threshold (float32), the addresses of its
@@ -24,7 +25,7 @@
  * one walk over every node, branching on its kind, with leaves in tree
  * order took 225 µs a row; the two passes with leaves by width 195 µs;
  * without a float select 130 µs; unrolled, tables in the walk's order,
- * 103–112 µs.
+ * 103–112 µs; splits on a doubled row about 100 µs; sibling pairs 85–91 µs.
  * @module
  */
 import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee, uleb } from "../util/wasm.ts";
@@ -46,36 +47,33 @@ const L_T = 5,
   L_PO = 14,
   L_OFF = 15,
   L_LA = 16,
-  L_GO = 17;
-const I32_LOCALS = 13;
+  L_GO = 17,
+  L_H2 = 18,
+  L_TB2 = 19,
+  L_FA2 = 20;
+const I32_LOCALS = 16;
 
 function explainModule(): Uint8Array<ArrayBuffer> {
-  // Feature j of a leaf: phi[f] += k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature
-  // (T[H]: the bit is not in H) and its coefficient for a hot one (T[H ∖ {j}]), read from the
-  // record by the hot bit: no float select (V8 compiles one to a branch, which the hot bit
-  // mispredicts: 195 -> 130 µs a row on the serve bench's champion).
-  const step = (j: number) => [
-    // the contribution's address, from the record
-    ...get(L_FA),
-    ...mem(OP.i32Load, 2, 16 * j),
-    ...tee(L_PO),
-    ...get(L_PO),
-    ...mem(OP.f64Load, 3, 0),
+  // Feature j of a leaf: k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature (T[H]: the
+  // bit is not in H) and its coefficient for a hot one (T[H ∖ {j}]), read from the record by
+  // the hot bit: no float select (V8 compiles one to a branch, which the hot bit mispredicts:
+  // 195 -> 130 µs a row on the serve bench's champion).
+  const term = (fa: number, h: number, tb: number, j: number) => [
     // k: the record's coefficient, or −1 (kept at P_PHI − 8), chosen by address (an integer
     // select is a cmov)
-    ...get(L_FA),
+    ...get(fa),
     ...i32(16 * j + 8),
     OP.i32Add,
     ...get(P_PHI),
     ...i32(8),
     OP.i32Sub,
-    ...get(L_H),
+    ...get(h),
     ...i32(1 << j),
     OP.i32And,
     OP.select,
     ...mem(OP.f64Load, 3, 0),
-    ...get(L_TB),
-    ...get(L_H),
+    ...get(tb),
+    ...get(h),
     ...i32(~(1 << j)),
     OP.i32And,
     ...i32(3),
@@ -83,48 +81,77 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     OP.i32Add,
     ...mem(OP.f64Load, 3, 0),
     OP.f64Mul,
+  ];
+  // phi[f] += the leaf's term, or for two sibling leaves phi[f] += (left's + right's).
+  const step = (pair: boolean) => (j: number) => [
+    ...get(L_FA),
+    ...mem(OP.i32Load, 2, 16 * j),
+    ...tee(L_PO),
+    ...get(L_PO),
+    ...mem(OP.f64Load, 3, 0),
+    ...term(L_FA, L_H, L_TB, j),
+    ...(pair ? [...term(L_FA2, L_H2, L_TB2, j), OP.f64Add] : []),
     OP.f64Add,
     ...mem(OP.f64Store, 3, 0),
   ];
   // block B0 { block B1 { … block B_max { br_table(w) } step(max−1) } … step(0) } : a break to
   // B_w runs steps w−1 … 0 (each feature's add is its own: their order within a leaf is free).
-  let unrolled: number[] = [
-    ...get(L_W),
-    OP.brTable,
-    ...uleb(TABLED_MAX_PATH + 1),
-    ...Array.from({ length: TABLED_MAX_PATH + 1 }, (_, w) => uleb(TABLED_MAX_PATH - w)).flat(),
-    ...uleb(TABLED_MAX_PATH),
-  ];
-  for (let w = TABLED_MAX_PATH; w >= 1; w--) {
-    unrolled = [OP.block, EMPTY, ...unrolled, OP.end, ...step(w - 1)];
-  }
-  unrolled = [OP.block, EMPTY, ...unrolled, OP.end];
-  const leaf = [
-    // m = mask of the leaf
-    ...get(L_NA),
+  const unrolled = (steps: (j: number) => number[]) => {
+    let code: number[] = [
+      ...get(L_W),
+      OP.brTable,
+      ...uleb(TABLED_MAX_PATH + 1),
+      ...Array.from({ length: TABLED_MAX_PATH + 1 }, (_, w) => uleb(TABLED_MAX_PATH - w)).flat(),
+      ...uleb(TABLED_MAX_PATH),
+    ];
+    for (let w = TABLED_MAX_PATH; w >= 1; w--) {
+      code = [OP.block, EMPTY, ...code, OP.end, ...steps(w - 1)];
+    }
+    return [OP.block, EMPTY, ...code, OP.end];
+  };
+  // H = mask & ((1 << w) − 1), the mask at `maskAt` (an address on the stack).
+  const hot = (h: number) => [
     ...mem(OP.i32Load, 2, 0),
-    ...mem(OP.i32Load, 2, 0),
-    ...set(L_M),
-    ...get(L_NA),
-    ...mem(OP.i32Load, 2, 12),
-    ...set(L_W),
-    // H = m & ((1 << w) − 1)
-    ...get(L_M),
     ...i32(1),
     ...get(L_W),
     OP.i32Shl,
     ...i32(1),
     OP.i32Sub,
     OP.i32And,
-    ...set(L_H),
+    ...set(h),
+  ];
+  // A leaf's record: its mask's address, its table's, its feature records', its width.
+  const leafHead = [
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 12),
+    ...set(L_W),
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 0),
+    ...hot(L_H),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 4),
     ...set(L_TB),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 8),
     ...set(L_FA),
-    // The leaf's w features, unrolled: br_table lands where w steps remain (Duff's device).
-    ...unrolled,
+  ];
+  const leaf = [...leafHead, ...unrolled(step(false))];
+  // Two sibling leaves' record: the left one's, then the right one's table and feature records
+  // (its mask follows the left one's).
+  const pair = [
+    ...leafHead,
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 0),
+    ...i32(4),
+    OP.i32Add,
+    ...hot(L_H2),
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 16),
+    ...set(L_TB2),
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 20),
+    ...set(L_FA2),
+    ...unrolled(step(true)),
   ];
   // A split: go = x < threshold, x read from the doubled row (NaN as −∞ in the copy a
   // default-left node reads, +∞ in the other); the children's masks m and m & ~bit.
@@ -187,7 +214,7 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...loop([...get(L_T), ...get(P_COUNT), OP.i32GeS], [
       ...get(P_TREES),
       ...get(L_T),
-      ...i32(4),
+      ...i32(5),
       OP.i32Shl,
       OP.i32Add,
       ...set(L_BASE),
@@ -196,7 +223,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
       ...i32(-1),
       ...mem(OP.i32Store, 2, 0),
       ...each(treeWord(0), treeWord(4), 32, split),
-      ...each(treeWord(8), treeWord(12), 16, leaf),
+      ...each(treeWord(8), treeWord(12), 32, pair),
+      ...each(treeWord(16), treeWord(20), 16, leaf),
       ...get(L_T),
       ...i32(1),
       OP.i32Add,
@@ -230,7 +258,8 @@ export interface TabledTree {
   coef: Float64Array;
   table: Float64Array;
   splits: Int32Array;
-  leaves: Int32Array;
+  pairs: Int32Array;
+  singles: Int32Array;
 }
 
 /** Adds the ensemble's contributions for `row` into `phi`. */
@@ -250,12 +279,13 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   // The walk writes a right child's mask next to its left sibling's.
   if (trees.some((t) => t.splits.some((i) => t.right[i] !== t.left[i] + 1))) return null;
   const splits = trees.reduce((s, t) => s + t.splits.length, 0);
-  const leaves = trees.reduce((s, t) => s + t.leaves.length, 0);
+  const pairs = trees.reduce((s, t) => s + t.pairs.length, 0);
+  const singles = trees.reduce((s, t) => s + t.singles.length, 0);
   const leafFeats = trees.reduce((s, t) => s + t.feats.length, 0);
   const tables = trees.reduce((s, t) => s + t.table.length, 0);
   const maxNodes = trees.reduce((s, t) => Math.max(s, t.feature.length), 1);
-  const treesAt = 0, splitsAt = 16 * trees.length, leavesAt = splitsAt + 32 * splits;
-  const featsAt = leavesAt + 16 * leaves;
+  const treesAt = 0, splitsAt = 32 * trees.length, pairsAt = splitsAt + 32 * splits;
+  const singlesAt = pairsAt + 32 * pairs, featsAt = singlesAt + 16 * singles;
   const tablesAt = featsAt + 16 * leafFeats, maskAt = tablesAt + 8 * tables;
   // −1 (a cold feature's factor) just before the contributions.
   const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 8 * cols + 7) & ~7) + 8;
@@ -263,10 +293,10 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const buf = memory.buffer;
   const i32s = new Int32Array(buf), f32s = new Float32Array(buf), f64s = new Float64Array(buf);
-  let split = splitsAt, leaf = leavesAt, feat = featsAt, table = tablesAt;
+  let split = splitsAt, pair = pairsAt, single = singlesAt, feat = featsAt, table = tablesAt;
   trees.forEach((t, k) => {
-    const rec = (treesAt >> 2) + 4 * k;
-    i32s.set([split, t.splits.length, leaf, t.leaves.length], rec);
+    const rec = (treesAt >> 2) + 8 * k;
+    i32s.set([split, t.splits.length, pair, t.pairs.length, single, t.singles.length], rec);
     const firstFeat = feat, firstTable = table;
     for (const i of t.splits) {
       const w = split >> 2;
@@ -277,13 +307,22 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
       i32s[w + 4] = ~(1 << t.slot[i]);
       split += 32;
     }
-    for (const i of t.leaves) {
-      const w = leaf >> 2;
+    const leafRecord = (at: number, i: number) => {
+      const w = at >> 2;
       i32s[w] = maskAt + 4 * i;
       i32s[w + 1] = firstTable + 8 * t.tableAt[i];
       i32s[w + 2] = firstFeat + 16 * t.featAt[i];
       i32s[w + 3] = t.width[i];
-      leaf += 16;
+    };
+    for (const i of t.pairs) {
+      leafRecord(pair, i);
+      i32s[(pair >> 2) + 4] = firstTable + 8 * t.tableAt[i + 1];
+      i32s[(pair >> 2) + 5] = firstFeat + 16 * t.featAt[i + 1];
+      pair += 32;
+    }
+    for (const i of t.singles) {
+      leafRecord(single, i);
+      single += 16;
     }
     for (let j = 0; j < t.feats.length; j++, feat += 16) {
       i32s[feat >> 2] = phiAt + 8 * t.feats[j];
