@@ -50,11 +50,12 @@ const L_T = 5,
   L_GO = 17,
   L_H2 = 18,
   L_TB2 = 19,
-  L_FA2 = 20;
-const I32_LOCALS = 16;
+  L_FA2 = 20,
+  L_NEG = 21;
+const I32_LOCALS = 17;
 
 function explainModule(): Uint8Array<ArrayBuffer> {
-  // Feature j of a leaf: k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature (T[H]: the
+  // Feature j of a leaf (h holding 8·H): k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature (T[H]: the
   // bit is not in H) and its coefficient for a hot one (T[H ∖ {j}]), read from the record by
   // the hot bit: no float select (V8 compiles one to a branch, which the hot bit mispredicts:
   // 195 -> 130 µs a row on the serve bench's champion).
@@ -64,20 +65,16 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...get(fa),
     ...i32(16 * j + 8),
     OP.i32Add,
-    ...get(P_PHI),
-    ...i32(8),
-    OP.i32Sub,
+    ...get(L_NEG),
     ...get(h),
-    ...i32(1 << j),
+    ...i32(8 << j),
     OP.i32And,
     OP.select,
     ...mem(OP.f64Load, 3, 0),
     ...get(tb),
     ...get(h),
-    ...i32(~(1 << j)),
+    ...i32(~(8 << j)),
     OP.i32And,
-    ...i32(3),
-    OP.i32Shl,
     OP.i32Add,
     ...mem(OP.f64Load, 3, 0),
     OP.f64Mul,
@@ -109,7 +106,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     }
     return [OP.block, EMPTY, ...code, OP.end];
   };
-  // H = mask & ((1 << w) − 1), the mask at `maskAt` (an address on the stack).
+  // 8·H, H = mask & ((1 << w) − 1), the mask at the address on the stack (8·H: a table
+  // entry's byte offset, so a term needs no shift).
   const hot = (h: number) => [
     ...mem(OP.i32Load, 2, 0),
     ...i32(1),
@@ -118,6 +116,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...i32(1),
     OP.i32Sub,
     OP.i32And,
+    ...i32(3),
+    OP.i32Shl,
     ...set(h),
   ];
   // A leaf's record: its mask's address, its table's, its feature records', its width.
@@ -209,6 +209,11 @@ function explainModule(): Uint8Array<ArrayBuffer> {
   ];
   const treeWord = (offset: number) => [...get(L_BASE), ...mem(OP.i32Load, 2, offset)];
   const body = [
+    // −1's address (just before the contributions)
+    ...get(P_PHI),
+    ...i32(8),
+    OP.i32Sub,
+    ...set(L_NEG),
     ...i32(0),
     ...set(L_T),
     ...loop([...get(L_T), ...get(P_COUNT), OP.i32GeS], [
