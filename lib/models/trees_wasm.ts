@@ -23,7 +23,7 @@
 import type { Matrix } from "../features/pipeline.ts";
 import type { Tree } from "./trees.ts";
 import { flattenTrees, type FlatTrees, scoreFlat } from "./trees_flat.ts";
-import { get, i32, loop, mem, oneFunctionModule, OP, set, tee } from "../util/wasm.ts";
+import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee } from "../util/wasm.ts";
 
 /** Deepest tree the complete layout takes (2^13 × 8 bytes = 64 KB a tree). */
 export const COMPLETE_MAX_DEPTH = 12;
@@ -108,8 +108,8 @@ export function completeTrees(trees: Tree[], cols: number): CompleteTrees | null
 
 const P_TABLE = 0, P_TREES = 1, P_ROWS = 2, P_N = 3, P_RB = 4, P_M = 5;
 const L_T = 6, L_NODES = 7, L_D = 8, L_LB = 9, L_R = 10, L_K = 11, L_MA = 12, L_REC = 13;
-const L_A = 14, L_P = L_A + LANES;
-const I32_LOCALS = L_P + LANES - 6;
+const L_A = 14, L_P = L_A + LANES, L_RW = L_P + LANES;
+const I32_LOCALS = L_RW + 1 - 6;
 
 function walkModule(rowBytes: number): Uint8Array<ArrayBuffer> {
   // One step of lane q, positions numbered from 1 (root 1, children 2p and 2p + 1, `nodes`
@@ -136,6 +136,18 @@ function walkModule(rowBytes: number): Uint8Array<ArrayBuffer> {
     OP.i32Add,
     ...set(L_P + q),
   ];
+  const rootStep = (q: number) => [
+    ...get(L_RW),
+    ...mem(OP.f32Load, 2, q * rowBytes),
+    ...get(L_NODES),
+    ...mem(OP.f32Load, 2, 12),
+    OP.f32Ge,
+    ...i32(3),
+    OP.i32Shl,
+    ...i32(16),
+    OP.i32Add,
+    ...set(L_P + q),
+  ];
   // margins[r + q] += leaf value at (leafBase + P).
   const leaf = (q: number) => [
     ...get(L_MA),
@@ -158,9 +170,25 @@ function walkModule(rowBytes: number): Uint8Array<ArrayBuffer> {
     OP.i32Mul,
     OP.i32Add,
     ...set(L_A),
-    ...lanes(n, (q) => [...i32(8), ...set(L_P + q)]),
+    // The root is every lane's first node: its word and threshold read once, p = 2 + (x ≥ t).
     ...get(L_D),
+    OP.if,
+    EMPTY,
+    ...get(L_NODES),
+    ...mem(OP.i32Load, 2, 8),
+    ...get(L_A),
+    OP.i32Add,
+    ...set(L_RW),
+    ...lanes(n, rootStep),
+    ...get(L_D),
+    ...i32(1),
+    OP.i32Sub,
     ...set(L_K),
+    OP.else,
+    ...lanes(n, (q) => [...i32(8), ...set(L_P + q)]),
+    ...i32(0),
+    ...set(L_K),
+    OP.end,
     ...loop([...get(L_K), OP.i32Eqz], [
       ...lanes(n, step),
       ...get(L_K),
