@@ -49,9 +49,11 @@ interface FastTree {
   /** The internal nodes, ascending (parents before children). */
   splits: Int32Array;
   /**
-   * Sibling leaves (children of one split: the same path features, so one
-   * add a feature for both), by each pair's left leaf: the walk adds them
-   * first, then the other leaves, each list by width, then by index.
+   * Merged sibling leaves, by each pair's left leaf: the two leaf children
+   * of a split whose feature is new on the path (the leaves' last path
+   * feature). Their tables are merged (see `precompute`), so the pair costs
+   * what one leaf does. The walk adds them first, then the other leaves,
+   * each list by width, then by index.
    */
   pairs: Int32Array;
   /** The leaves not in a pair. */
@@ -74,6 +76,7 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
   const slot = new Int32Array(m).fill(-1);
   const tableAt = new Int32Array(m).fill(-1), featAt = new Int32Array(m).fill(-1);
   const width = new Int32Array(m);
+  const freshSplit = new Uint8Array(m);
   const feats: number[] = [], coef: number[] = [];
   const tables: Float64Array[] = [];
   let tableSize = 0;
@@ -138,6 +141,7 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
       pathZ.push(1);
     }
     slot[node] = k;
+    freshSplit[node] = fresh ? 1 : 0;
     const before = pathZ[k], cover = tree.cover[node];
     for (const child of [tree.left[node], tree.right[node]]) {
       pathZ[k] = before * (tree.cover[child] / cover);
@@ -162,35 +166,62 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
   for (let i = 0; i < m; i++) (tree.feature[i] >= 0 ? splits : sorted).push(i);
   sorted.sort((a, b) => width[a] - width[b] || a - b);
   const isLeaf = (i: number) => tree.feature[i] < 0;
-  // A pair's left leaf: its sibling is a leaf too, right after it (the same path features).
+  // A merged pair: a split whose feature is new on its path and whose two children are leaves,
+  // the right one next; its leaves share their path features, the split's the last of them.
   const pairLeft = new Uint8Array(m);
   for (const p of splits) {
     const l = tree.left[p], r = tree.right[p];
-    if (isLeaf(l) && isLeaf(r) && r === l + 1 && width[l] === width[r]) pairLeft[l] = 1;
+    if (isLeaf(l) && isLeaf(r) && r === l + 1 && freshSplit[p] && slot[p] === width[l] - 1) {
+      pairLeft[l] = 1;
+    }
   }
   const pairs: number[] = [], singles: number[] = [];
   for (const i of sorted) {
     if (pairLeft[i]) pairs.push(i);
     else if (!(i > 0 && pairLeft[i - 1])) singles.push(i);
   }
-  const leaves = [...pairs.flatMap((l) => [l, l + 1]), ...singles];
   // Tables and feature records laid out in the order the walk reads them: a row's reads run
-  // forward through memory (the tables do not fit the second-level cache).
+  // forward through memory (the tables do not fit the second-level cache). A pair's table,
+  // 2^(w+1) numbers as its two leaves' were, is [M_0 | M_1 | V_0 | V_1], each over the 2^(w−1)
+  // subsets y of the other features, d the row's way at the split (1: left), h its bit:
+  // M_0[y] = T_L[y] + T_R[y|h], M_1[y] = T_L[y|h] + T_R[y] (both leaves' terms for another
+  // feature, which has the same coefficient in both), V_0[y] = −T_L[y] + c_R·T_R[y] and
+  // V_1[y] = c_L·T_L[y] − T_R[y] (the split feature's two terms).
   const sortedTable = new Float64Array(tableSize);
   const sortedFeats = new Int32Array(feats.length), sortedCoef = new Float64Array(coef.length);
   let tAt = 0, fAt = 0;
-  for (const leaf of leaves) {
+  const place = (leaf: number) => {
     const w = width[leaf];
-    sortedTable.set(table.subarray(tableAt[leaf], tableAt[leaf] + (1 << w)), tAt);
     for (let k = 0; k < w; k++) {
       sortedFeats[fAt + k] = feats[featAt[leaf] + k];
       sortedCoef[fAt + k] = coef[featAt[leaf] + k];
     }
-    tableAt[leaf] = tAt;
     featAt[leaf] = fAt;
-    tAt += 1 << w;
     fAt += w;
+  };
+  for (const l of pairs) {
+    const r = l + 1, w = width[l], q = w - 1, h = 1 << q;
+    const tl = tableAt[l], tr = tableAt[r];
+    const cl = coef[featAt[l] + q], cr = coef[featAt[r] + q];
+    for (let y = 0; y < h; y++) {
+      sortedTable[tAt + y] = table[tl + y] + table[tr + (y | h)];
+      sortedTable[tAt + h + y] = table[tl + (y | h)] + table[tr + y];
+      sortedTable[tAt + 2 * h + y] = -1 * table[tl + y] + cr * table[tr + y];
+      sortedTable[tAt + 3 * h + y] = cl * table[tl + y] + -1 * table[tr + y];
+    }
+    tableAt[l] = tableAt[r] = tAt;
+    tAt += 4 * h;
+    place(l);
+    place(r);
   }
+  for (const leaf of singles) {
+    const w = width[leaf];
+    sortedTable.set(table.subarray(tableAt[leaf], tableAt[leaf] + (1 << w)), tAt);
+    tableAt[leaf] = tAt;
+    tAt += 1 << w;
+    place(leaf);
+  }
+  const leaves = [...pairs.flatMap((l) => [l, l + 1]), ...singles];
   return {
     tree,
     slot,
@@ -304,10 +335,15 @@ export class FastTreeShap {
         const hot = (H >> j) & 1, fa = featAt[node];
         return hot * coef[fa + j] * table[base + (H ^ (1 << j))] - (1 - hot) * table[base + H];
       };
-      // Sibling leaves share their path features: one add of both terms a feature.
+      // Merged pairs: d the row's way at the split, y the other features' hot set.
       for (let p = 0; p < pairs.length; p++) {
-        const l = pairs[p], fa = featAt[l];
-        for (let j = 0; j < width[l]; j++) phi[feats[fa + j]] += term(l, j) + term(l + 1, j);
+        const l = pairs[p], fa = featAt[l], q = width[l] - 1, h = 1 << q;
+        const m = mask[l], d = (m >> q) & 1, y = m & (h - 1), base = tableAt[l] + d * h;
+        for (let j = 0; j < q; j++) {
+          const k = (y >> j) & 1 ? coef[fa + j] : -1;
+          phi[feats[fa + j]] += k * table[base + (y & ~(1 << j))];
+        }
+        phi[feats[fa + q]] += table[base + 2 * h + y];
       }
       for (let q = 0; q < singles.length; q++) {
         const node = singles[q], fa = featAt[node];

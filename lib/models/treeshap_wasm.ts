@@ -5,14 +5,15 @@
  * runs without bounds checks and with every node in one 16-byte record.
  *
  * Memory (bytes): tree table (the address and count of its split records,
- * of its sibling-leaf pairs' and of its other leaves', 32 a tree), split
- * records (32 each), pair records (32), leaf records (16), leaf-feature records (its contribution's address and its
+ * of its merged leaf pairs' and of its other leaves', 32 a tree), split
+ * records (32 each), pair records (16), leaf records (16), leaf-feature records (its contribution's address and its
  * coefficient, 16 each), the T tables (float64), the
  * mask scratch, the row (float32) and the contributions (float64).
  *
  * A tree is passes with no branch on the node's kind: its splits in order
- * (parents first) set the children's hot masks, then its sibling-leaf
- * pairs (one add a feature for both leaves), then its other leaves, each
+ * (parents first) set the children's hot masks, then its merged leaf pairs
+ * (two sibling leaves under a split on a feature new to their path: one
+ * table, so the pair costs what a leaf does), then its other leaves, each
  * list by width, add their contributions. A
  * split's record: the byte offset in the doubled row (each feature twice,
  * NaN as −∞ in the copy a default-left split reads and +∞ in the other, so
@@ -48,11 +49,8 @@ const L_T = 5,
   L_OFF = 15,
   L_LA = 16,
   L_GO = 17,
-  L_H2 = 18,
-  L_TB2 = 19,
-  L_FA2 = 20,
-  L_NEG = 21;
-const I32_LOCALS = 17;
+  L_NEG = 18;
+const I32_LOCALS = 14;
 
 function explainModule(): Uint8Array<ArrayBuffer> {
   // Feature j of a leaf (h holding 8·H): k × T[H & ~bit], bit = 1 << j; k is −1 for a cold feature (T[H]: the
@@ -79,15 +77,14 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...mem(OP.f64Load, 3, 0),
     OP.f64Mul,
   ];
-  // phi[f] += the leaf's term, or for two sibling leaves phi[f] += (left's + right's).
-  const step = (pair: boolean) => (j: number) => [
+  // phi[f] += the term.
+  const step = (j: number) => [
     ...get(L_FA),
     ...mem(OP.i32Load, 2, 16 * j),
     ...tee(L_PO),
     ...get(L_PO),
     ...mem(OP.f64Load, 3, 0),
     ...term(L_FA, L_H, L_TB, j),
-    ...(pair ? [...term(L_FA2, L_H2, L_TB2, j), OP.f64Add] : []),
     OP.f64Add,
     ...mem(OP.f64Store, 3, 0),
   ];
@@ -135,23 +132,68 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...mem(OP.i32Load, 2, 8),
     ...set(L_FA),
   ];
-  const leaf = [...leafHead, ...unrolled(step(false))];
-  // Two sibling leaves' record: the left one's, then the right one's table and feature records
-  // (its mask follows the left one's).
+  const leaf = [...leafHead, ...unrolled(step)];
+  // A merged pair's record: its left leaf's mask address, its table, its left leaf's feature
+  // records, q = w − 1 (the split's slot). d = the mask's bit q (the row's way at the split),
+  // y = the bits below it; the q other features read M_d[y & ~bit] as a leaf reads T, the
+  // split's feature adds V_d[y] (see treeshap_fast.ts).
   const pair = [
-    ...leafHead,
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 12),
+    ...set(L_W),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 0),
-    ...i32(4),
+    ...mem(OP.i32Load, 2, 0),
+    ...set(L_M),
+    // TB = table + 8·d·2^q
+    ...get(L_NA),
+    ...mem(OP.i32Load, 2, 4),
+    ...get(L_M),
+    ...get(L_W),
+    OP.i32ShrU,
+    ...i32(1),
+    OP.i32And,
+    ...get(L_W),
+    ...i32(3),
     OP.i32Add,
-    ...hot(L_H2),
+    OP.i32Shl,
+    OP.i32Add,
+    ...set(L_TB),
+    // H = 8·(m & (2^q − 1))
+    ...get(L_M),
+    ...i32(1),
+    ...get(L_W),
+    OP.i32Shl,
+    ...i32(1),
+    OP.i32Sub,
+    OP.i32And,
+    ...i32(3),
+    OP.i32Shl,
+    ...set(L_H),
     ...get(L_NA),
-    ...mem(OP.i32Load, 2, 16),
-    ...set(L_TB2),
-    ...get(L_NA),
-    ...mem(OP.i32Load, 2, 20),
-    ...set(L_FA2),
-    ...unrolled(step(true)),
+    ...mem(OP.i32Load, 2, 8),
+    ...set(L_FA),
+    ...unrolled(step),
+    // phi[f_q] += V_d[y], at TB + 16·2^q + 8y
+    ...get(L_FA),
+    ...get(L_W),
+    ...i32(4),
+    OP.i32Shl,
+    OP.i32Add,
+    ...mem(OP.i32Load, 2, 0),
+    ...tee(L_PO),
+    ...get(L_PO),
+    ...mem(OP.f64Load, 3, 0),
+    ...get(L_TB),
+    ...i32(16),
+    ...get(L_W),
+    OP.i32Shl,
+    OP.i32Add,
+    ...get(L_H),
+    OP.i32Add,
+    ...mem(OP.f64Load, 3, 0),
+    OP.f64Add,
+    ...mem(OP.f64Store, 3, 0),
   ];
   // A split: go = x < threshold, x read from the doubled row (NaN as −∞ in the copy a
   // default-left node reads, +∞ in the other); the children's masks m and m & ~bit.
@@ -228,7 +270,7 @@ function explainModule(): Uint8Array<ArrayBuffer> {
       ...i32(-1),
       ...mem(OP.i32Store, 2, 0),
       ...each(treeWord(0), treeWord(4), 32, split),
-      ...each(treeWord(8), treeWord(12), 32, pair),
+      ...each(treeWord(8), treeWord(12), 16, pair),
       ...each(treeWord(16), treeWord(20), 16, leaf),
       ...get(L_T),
       ...i32(1),
@@ -290,7 +332,7 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   const tables = trees.reduce((s, t) => s + t.table.length, 0);
   const maxNodes = trees.reduce((s, t) => Math.max(s, t.feature.length), 1);
   const treesAt = 0, splitsAt = 32 * trees.length, pairsAt = splitsAt + 32 * splits;
-  const singlesAt = pairsAt + 32 * pairs, featsAt = singlesAt + 16 * singles;
+  const singlesAt = pairsAt + 16 * pairs, featsAt = singlesAt + 16 * singles;
   const tablesAt = featsAt + 16 * leafFeats, maskAt = tablesAt + 8 * tables;
   // −1 (a cold feature's factor) just before the contributions.
   const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 8 * cols + 7) & ~7) + 8;
@@ -321,9 +363,8 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
     };
     for (const i of t.pairs) {
       leafRecord(pair, i);
-      i32s[(pair >> 2) + 4] = firstTable + 8 * t.tableAt[i + 1];
-      i32s[(pair >> 2) + 5] = firstFeat + 16 * t.featAt[i + 1];
-      pair += 32;
+      i32s[(pair >> 2) + 3] = t.width[i] - 1;
+      pair += 16;
     }
     for (const i of t.singles) {
       leafRecord(single, i);
