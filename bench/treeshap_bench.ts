@@ -77,6 +77,6 @@ for (let rep = 0; rep < 3; rep++) {
 }
 console.log(
   `tables: ${(fast.bytes / 2 ** 20).toFixed(1)} MiB, built in ${tabled.toFixed(0)} ms ` +
-    `(${fast.leaves} leaves, ${fast.leafFeatures} leaf features); ` +
+    `(${fast.leaves} leaves, ${fast.leafFeatures} leaf features, ${fast.pairs} merged pairs); ` +
     `${fast.slowTrees} trees left to Algorithm 2`,
 );

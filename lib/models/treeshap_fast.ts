@@ -252,6 +252,8 @@ export class FastTreeShap {
   /** Tabled leaves, and their path features summed (a row's table reads). */
   readonly leaves: number;
   readonly leafFeatures: number;
+  /** Merged leaf pairs (two leaves each). */
+  readonly pairs: number;
   /** The same walk in WebAssembly (when every tree has its tables). */
   readonly #wasm: WasmExplain | null;
 
@@ -272,6 +274,7 @@ export class FastTreeShap {
     this.slowTrees = this.#fast.filter((f) => f === null).length;
     this.leaves = this.#fast.reduce((s, f) => s + (f ? f.leaves.length : 0), 0);
     this.leafFeatures = this.#fast.reduce((s, f) => s + (f ? f.feats.length : 0), 0);
+    this.pairs = this.#fast.reduce((s, f) => s + (f ? f.pairs.length : 0), 0);
     this.#slow = new TreeShap(options.maxDepth);
     const tabled = this.#fast.every((f) => f !== null) && options.engine !== "js";
     const cols = trees.reduce((m, t) => t.feature.reduce((a, f) => Math.max(a, f + 1), m), 1);

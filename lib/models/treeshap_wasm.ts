@@ -26,7 +26,8 @@
  * one walk over every node, branching on its kind, with leaves in tree
  * order took 225 µs a row; the two passes with leaves by width 195 µs;
  * without a float select 130 µs; unrolled, tables in the walk's order,
- * 103–112 µs; splits on a doubled row about 100 µs; sibling pairs 85–91 µs.
+ * 103–112 µs; splits on a doubled row about 100 µs; sibling pairs 85–91 µs;
+ * merged pairs 72–80 µs.
  * @module
  */
 import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee, uleb } from "../util/wasm.ts";
