@@ -116,6 +116,9 @@ export async function executeNotebook(
     "--execute",
     `--ExecutePreprocessor.timeout=${options.timeoutSeconds ?? 600}`,
     "--ExecutePreprocessor.kernel_name=deno",
+    // A cell's outputs that reach nbclient after its reply are waited for this long (its
+    // default, 4 s, dropped a cell's display when the machine was busy with the other tests).
+    "--ExecutePreprocessor.iopub_timeout=60",
     "--output-dir",
     options.outDir,
     source,
