@@ -36,7 +36,8 @@ import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee, uleb } fro
 export const TABLED_MAX_PATH = 12;
 
 // explain(trees, count, masks, row, phi)
-const P_TREES = 0, P_COUNT = 1, P_MASK = 2, P_ROW = 3, P_PHI = 4;
+// (the row parameter is unused: the row sits at address 0)
+const P_TREES = 0, P_COUNT = 1, P_MASK = 2, P_PHI = 4;
 const L_T = 5,
   L_BASE = 6,
   L_CNT = 7,
@@ -203,10 +204,8 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...mem(OP.i32Load, 2, 8),
     ...mem(OP.i32Load, 2, 0),
     ...set(L_M),
-    ...get(P_ROW),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 0),
-    OP.i32Add,
     ...mem(OP.f32Load, 2, 0),
     ...get(L_NA),
     ...mem(OP.f32Load, 2, 4),
@@ -332,11 +331,13 @@ export function buildWasmExplain(trees: TabledTree[], cols: number): WasmExplain
   const leafFeats = trees.reduce((s, t) => s + t.feats.length, 0);
   const tables = trees.reduce((s, t) => s + t.table.length, 0);
   const maxNodes = trees.reduce((s, t) => Math.max(s, t.feature.length), 1);
-  const treesAt = 0, splitsAt = 32 * trees.length, pairsAt = splitsAt + 32 * splits;
+  // The doubled row first, at address 0: a split reads it at its record's offset alone.
+  const rowAt = 0, treesAt = (8 * cols + 31) & ~31;
+  const splitsAt = treesAt + 32 * trees.length, pairsAt = splitsAt + 32 * splits;
   const singlesAt = pairsAt + 16 * pairs, featsAt = singlesAt + 16 * singles;
   const tablesAt = featsAt + 16 * leafFeats, maskAt = tablesAt + 8 * tables;
   // −1 (a cold feature's factor) just before the contributions.
-  const rowAt = (maskAt + 4 * maxNodes + 7) & ~7, phiAt = ((rowAt + 8 * cols + 7) & ~7) + 8;
+  const phiAt = ((maskAt + 4 * maxNodes + 7) & ~7) + 8;
   const bytes = phiAt + 8 * cols;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const buf = memory.buffer;
