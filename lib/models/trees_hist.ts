@@ -17,7 +17,7 @@
  * trees_kernels.ts run on it too.
  * @module
  */
-import { get, i32, loop, mem, oneFunctionModule, OP, set, SIMD, tee } from "../util/wasm.ts";
+import { get, i32, loop, mem, oneFunctionModule, OP, set, SIMD, tee, uleb } from "../util/wasm.ts";
 import { gradientsModule, leafAddModule, partitionModule } from "./trees_kernels.ts";
 
 /** Bytes of one feature's histogram: 256 bins × (g, h) float64. */
@@ -84,12 +84,12 @@ function kernel(cols: number | null, chunk: number): Uint8Array<ArrayBuffer> {
     ...get(L_A),
     ...SIMD.v128Load,
     4,
-    ...leb(histOffset),
+    ...uleb(histOffset),
     ...get(L_GH),
     ...SIMD.f64x2Add,
     ...SIMD.v128Store,
     4,
-    ...leb(histOffset),
+    ...uleb(histOffset),
   ];
   let perRow: number[];
   if (cols !== null) {
@@ -207,17 +207,6 @@ function kernel(cols: number | null, chunk: number): Uint8Array<ArrayBuffer> {
     result: null,
     sharedPages: MAX_PAGES,
   });
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
 }
 
 const MODULES = new Map<string, WebAssembly.Module>();

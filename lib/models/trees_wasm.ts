@@ -10,7 +10,7 @@
  * dependent loads of one walk overlap with the others'), each group through
  * every tree, its rows at address 0 so that a step's row read is the
  * feature's word plus a constant (one add fewer a step than rows anywhere:
- * 129 -> 117 ms for 100,000 rows on one thread, measured one after the other,
+ * 129 -> 120 ms for 100,000 rows on one thread, measured one after the other,
  * against blocks of 512 rows walked tree by tree). Leaf values are added in
  * tree order in float64, as the plain walk adds them: the margins are
  * identical.

@@ -24,40 +24,21 @@
  */
 import type { Tree } from "./trees.ts";
 import { TreeShap } from "./treeshap.ts";
-import { buildWasmExplain, TABLED_MAX_PATH, type WasmExplain } from "./treeshap_wasm.ts";
+import {
+  buildWasmExplain,
+  TABLED_MAX_PATH,
+  type TableLayout,
+  type WasmExplain,
+} from "./treeshap_wasm.ts";
 
 /** Most unique features a leaf's path may have for its table (2^12 numbers). */
 export const FAST_MAX_PATH = TABLED_MAX_PATH;
 /** Default budget of the tables (bytes). */
 export const FAST_DEFAULT_BUDGET = 64 * 1024 * 1024;
 
-/** One tree's precomputed tables. */
-interface FastTree {
+/** One tree's precomputed tables, with its tree and its leaves in the walk's order. */
+interface FastTree extends TableLayout {
   tree: Tree;
-  /** Per internal node: the slot (bit) of its feature among the path's unique features. */
-  slot: Int32Array;
-  /** Per node (leaves only): where its table starts in `table`. */
-  tableAt: Int32Array;
-  /** Per node (leaves only): where its features and coefficients start in `feats`/`coef`. */
-  featAt: Int32Array;
-  /** Per node (leaves only): its number of unique path features. */
-  width: Int32Array;
-  feats: Int32Array;
-  /** (1 − z_i)/z_i per leaf feature. */
-  coef: Float64Array;
-  table: Float64Array;
-  /** The internal nodes, ascending (parents before children). */
-  splits: Int32Array;
-  /**
-   * Merged sibling leaves, by each pair's left leaf: the two leaf children
-   * of a split whose feature is new on the path (the leaves' last path
-   * feature). Their tables are merged (see `precompute`), so the pair costs
-   * what one leaf does. The walk adds them first, then the other leaves,
-   * each list by width, then by index.
-   */
-  pairs: Int32Array;
-  /** The leaves not in a pair. */
-  singles: Int32Array;
   /** Every leaf, in the walk's order (a pair's two leaves together). */
   leaves: Int32Array;
 }

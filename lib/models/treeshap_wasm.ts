@@ -30,6 +30,7 @@
  * merged pairs 72–80 µs.
  * @module
  */
+import type { Tree } from "./trees.ts";
 import { EMPTY, get, i32, loop, mem, oneFunctionModule, OP, set, tee, uleb } from "../util/wasm.ts";
 
 /** Most unique features a leaf's path may have for its table (2^12 numbers): the unrolled steps. */
@@ -105,10 +106,9 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     }
     return [OP.block, EMPTY, ...code, OP.end];
   };
-  // 8·H, H = mask & ((1 << w) − 1), the mask at the address on the stack (8·H: a table
-  // entry's byte offset, so a term needs no shift).
-  const hot = (h: number) => [
-    ...mem(OP.i32Load, 2, 0),
+  // 8·H, H = mask & ((1 << w) − 1), the mask on the stack (hotOf) or at the address on it
+  // (hot); 8·H is a table entry's byte offset, so a term needs no shift.
+  const hotOf = (h: number) => [
     ...i32(1),
     ...get(L_W),
     OP.i32Shl,
@@ -119,6 +119,7 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     OP.i32Shl,
     ...set(h),
   ];
+  const hot = (h: number) => [...mem(OP.i32Load, 2, 0), ...hotOf(h)];
   // A leaf's record: its mask's address, its table's, its feature records', its width.
   const leafHead = [
     ...get(L_NA),
@@ -163,15 +164,7 @@ function explainModule(): Uint8Array<ArrayBuffer> {
     ...set(L_TB),
     // H = 8·(m & (2^q − 1))
     ...get(L_M),
-    ...i32(1),
-    ...get(L_W),
-    OP.i32Shl,
-    ...i32(1),
-    OP.i32Sub,
-    OP.i32And,
-    ...i32(3),
-    OP.i32Shl,
-    ...set(L_H),
+    ...hotOf(L_H),
     ...get(L_NA),
     ...mem(OP.i32Load, 2, 8),
     ...set(L_FA),
@@ -290,24 +283,38 @@ function explainModule(): Uint8Array<ArrayBuffer> {
 
 let MODULE: WebAssembly.Module | null = null;
 
-/** What the walk needs of one tree's tables (see `treeshap_fast.ts`). */
-export interface TabledTree {
-  feature: Int32Array;
-  threshold: Float32Array;
-  left: Int32Array;
-  right: Int32Array;
-  defaultLeft: Uint8Array;
+/** One tree's precomputed tables and walk order (built by `treeshap_fast.ts`). */
+export interface TableLayout {
+  /** Per internal node: the slot (bit) of its feature among the path's unique features. */
   slot: Int32Array;
+  /** Per node (leaves only): where its table starts in `table`. */
   tableAt: Int32Array;
+  /** Per node (leaves only): where its features and coefficients start in `feats`/`coef`. */
   featAt: Int32Array;
+  /** Per node (leaves only): its number of unique path features. */
   width: Int32Array;
   feats: Int32Array;
+  /** (1 − z_i)/z_i per leaf feature. */
   coef: Float64Array;
   table: Float64Array;
+  /** The internal nodes, ascending (parents before children). */
   splits: Int32Array;
+  /**
+   * Merged sibling leaves, by each pair's left leaf: the two leaf children
+   * of a split whose feature is new on the path (the leaves' last path
+   * feature). Their tables are merged (see `treeshap_fast.ts`), so the
+   * pair costs what one leaf does. The walk adds them first, then the other
+   * leaves, each list by width, then by index.
+   */
   pairs: Int32Array;
+  /** The leaves not in a pair. */
   singles: Int32Array;
 }
+
+/** What the walk needs of one tree: its tables and its splits. */
+export type TabledTree =
+  & TableLayout
+  & Pick<Tree, "feature" | "threshold" | "left" | "right" | "defaultLeft">;
 
 /** Adds the ensemble's contributions for `row` into `phi`. */
 export type WasmExplain = (row: ArrayLike<number>, phi: Float64Array) => void;
