@@ -25,7 +25,9 @@
  * `--reasons always|flagged` passes the server's reasons policy. *
  * With `--compare-repo DIR`, every round also serves the same run from the
  * checkout in DIR (the code before a change), after fraudlab's round, so
- * both ratios to the bare route come from the same run.
+ * both ratios to the bare route come from the same run; `--compare-args
+ * "ARGS"` serves it with these server flags added instead (or as well),
+ * e.g. `--compare-args "--explain-threads 1"`.
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -39,6 +41,7 @@ import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { loadPeerSpec, runPeerTask } from "./peer.ts";
 import { serverArgs } from "./server_args.ts";
 import { trainRun } from "../lib/jobs/train.ts";
+import { DEFAULT_EXPLAIN_THREADS } from "../lib/models/treeshap_threads.ts";
 
 const flags = parseFlags(Deno.args, {
   "peer-spec": { type: "string" },
@@ -50,6 +53,7 @@ const flags = parseFlags(Deno.args, {
   keys: { type: "boolean" },
   out: { type: "string" },
   "compare-repo": { type: "string" },
+  "compare-args": { type: "string" },
   model: { type: "string" },
   reasons: { type: "string" },
   "in-process-rows": { type: "string" },
@@ -89,7 +93,8 @@ async function writeSpec(s: unknown): Promise<string> {
 }
 
 // ---- in-process batch scoring through the server's path
-const model = await loadServedModel("champion", root);
+// As the server loads it (reasons on as many threads as it would use).
+const model = await loadServedModel("champion", root, { explainThreads: DEFAULT_EXPLAIN_THREADS });
 const ds = await loadDataset(flags.csv, model.run.spec);
 const records = datasetRecords(ds, model.schema);
 const texts = records.map((r) => JSON.stringify(r));
@@ -282,6 +287,10 @@ const bare: Wrk[] = [], ours: Wrk[] = [], other: Wrk[] = [];
 // --compare-repo DIR: each round also serves the same run from another
 // checkout (the code before a change), so both ratios come from one run.
 const compareRepo = flags["compare-repo"] as string | undefined;
+const compareArgs = ((flags["compare-args"] as string | undefined) ?? "").split(/\s+/).filter((a) =>
+  a
+);
+const compared = compareRepo || compareArgs.length;
 const logDir = await Deno.makeTempDir();
 for (let r = 0; r < rounds; r++) {
   bare.push(await load("bare Hono", ["run", "-A", "bench/hono_bare.ts"], { PORT: "8772" }, 8772));
@@ -297,14 +306,18 @@ for (let r = 0; r < rounds; r++) {
       8773,
     ),
   );
-  if (compareRepo) {
+  if (compared) {
     other.push(
       await load(
         "compared /v1/score",
-        serverArgs(8774, join(logDir, `other${r}.sqlite`), flags.keys ? ["--keys", keyFile] : []),
+        serverArgs(8774, join(logDir, `other${r}.sqlite`), [
+          ...(flags.keys ? ["--keys", keyFile] : []),
+          ...serverExtra,
+          ...compareArgs,
+        ]),
         { FRAUDLAB_ARTIFACTS: root },
         8774,
-        compareRepo,
+        compareRepo ?? repo,
       ),
     );
   }
@@ -358,12 +371,12 @@ console.log(
       summary.perRoundRatio.map((x) => (100 * x).toFixed(1) + "%").join(", ")
     })`,
 );
-if (compareRepo) {
+if (compared) {
   const ratios = other.map((w, i) => w.rps / bare[i].rps);
   console.log(
-    `compared (${compareRepo}) ${median(other.map((w) => w.rps)).toFixed(0)} req/s, p99 ${
-      median(other.map((w) => w.p99))
-    } ms = ${
+    `compared (${[compareRepo, ...compareArgs].filter(Boolean).join(" ")}) ${
+      median(other.map((w) => w.rps)).toFixed(0)
+    } req/s, p99 ${median(other.map((w) => w.p99))} ms = ${
       (100 * median(other.map((w) => w.rps)) / summary.bareRps).toFixed(1)
     }% of bare Hono (rounds: ${ratios.map((x) => (100 * x).toFixed(1) + "%").join(", ")})`,
   );
@@ -375,6 +388,7 @@ if (peer) {
     }×`,
   );
 }
+model.close();
 console.log(
   `in-process batch scoring: ${
     Math.round(summary.inProcessRowsPerS)

@@ -2,7 +2,8 @@
  * What one gbdt explanation costs: a 300-tree, depth-6 model on 100,000
  * Gaussian rows of 30 features, then rows explained one at a time by
  * TreeSHAP's Algorithm 2 and by the tabled TreeSHAP the model serves with,
- * and scored with and without reasons (the serving path). With a peer spec
+ * and scored with and without reasons (the serving path), and explained on
+ * one thread against two (as the server does). With a peer spec
  * and its CSV, the model is fitted on the mod5 training rows instead (the
  * serve bench's champion) and their first rows are explained.
  *
@@ -13,6 +14,7 @@ import { blobs } from "../lib/testing/helpers.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { TreeShap } from "../lib/models/treeshap.ts";
 import { FastTreeShap } from "../lib/models/treeshap_fast.ts";
+import { ThreadedTreeShap } from "../lib/models/treeshap_threads.ts";
 import type { Ensemble } from "../lib/models/gbdt.ts";
 import { loadDataset } from "../lib/data/load.ts";
 import { labelsOf } from "../lib/data/frame.ts";
@@ -80,3 +82,23 @@ console.log(
     `(${fast.leaves} leaves, ${fast.leafFeatures} leaf features, ${fast.pairs} merged pairs); ` +
     `${fast.slowTrees} trees left to Algorithm 2`,
 );
+// Two threads, as the server explains (a worker walks the second part of the trees).
+const two = new ThreadedTreeShap(fast);
+while (!two.ready) {
+  two.explain(row(0), phi);
+  await new Promise((r) => setTimeout(r, 20));
+}
+for (let rep = 0; rep < 3; rep++) {
+  const one = perRow((r) => fast.explain(row(r), phi));
+  const both = perRow((r) => two.explain(row(r), phi));
+  console.log(
+    `tabled, one row at a time: one thread ${one.toFixed(1)} µs, two threads ${
+      both.toFixed(1)
+    } µs (${(one / both).toFixed(2)}×)`,
+  );
+}
+console.log(
+  `two threads: ${two.shared} rows with the worker's half, ${two.alone} walked here alone; ` +
+    `the worker holds trees ${fast.split}..${e.trees.length - 1}`,
+);
+two.close();

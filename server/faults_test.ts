@@ -198,6 +198,7 @@ Deno.test("start: port in use, unresolvable host, missing history, unwritable lo
     [["--port", "0", "--keys", join(dir, "nokeys.json")], /--keys .*nokeys.json: no such file/],
     [["--port", "0", "--on-log-failure", "maybe"], /--on-log-failure: expected serve or refuse/],
     [["--port", "0", "--feedback-rate", "fast"], /--feedback-rate: expected RATE/],
+    [["--port", "0", "--explain-threads", "3"], /--explain-threads/],
   ];
   try {
     for (const [args, re] of cases) {

@@ -13,6 +13,7 @@ import { loadApiKeys, parseRate, type Rate } from "../lib/serving/auth.ts";
 import { DEFAULT_MAX_ENTITIES, DEFAULT_MAX_EVENTS } from "../lib/features/online.ts";
 import { APP_DEFAULTS, type LogFailurePolicy } from "./app.ts";
 import { SHUTDOWN_MS, startServer } from "./serve.ts";
+import { DEFAULT_EXPLAIN_THREADS } from "../lib/models/treeshap_threads.ts";
 
 const rateText = (r: Rate | null) => r ? `${r.perSecond}:${r.burst}` : "0";
 
@@ -56,6 +57,10 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
   reasons: [
     "reasons on every answer (always) or on alerts and ?explain=true requests (flagged)",
     APP_DEFAULTS.reasons,
+  ],
+  "explain-threads": [
+    "threads one answer's tree-model reasons are computed on (1 or 2)",
+    `${DEFAULT_EXPLAIN_THREADS} (2 with two cores or more)`,
   ],
 };
 
@@ -107,6 +112,12 @@ await runTask(async (args) => {
     insecure: flags.insecure === true,
     cors: cors ?? null,
     reasons,
+    explainThreads: intFlag(str("explain-threads"), {
+      name: "explain-threads",
+      fallback: DEFAULT_EXPLAIN_THREADS,
+      min: 1,
+      max: 2,
+    }),
     skewMs: intFlag(str("skew"), {
       name: "skew",
       fallback: APP_DEFAULTS.skewMs / 1000,

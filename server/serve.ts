@@ -18,6 +18,7 @@ import { warmFromFile, warmFromLog } from "../lib/serving/warm.ts";
 import { registryPath } from "../lib/registry/aliases.ts";
 import { artifactsRoot } from "../lib/registry/store.ts";
 import { UserError } from "../lib/util/errors.ts";
+import { DEFAULT_EXPLAIN_THREADS } from "../lib/models/treeshap_threads.ts";
 import type { ApiKeys } from "../lib/serving/auth.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -56,6 +57,8 @@ export interface ServeOptions extends
   maxEntities?: number;
   /** Events remembered per entity value. */
   maxEvents?: number;
+  /** Threads one row's explanation runs on (tree ensembles). Default {@linkcode DEFAULT_EXPLAIN_THREADS}. */
+  explainThreads?: number;
   /** Longest wait for in-flight requests on stop, ms. Default 10 s. */
   shutdownMs?: number;
   /** Artifacts root. */
@@ -110,13 +113,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     );
   }
   const now = options.now ?? Date.now;
-  const model = await loadServedModel(ref, root);
+  const load = { explainThreads: options.explainThreads ?? DEFAULT_EXPLAIN_THREADS };
+  const model = await loadServedModel(ref, root, load);
   const log = PredictionLog.open(logPath);
   const holder = new ModelHolder({
     maxEntities: options.maxEntities,
     maxEvents: options.maxEvents,
     clock: now,
-  });
+  }, load);
   holder.warm = async (m, history) => {
     const file = historyOpt === "run" ? m.run.config.data : historyOpt;
     if (historyOpt !== "none") {
@@ -251,6 +255,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         app.abortReads("the server is shutting down");
         await wait(300);
       }
+      holder.current?.model.close();
       const st = await log.closeWithin(Math.max(500, shutdownMs - (Date.now() - t0)));
       say(
         `stopped: prediction log ${log.path}: ${st.written} rows written this run, ${st.quarantined} quarantined, ${st.dropped} dropped`,

@@ -60,6 +60,12 @@ export interface Detector {
    * (tree ensembles): one row's score alone, the same number as `score`.
    */
   scoreRow?(row: Float32Array): number;
+  /**
+   * Optional, for the serving path (tree ensembles): explain one row at a
+   * time on `threads` threads (a worker walks part of the trees); 1 ends
+   * the worker. The contributions are the same for any number.
+   */
+  explainThreads?(threads: number): void;
   /** Writes the fitted model into `dir`; returns the file names written. */
   save(dir: string): Promise<string[]>;
 }

@@ -33,7 +33,7 @@ import { treeBuilder } from "./trees_parallel.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { scoreSplit } from "./split_score.ts";
 import { treeExpectation } from "./treeshap.ts";
-import { FastTreeShap } from "./treeshap_fast.ts";
+import { RowExplainer } from "./treeshap_threads.ts";
 
 /** Features each split of a forest considers: "sqrt", "all", or a share (0, 1]. */
 function featuresPerSplit(spec: string | number, d: number): number {
@@ -51,7 +51,8 @@ class TreeAverage implements Detector {
   trees: Tree[] = [];
   cols = 0;
   maxDepth = 1;
-  #shap: FastTreeShap | null = null;
+  #shap: RowExplainer | null = null;
+  #explainThreads = 1;
   #expected = 0;
   #phi = new Float64Array(0);
   #plan: WalkPlan | null = null;
@@ -150,7 +151,10 @@ class TreeAverage implements Detector {
     this.trees = trees;
     this.cols = shape.cols;
     this.maxDepth = shape.maxDepth;
-    this.#shap = null; // tabled on the first explanation
+    if (this.#shap) this.#shap.threads = 1; // ends its worker
+    // Deep forest trees have wide paths: a smaller table budget, the rest by Algorithm 2.
+    this.#shap = new RowExplainer(trees, { maxDepth: shape.maxDepth, budget: FOREST_SHAP_BUDGET });
+    this.#shap.threads = this.#explainThreads;
     this.#expected = trees.reduce((s, t) => s + treeExpectation(t), 0) / trees.length;
     this.#phi = new Float64Array(shape.cols);
     this.#plan = this.#walk = null;
@@ -202,6 +206,11 @@ class TreeAverage implements Detector {
     return out;
   }
 
+  explainThreads(threads: number): void {
+    this.#explainThreads = threads;
+    if (this.#shap) this.#shap.threads = threads;
+  }
+
   scoreRow(row: Float32Array): number {
     const trees = this.#fitted();
     let s = 0;
@@ -215,9 +224,7 @@ class TreeAverage implements Detector {
     phi.fill(0);
     let s = 0;
     for (const t of trees) s += t.value[leafOf(t, row)];
-    // Deep forest trees have wide paths: a smaller table budget, the rest by Algorithm 2.
-    this.#shap ??= new FastTreeShap(trees, { maxDepth: this.maxDepth, budget: FOREST_SHAP_BUDGET });
-    this.#shap.explain(row, phi);
+    this.#shap!.explain(row, phi);
     for (let j = 0; j < phi.length; j++) contributions[j] = phi[j] / trees.length;
     return Math.fround(s / trees.length);
   }

@@ -45,7 +45,7 @@ import { treeBuilder } from "./trees_parallel.ts";
 import { scoreSplit } from "./split_score.ts";
 import { type BatchWalk, planWalk, type WalkPlan, walkPlan } from "./trees_wasm.ts";
 import { treeExpectation } from "./treeshap.ts";
-import { FastTreeShap } from "./treeshap_fast.ts";
+import { RowExplainer } from "./treeshap_threads.ts";
 
 export { PARALLEL_MIN_ROWS } from "./split_score.ts";
 
@@ -78,7 +78,8 @@ export function ensembleMargin(e: Ensemble, row: ArrayLike<number>): number {
 class GradientBoosting implements Detector {
   readonly kind = "gbdt";
   ensemble: Ensemble | null = null;
-  #shap: FastTreeShap | null = null;
+  #shap: RowExplainer | null = null;
+  #explainThreads = 1;
   #expected = 0;
   #phi: Float64Array = new Float64Array(0);
   #plan: WalkPlan | null = null;
@@ -209,7 +210,9 @@ class GradientBoosting implements Detector {
   useEnsemble(e: Ensemble): void {
     this.ensemble = e;
     this.#plan = this.#walk = null;
-    this.#shap = null; // tabled on the first explanation
+    if (this.#shap) this.#shap.threads = 1; // ends its worker
+    this.#shap = new RowExplainer(e.trees, { maxDepth: e.maxDepth }); // tabled on the first explanation
+    this.#shap.threads = this.#explainThreads;
     this.#expected = e.base + e.trees.reduce((s, t) => s + treeExpectation(t), 0);
     this.#phi = new Float64Array(e.cols);
   }
@@ -259,6 +262,11 @@ class GradientBoosting implements Detector {
     return out;
   }
 
+  explainThreads(threads: number): void {
+    this.#explainThreads = threads;
+    if (this.#shap) this.#shap.threads = threads;
+  }
+
   /** One row's margin through the batch walk (WebAssembly): the same sum as a plain walk, faster. */
   scoreRow(row: Float32Array): number {
     const e = this.#fitted();
@@ -271,11 +279,10 @@ class GradientBoosting implements Detector {
   }
 
   scoreOne(row: Float32Array, contributions: Float32Array): number {
-    const e = this.#fitted();
+    this.#fitted();
     const phi = this.#phi;
     phi.fill(0);
-    this.#shap ??= new FastTreeShap(e.trees, { maxDepth: e.maxDepth });
-    this.#shap.explain(row, phi);
+    this.#shap!.explain(row, phi);
     for (let j = 0; j < phi.length; j++) contributions[j] = phi[j];
     return this.scoreRow(row); // the same margin a plain walk sums (tested)
   }

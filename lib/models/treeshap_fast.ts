@@ -27,8 +27,9 @@ import { TreeShap } from "./treeshap.ts";
 import {
   buildWasmExplain,
   TABLED_MAX_PATH,
+  type TabledTree,
+  type TabledWalk,
   type TableLayout,
-  type WasmExplain,
 } from "./treeshap_wasm.ts";
 
 /** Most unique features a leaf's path may have for its table (2^12 numbers). */
@@ -219,6 +220,42 @@ function precompute(tree: Tree, budget: { bytes: number }): FastTree | null {
   };
 }
 
+/** What the WebAssembly walk reads of one tree. */
+function tabledTree(f: FastTree): TabledTree {
+  const { feature, threshold, left, right, defaultLeft } = f.tree;
+  return {
+    slot: f.slot,
+    tableAt: f.tableAt,
+    featAt: f.featAt,
+    width: f.width,
+    feats: f.feats,
+    coef: f.coef,
+    table: f.table,
+    splits: f.splits,
+    pairs: f.pairs,
+    singles: f.singles,
+    feature,
+    threshold,
+    left,
+    right,
+    defaultLeft,
+  };
+}
+
+/**
+ * Where an ensemble's trees are cut in two parts of about equal work (a
+ * row's split records, leaves and leaf features), so two threads can walk
+ * them at once; each part adds into its own sums and the two sums are added
+ * last, so the values are the same on one thread or two.
+ */
+export function partsSplit(fast: (FastTree | null)[]): number {
+  const cost = fast.map((f) => f ? f.splits.length + f.leaves.length + f.feats.length : 0);
+  const total = cost.reduce((a, b) => a + b, 0);
+  let sum = 0, k = 0;
+  while (k < cost.length && sum + cost[k] / 2 < total / 2) sum += cost[k++];
+  return k;
+}
+
 /** Explains rows of an ensemble with precomputed tables (see the module doc). */
 export class FastTreeShap {
   readonly #fast: (FastTree | null)[];
@@ -235,8 +272,11 @@ export class FastTreeShap {
   readonly leafFeatures: number;
   /** Merged leaf pairs (two leaves each). */
   readonly pairs: number;
+  /** The first tree of the second part (see {@linkcode partsSplit}). */
+  readonly split: number;
   /** The same walk in WebAssembly (when every tree has its tables). */
-  readonly #wasm: WasmExplain | null;
+  readonly walk: TabledWalk | null;
+  readonly #acc: [Float64Array, Float64Array];
 
   /**
    * @param trees the ensemble's trees
@@ -256,26 +296,27 @@ export class FastTreeShap {
     this.leaves = this.#fast.reduce((s, f) => s + (f ? f.leaves.length : 0), 0);
     this.leafFeatures = this.#fast.reduce((s, f) => s + (f ? f.feats.length : 0), 0);
     this.pairs = this.#fast.reduce((s, f) => s + (f ? f.pairs.length : 0), 0);
+    this.split = partsSplit(this.#fast);
     this.#slow = new TreeShap(options.maxDepth);
     const tabled = this.#fast.every((f) => f !== null) && options.engine !== "js";
     const cols = trees.reduce((m, t) => t.feature.reduce((a, f) => Math.max(a, f + 1), m), 1);
-    this.#wasm = tabled
-      ? buildWasmExplain(
-        this.#fast.map((f) => ({
-          ...f!,
-          feature: f!.tree.feature,
-          threshold: f!.tree.threshold,
-          left: f!.tree.left,
-          right: f!.tree.right,
-          defaultLeft: f!.tree.defaultLeft,
-        })),
-        cols,
-      )
+    this.walk = tabled
+      ? buildWasmExplain(this.#fast.map((f) => tabledTree(f!)), cols, this.split)
       : null;
     this.#cols = cols;
+    this.#acc = [new Float64Array(cols), new Float64Array(cols)];
   }
 
   readonly #cols: number;
+
+  /**
+   * The second part's tables, for a walk on another thread (whose sums
+   * stand for the part's; null when the walk is not tabled).
+   */
+  secondPart(): { trees: TabledTree[]; cols: number } | null {
+    if (!this.walk) return null;
+    return { trees: this.#fast.slice(this.split).map((f) => tabledTree(f!)), cols: this.#cols };
+  }
 
   #masks(nodes: number): Int32Array {
     if (this.#mask.length < nodes) this.#mask = new Int32Array(nodes);
@@ -289,50 +330,56 @@ export class FastTreeShap {
    * @param phi per-feature contributions, added to
    */
   explain(row: ArrayLike<number>, phi: Float64Array): void {
-    if (this.#wasm && row.length >= this.#cols && phi.length >= this.#cols) {
-      this.#wasm(row, phi);
+    if (this.walk && row.length >= this.#cols && phi.length >= this.#cols) {
+      this.walk.explain(row, phi);
       return;
     }
-    for (let k = 0; k < this.#trees.length; k++) {
-      const ft = this.#fast[k];
-      if (!ft) {
-        this.#slow.explainTree(this.#trees[k], row, phi);
-        continue;
+    const [a, b] = this.#acc;
+    a.fill(0);
+    b.fill(0);
+    for (let k = 0; k < this.#trees.length; k++) this.#explainTree(k, row, k < this.split ? a : b);
+    for (let j = 0; j < this.#cols; j++) phi[j] += a[j] + b[j];
+  }
+
+  #explainTree(k: number, row: ArrayLike<number>, phi: Float64Array): void {
+    const ft = this.#fast[k];
+    if (!ft) {
+      this.#slow.explainTree(this.#trees[k], row, phi);
+      return;
+    }
+    const { feature, threshold, left, right, defaultLeft } = ft.tree;
+    const { slot, tableAt, featAt, width, feats, coef, table, splits, pairs, singles } = ft;
+    // Parents come before their children: one pass over the splits sets every node's hot mask.
+    const mask = this.#masks(feature.length);
+    mask[0] = -1; // every feature hot
+    for (let s = 0; s < splits.length; s++) {
+      const node = splits[s], m = mask[node];
+      const x = row[feature[node]];
+      const goesLeft = x !== x ? defaultLeft[node] === 1 : x < threshold[node];
+      const off = m & ~(1 << slot[node]);
+      mask[left[node]] = goesLeft ? m : off;
+      mask[right[node]] = goesLeft ? off : m;
+    }
+    // A leaf's term for its j-th feature: a hot feature takes its coefficient × T(H ∖ {j}),
+    // a cold one −T(H) (branch-free).
+    const term = (node: number, j: number) => {
+      const w = width[node], H = mask[node] & ((1 << w) - 1), base = tableAt[node];
+      const hot = (H >> j) & 1, fa = featAt[node];
+      return hot * coef[fa + j] * table[base + (H ^ (1 << j))] - (1 - hot) * table[base + H];
+    };
+    // Merged pairs: d the row's way at the split, y the other features' hot set.
+    for (let p = 0; p < pairs.length; p++) {
+      const l = pairs[p], fa = featAt[l], q = width[l] - 1, h = 1 << q;
+      const m = mask[l], d = (m >> q) & 1, y = m & (h - 1), base = tableAt[l] + d * h;
+      for (let j = 0; j < q; j++) {
+        const k = (y >> j) & 1 ? coef[fa + j] : -1;
+        phi[feats[fa + j]] += k * table[base + (y & ~(1 << j))];
       }
-      const { feature, threshold, left, right, defaultLeft } = ft.tree;
-      const { slot, tableAt, featAt, width, feats, coef, table, splits, pairs, singles } = ft;
-      // Parents come before their children: one pass over the splits sets every node's hot mask.
-      const mask = this.#masks(feature.length);
-      mask[0] = -1; // every feature hot
-      for (let s = 0; s < splits.length; s++) {
-        const node = splits[s], m = mask[node];
-        const x = row[feature[node]];
-        const goesLeft = x !== x ? defaultLeft[node] === 1 : x < threshold[node];
-        const off = m & ~(1 << slot[node]);
-        mask[left[node]] = goesLeft ? m : off;
-        mask[right[node]] = goesLeft ? off : m;
-      }
-      // A leaf's term for its j-th feature: a hot feature takes its coefficient × T(H ∖ {j}),
-      // a cold one −T(H) (branch-free).
-      const term = (node: number, j: number) => {
-        const w = width[node], H = mask[node] & ((1 << w) - 1), base = tableAt[node];
-        const hot = (H >> j) & 1, fa = featAt[node];
-        return hot * coef[fa + j] * table[base + (H ^ (1 << j))] - (1 - hot) * table[base + H];
-      };
-      // Merged pairs: d the row's way at the split, y the other features' hot set.
-      for (let p = 0; p < pairs.length; p++) {
-        const l = pairs[p], fa = featAt[l], q = width[l] - 1, h = 1 << q;
-        const m = mask[l], d = (m >> q) & 1, y = m & (h - 1), base = tableAt[l] + d * h;
-        for (let j = 0; j < q; j++) {
-          const k = (y >> j) & 1 ? coef[fa + j] : -1;
-          phi[feats[fa + j]] += k * table[base + (y & ~(1 << j))];
-        }
-        phi[feats[fa + q]] += table[base + 2 * h + y];
-      }
-      for (let q = 0; q < singles.length; q++) {
-        const node = singles[q], fa = featAt[node];
-        for (let j = 0; j < width[node]; j++) phi[feats[fa + j]] += term(node, j);
-      }
+      phi[feats[fa + q]] += table[base + 2 * h + y];
+    }
+    for (let q = 0; q < singles.length; q++) {
+      const node = singles[q], fa = featAt[node];
+      for (let j = 0; j < width[node]; j++) phi[feats[fa + j]] += term(node, j);
     }
   }
 }

@@ -9,7 +9,13 @@
 import type { HistoryLimits, OnlineVelocity } from "../features/online.ts";
 import { resolveModelRef } from "../registry/aliases.ts";
 import { artifactsRoot } from "../registry/store.ts";
-import { loadServedModel, newHistory, sameVelocity, type ServedModel } from "./scorer.ts";
+import {
+  type LoadOptions,
+  loadServedModel,
+  newHistory,
+  sameVelocity,
+  type ServedModel,
+} from "./scorer.ts";
 
 /** The outcome of one reload check. */
 export interface ReloadOutcome {
@@ -34,8 +40,12 @@ export class ModelHolder {
   /** Seeds a new entity history (history file, prediction log); identity when absent. */
   warm: (model: ServedModel, history: OnlineVelocity) => Promise<void> = async () => {};
 
-  constructor(limits: HistoryLimits = {}) {
+  /** How a reload loads its model. */
+  readonly load: LoadOptions;
+
+  constructor(limits: HistoryLimits = {}, load: LoadOptions = {}) {
     this.limits = limits;
+    this.load = load;
   }
 
   /** The model and history to use for one request (null until a model is loaded). */
@@ -63,6 +73,8 @@ export class ModelHolder {
     }
     const next = { model, history };
     this.#serving = next; // one assignment: the swap is atomic for the event loop
+    // The old model's explanation worker ends (a request still on it explains on one thread).
+    if (previous && previous.model !== model) previous.model.close();
     for (const l of this.#listeners) l(next, previous);
   }
 
@@ -84,7 +96,7 @@ export class ModelHolder {
       return { status: "unchanged", from: cur.run.id };
     }
     try {
-      const model = await loadServedModel(ref, root);
+      const model = await loadServedModel(ref, root, this.load);
       await this.swap(model);
       return { status: "swapped", from: cur?.run.id, to: model.run.id };
     } catch (e) {

@@ -62,7 +62,11 @@ async function validationQuantiles(run: LoadedRun): Promise<number[] | null> {
  * Loads the run behind `NAME@ALIAS`, `NAME@VERSION`, a bare alias, or a run
  * id (`run:ID`), checksums verified.
  */
-export async function loadServedModel(ref: string, root = artifactsRoot()): Promise<ServedModel> {
+export async function loadServedModel(
+  ref: string,
+  root = artifactsRoot(),
+  options: LoadOptions = {},
+): Promise<ServedModel> {
   if (ref.startsWith("run:")) {
     const run = await loadRun(ref.slice(4), root);
     return new ServedModel(run, {
@@ -70,6 +74,7 @@ export async function loadServedModel(ref: string, root = artifactsRoot()): Prom
       version: 0,
       alias: null,
       scoreQuantiles: await validationQuantiles(run),
+      ...options,
     });
   }
   const r = await resolveModelRef(ref, root);
@@ -79,6 +84,7 @@ export async function loadServedModel(ref: string, root = artifactsRoot()): Prom
     version: r.version.version,
     alias: r.alias ?? null,
     scoreQuantiles: await validationQuantiles(run),
+    ...options,
   });
 }
 
@@ -272,6 +278,14 @@ export interface ServedAs {
   alias: string | null;
   /** The run's validation score quantiles (histogram bounds); null: generic buckets. */
   scoreQuantiles?: number[] | null;
+  /** Threads one row's explanation runs on, for kinds that can split it (tree ensembles); default 1. */
+  explainThreads?: number;
+}
+
+/** How a model is loaded for serving. */
+export interface LoadOptions {
+  /** See {@linkcode ServedAs.explainThreads}. */
+  explainThreads?: number;
 }
 
 /** Options of {@linkcode ServedModel.score}. */
@@ -349,6 +363,12 @@ export class ServedModel {
     this.#contrib = new Float32Array(fp.columns.length);
     this.#sums = new Float64Array(groups.length);
     this.#answer = new AnswerEncoder(this);
+    run.detector.explainThreads?.(as.explainThreads ?? 1);
+  }
+
+  /** Releases what serving it holds beyond memory (an explanation worker); it still scores after. */
+  close(): void {
+    this.run.detector.explainThreads?.(1);
   }
 
   /**
