@@ -31,14 +31,17 @@ Deno.test("two-thread TreeSHAP gives the one-thread contributions to the bit, ac
   const two = new ThreadedTreeShap(fast, { firstJob: JOB_MAX - 150 });
   try {
     await untilReady(two, rows.data.subarray(0, cols), new Float64Array(cols));
-    for (let r = 0; r < rows.rows; r++) {
+    // Every row the same as one thread's, whichever thread took its second part (when the
+    // worker is not scheduled in time this thread takes it); until the worker took 50.
+    for (let n = 0; n < 400 || (two.shared < 50 && n < 200_000); n++) {
+      const r = n % rows.rows;
       const row = rows.data.subarray(r * cols, (r + 1) * cols);
       const a = new Float64Array(cols), b = new Float64Array(cols);
       fast.explain(row, a);
       two.explain(row, b);
       assert.deepEqual(b, a, `row ${r}`);
     }
-    assert.ok(two.shared > 100, `rows with the worker's half: ${two.shared}`);
+    assert.ok(two.shared >= 50, `rows with the worker's half: ${two.shared}`);
     assert.equal(two.failures, 0);
   } finally {
     two.close();
