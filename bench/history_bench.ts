@@ -23,6 +23,7 @@ const options = {
   delayDays: 7,
   entities: ["customer_id", "terminal_id"],
   calendar: true,
+  rules: "fraudlab" as const,
 };
 const marks = [Math.min(200_000, rows), Math.floor(rows / 2), rows];
 

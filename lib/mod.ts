@@ -42,6 +42,12 @@ export {
   type SimulateOptions,
   simulateTransactions,
 } from "./data/simulate.ts";
+export {
+  HANDBOOK_COLUMNS,
+  HANDBOOK_TOTALS,
+  type HandbookOptions,
+  simulateHandbook,
+} from "./data/handbook.ts";
 export { writeFrame } from "./data/write.ts";
 // features
 export {

@@ -71,7 +71,7 @@ async function trainKinds() {
       data,
       model,
       params,
-      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7, validation: "random" },
       seed: 1,
     }, { root, quiet: true });
     out.push({ kind: model, model: await loadServedModel(`run:${run.id}`, root) });
@@ -192,7 +192,7 @@ Deno.test("a spec's declared range clamps a hostile amount (scored and logged cl
     data,
     spec: `${root}/spec.json`,
     model: "logreg",
-    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7, validation: "random" },
   }, { root, quiet: true });
   const holder = new ModelHolder({ clock: () => NOW });
   await holder.swap(await loadServedModel(`run:${run.id}`, root));

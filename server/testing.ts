@@ -49,7 +49,7 @@ export function servingFixture(): Promise<ServingFixture> {
     const run = await trainRun({
       data,
       model: "iforest",
-      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7, validation: "random" },
       seed: 1,
     }, { root, quiet: true });
     await promote(run.id, { root });

@@ -40,18 +40,37 @@ export const PAYMENT_FRAUD_SPEC: DatasetSpec = {
   version: 1,
 };
 
+/**
+ * The Fraud Detection Handbook's file format (its simulated data, or
+ * `deno task generate --profile handbook`): the scenario code gives the
+ * label away and the time columns repeat TX_DATETIME, so they are dropped.
+ */
+export const HANDBOOK_SPEC: DatasetSpec = {
+  name: "handbook",
+  label: "TX_FRAUD",
+  id: "TRANSACTION_ID",
+  time: "TX_DATETIME",
+  amount: "TX_AMOUNT",
+  entities: ["CUSTOMER_ID", "TERMINAL_ID"],
+  numeric: ["TX_AMOUNT"],
+  categorical: [],
+  drop: ["TX_FRAUD_SCENARIO", "TX_TIME_SECONDS", "TX_TIME_DAYS"],
+  version: 1,
+};
+
 /** Built-in specs by name. */
 export const BUILTIN_SPECS: Readonly<Record<string, DatasetSpec>> = {
   txsim: TXSIM_SPEC,
   creditcard: CREDITCARD_SPEC,
   payment_fraud: PAYMENT_FRAUD_SPEC,
+  handbook: HANDBOOK_SPEC,
 };
 
 /**
  * Returns the spec a `--spec` flag names: a built-in name, or a path to a JSON
  * spec file (anything ending in .json or containing a slash).
  *
- * @param nameOrPath `txsim`, `creditcard`, `payment_fraud`, or a spec file
+ * @param nameOrPath `txsim`, `creditcard`, `payment_fraud`, `handbook`, or a spec file
  * @returns the spec as written (resolved against a file when loaded)
  *
  * @example

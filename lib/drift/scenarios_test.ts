@@ -52,7 +52,7 @@ const trained = await trainRun({
   data: join(dir, "train.parquet"),
   spec: "txsim",
   model: "iforest",
-  split: { method: "time", trainDays: 21, delayDays: 7, testDays: 7 },
+  split: { method: "time", trainDays: 21, delayDays: 7, testDays: 7, validation: "random" },
   seed: SEED,
 }, { quiet: true, root: artifacts });
 await promote(trained.id, { root: artifacts });

@@ -48,6 +48,8 @@ export interface EvalInput {
   threshold: number;
   /** k of the top-k metrics. Default 100. */
   k?: number;
+  /** Entity precision@k leaves out entities detected on earlier days (the Handbook's card precision). */
+  removeDetected?: boolean;
   /** Fee per alert for the cost figures. Default 5. */
   alertFee?: number;
   /**
@@ -77,12 +79,22 @@ export interface EvalMetrics {
   atThreshold: Confusion;
   /** Mean daily precision@k (with per-day figures), when times are known. */
   dailyPrecisionAtK?: DailyPrecisionAtK;
-  /** Mean daily entity precision@k, when times and entities are known. */
-  entityPrecisionAtK?: DailyPrecisionAtK & { entity: string };
+  /**
+   * Mean daily entity precision@k, when times and entities are known;
+   * `detectedRemoved`: the Handbook's variant (cards detected on earlier days left out).
+   */
+  entityPrecisionAtK?: DailyPrecisionAtK & { entity: string; detectedRemoved?: boolean };
   /** Days the rows span (by UTC date). */
   days?: number;
   /** Expected cost at the threshold: alerts × fee + missed fraud amount. */
   costAtThreshold?: number;
+}
+
+/** How entity precision@k is named where it is shown: "CUSTOMER_ID precision@100", with the Handbook's variant said. */
+export function entityMetricName(m: Pick<EvalMetrics, "entityPrecisionAtK" | "k">): string {
+  const e = m.entityPrecisionAtK;
+  if (!e) return `entity precision@${m.k}`;
+  return `${e.entity} precision@${m.k}${e.detectedRemoved ? " (detected cards removed)" : ""}`;
 }
 
 /** Curves for reports. */
@@ -151,10 +163,12 @@ export function evaluateScores(input: EvalInput): { metrics: EvalMetrics; curves
     if (input.entities) {
       metrics.entityPrecisionAtK = {
         entity: input.entityName ?? "entity",
+        detectedRemoved: input.removeDetected ?? false,
         ...entityPrecisionAtK(labels, scores, {
           timesMs: input.timesMs,
           entities: input.entities,
           k,
+          removeDetected: input.removeDetected,
         }),
       };
     }
@@ -189,7 +203,7 @@ export interface ScoredPart {
 export function evaluateRows(
   ds: Dataset,
   scored: { rows: Uint32Array; scores: Float32Array; labels: Int8Array },
-  opts: { threshold: number; k: number; alertFee: number },
+  opts: { threshold: number; k: number; alertFee: number; removeDetected?: boolean },
 ): ScoredPart {
   const spec = ds.spec;
   const { rows, scores, labels } = scored;
@@ -207,6 +221,7 @@ export function evaluateRows(
     threshold: opts.threshold,
     k: opts.k,
     alertFee: opts.alertFee,
+    removeDetected: opts.removeDetected,
     dayEquivalents: times ? dayEquivalents(times, rows) : undefined,
   });
 }

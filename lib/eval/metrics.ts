@@ -198,20 +198,31 @@ export function dailyPrecisionAtK(
  * fraudulent when any of them is; the k highest-scored entities are
  * investigated and the figure is the share of fraudulent ones, averaged over
  * days. Rows with a missing entity are left out.
+ *
+ * With `removeDetected` (the Handbook's card precision top-k), a fraudulent
+ * card found in a day's top k is left out of every later day (it is blocked
+ * once detected), and a day's figure is its frauds found over k even when it
+ * has fewer than k cards; without it, over the cards it has, up to k.
  */
 export function entityPrecisionAtK(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
-  options: { timesMs: ArrayLike<number>; entities: ArrayLike<string | null>; k: number },
+  options: {
+    timesMs: ArrayLike<number>;
+    entities: ArrayLike<string | null>;
+    k: number;
+    removeDetected?: boolean;
+  },
 ): DailyPrecisionAtK {
   const { timesMs, entities, k } = options;
   const days: DailyPrecision[] = [];
+  const detected = new Set<string>();
   for (const [d, rows] of groupByDay(timesMs)) {
     const score = new Map<string, number>(), fraud = new Map<string, number>();
     const first = new Map<string, number>();
     for (const r of rows) {
       const e = entities[r];
-      if (e === null) continue;
+      if (e === null || detected.has(e)) continue;
       if (!first.has(e)) first.set(e, r);
       score.set(e, Math.max(score.get(e) ?? -Infinity, scores[r]));
       fraud.set(e, Math.max(fraud.get(e) ?? 0, labels[r] === 1 ? 1 : 0));
@@ -222,8 +233,12 @@ export function entityPrecisionAtK(
     const m = Math.min(k, ranked.length);
     if (m === 0) continue;
     let frauds = 0;
-    for (let i = 0; i < m; i++) frauds += fraud.get(ranked[i])!;
-    days.push({ day: dayKey(d * DAY_MS), n: ranked.length, frauds, precision: frauds / m });
+    for (let i = 0; i < m; i++) {
+      frauds += fraud.get(ranked[i])!;
+      if (options.removeDetected && fraud.get(ranked[i])) detected.add(ranked[i]);
+    }
+    const over = options.removeDetected ? k : m;
+    days.push({ day: dayKey(d * DAY_MS), n: ranked.length, frauds, precision: frauds / over });
   }
   const mean = days.length ? days.reduce((s, d) => s + d.precision, 0) / days.length : NaN;
   return { k, mean, days };

@@ -14,6 +14,10 @@
  *   transaction without a chargeback does in the training data.
  * - calendar: `hour` (UTC), `is_night` (hour < 6), `is_weekend` (Sat, Sun).
  *
+ * With `rules: "handbook"`, the Handbook's features instead (`HANDBOOK_RULES`
+ * in velocity.ts; the card's windows include the current transaction, whose
+ * amount {@linkcode OnlineVelocity.features} then takes).
+ *
  * A missing entity gives null features for that entity. History older than
  * the longest window plus the delay is pruned: before the clock's time when
  * the history has one ({@linkcode HistoryLimits.clock}, the server's), else
@@ -84,6 +88,17 @@ function lowerBound(ev: Events, t: number): number {
   return lo;
 }
 
+/** The first event after `t` (from the list's live start). */
+function upperBound(ev: Events, t: number): number {
+  let lo = ev.start, hi = ev.list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ev.list[mid].t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Mean of the amounts of events from `from` before `tMs`, as a sum of amount / n terms. */
 function finiteMean(ev: Events, from: number, tMs: number, n: number): number {
   let mean = 0;
@@ -142,7 +157,12 @@ export class OnlineVelocity {
    * The features of a transaction at `tMs` for the given entity values
    * (null = missing), from the history only: call {@linkcode add} after.
    */
-  features(tMs: number, entityValues: (string | null)[]): VelocityValues {
+  features(
+    tMs: number,
+    entityValues: (string | null)[],
+    amount: number | null = null,
+  ): VelocityValues {
+    if (this.options.rules === "handbook") return this.#handbook(tMs, entityValues, amount);
     const out: VelocityValues = {};
     const { windowsDays, delayDays, entities, calendar } = this.options;
     const dMs = Math.round(delayDays * DAY_MS);
@@ -191,6 +211,63 @@ export class OnlineVelocity {
       out.hour = hour;
       out.is_night = hour < 6 ? 1 : 0;
       out.is_weekend = dow === 0 || dow === 6 ? 1 : 0;
+    }
+    return out;
+  }
+
+  /** The Handbook's features (`HANDBOOK_RULES` in velocity.ts); `amount` is the current transaction's. */
+  #handbook(tMs: number, entityValues: (string | null)[], amount: number | null): VelocityValues {
+    const out: VelocityValues = {};
+    const { windowsDays, delayDays, entities, calendar } = this.options;
+    const dMs = Math.round(delayDays * DAY_MS);
+    for (let e = 0; e < entities.length; e++) {
+      const name = entities[e], key = entityValues[e];
+      const ev = key === null ? undefined : this.#entities[e].get(key);
+      for (const w of windowsDays) {
+        const nb = `${name}_NB_TX_${w}DAY_WINDOW`;
+        const second = e === 0
+          ? `${name}_AVG_AMOUNT_${w}DAY_WINDOW`
+          : `${name}_RISK_${w}DAY_WINDOW`;
+        if (key === null) {
+          out[nb] = out[second] = null;
+          continue;
+        }
+        const wMs = Math.round(w * DAY_MS);
+        if (e === 0) {
+          // (t − w, t), then the current transaction.
+          let n = amount === null ? 0 : 1, sum = amount ?? 0;
+          if (ev) {
+            const end = lowerBound(ev, tMs);
+            for (let i = upperBound(ev, tMs - wMs); i < end; i++) {
+              const a = ev.list[i].amount;
+              if (a !== null) {
+                n++;
+                sum += a;
+              }
+            }
+          }
+          out[nb] = n;
+          out[second] = n === 0 ? null : sum / n;
+        } else {
+          // (t − delay − w, t − delay]
+          let all = 0, fraud = 0;
+          if (ev) {
+            const end = upperBound(ev, tMs - dMs);
+            for (let i = upperBound(ev, tMs - dMs - wMs); i < end; i++) {
+              all++;
+              if (ev.list[i].fraud) fraud++;
+            }
+          }
+          out[nb] = all;
+          out[second] = all > 0 ? fraud / all : 0;
+        }
+      }
+    }
+    if (calendar) {
+      const d = new Date(tMs);
+      const dow = d.getUTCDay();
+      out.TX_DURING_WEEKEND = dow === 0 || dow === 6 ? 1 : 0;
+      out.TX_DURING_NIGHT = d.getUTCHours() <= 6 ? 1 : 0;
     }
     return out;
   }

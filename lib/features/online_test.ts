@@ -1,37 +1,41 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
 import { simulateTransactions } from "../data/simulate.ts";
-import { TXSIM_SPEC } from "../data/datasets.ts";
+import { HANDBOOK_SPEC, TXSIM_SPEC } from "../data/datasets.ts";
+import { simulateHandbook } from "../data/handbook.ts";
+import type { ResolvedSpec } from "../data/spec.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
 import { OnlineVelocity } from "./online.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
-import { timesMs, velocityColumnNames, velocityFeatures } from "./velocity.ts";
+import {
+  timesMs,
+  velocityColumnNames,
+  velocityFeatures,
+  type VelocityOptions,
+} from "./velocity.ts";
 
-Deno.test("online velocity: one transaction at a time equals the frame computation", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".parquet" });
-  writeFrame(simulateTransactions({ customers: 300, days: 45, seed: 5, quiet: true }), path);
-  const ds = await loadDataset(path, TXSIM_SPEC);
-  const options = {
-    windowsDays: [1, 7, 30],
-    delayDays: 7,
-    entities: ["customer_id", "terminal_id"],
-    calendar: true,
-  };
+/** Replays `ds` one transaction at a time and compares every feature with the frame computation. */
+function assertOnlineMatchesFrame(
+  ds: { frame: pl.DataFrame; spec: ResolvedSpec },
+  options: Required<VelocityOptions>,
+  columns: { time: string; amount: string; label: string; id: string },
+) {
   const frame = velocityFeatures(ds, options);
   const names = velocityColumnNames(options.entities, options);
   const expected = names.map((n) => numericColumn(frame, n));
-  const t = timesMs(ds.frame, "tx_time");
+  const t = timesMs(ds.frame, columns.time);
   const ents = options.entities.map((e) => stringColumn(ds.frame, e));
-  const amount = numericColumn(ds.frame, "amount");
-  const labels = ds.frame.getColumn("is_fraud").cast(pl.Int8).toArray() as number[];
-  const ids = stringColumn(ds.frame, "tx_id");
+  const amount = numericColumn(ds.frame, columns.amount);
+  const labels = ds.frame.getColumn(columns.label).cast(pl.Int8).toArray() as number[];
+  const ids = stringColumn(ds.frame, columns.id);
   const order = Array.from(t.keys()).sort((a, b) => t[a] - t[b] || a - b);
   const online = new OnlineVelocity(options);
   let worst = 0, compared = 0;
   for (const i of order) {
     const values = ents.map((c) => c[i]);
-    const got = online.features(t[i], values);
+    const a = Number.isNaN(amount[i]) ? null : amount[i];
+    const got = online.features(t[i], values, a);
     for (let k = 0; k < names.length; k++) {
       const want = expected[k][i];
       const g = got[names[k]];
@@ -39,16 +43,43 @@ Deno.test("online velocity: one transaction at a time equals the frame computati
         assert.equal(g, null, `${names[k]} row ${i}: expected missing, got ${g}`);
         continue;
       }
-      assert.ok(g !== null, `${names[k]} row ${i}: expected ${want}, got null`);
+      assert.ok(g !== null && g !== undefined, `${names[k]} row ${i}: expected ${want}, got ${g}`);
       const d = Math.abs(g - want) / Math.max(1, Math.abs(want));
       if (d > worst) worst = d;
       compared++;
     }
     // Labels are all known in the frame computation: give them at once.
-    online.add(t[i], values, Number.isNaN(amount[i]) ? null : amount[i], ids[i], labels[i] === 1);
+    online.add(t[i], values, a, ids[i], labels[i] === 1);
   }
   assert.ok(compared > ds.frame.height * names.length * 0.9, `compared ${compared} values`);
   assert.ok(worst < 1e-9, `largest relative difference ${worst}`);
+}
+
+Deno.test("online velocity: one transaction at a time equals the frame computation", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".parquet" });
+  writeFrame(simulateTransactions({ customers: 300, days: 45, seed: 5, quiet: true }), path);
+  const ds = await loadDataset(path, TXSIM_SPEC);
+  assertOnlineMatchesFrame(ds, {
+    windowsDays: [1, 7, 30],
+    delayDays: 7,
+    entities: ["customer_id", "terminal_id"],
+    calendar: true,
+    rules: "fraudlab",
+  }, { time: "tx_time", amount: "amount", label: "is_fraud", id: "tx_id" });
+  await Deno.remove(path);
+});
+
+Deno.test("online velocity, the Handbook's feature set: one transaction at a time equals the frame computation", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  writeFrame(simulateHandbook({ customers: 200, terminals: 400, days: 50, seed: 3 }), path);
+  const ds = await loadDataset(path, HANDBOOK_SPEC);
+  assertOnlineMatchesFrame(ds, {
+    windowsDays: [1, 7, 30],
+    delayDays: 7,
+    entities: ["CUSTOMER_ID", "TERMINAL_ID"],
+    calendar: true,
+    rules: "handbook",
+  }, { time: "TX_DATETIME", amount: "TX_AMOUNT", label: "TX_FRAUD", id: "TRANSACTION_ID" });
   await Deno.remove(path);
 });
 
@@ -59,6 +90,7 @@ Deno.test("online velocity: late labels, missing entities, out-of-order events a
     delayDays: 2,
     entities: ["c"],
     calendar: false,
+    rules: "fraudlab",
   });
   const t0 = Date.UTC(2025, 0, 10);
   v.add(t0, ["a"], 10, "x1");
@@ -99,6 +131,7 @@ Deno.test("online velocity: bounded memory (least recently seen entity forgotten
     delayDays: 0,
     entities: ["c", "t"],
     calendar: false,
+    rules: "fraudlab",
   }, { maxEntities: 3, maxEvents: 4, clock: () => clock });
   for (const [i, c] of ["a", "b", "c"].entries()) v.add(t0 + i, [c, "T"], 10, `id-${c}`);
   v.add(t0 + 10, ["a", "T"], 10, "id-a2"); // "a" seen again: "b" is now the least recent

@@ -35,7 +35,12 @@ import pl from "nodejs-polars";
 import { z } from "zod";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { UserError } from "../util/errors.ts";
-import { velocityColumnNames, velocityFeatures, type VelocityOptions } from "./velocity.ts";
+import {
+  VELOCITY_RULES,
+  velocityColumnNames,
+  velocityFeatures,
+  type VelocityOptions,
+} from "./velocity.ts";
 import { selectKth } from "../util/select.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
 
@@ -69,6 +74,9 @@ export const VELOCITY_CONFIG_SCHEMA = z.strictObject({
   ),
   entities: z.array(z.string()).optional().describe("entity columns (default the spec's)"),
   calendar: z.boolean().optional().describe("add hour, is_night and is_weekend (default true)"),
+  rules: z.enum(VELOCITY_RULES).optional().describe(
+    "feature set: fraudlab (default) or handbook (the Fraud Detection Handbook's 15 features)",
+  ),
 });
 
 /** The schema of a {@linkcode PipelineConfig}: the `features` key of a run config. */
@@ -163,6 +171,7 @@ export function velocityOptionsFor(
     delayDays: o.delayDays ?? 7,
     entities: o.entities ?? spec.entities,
     calendar: o.calendar ?? true,
+    rules: o.rules ?? "fraudlab",
   };
 }
 

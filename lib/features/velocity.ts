@@ -23,7 +23,36 @@ export interface VelocityOptions {
   entities?: string[];
   /** Add hour, is_night and is_weekend. Default true. */
   calendar?: boolean;
+  /**
+   * Which feature set: `fraudlab` (default; see {@linkcode velocityFeatures})
+   * or `handbook`, the Fraud Detection Handbook's 14 derived features with
+   * its window rules ({@linkcode HANDBOOK_RULES}).
+   */
+  rules?: VelocityRules;
 }
+
+/** The feature sets {@linkcode VelocityOptions.rules} names. */
+export const VELOCITY_RULES = ["fraudlab", "handbook"] as const;
+/** One feature set. */
+export type VelocityRules = typeof VELOCITY_RULES[number];
+
+/**
+ * The Handbook's rules (its BaselineFeatureTransformation notebook), for
+ * `rules: "handbook"`. The first entity is the card (customer): over each
+ * window w, `<e>_NB_TX_<w>DAY_WINDOW` counts its transactions in (t − w, t]
+ * with the current one and `<e>_AVG_AMOUNT_<w>DAY_WINDOW` is their mean
+ * amount. Every other entity (the terminal): `<e>_NB_TX_<w>DAY_WINDOW`
+ * counts its transactions in (t − delay − w, t − delay] and
+ * `<e>_RISK_<w>DAY_WINDOW` is their fraud share (0 when there are none).
+ * Calendar: `TX_DURING_WEEKEND` (Saturday, Sunday) and `TX_DURING_NIGHT`
+ * (hour ≤ 6, UTC). Other transactions at the very same time as the current
+ * one are left out of the card's windows (the notebook counts those before
+ * it in file order), so a transaction's features never depend on rows after
+ * it. The delay must be at least a day: the terminal window must not reach
+ * the current transaction's label.
+ */
+export const HANDBOOK_RULES =
+  "card: count and mean amount over (t - w, t] with the current transaction; other entities: count and fraud share over (t - delay - w, t - delay]; weekend and night (hour <= 6) flags";
 
 /** The parts of a dataset velocity features need. */
 export interface FramedData {
@@ -66,6 +95,18 @@ export function timesMs(frame: Frame, column: string): Float64Array {
 export function velocityColumnNames(entities: string[], options: VelocityOptions = {}): string[] {
   const windows = options.windowsDays ?? [1, 7, 30];
   const names: string[] = [];
+  if (options.rules === "handbook") {
+    entities.forEach((e, k) => {
+      for (const w of windows) {
+        names.push(
+          `${e}_NB_TX_${w}DAY_WINDOW`,
+          k === 0 ? `${e}_AVG_AMOUNT_${w}DAY_WINDOW` : `${e}_RISK_${w}DAY_WINDOW`,
+        );
+      }
+    });
+    if (options.calendar ?? true) names.push("TX_DURING_WEEKEND", "TX_DURING_NIGHT");
+    return names;
+  }
   for (const e of entities) {
     for (const w of windows) {
       names.push(`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`);
@@ -88,11 +129,20 @@ function rolling(
   offsetMs: number,
   ...aggs: pl.Expr[]
 ): Frame {
+  return rollingClosed(sorted, { periodMs, offsetMs, closed: "left" }, ...aggs);
+}
+
+/** {@linkcode rolling} with the window's closed side chosen: "left" [a, b), "right" (a, b], "none" (a, b). */
+function rollingClosed(
+  sorted: Frame,
+  window: { periodMs: number; offsetMs: number; closed: "left" | "right" | "none" },
+  ...aggs: pl.Expr[]
+): Frame {
   const out = sorted.groupByRolling({
     indexColumn: "__key",
-    period: `${periodMs}i`,
-    offset: `${offsetMs}i`,
-    closed: "left",
+    period: `${window.periodMs}i`,
+    offset: `${window.offsetMs}i`,
+    closed: window.closed,
   }).agg(aggs[0], ...aggs.slice(1));
   if (
     out.height !== sorted.height || !out.getColumn("__key").seriesEqual(sorted.getColumn("__key"))
@@ -143,6 +193,11 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
   for (const e of entities) {
     if (!frame.columns.includes(e)) throw new UserError(`entity column "${e}" is not in the data`);
   }
+  if (options.rules === "handbook" && !(delay >= 1)) {
+    throw new UserError(
+      `the handbook feature set needs a label delay of at least 1 day, got ${delay} (its terminal windows would reach the current label)`,
+    );
+  }
   const amount = spec.amount ? pl.col(spec.amount).cast(pl.Float64) : pl.lit(null).cast(pl.Float64);
   const base = frame.select(
     timeMsExpr(frame, spec.time).alias("__t"),
@@ -163,6 +218,9 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
     throw new UserError(
       `time column "${spec.time}" spans more than 30 years: velocity windows cannot be computed`,
     );
+  }
+  if (options.rules === "handbook") {
+    return handbookFeatures(base, { entities, windows, delay, calendar: options.calendar ?? true });
   }
   let out = base.select("__row");
   for (const e of entities) {
@@ -225,4 +283,91 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
     out = pl.concat([out, cal], { how: "horizontal" });
   }
   return out.drop("__row");
+}
+
+/** The rows of `base` sorted by (entity `e`, time), with the composite key and a missing flag. */
+function sortedByEntity(base: Frame, e: string, tMin: number): Frame {
+  return base.select(
+    "__row",
+    "__y",
+    "__amt",
+    pl.col(e).isNull().alias("__null"),
+    pl.col(e).rank("dense").cast(pl.Int64).fillNull(pl.lit(0).cast(pl.Int64))
+      .mul(pl.lit(ENTITY_STRIDE).cast(pl.Int64))
+      .add(pl.col("__t").sub(pl.lit(tMin).cast(pl.Int64))).alias("__key"),
+  ).sort(["__key", "__row"]);
+}
+
+/** Back in row order, each named column null where the entity is missing. */
+function inRowOrder(parts: Frame[], names: string[]): Frame {
+  return pl.concat(parts, { how: "horizontal" })
+    .select(
+      "__row",
+      ...names.map((n) =>
+        pl.when(pl.col("__null")).then(pl.lit(null)).otherwise(pl.col(n)).cast(pl.Float64).alias(n)
+      ),
+    ).sort("__row").drop("__row");
+}
+
+/** The Handbook's features ({@linkcode HANDBOOK_RULES}) over `base` (time, label, amount, entities). */
+function handbookFeatures(
+  base: Frame,
+  o: { entities: string[]; windows: number[]; delay: number; calendar: boolean },
+): Frame {
+  const tMin = Number(base.getColumn("__t").min());
+  const blocks: Frame[] = [];
+  const dMs = Math.round(o.delay * DAY_MS);
+  o.entities.forEach((e, k) => {
+    const sorted = sortedByEntity(base, e, tMin);
+    const parts: Frame[] = [sorted.select("__row", "__null")];
+    const names: string[] = [];
+    for (const w of o.windows) {
+      const wMs = Math.round(w * DAY_MS);
+      const nb = `${e}_NB_TX_${w}DAY_WINDOW`;
+      if (k === 0) {
+        // (t − w, t): earlier transactions, then the current one added.
+        const avg = `${e}_AVG_AMOUNT_${w}DAY_WINDOW`;
+        const prior = rollingClosed(
+          sorted,
+          { periodMs: wMs, offsetMs: -wMs, closed: "none" },
+          pl.col("__amt").count().cast(pl.Float64).alias("__n"),
+          pl.col("__amt").sum().alias("__s"),
+        );
+        const withCurrent = pl.concat([prior, sorted.select("__amt")], { how: "horizontal" });
+        const now = pl.col("__amt").isNotNull().cast(pl.Float64);
+        parts.push(withCurrent.select(
+          pl.col("__n").add(now).alias(nb),
+          pl.when(pl.col("__n").add(now).gt(0))
+            .then(pl.col("__s").add(pl.col("__amt").fillNull(0)).div(pl.col("__n").add(now)))
+            .otherwise(pl.lit(null)).cast(pl.Float64).alias(avg),
+        ));
+        names.push(nb, avg);
+      } else {
+        const risk = `${e}_RISK_${w}DAY_WINDOW`;
+        parts.push(
+          rollingClosed(
+            sorted,
+            { periodMs: wMs, offsetMs: -(wMs + dMs), closed: "right" },
+            pl.col("__y").sum().alias("__fraud"),
+            pl.len().alias("__n"),
+          ).select(
+            pl.col("__n").cast(pl.Float64).alias(nb),
+            pl.when(pl.col("__n").gt(0)).then(pl.col("__fraud").div(pl.col("__n")))
+              .otherwise(pl.lit(0)).cast(pl.Float64).alias(risk),
+          ),
+        );
+        names.push(nb, risk);
+      }
+    }
+    blocks.push(inRowOrder(parts, names));
+  });
+  if (o.calendar) {
+    const when = pl.col("__t").cast(pl.Datetime("ms"));
+    const cal = base.select(
+      when.dt.weekday().gt(5).cast(pl.Float64).alias("TX_DURING_WEEKEND"),
+      when.dt.hour().lt(7).cast(pl.Float64).alias("TX_DURING_NIGHT"),
+    );
+    blocks.push(cal);
+  }
+  return pl.concat(blocks, { how: "horizontal" });
 }

@@ -15,6 +15,7 @@ import { timesMs } from "../features/velocity.ts";
 import { scoreBatch } from "../models/mod.ts";
 import { loadRunRef } from "../registry/aliases.ts";
 import { headline, type LoadedRun } from "../registry/runs.ts";
+import { removeDetectedCards } from "../registry/config.ts";
 import { writeFrame } from "../data/write.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -93,6 +94,7 @@ export async function runEvaluateJob(job: EvaluateJob): Promise<EvaluateJobResul
     threshold,
     k: run.config.k,
     alertFee: run.config.alertFee,
+    removeDetected: removeDetectedCards(run.config),
   });
   if (job.out) {
     const cols: pl.Series[] = [];

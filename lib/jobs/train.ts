@@ -28,7 +28,12 @@ import {
   getKind,
   scoreBatch,
 } from "../models/mod.ts";
-import { resolveRunConfig, type RunConfig, type RunConfigInput } from "../registry/config.ts";
+import {
+  removeDetectedCards,
+  resolveRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+} from "../registry/config.ts";
 import { headline, type TrainResult } from "../registry/runs.ts";
 import { codeVersion } from "../registry/code.ts";
 import { labelsOf, numericColumn } from "../data/frame.ts";
@@ -194,7 +199,12 @@ export async function trainRun(
     amounts: amounts ? Float64Array.from(split.validation, (i) => amounts[i]) : undefined,
     days: valDays,
   });
-  const opts = { threshold: threshold.threshold, k: config.k, alertFee: config.alertFee };
+  const opts = {
+    threshold: threshold.threshold,
+    k: config.k,
+    alertFee: config.alertFee,
+    removeDetected: removeDetectedCards(config),
+  };
   const validation = evaluateRows(ds, { rows: split.validation, scores: valScores, labels }, opts);
   timings.validation_s = elapsed(t0);
 

@@ -13,7 +13,21 @@ import { type ConfigFlag, parseConfig } from "../util/config.ts";
 
 /** How rows are split into train (with a validation part) and test. */
 export type SplitConfig =
-  | { method: "time"; trainDays: number; delayDays: number; testDays: number; testEnd?: string }
+  | {
+    method: "time";
+    trainDays: number;
+    delayDays: number;
+    testDays: number;
+    testEnd?: string;
+    /** Out of time (a window after the label delay, before test) or a random share of training. */
+    validation: "time" | "random";
+    /** Days of the out-of-time validation window. */
+    validationDays: number;
+    /** Drop validation and test transactions of cards already known to be compromised. */
+    compromised: "drop" | "keep";
+    /** Card precision@k: leave out cards detected on earlier days (the Handbook's rule). */
+    detectedCards: "remove" | "keep";
+  }
   | { method: "random"; testFraction: number }
   | { method: "mod5" }
   | { method: "prefix"; trainFraction: number };
@@ -46,6 +60,11 @@ export interface RunConfig {
   alertFee: number;
 }
 
+/** Whether a run's card precision@k leaves out cards detected on earlier days (time splits, by default). */
+export function removeDetectedCards(config: RunConfig): boolean {
+  return config.split.method === "time" && config.split.detectedCards !== "keep";
+}
+
 /** What a user may give; everything else gets defaults. */
 export type RunConfigInput = Partial<Omit<RunConfig, "format" | "split">> & {
   split?: Partial<SplitConfig> & { method?: string };
@@ -67,6 +86,18 @@ const SPLIT_SCHEMA = z.discriminatedUnion("method", [
       .refine((d) => !Number.isNaN(Date.parse(d)), "expected a date that exists")
       .optional()
       .describe("time split: last test day, exclusive (default: after the data)"),
+    validation: z.enum(["time", "random"]).default("time").describe(
+      "time split: validation out of time (a window after the label delay, before test) or random (a stratified share of the training window)",
+    ),
+    validationDays: int(1, 36500).default(7).describe(
+      "time split: days of the out-of-time validation window",
+    ),
+    compromised: z.enum(["drop", "keep"]).default("drop").describe(
+      "time split: drop validation and test transactions of cards with a fraud known by then (a fraud from the training window on, at least the label delay before their day)",
+    ),
+    detectedCards: z.enum(["remove", "keep"]).default("remove").describe(
+      "time split: card precision@k leaves out cards detected on earlier days",
+    ),
   }),
   z.strictObject({
     method: z.literal("random"),
@@ -129,10 +160,20 @@ export const RUN_CONFIG_FLAGS: readonly ConfigFlag[] = [
   { flag: "delay-days", path: ["split", "delayDays"], type: "number" },
   { flag: "test-days", path: ["split", "testDays"], type: "number" },
   { flag: "test-end", path: ["split", "testEnd"] },
+  { flag: "validation", path: ["split", "validation"] },
+  { flag: "validation-days", path: ["split", "validationDays"], type: "number" },
+  { flag: "compromised", path: ["split", "compromised"] },
+  { flag: "detected-cards", path: ["split", "detectedCards"] },
   { flag: "test-frac", path: ["split", "testFraction"], type: "number" },
   { flag: "train-frac", path: ["split", "trainFraction"], type: "number" },
   { flag: "seed", path: ["seed"], type: "number" },
   { flag: "threshold", path: ["threshold"] },
+  {
+    flag: "feature-set",
+    path: ["features", "velocity", "rules"],
+    help:
+      "velocity feature set: fraudlab (default) or handbook (the Fraud Detection Handbook's 15)",
+  },
 ];
 
 /**

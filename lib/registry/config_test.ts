@@ -38,5 +38,16 @@ Deno.test("run config: bad values are user errors naming the flag", () => {
   assert.match(help.threshold.help!, /\(default max-f1\)$/);
   const c = resolveRunConfig({ data: "x", model: "logreg", split: { method: "time" } });
   assert.equal(c.features.standardize, true);
-  assert.deepEqual(c.split, { method: "time", trainDays: 7, delayDays: 7, testDays: 7 });
+  assert.deepEqual(c.split, {
+    method: "time",
+    trainDays: 7,
+    delayDays: 7,
+    testDays: 7,
+    // The Handbook's protocol by default: out-of-time validation, known-compromised cards
+    // left out, detected cards not counted again.
+    validation: "time",
+    validationDays: 7,
+    compromised: "drop",
+    detectedCards: "remove",
+  });
 });

@@ -19,7 +19,7 @@ Deno.test("runs: half-written run folders older than an hour are removed when th
     data,
     model: "iforest",
     params: { trees: 10 },
-    split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7 },
+    split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7, validation: "random" },
   }, { root, quiet: true });
   const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".tmp-"));
   assert.deepEqual(left, []);

@@ -18,7 +18,7 @@ import type { DataProfile } from "../data/profile.ts";
 import { formatProfile, profileColumnTable } from "../data/profile.ts";
 import { table } from "../util/table.ts";
 import { describeResult, DRIFT_FORMAT, type DriftResult } from "../drift/compare.ts";
-import type { EvalMetrics } from "../eval/evaluate.ts";
+import { entityMetricName, type EvalMetrics } from "../eval/evaluate.ts";
 import type { StrategyOutcome } from "../eval/threshold.ts";
 import type { TrainResult } from "../registry/runs.ts";
 import { distributionSvg, driftSummaryRows, driftVerdict } from "./drift_report.ts";
@@ -213,9 +213,9 @@ export function metricTable(named: Record<string, EvalMetrics>): [string[], stri
   if (ms.some((m) => m.dailyPrecisionAtK)) {
     row(`daily precision@${first.k} (mean)`, (m) => m.dailyPrecisionAtK?.mean);
   }
-  const entity = ms.find((m) => m.entityPrecisionAtK)?.entityPrecisionAtK?.entity;
-  if (entity) {
-    row(`daily ${entity} precision@${first.k} (mean)`, (m) => m.entityPrecisionAtK?.mean);
+  const withEntity = ms.find((m) => m.entityPrecisionAtK);
+  if (withEntity) {
+    row(`daily ${entityMetricName(withEntity)} (mean)`, (m) => m.entityPrecisionAtK?.mean);
   }
   row("precision at threshold", (m) => m.atThreshold.precision);
   row("recall at threshold", (m) => m.atThreshold.recall);

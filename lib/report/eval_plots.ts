@@ -6,7 +6,7 @@
  * @module
  */
 import type { Curve } from "../eval/curves.ts";
-import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
+import { entityMetricName, type EvalCurves, type EvalMetrics } from "../eval/evaluate.ts";
 import type { ContributionSummary, FeatureContribution } from "../models/explain.ts";
 import { Plot, plotSvg } from "./plot.ts";
 
@@ -380,7 +380,7 @@ export function dailyPrecisionPlot(
       data.push({
         day: new Date(d.day),
         precision: d.precision,
-        metric: `${prefix}${m.entityPrecisionAtK!.entity} precision@${k}`,
+        metric: `${prefix}${entityMetricName(m)}`,
       });
     }
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { EvalCurves, EvalMetrics } from "../eval/evaluate.ts";
+import { entityMetricName, type EvalCurves, type EvalMetrics } from "../eval/evaluate.ts";
 import type { ChosenThreshold } from "../eval/threshold.ts";
 import type { RunConfig } from "../registry/config.ts";
 import type { ContributionSummary, FeatureContribution } from "../models/explain.ts";
@@ -220,9 +220,7 @@ ${
     fmt(t.precisionAtK)
   }${t.dailyPrecisionAtK ? ` · daily precision@${t.k} ${fmt(t.dailyPrecisionAtK.mean)}` : ""}${
     t.entityPrecisionAtK
-      ? ` · ${escapeHtml(t.entityPrecisionAtK.entity)} precision@${t.k} ${
-        fmt(t.entityPrecisionAtK.mean)
-      }`
+      ? ` · ${escapeHtml(entityMetricName(t))} ${fmt(t.entityPrecisionAtK.mean)}`
       : ""
   }</p>
 <h2>Metrics</h2>

@@ -4,6 +4,7 @@
  * entity precision@k, timings, and where the run and its report are.
  * @module
  */
+import { entityMetricName } from "../eval/evaluate.ts";
 import { headline, type TrainResult } from "../registry/runs.ts";
 import { table } from "../util/table.ts";
 import { fmt } from "./html.ts";
@@ -33,7 +34,7 @@ export function runSummary(result: TrainResult, report: string): string[] {
   }
   if (entity) {
     lines.push(
-      `${entity.entity} precision@${result.config.k}: ` +
+      `${entityMetricName(result.test)}: ` +
         entity.days.map((d) => `${d.day} ${fmt(d.precision, 2)}`).join(", "),
     );
   }

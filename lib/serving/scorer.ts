@@ -407,7 +407,9 @@ export class ServedModel {
     this.refuseOutOfRange(parsed);
     const row = this.#row, contrib = this.#contrib;
     const t = parsed.timeMs;
-    const derived = history && t !== null ? history.features(t, parsed.entities) : undefined;
+    const derived = history && t !== null
+      ? history.features(t, parsed.entities, parsed.amount)
+      : undefined;
     transformRecord(fp, parsed.values, { derived, out: row });
     const detector = this.run.detector;
     // Under "flagged", a pass is scored alone and answered without reasons.

@@ -68,7 +68,7 @@ export function exampleRun(): Promise<TrainResult> {
       data: path,
       spec: "txsim",
       model: "logreg",
-      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7 },
+      split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7, validation: "random" },
     }, { root, quiet: true });
   })();
 }

@@ -65,8 +65,14 @@ export function assertClose(
   }
 }
 
-/** A time split of 7 training days, 7 days of label delay and 7 test days. */
-export const TIME_SPLIT = { method: "time", trainDays: 7, delayDays: 7, testDays: 7 } as const;
+/** A time split of 7 training days (a random share of them validates), 7 days of label delay and 7 test days. */
+export const TIME_SPLIT = {
+  method: "time",
+  trainDays: 7,
+  delayDays: 7,
+  testDays: 7,
+  validation: "random",
+} as const;
 
 /**
  * Model test data: Gaussian legitimate rows and about 5% fraud rows shifted
