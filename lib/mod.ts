@@ -52,9 +52,12 @@ export { writeFrame } from "./data/write.ts";
 // features
 export {
   type FramedData,
+  HANDBOOK_RULES,
   timesMs,
+  VELOCITY_RULES,
   velocityFeatures,
   type VelocityOptions,
+  type VelocityRules,
 } from "./features/velocity.ts";
 export type {
   CategoricalStep,
