@@ -103,7 +103,7 @@ export {
   type RunConfigInput,
   type SplitConfig,
 } from "./registry/config.ts";
-export { type LoadedRun, loadProfile, type TrainResult } from "./registry/runs.ts";
+export { type LoadedRun, loadProfile, type RunWarning, type TrainResult } from "./registry/runs.ts";
 export { loadRunRef, type ModelVersion, promote, type PromoteOptions } from "./registry/aliases.ts";
 // jobs
 export { type Prefitted, thresholdData, type TrainOptions, trainRun } from "./jobs/train.ts";

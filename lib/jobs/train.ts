@@ -42,6 +42,7 @@ import type { ThresholdData } from "../eval/threshold.ts";
 import { contributionSummary, topContributions } from "../models/explain.ts";
 import { scoreWithRun } from "./evaluate.ts";
 import { splitForRun } from "./split.ts";
+import { trainWarnings } from "./warnings.ts";
 import { loadModelRef, promote, type PromoteOptions, readRegistry } from "../registry/aliases.ts";
 import { artifactsRoot, removeStaleTemps, runsDir, RunWriter } from "../registry/store.ts";
 import { UserError } from "../util/errors.ts";
@@ -233,6 +234,11 @@ export async function trainRun(
   const summary = contributionSummary(detector, Xtest);
   timings.explain_summary_s = elapsed(t0);
 
+  const warnings = trainWarnings(ds, {
+    split,
+    labels,
+    validationAp: validation.metrics.averagePrecision,
+  });
   const root = options.root ?? artifactsRoot();
   const id = await runId(config, { data: dataset, root, source: prefitted?.source });
   await removeStaleTemps(runsDir(root));
@@ -250,6 +256,7 @@ export async function trainRun(
       data: { path: config.data, sha256: dataset.sha256, rows: dataset.rows },
       threshold: threshold.threshold,
       test: headline(test.metrics),
+      warnings,
       model_files: modelFiles,
       ...(prefitted ? { source: prefitted.source } : {}),
     });
@@ -283,6 +290,7 @@ export async function trainRun(
       config,
       dataset,
       split: split.description,
+      warnings,
       threshold,
       validation: validation.metrics,
       test: test.metrics,

@@ -36,6 +36,20 @@ import { UserError } from "../util/errors.ts";
 import type { RunConfig } from "./config.ts";
 import { artifactsRoot, runsDir, verifyRun } from "./store.ts";
 
+/** One warning of a run (what `train` found that flatters its figures or makes them noise). */
+export interface RunWarning {
+  /** Which finding (lib/jobs/warnings.ts). */
+  kind:
+    | "few_fit_positives"
+    | "few_validation_positives"
+    | "perfect_validation"
+    | "leakage"
+    | "leakage_missingness"
+    | "duplicates_across_split";
+  /** One line for a person. */
+  message: string;
+}
+
 /** The outcome of {@linkcode trainRun}. */
 export interface TrainResult {
   /** Run id. */
@@ -48,6 +62,8 @@ export interface TrainResult {
   dataset: DatasetVersion;
   /** How rows were split, in words. */
   split: string;
+  /** What the run warns about (see lib/jobs/warnings.ts). */
+  warnings: RunWarning[];
   /** The threshold chosen on validation rows. */
   threshold: ChosenThreshold;
   /** Metrics of the validation rows. */

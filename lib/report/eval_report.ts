@@ -33,7 +33,9 @@ async function readJson<T>(dir: string, name: string): Promise<T> {
 
 /** Writes `reports/runs/<run-id>.html` for a run directory; returns its path. */
 export async function writeEvalReport(runDir: string, root = reportsRoot()): Promise<string> {
-  const run = await readJson<{ id: string; kind: string; created: string }>(runDir, "run.json");
+  const run = await readJson<
+    { id: string; kind: string; created: string; warnings?: { kind: string; message: string }[] }
+  >(runDir, "run.json");
   const config = await readJson<RunConfig>(runDir, "config.json");
   const data = await readJson<
     { sha256: string; rows: number; positives: number; path: string; split: string }
@@ -223,6 +225,13 @@ ${
       ? ` · ${escapeHtml(entityMetricName(t))} ${fmt(t.entityPrecisionAtK.mean)}`
       : ""
   }</p>
+${
+    run.warnings?.length
+      ? `<h2>Warnings</h2>\n<ul>${
+        run.warnings.map((w) => `<li>${escapeHtml(w.message)}</li>`).join("")
+      }</ul>`
+      : ""
+  }
 <h2>Metrics</h2>
 ${htmlTable(...metricTable({ validation: v, test: t }))}
 <h2>Plots</h2>

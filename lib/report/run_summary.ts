@@ -38,6 +38,7 @@ export function runSummary(result: TrainResult, report: string): string[] {
         entity.days.map((d) => `${d.day} ${fmt(d.precision, 2)}`).join(", "),
     );
   }
+  for (const w of result.warnings) lines.push(`warning: ${w.message}`);
   lines.push(
     `timings: ${Object.entries(result.timings).map(([k, s]) => `${k} ${s}`).join(", ")}`,
     `run:    ${result.dir}\nreport: ${report}`,
@@ -57,6 +58,7 @@ export function runSummaryJson(result: TrainResult, report: string): Record<stri
     test: headline(result.test),
     dailyPrecisionAtK: result.test.dailyPrecisionAtK?.mean ?? null,
     entityPrecisionAtK: result.test.entityPrecisionAtK?.mean ?? null,
+    warnings: result.warnings,
     timings: result.timings,
   };
 }
