@@ -43,6 +43,7 @@ import { entityPrecisionAtK, rocAuc } from "../lib/eval/metrics.ts";
 import { dropKnownCompromised } from "../lib/jobs/split.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { table } from "../lib/util/table.ts";
+import { meanStd } from "../lib/util/stats.ts";
 
 const flags = parseFlags(Deno.args, {
   data: { type: "string", help: "a Handbook-format file (default: simulated here)" },
@@ -153,13 +154,6 @@ else {
   }
   await Deno.remove(tmp, { recursive: true });
 }
-const stat = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1
-    ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
-    : 0;
-  return { m, sd };
-};
 const rows: string[][] = [];
 const summary: Record<string, Figures & { sd?: Figures }> = {};
 for (const [name] of CHAPTER3_MODELS) {
@@ -167,7 +161,7 @@ for (const [name] of CHAPTER3_MODELS) {
   const cells: string[] = [name];
   const mean: Record<string, number> = {}, sds: Record<string, number> = {};
   (["auc", "ap", "cp100"] as const).forEach((metric, j) => {
-    const { m, sd } = stat(worlds.map((w) => w[name][metric]));
+    const { mean: m, sd } = meanStd(worlds.map((w) => w[name][metric]));
     mean[metric] = m;
     sds[metric] = sd;
     const d = m - book[j];

@@ -62,6 +62,8 @@ export interface TrainOptions {
    * from, with a sha256) into run.json and the run id.
    */
   prefitted?: (pipeline: FittedPipeline) => Prefitted;
+  /** More JSON files for the run (file name → value), e.g. a tune's `tune.json`. */
+  attach?: Record<string, unknown>;
 }
 
 /** A model made elsewhere, for {@linkcode TrainOptions.prefitted}. */
@@ -282,6 +284,9 @@ export async function trainRun(
     });
     await writer.file("profile.json", JSON.stringify(profile));
     await writer.json("timings.json", timings);
+    for (const [name, value] of Object.entries(options.attach ?? {})) {
+      await writer.json(name, value);
+    }
     await writer.json("code.json", await codeVersion());
     const dir = await writer.commit();
     return {

@@ -50,6 +50,44 @@ export interface RunWarning {
   message: string;
 }
 
+/** The metrics a search can select on. */
+export const TUNE_METRICS = ["ap", "auc", "cp100"] as const;
+/** One of them. */
+export type TuneMetric = typeof TUNE_METRICS[number];
+
+/** A configuration's figures: per fold and their mean and standard deviation. */
+export interface ConfigResult {
+  /** The parameters it sets (over the run's). */
+  params: Record<string, string | number | boolean>;
+  /** Each fold's figures. */
+  folds: Record<TuneMetric, number>[];
+  /** Their mean and standard deviation. */
+  mean: Record<TuneMetric, number>;
+  std: Record<TuneMetric, number>;
+  /** Seconds its folds took. */
+  seconds: number;
+}
+
+/** What a tune stores (`tune.json` in the run it refits) and returns. */
+export interface TuneReport {
+  /** File format tag. */
+  format: "fraudlab.tune/1";
+  /** The kind searched. */
+  model: string;
+  /** The metric that picked the best. */
+  metric: TuneMetric;
+  /** "grid" or "random:N". */
+  search: string;
+  /** Each fold's windows (start inclusive, end exclusive) and its assessed rows and frauds. */
+  folds: { train: [string, string]; assess: [string, string]; rows: number; frauds: number }[];
+  /** One per configuration, in search order. */
+  results: ConfigResult[];
+  /** Index of the best in `results`. */
+  best: number;
+  /** Seconds the search took. */
+  seconds: number;
+}
+
 /** The outcome of {@linkcode trainRun}. */
 export interface TrainResult {
   /** Run id. */

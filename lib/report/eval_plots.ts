@@ -430,3 +430,37 @@ export function fraudRatePlot(
     ],
   });
 }
+
+/**
+ * A search's results: each configuration's mean fold metric with a bar of ±
+ * one standard deviation, against its value of `param` (or its index).
+ *
+ * @param points one per configuration: x, mean, std, whether it is the best
+ * @param labels the axes' labels
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { searchPlot } from "./eval_plots.ts";
+ * const svg = searchPlot([{ x: 2, mean: 0.5, std: 0.02, best: false }, { x: 5, mean: 0.55, std: 0.05, best: true }], { x: "maxDepth", y: "AP" });
+ * console.log(svg.length > 0); // true
+ * ```
+ */
+export function searchPlot(
+  points: { x: number; mean: number; std: number; best: boolean }[],
+  labels: { x: string; y: string },
+): string {
+  const data = points.map((p) => ({ ...p, lo: p.mean - p.std, hi: p.mean + p.std }));
+  return plotSvg({
+    width: 500,
+    height: 300,
+    marginLeft: 60,
+    grid: true,
+    x: { label: labels.x },
+    y: { label: `${labels.y} (mean over folds ± sd)` },
+    marks: [
+      Plot.ruleX(data, { x: "x", y1: "lo", y2: "hi", stroke: "#888" }),
+      Plot.dot(data, { x: "x", y: "mean", fill: (d) => (d.best ? "#d62728" : "#1f77b4"), r: 4 }),
+    ],
+  });
+}

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { entityMetricName, type EvalCurves, type EvalMetrics } from "../eval/evaluate.ts";
 import type { ChosenThreshold } from "../eval/threshold.ts";
 import type { RunConfig } from "../registry/config.ts";
+import type { TuneMetric, TuneReport } from "../registry/runs.ts";
 import type { ContributionSummary, FeatureContribution } from "../models/explain.ts";
 import { reportsRoot, writeAtomic } from "../registry/store.ts";
 import { escapeHtml, figure, fmt, htmlTable, page } from "./html.ts";
@@ -23,12 +24,72 @@ import {
   prPlot,
   rocPlot,
   scoreHistogramPlot,
+  searchPlot,
 } from "./eval_plots.ts";
 import { metricTable } from "./display.ts";
 import { getKind } from "../models/mod.ts";
 
 async function readJson<T>(dir: string, name: string): Promise<T> {
   return JSON.parse(await Deno.readTextFile(join(dir, name))) as T;
+}
+
+/** A run file when it is there (optional files: tune.json), else null. */
+async function readOptional<T>(dir: string, name: string): Promise<T | null> {
+  try {
+    return await readJson<T>(dir, name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+const TUNE_LABELS: Record<TuneMetric, string> = {
+  ap: "AP",
+  auc: "ROC-AUC",
+  cp100: "card precision@k",
+};
+
+/** The model-selection section of a tuned run: the search as a table and plotted. */
+function searchSection(tune: TuneReport): string {
+  const names = [...new Set(tune.results.flatMap((r) => Object.keys(r.params)))];
+  const numeric = names.find((n) => tune.results.every((r) => typeof r.params[n] === "number"));
+  const points = tune.results.map((r, i) => ({
+    x: numeric ? Number(r.params[numeric]) : i,
+    mean: r.mean[tune.metric],
+    std: r.std[tune.metric],
+    best: i === tune.best,
+  }));
+  const ms = (m: TuneMetric, r: TuneReport["results"][number]) =>
+    `${fmt(r.mean[m])} ± ${fmt(r.std[m])}`;
+  return `<h2>Model selection</h2>
+<p>${escapeHtml(tune.search)} search over ${tune.results.length} configurations of ${
+    escapeHtml(tune.model)
+  } on ${tune.folds.length} prequential folds (${
+    tune.folds.map((f) =>
+      `train ${f.train[0]}..${f.train[1]}, assess ${f.assess[0]}..${f.assess[1]}`
+    )
+      .map(escapeHtml).join("; ")
+  }), best by ${TUNE_LABELS[tune.metric]}, refitted as this run; ${fmt(tune.seconds)} s.</p>
+${
+    figure(
+      `${TUNE_LABELS[tune.metric]} against ${numeric ?? "configuration"}`,
+      searchPlot(points, { x: numeric ?? "configuration", y: TUNE_LABELS[tune.metric] }),
+      "red: the configuration refitted",
+    )
+  }
+${
+    htmlTable(
+      ["", ...names, "AP", "ROC-AUC", "card precision@k", "seconds"],
+      tune.results.map((r, i) => [
+        i === tune.best ? "best" : "",
+        ...names.map((n) => String(r.params[n] ?? "")),
+        ms("ap", r),
+        ms("auc", r),
+        ms("cp100", r),
+        fmt(r.seconds),
+      ]),
+    )
+  }`;
 }
 
 /** Writes `reports/runs/<run-id>.html` for a run directory; returns its path. */
@@ -52,6 +113,7 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
     "curves.json",
   );
   const threshold = await readJson<ChosenThreshold>(runDir, "threshold.json");
+  const tune = await readOptional<TuneReport>(runDir, "tune.json");
   const explain = await readJson<
     {
       explains: string;
@@ -236,6 +298,7 @@ ${
 ${htmlTable(...metricTable({ validation: v, test: t }))}
 <h2>Plots</h2>
 <div class="grid">${figures.join("\n")}</div>
+${tune ? searchSection(tune) : ""}
 ${importance}
 ${card}`;
   const out = join(root, "runs", `${run.id}.html`);

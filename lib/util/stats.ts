@@ -38,3 +38,13 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   }
   return u / (nPos * nNeg);
 }
+
+/** Mean and sample standard deviation (0 for one value). */
+export function meanStd(xs: ArrayLike<number>): { mean: number; sd: number } {
+  const n = xs.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += xs[i] / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (xs[i] - mean) ** 2;
+  return { mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0 };
+}

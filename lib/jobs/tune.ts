@@ -1,0 +1,289 @@
+/**
+ * Model selection the Handbook's way (chapter 5): every configuration of a
+ * grid or a random search is fitted and assessed on prequential folds, the
+ * best by a metric is refitted as a run (its own time split, threshold and
+ * test) and the search is stored in that run (`tune.json`) and its report.
+ *
+ * Folds (the book's validation folds, before the run's test window): with
+ * the run's training window starting at s, fold f trains on
+ * [s − D − F − f·F, … + T), waits the label delay D, and is assessed on the
+ * next F days (T training days, F = `foldDays`): fold 0 is assessed on the
+ * run's training window itself, as the book's validation is, and no fold
+ * reaches the run's validation or test rows.
+ * An assessment window drops cards known to be compromised (a fraud from
+ * the fold's training window on, the delay before their day), and card
+ * precision@k leaves out cards detected on earlier days, as the run's test
+ * does. The features are computed once; each fold fits its own pipeline.
+ * @module
+ */
+import { loadSpec } from "../data/datasets.ts";
+import { loadDataset } from "../data/load.ts";
+import { labelsOf, stringColumn } from "../data/frame.ts";
+import { splitTimeWindows } from "../data/split.ts";
+import { averagePrecision } from "../eval/curves.ts";
+import { entityPrecisionAtK, rocAuc } from "../eval/metrics.ts";
+import {
+  featureFrame,
+  fitPipeline,
+  type FittedPipeline,
+  transformFrame,
+  velocityOptionsFor,
+} from "../features/pipeline.ts";
+import { timesMs } from "../features/velocity.ts";
+import { fitOnRows, getKind, type Params, resolveParams, scoreBatch } from "../models/mod.ts";
+import { resolveRunConfig, type RunConfigInput } from "../registry/config.ts";
+import {
+  type ConfigResult,
+  type TrainResult,
+  TUNE_METRICS,
+  type TuneMetric,
+  type TuneReport,
+} from "../registry/runs.ts";
+
+export { type ConfigResult, TUNE_METRICS, type TuneMetric, type TuneReport };
+import { progress } from "../util/progress.ts";
+import { Rng } from "../util/rng.ts";
+import { UserError } from "../util/errors.ts";
+import { DAY_MS } from "../util/time.ts";
+import { meanStd } from "../util/stats.ts";
+import { dropKnownCompromised } from "./split.ts";
+import { type TrainOptions, trainRun } from "./train.ts";
+
+/** A parameter's search space: listed values, or a range a random search draws from. */
+export type ParamSpace =
+  | { values: (number | string | boolean)[] }
+  | { lo: number; hi: number; integer: boolean; log: boolean };
+
+/**
+ * Reads `NAME=v1,v2,…` (values) or `NAME=lo..hi` (a range: integers when
+ * both ends are, log-uniform when 0 < lo and hi ≥ 10·lo); a one-line
+ * UserError otherwise.
+ */
+export function parseParamSpace(text: string): [string, ParamSpace] {
+  const m = /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(text);
+  if (!m) throw new UserError(`--param ${text}: expected NAME=v1,v2,... or NAME=lo..hi`);
+  const [, name, rest] = m;
+  const range = /^(-?[\d.eE+-]+)\.\.(-?[\d.eE+-]+)$/.exec(rest);
+  if (range) {
+    const lo = Number(range[1]), hi = Number(range[2]);
+    if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
+      throw new UserError(`--param ${text}: a range needs two numbers lo < hi`);
+    }
+    const integer = !/[.eE]/.test(range[1]) && !/[.eE]/.test(range[2]);
+    return [name, { lo, hi, integer, log: lo > 0 && hi >= 10 * lo }];
+  }
+  const values = rest.split(",").map((v) => v.trim());
+  if (values.some((v) => v === "")) throw new UserError(`--param ${text}: an empty value`);
+  return [name, {
+    values: values.map((v) =>
+      v === "true" ? true : v === "false" ? false : Number.isFinite(Number(v)) ? Number(v) : v
+    ),
+  }];
+}
+
+/**
+ * The configurations to try: every combination of listed values (grid), or
+ * `random` draws (seeded) from the spaces. A grid takes listed values only.
+ */
+export function configurations(
+  spaces: [string, ParamSpace][],
+  search: { random?: number; seed: number },
+): Params[] {
+  if (search.random === undefined) {
+    let out: Params[] = [{}];
+    for (const [name, space] of spaces) {
+      if (!("values" in space)) {
+        throw new UserError(
+          `--param ${name}: a range needs --search random:N (a grid takes listed values)`,
+        );
+      }
+      out = out.flatMap((p) => space.values.map((v) => ({ ...p, [name]: v })));
+    }
+    return out;
+  }
+  const rng = new Rng(search.seed + 7919);
+  return Array.from({ length: search.random }, () => {
+    const p: Params = {};
+    for (const [name, space] of spaces) {
+      if ("values" in space) p[name] = space.values[rng.int(space.values.length)];
+      else if (space.log) {
+        const x = Math.exp(rng.uniform(Math.log(space.lo), Math.log(space.hi)));
+        p[name] = space.integer ? Math.round(x) : x;
+      } else {
+        p[name] = space.integer
+          ? space.lo + rng.int(space.hi - space.lo + 1)
+          : rng.uniform(space.lo, space.hi);
+      }
+    }
+    return p;
+  });
+}
+
+/** What {@linkcode tuneRun} is asked. */
+export interface TuneInput {
+  /** The run config (a time split); its params are the base every configuration overrides. */
+  config: RunConfigInput;
+  spaces: [string, ParamSpace][];
+  /** Random search with this many draws; a grid when absent. */
+  random?: number;
+  folds?: number;
+  foldDays?: number;
+  metric?: TuneMetric;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Runs the search (see the module doc) and trains the best configuration
+ * as a run holding `tune.json`.
+ */
+export async function tuneRun(
+  input: TuneInput,
+  options: TrainOptions = {},
+): Promise<{ report: TuneReport; run: TrainResult }> {
+  const started = performance.now();
+  const config = resolveRunConfig(input.config);
+  const split = config.split;
+  if (split.method !== "time") throw new UserError("tune: needs --split time (prequential folds)");
+  const metric = input.metric ?? "ap";
+  const nFolds = input.folds ?? 4;
+  const foldDays = input.foldDays ?? split.testDays;
+  const kind = getKind(config.model);
+  const candidates = configurations(input.spaces, { random: input.random, seed: config.seed });
+  for (const c of candidates) resolveParams(kind, { ...config.params, ...c }); // names and types
+  for (const c of candidates) kind.create(resolveParams(kind, { ...config.params, ...c })); // ranges
+
+  const ds = await loadDataset(config.data, await loadSpec(config.spec));
+  if (!ds.spec.time) throw new UserError(`tune: spec "${ds.spec.name}" has no time column`);
+  const labels = labelsOf(ds);
+  const t = timesMs(ds.frame, ds.spec.time);
+  let max = -Infinity;
+  for (let i = 0; i < t.length; i++) if (t[i] > max) max = t[i];
+  // The run's training window start, as its split computes it.
+  const end = split.testEnd ? Date.parse(split.testEnd) : (Math.floor(max / DAY_MS) + 1) * DAY_MS;
+  const testStart = end - split.testDays * DAY_MS;
+  const valStart = split.validation === "time"
+    ? testStart - split.validationDays * DAY_MS
+    : testStart;
+  const runStart = valStart - (split.delayDays + split.trainDays) * DAY_MS;
+  const ff = featureFrame(ds, velocityOptionsFor(ds.spec, config.features));
+  const card = ds.spec.entities[0];
+  const cards = card ? stringColumn(ds.frame, card) : null;
+  interface Fold {
+    train: Uint32Array;
+    assess: Uint32Array;
+    pipeline: FittedPipeline;
+    X: ReturnType<typeof transformFrame>;
+    y: Int8Array;
+    times: Float64Array;
+    cards: (string | null)[] | null;
+    window: TuneReport["folds"][number];
+  }
+  const folds: Fold[] = [];
+  for (let f = 0; f < nFolds; f++) {
+    const start = runStart - (split.delayDays + foldDays + f * foldDays) * DAY_MS;
+    const s = splitTimeWindows(t, {
+      trainDays: split.trainDays,
+      gapDays: split.delayDays,
+      testDays: foldDays,
+      startMs: start,
+    });
+    const assess = cards && split.compromised === "drop"
+      ? dropKnownCompromised(s.test, { times: t, labels, cards }, {
+        fromMs: start,
+        delayDays: split.delayDays,
+      })
+      : s.test;
+    const frauds = (rows: Uint32Array) => rows.reduce((n, i) => n + labels[i], 0);
+    if (frauds(s.train) === 0 || frauds(assess) === 0) {
+      throw new UserError(
+        `tune: fold ${f} (train from ${iso(start)}) has no fraud to ${
+          frauds(s.train) ? "assess" : "fit"
+        }: use fewer --folds or more data`,
+      );
+    }
+    const pipeline = fitPipeline(ff, s.train, config.features);
+    const assessFrom = start + (split.trainDays + split.delayDays) * DAY_MS;
+    folds.push({
+      train: s.train,
+      assess,
+      pipeline,
+      X: transformFrame(pipeline, ff, { rows: assess }),
+      y: Int8Array.from(assess, (i) => labels[i]),
+      times: Float64Array.from(assess, (i) => t[i]),
+      cards: cards ? Array.from(assess, (i) => cards[i]) : null,
+      window: {
+        train: [iso(start), iso(start + split.trainDays * DAY_MS)],
+        assess: [iso(assessFrom), iso(assessFrom + foldDays * DAY_MS)],
+        rows: assess.length,
+        frauds: frauds(assess),
+      },
+    });
+  }
+
+  const bar = progress(`tune ${kind.name}`, candidates.length * nFolds, {
+    unit: "fits",
+    quiet: options.quiet,
+  });
+  const results: ConfigResult[] = [];
+  for (const c of candidates) {
+    const c0 = performance.now();
+    const params = resolveParams(kind, { ...config.params, ...c });
+    const perFold: Record<TuneMetric, number>[] = [];
+    for (const fold of folds) {
+      const { detector } = await fitOnRows(
+        { kind, params },
+        { pipeline: fold.pipeline, ff, rows: fold.train, labels },
+        { seed: config.seed, quiet: true },
+      );
+      const scores = await scoreBatch(detector, fold.X);
+      perFold.push({
+        ap: averagePrecision(fold.y, scores),
+        auc: rocAuc(fold.y, scores),
+        cp100: fold.cards
+          ? entityPrecisionAtK(fold.y, scores, {
+            timesMs: fold.times,
+            entities: fold.cards,
+            k: config.k,
+            removeDetected: split.detectedCards !== "keep",
+          }).mean
+          : NaN,
+      });
+      bar.tick();
+    }
+    const mean = {} as Record<TuneMetric, number>, std = {} as Record<TuneMetric, number>;
+    for (const m of TUNE_METRICS) {
+      const { mean: mu, sd } = meanStd(perFold.map((p) => p[m]));
+      mean[m] = mu;
+      std[m] = sd;
+    }
+    results.push({
+      params: c,
+      folds: perFold,
+      mean,
+      std,
+      seconds: (performance.now() - c0) / 1000,
+    });
+  }
+  bar.done();
+  let best = 0;
+  for (let i = 1; i < results.length; i++) {
+    if (results[i].mean[metric] > results[best].mean[metric]) best = i;
+  }
+  const report: TuneReport = {
+    format: "fraudlab.tune/1",
+    model: kind.name,
+    metric,
+    search: input.random === undefined ? "grid" : `random:${input.random}`,
+    folds: folds.map((f) => f.window),
+    results,
+    best,
+    seconds: 0,
+  };
+  report.seconds = (performance.now() - started) / 1000;
+  const run = await trainRun(
+    { ...input.config, params: { ...config.params, ...results[best].params } },
+    { ...options, attach: { "tune.json": report } },
+  );
+  return { report, run };
+}
