@@ -42,6 +42,7 @@ import type { ThresholdData } from "../eval/threshold.ts";
 import { contributionSummary, topContributions } from "../models/explain.ts";
 import { scoreWithRun } from "./evaluate.ts";
 import { splitForRun } from "./split.ts";
+import { parseResample } from "../models/resample.ts";
 import { trainWarnings } from "./warnings.ts";
 import { loadModelRef, promote, type PromoteOptions, readRegistry } from "../registry/aliases.ts";
 import { artifactsRoot, removeStaleTemps, runsDir, RunWriter } from "../registry/store.ts";
@@ -170,7 +171,7 @@ export async function trainRun(
   const fitted: FittedDetector = prefitted
     ? { detector: prefitted.detector, report: prefitted.report, fitRows: 0, transformedRows: 0 }
     : await fitOnRows(
-      { kind, params: config.params },
+      { kind, params: config.params, resample: parseResample(config.resample) },
       { pipeline, ff: features, rows: split.fit, labels },
       {
         seed: config.seed,
@@ -185,6 +186,9 @@ export async function trainRun(
       : `features: ${pipeline.columns.length} columns; fitted ${kind.name} on ${fitted.fitRows} rows` +
         (fitted.transformedRows < fitted.fitRows
           ? ` (a sample of ${fitted.transformedRows} read)`
+          : "") +
+        (fitted.resampled
+          ? `, resampled (${fitted.resampled.method}): ${fitted.resampled.added} synthetic fraud rows added, ${fitted.resampled.removed} legitimate rows left out`
           : ""),
   );
   timings.model_fit_s = elapsed(t0);
@@ -280,6 +284,7 @@ export async function trainRun(
       params: config.params,
       rows: fitted.fitRows,
       transformed_rows: fitted.transformedRows,
+      ...(fitted.resampled ? { resampled: fitted.resampled } : {}),
       ...fit,
     });
     await writer.file("profile.json", JSON.stringify(profile));

@@ -47,6 +47,7 @@ import { UserError } from "../util/errors.ts";
 import { DAY_MS } from "../util/time.ts";
 import { meanStd } from "../util/stats.ts";
 import { dropKnownCompromised } from "./split.ts";
+import { parseResample } from "../models/resample.ts";
 import { type TrainOptions, trainRun } from "./train.ts";
 
 /** A parameter's search space: listed values, or a range a random search draws from. */
@@ -149,6 +150,7 @@ export async function tuneRun(
   const nFolds = input.folds ?? 4;
   const foldDays = input.foldDays ?? split.testDays;
   const kind = getKind(config.model);
+  const resample = parseResample(config.resample);
   const candidates = configurations(input.spaces, { random: input.random, seed: config.seed });
   for (const c of candidates) resolveParams(kind, { ...config.params, ...c }); // names and types
   for (const c of candidates) kind.create(resolveParams(kind, { ...config.params, ...c })); // ranges
@@ -232,7 +234,7 @@ export async function tuneRun(
     const perFold: Record<TuneMetric, number>[] = [];
     for (const fold of folds) {
       const { detector } = await fitOnRows(
-        { kind, params },
+        { kind, params, resample },
         { pipeline: fold.pipeline, ff, rows: fold.train, labels },
         { seed: config.seed, quiet: true },
       );

@@ -4,6 +4,8 @@
  * load them, never load the data-frame library.
  * @module
  */
+import { type Resample, resampleFit, resampleText } from "./resample.ts";
+import { UserError } from "../util/errors.ts";
 import { type FeatureFrame, type FittedPipeline, transformFrame } from "../features/pipeline.ts";
 import type { Detector, DetectorKind, FitOptions, FitReport, Params } from "./detector.ts";
 
@@ -15,6 +17,8 @@ export interface FittedDetector {
   fitRows: number;
   /** Rows the pipeline transformed for the fit (fewer when the kind samples). */
   transformedRows: number;
+  /** Synthetic fraud rows added and legitimate rows removed by the resampling, when asked. */
+  resampled?: { added: number; removed: number; method: string };
 }
 
 /**
@@ -26,7 +30,7 @@ export interface FittedDetector {
  * `labels` is indexed by frame row.
  */
 export async function fitOnRows(
-  model: { kind: DetectorKind; params: Params },
+  model: { kind: DetectorKind; params: Params; resample?: Resample },
   data: {
     /** The fitted pipeline that turns feature rows into the model's matrix. */
     pipeline: FittedPipeline;
@@ -55,11 +59,30 @@ export async function fitOnRows(
     sampleRows = kind.fitSample(fitSet.length, detector.params, options.seed);
     read = sampleRows.map((k) => fitSet[k]);
   }
-  const X = transformFrame(pipeline, ff, { rows: read });
-  const y = Int8Array.from(read, (i) => labels[i]);
+  let X = transformFrame(pipeline, ff, { rows: read });
+  let y: Int8Array = Int8Array.from(read, (i) => labels[i]);
+  let resampled: FittedDetector["resampled"];
+  const r = model.resample;
+  if (r && r.method !== "none") {
+    if (!kind.supervised || kind.fitSample) {
+      throw new UserError(
+        `--resample: ${kind.name} does not learn from labels; resampling is for supervised kinds`,
+      );
+    }
+    const out = resampleFit(X, y, r, options.seed);
+    X = out.X;
+    y = out.y;
+    resampled = { added: out.added, removed: out.removed, method: resampleText(r) };
+  }
   const report = await detector.fit(X, y, {
     ...options,
     sample: sampleRows ? { of: fitSet.length, rows: sampleRows } : undefined,
   });
-  return { detector, report, fitRows: fitSet.length, transformedRows: read.length };
+  return {
+    detector,
+    report,
+    fitRows: fitSet.length,
+    transformedRows: read.length,
+    ...(resampled ? { resampled } : {}),
+  };
 }

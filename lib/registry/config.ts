@@ -9,6 +9,7 @@ import { z } from "zod";
 import { DEFAULT_KIND, getKind, kindNames, type Params, resolveParams } from "../models/mod.ts";
 import { parseStrategy, STRATEGY_SYNTAX } from "../eval/threshold.ts";
 import { UserError } from "../util/errors.ts";
+import { parseResample, RESAMPLE_SYNTAX, resampleText } from "../models/resample.ts";
 import { type ConfigFlag, parseConfig } from "../util/config.ts";
 
 /** How rows are split into train (with a validation part) and test. */
@@ -54,6 +55,8 @@ export interface RunConfig {
   threshold: string;
   /** Feature pipeline settings (standardization follows the model kind). */
   features: PipelineConfig;
+  /** Rebalancing of the fit rows (lib/models/resample.ts syntax); "none" by default. */
+  resample: string;
   /** k of the precision@k metrics. */
   k: number;
   /** Fee per alert in cost figures. */
@@ -142,6 +145,9 @@ export const RUN_CONFIG_SCHEMA = z.strictObject({
   features: PIPELINE_CONFIG_SCHEMA.default({}).describe(
     "feature pipeline settings (log1p, velocity windows)",
   ),
+  resample: z.string().default("none").describe(
+    `rebalancing of the fit rows after the pipeline: ${RESAMPLE_SYNTAX}`,
+  ),
   k: int(1, 1e9).default(100).describe("k of the precision@k metrics"),
   alertFee: z.number().min(0).max(1e12).default(5).describe("fee per alert in cost figures"),
 });
@@ -168,6 +174,7 @@ export const RUN_CONFIG_FLAGS: readonly ConfigFlag[] = [
   { flag: "train-frac", path: ["split", "trainFraction"], type: "number" },
   { flag: "seed", path: ["seed"], type: "number" },
   { flag: "threshold", path: ["threshold"] },
+  { flag: "resample", path: ["resample"] },
   {
     flag: "feature-set",
     path: ["features", "velocity", "rules"],
@@ -199,6 +206,12 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
   const params = resolveParams(kind, c.params);
   kind.create(params); // validates ranges
   parseStrategy(c.threshold);
+  const resample = parseResample(c.resample);
+  if (resample.method !== "none" && !kind.supervised) {
+    throw new UserError(
+      `--resample: ${kind.name} does not learn from labels; resampling is for supervised kinds`,
+    );
+  }
   const split = c.split as SplitConfig;
   const features: PipelineConfig = {
     ...(c.features as PipelineConfig),
@@ -225,6 +238,7 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     seed: c.seed,
     threshold: c.threshold,
     features,
+    resample: resampleText(resample),
     k: c.k,
     alertFee: c.alertFee,
   };
