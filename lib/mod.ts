@@ -70,6 +70,14 @@ export type {
 export { type Curve, type ScoreHistogram, scoreHistogram } from "./eval/curves.ts";
 export type { Confusion, DailyPrecision, DailyPrecisionAtK } from "./eval/metrics.ts";
 export type { EvalCurves, EvalMetrics } from "./eval/evaluate.ts";
+export {
+  brierScore,
+  calibrate,
+  type Calibration,
+  type CalibrationMethod,
+  CALIBRATIONS,
+  type Reliability,
+} from "./eval/calibrate.ts";
 export type { ChosenThreshold, ThresholdData } from "./eval/threshold.ts";
 export { compareStrategies, type StrategyOutcome } from "./eval/threshold.ts";
 export { type ExplainedRow, explainTopRows } from "./models/explain.ts";

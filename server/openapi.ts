@@ -84,6 +84,13 @@ export function openApiDocument(model: ServedModel | null): Record<string, unkno
               description:
                 "higher = more suspicious; the model's float32 score at its shortest exact form",
             },
+            probability: {
+              type: "number",
+              minimum: 0,
+              maximum: 1,
+              description:
+                "the calibrated probability of fraud (present when the run was trained with --calibration platt or isotonic)",
+            },
             is_fraud: { type: "boolean", description: "score ≥ threshold" },
             threshold: {
               type: "number",

@@ -28,6 +28,7 @@ import {
   rocAuc,
 } from "./metrics.ts";
 import { dayOf } from "../util/time.ts";
+import { brierScore, type Reliability, reliabilityCurve } from "./calibrate.ts";
 import type { Dataset } from "../data/load.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
 import { timesMs } from "../features/velocity.ts";
@@ -88,6 +89,8 @@ export interface EvalMetrics {
   days?: number;
   /** Expected cost at the threshold: alerts × fee + missed fraud amount. */
   costAtThreshold?: number;
+  /** With a calibrated run: the Brier score of its probabilities and their reliability curve. */
+  calibration?: { method: string; brier: number; reliability: Reliability };
 }
 
 /** How entity precision@k is named where it is shown: "CUSTOMER_ID precision@100", with the Handbook's variant said. */
@@ -224,4 +227,18 @@ export function evaluateRows(
     removeDetected: opts.removeDetected,
     dayEquivalents: times ? dayEquivalents(times, rows) : undefined,
   });
+}
+
+/** Adds the Brier score and reliability curve of calibrated probabilities to `metrics`. */
+export function addCalibration(
+  metrics: EvalMetrics,
+  method: string,
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): void {
+  metrics.calibration = {
+    method,
+    brier: brierScore(probabilities, labels),
+    reliability: reliabilityCurve(probabilities, labels),
+  };
 }

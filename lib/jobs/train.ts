@@ -37,7 +37,8 @@ import {
 import { headline, type TrainResult } from "../registry/runs.ts";
 import { codeVersion } from "../registry/code.ts";
 import { labelsOf, numericColumn } from "../data/frame.ts";
-import { dayEquivalents, evaluateRows } from "../eval/evaluate.ts";
+import { addCalibration, dayEquivalents, evaluateRows } from "../eval/evaluate.ts";
+import { calibrate, fitCalibration } from "../eval/calibrate.ts";
 import type { ThresholdData } from "../eval/threshold.ts";
 import { contributionSummary, topContributions } from "../models/explain.ts";
 import { scoreWithRun } from "./evaluate.ts";
@@ -213,6 +214,14 @@ export async function trainRun(
     removeDetected: removeDetectedCards(config),
   };
   const validation = evaluateRows(ds, { rows: split.validation, scores: valScores, labels }, opts);
+  const valLabels = Int8Array.from(split.validation, (i) => labels[i]);
+  const calibration = config.calibration === "none"
+    ? null
+    : fitCalibration(config.calibration, valScores, valLabels);
+  if (calibration) {
+    const p = Float64Array.from(valScores, (s) => calibrate(calibration, s));
+    addCalibration(validation.metrics, calibration.method, p, valLabels);
+  }
   timings.validation_s = elapsed(t0);
 
   t0 = performance.now();
@@ -235,6 +244,15 @@ export async function trainRun(
   timings.score_test_s = elapsed(t0);
   timings.score_rows_per_s = Math.round(split.test.length / Math.max(modelMs / 1000, 1e-6));
   const test = evaluateRows(ds, { rows: split.test, scores: testScores, labels }, opts);
+  if (calibration) {
+    const p = Float64Array.from(testScores, (s) => calibrate(calibration, s));
+    addCalibration(
+      test.metrics,
+      calibration.method,
+      p,
+      Int8Array.from(split.test, (i) => labels[i]),
+    );
+  }
   const explain = topContributions(detector, { X: Xtest, scores: testScores });
   t0 = performance.now();
   const summary = contributionSummary(detector, Xtest);
@@ -271,6 +289,7 @@ export async function trainRun(
     await writer.json("spec.json", ds.spec);
     await writer.json("pipeline.json", pipeline);
     await writer.json("threshold.json", threshold);
+    if (calibration) await writer.json("calibration.json", calibration);
     await writer.json("metrics.json", { validation: validation.metrics, test: test.metrics });
     await writer.json("curves.json", { validation: validation.curves, test: test.curves });
     await writer.json("explain.json", {

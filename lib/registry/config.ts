@@ -10,6 +10,7 @@ import { DEFAULT_KIND, getKind, kindNames, type Params, resolveParams } from "..
 import { parseStrategy, STRATEGY_SYNTAX } from "../eval/threshold.ts";
 import { UserError } from "../util/errors.ts";
 import { parseResample, RESAMPLE_SYNTAX, resampleText } from "../models/resample.ts";
+import { type CalibrationMethod, CALIBRATIONS } from "../eval/calibrate.ts";
 import { type ConfigFlag, parseConfig } from "../util/config.ts";
 
 /** How rows are split into train (with a validation part) and test. */
@@ -57,6 +58,8 @@ export interface RunConfig {
   features: PipelineConfig;
   /** Rebalancing of the fit rows (lib/models/resample.ts syntax); "none" by default. */
   resample: string;
+  /** Score-to-probability calibration fitted on validation rows. */
+  calibration: CalibrationMethod;
   /** k of the precision@k metrics. */
   k: number;
   /** Fee per alert in cost figures. */
@@ -148,6 +151,9 @@ export const RUN_CONFIG_SCHEMA = z.strictObject({
   resample: z.string().default("none").describe(
     `rebalancing of the fit rows after the pipeline: ${RESAMPLE_SYNTAX}`,
   ),
+  calibration: z.enum(CALIBRATIONS).default("none").describe(
+    "probabilities from scores, fitted on validation rows: none, platt or isotonic",
+  ),
   k: int(1, 1e9).default(100).describe("k of the precision@k metrics"),
   alertFee: z.number().min(0).max(1e12).default(5).describe("fee per alert in cost figures"),
 });
@@ -175,6 +181,7 @@ export const RUN_CONFIG_FLAGS: readonly ConfigFlag[] = [
   { flag: "seed", path: ["seed"], type: "number" },
   { flag: "threshold", path: ["threshold"] },
   { flag: "resample", path: ["resample"] },
+  { flag: "calibration", path: ["calibration"] },
   {
     flag: "feature-set",
     path: ["features", "velocity", "rules"],
@@ -239,6 +246,7 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     threshold: c.threshold,
     features,
     resample: resampleText(resample),
+    calibration: c.calibration,
     k: c.k,
     alertFee: c.alertFee,
   };

@@ -23,6 +23,7 @@
  * ```
  * @module
  */
+import type { Calibration } from "../eval/calibrate.ts";
 import { join } from "node:path";
 import type { DatasetVersion } from "../data/fingerprint.ts";
 import type { Dataset } from "../data/load.ts";
@@ -146,6 +147,7 @@ export function headline(m: EvalMetrics): Record<string, number | null> {
     precision: m.atThreshold.precision,
     recall: m.atThreshold.recall,
     f1: m.atThreshold.f1,
+    ...(m.calibration ? { brier: m.calibration.brier } : {}),
   };
 }
 
@@ -171,6 +173,8 @@ export interface LoadedRun {
   threshold: ChosenThreshold;
   /** Validation and test metrics. */
   metrics: { validation: EvalMetrics; test: EvalMetrics };
+  /** The score-to-probability map fitted on validation rows (null when the run has none). */
+  calibration: Calibration | null;
 }
 
 async function readJson<T>(dir: string, name: string): Promise<T> {
@@ -217,6 +221,9 @@ export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise
     detector: await kind.load(join(dir, "model"), config.params),
     threshold,
     metrics: await readJson(dir, "metrics.json"),
+    calibration: "calibration.json" in manifest.files
+      ? await readJson<Calibration>(dir, "calibration.json")
+      : null,
   };
 }
 

@@ -225,6 +225,7 @@ export function metricTable(named: Record<string, EvalMetrics>): [string[], stri
   if (ms.some((m) => m.costAtThreshold !== undefined)) {
     row("cost at threshold", (m) => m.costAtThreshold);
   }
+  if (ms.some((m) => m.calibration)) row("Brier score (calibrated)", (m) => m.calibration?.brier);
   return [["metric", ...names], rows];
 }
 

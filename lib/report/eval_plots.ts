@@ -464,3 +464,37 @@ export function searchPlot(
     ],
   });
 }
+
+/**
+ * Reliability diagram: per bin of calibrated probability, the fraud share
+ * observed against the mean predicted, one line per part, and the diagonal.
+ *
+ * @param series per part (validation, test), its bins
+ * @returns the SVG
+ *
+ * @example
+ * ```ts
+ * import { reliabilityPlot } from "./eval_plots.ts";
+ * const bin = { from: 0, to: 0.1, rows: 90, predicted: 0.02, observed: 0.03 };
+ * console.log(reliabilityPlot({ test: [bin] }).length > 0); // true
+ * ```
+ */
+export function reliabilityPlot(
+  series: Record<string, { predicted: number; observed: number; rows: number }[]>,
+): string {
+  const names = Object.keys(series);
+  const data = names.flatMap((n) => series[n].map((b) => ({ ...b, part: n })));
+  return plotSvg({
+    width: 500,
+    height: 300,
+    marginLeft: 60,
+    grid: true,
+    x: { label: "mean predicted probability", domain: [0, 1] },
+    y: { label: "observed fraud share", domain: [0, 1] },
+    color: { legend: true, domain: names, scheme: "tableau10" },
+    marks: [
+      Plot.line([[0, 0], [1, 1]], { stroke: "#bbb", strokeDasharray: "4,3" }),
+      Plot.line(data, { x: "predicted", y: "observed", stroke: "part", marker: "circle" }),
+    ],
+  });
+}

@@ -22,6 +22,7 @@ import {
   dailyPrecisionPlot,
   featurePlot,
   prPlot,
+  reliabilityPlot,
   rocPlot,
   scoreHistogramPlot,
   searchPlot,
@@ -177,6 +178,18 @@ export async function writeEvalReport(runDir: string, root = reportsRoot()): Pro
   ];
   const daily = dailyPrecisionPlot(t);
   if (daily) figures.push(figure(`Daily precision@${t.k} (test)`, daily));
+  if (t.calibration && v.calibration) {
+    figures.push(figure(
+      `Reliability (${t.calibration.method} calibration)`,
+      reliabilityPlot({
+        validation: v.calibration.reliability.bins,
+        test: t.calibration.reliability.bins,
+      }),
+      `fitted on the validation rows; Brier score validation ${fmt(v.calibration.brier)}, test ${
+        fmt(t.calibration.brier)
+      }; dashed: perfect calibration`,
+    ));
+  }
   // Global importance: mean |contribution| over evenly spaced test rows
   // (mean |SHAP| for tree kinds), beside the trees' split gain and cover.
   const fit = await readJson<{ gainImportance?: number[]; coverImportance?: number[] }>(

@@ -8,6 +8,7 @@
  * only scoring uses.
  * @module
  */
+import { calibrate } from "../eval/calibrate.ts";
 import type { VelocityOptions } from "../features/velocity.ts";
 import { type HistoryLimits, OnlineVelocity } from "../features/online.ts";
 import { featureLimit, outOfRangeInput, transformRecord } from "../features/pipeline.ts";
@@ -42,6 +43,8 @@ export interface Reason {
 export interface ScoreResult {
   transaction_id: string;
   score: number;
+  /** The calibrated probability of fraud, when the run has a calibration. */
+  probability?: number;
   is_fraud: boolean;
   threshold: number;
   reasons: Reason[];
@@ -157,6 +160,7 @@ function resultOf(
   score: number,
   contrib: Float32Array,
   sums: Float64Array,
+  probability: { probability?: number } = {},
 ): ScoreResult {
   sums.fill(0);
   const groupOf = model.groupOf;
@@ -190,6 +194,7 @@ function resultOf(
     // float32 form, which decides the same way (rounding float32 values to
     // their shortest forms keeps their order).
     score: shortestFloat32(score),
+    ...probability,
     is_fraud: score >= model.threshold, // the alert rule of evaluation
     threshold: model.thresholdShown,
     reasons,
@@ -250,6 +255,8 @@ export class AnswerEncoder {
     ) return JSON.stringify(result);
     let out = `{"transaction_id":${JSON.stringify(result.transaction_id)},"score":${
       numberJson(result.score)
+    }${
+      result.probability === undefined ? "" : `,"probability":${numberJson(result.probability)}`
     },"is_fraud":${result.is_fraud}${this.#threshold}`;
     const reasons = result.reasons;
     for (let i = 0; i < reasons.length; i++) {
@@ -424,10 +431,15 @@ export class ServedModel {
       throw new NonFiniteScore("the model produced a non-finite score");
     }
     if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
+    const calibration = this.run.calibration;
+    const probability = calibration
+      ? { probability: shortestFloat32(Math.fround(calibrate(calibration, score))) }
+      : {};
     if (skip) {
       return {
         transaction_id: id,
         score: shortestFloat32(score),
+        ...probability,
         is_fraud: false,
         threshold: this.thresholdShown,
         reasons: [],
@@ -435,7 +447,7 @@ export class ServedModel {
         model: { name: this.name, version: this.version, run_id: this.run.id },
       };
     }
-    return resultOf(this, parsed, derived, id, score, contrib, this.#sums);
+    return resultOf(this, parsed, derived, id, score, contrib, this.#sums, probability);
   }
 
   /** The JSON text of one of this model's answers (what `JSON.stringify` gives). */

@@ -95,6 +95,8 @@ Deno.test("AnswerEncoder: the text JSON.stringify gives, for any answer", () => 
     const result: ScoreResult = {
       transaction_id: rng.random() < 0.5 ? `01KAB${i}` : pick(strings) + i,
       score: numbers(),
+      // A calibrated run answers a probability after the score.
+      ...(rng.random() < 0.3 ? { probability: numbers() } : {}),
       is_fraud: rng.random() < 0.5,
       threshold: other ? 0.5 : model.thresholdShown,
       reasons: skipped ? [] : reasons,
