@@ -5,6 +5,11 @@
  *
  *   deno run -A bench/handbook.ts [--data FILE] [--seed 0] [--seeds 1] [--chapter 3]
  *
+ * With `--peer`, chapter 3's models also run in scikit-learn and XGBoost
+ * (the book's libraries, `bench/handbook_peer.py`, Debian's Python) on the
+ * very matrices fraudlab's models see, printed beside them: what differs
+ * then is the implementation alone, not the world.
+ *
  * With `--seeds N` (no `--data`), N simulated worlds (seeds `--seed` …
  * `--seed` + N − 1): each figure is their mean ± standard deviation, since
  * one world's figures differ from another's by more than the book's ±0.02
@@ -21,11 +26,17 @@
  * and how long the chapter took. Trees the book grows without a depth limit
  * are grown to depth 20 here (the kinds' limit).
  *
- * Chapters 5 and 6 (prequential model selection, imbalance) need the tune
- * task and resampling, not built yet: `--chapter 5` or `6` says so.
+ * Chapter 5 (model selection): each model's grid (the book's, depths capped
+ * at 20) on 4 prequential validation folds (training weeks from 2018-07-11
+ * back by a week each, 7 days of delay, a week assessed), and for each
+ * metric the configuration best on validation is reported on the 4
+ * prequential test folds (training weeks from 2018-07-25 back), as the
+ * book's summary table does. Chapter 6 (imbalance) needs bagging, balanced
+ * bagging and balanced random forests, not built yet.
  *
  * The last stdout line is one JSON object:
- * `{"chapter3": {"logreg": {"auc", "ap", "cp100"}, "dt2": …, "dt": …, "rf": …, "gbdt": …}}`.
+ * `{"chapter3": {"logreg": {"auc", "ap", "cp100"}, "dt2": …, "dt": …, "rf": …, "gbdt": …},
+ *   "chapter5": {"dt": …, "logreg": …, "rf": …, "gbdt": …}}` (with `sd` over worlds).
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -41,6 +52,7 @@ import { transformFrame } from "../lib/features/pipeline.ts";
 import { averagePrecision } from "../lib/eval/curves.ts";
 import { entityPrecisionAtK, rocAuc } from "../lib/eval/metrics.ts";
 import { dropKnownCompromised } from "../lib/jobs/split.ts";
+import { assessOnFolds, prequentialFolds } from "../lib/jobs/tune.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { table } from "../lib/util/table.ts";
 import { meanStd } from "../lib/util/stats.ts";
@@ -49,15 +61,21 @@ const flags = parseFlags(Deno.args, {
   data: { type: "string", help: "a Handbook-format file (default: simulated here)" },
   seed: { type: "string", help: "the simulated world's seed (default 0)" },
   seeds: { type: "string", help: "simulated worlds to average (default 1)" },
-  chapter: { type: "string", help: "3 (5 and 6 are not built yet)" },
+  peer: {
+    type: "boolean",
+    help:
+      "chapter 3 also in scikit-learn and XGBoost on the same matrices (bench/handbook_peer.py)",
+  },
+  chapter: { type: "string", help: "3, 5 or all (default; 6 is not built yet)" },
 });
-const chapter = flags.chapter ?? "3";
-if (chapter !== "3") {
+const chapter = flags.chapter ?? "all";
+if (!["3", "5", "all"].includes(chapter)) {
   console.error(
-    `--chapter ${chapter}: chapters 5 and 6 need prequential model selection (tune) and resampling, not built yet; chapter 3 runs`,
+    `--chapter ${chapter}: expected 3, 5 or all (chapter 6 needs bagging, balanced bagging and balanced random forests, not built yet)`,
   );
   Deno.exit(2);
 }
+const chapters = chapter === "all" ? ["3", "5"] : [chapter];
 
 /** The book's chapter 3.4 table (AUC ROC, AP, CP@100): ../shared/anchors/HANDBOOK.md. */
 const BOOK_CHAPTER3: Record<string, [number, number, number]> = {
@@ -67,6 +85,27 @@ const BOOK_CHAPTER3: Record<string, [number, number, number]> = {
   rf: [0.867, 0.658, 0.287],
   gbdt: [0.862, 0.639, 0.273],
 };
+
+/** The book's chapter 5 table (test at the parameters chosen on validation). */
+const BOOK_CHAPTER5: Record<string, [number, number, number]> = {
+  dt: [0.797, 0.579, 0.284],
+  logreg: [0.868, 0.623, 0.297],
+  rf: [0.870, 0.678, 0.299],
+  gbdt: [0.869, 0.687, 0.303],
+};
+
+/** The book's chapter 5 grids (its ModelSelection notebook), trees at most 20 deep here. */
+const CHAPTER5_GRIDS: [string, string, Record<string, unknown>, Record<string, unknown[]>][] = [
+  ["dt", "dt", {}, { maxDepth: [2, 3, 4, 5, 6, 7, 8, 9, 10, 20] }],
+  ["logreg", "logreg", { classWeight: "none" }, { C: [0.1, 1, 10, 100] }],
+  ["rf", "rf", { maxFeatures: "sqrt" }, { nEstimators: [25, 50, 100], maxDepth: [5, 10, 20] }],
+  [
+    "gbdt",
+    "gbdt",
+    {},
+    { maxDepth: [3, 6, 9], nEstimators: [25, 50, 100], learningRate: [0.1, 0.3] },
+  ],
+];
 
 /** The book's models: kind and parameters. */
 const CHAPTER3_MODELS: [string, string, Record<string, unknown>][] = [
@@ -85,18 +124,40 @@ if (flags.data && seeds > 1) {
 }
 
 type Figures = { auc: number; ap: number; cp100: number };
+const METRICS = ["auc", "ap", "cp100"] as const;
+const FOLD_METRIC = { auc: "auc", ap: "ap", cp100: "cp100" } as const;
 
-/** Chapter 3 on one file: each model's test figures. */
-async function chapter3(path: string): Promise<Record<string, Figures>> {
+/** One file read with the book's features: what every chapter uses. */
+interface World {
+  ds: Awaited<ReturnType<typeof loadDataset>>;
+  labels: Int8Array;
+  ff: ReturnType<typeof featureFrame>;
+  times: Float64Array;
+  cards: (string | null)[];
+}
+
+const FEATURES = { standardize: true, velocity: { rules: "handbook" as const, delayDays: 7 } };
+
+async function readWorld(path: string): Promise<World> {
   const t0 = performance.now();
   const ds = await loadDataset(path, structuredClone(HANDBOOK_SPEC));
-  const labels = labelsOf(ds);
-  const config = { standardize: true, velocity: { rules: "handbook" as const, delayDays: 7 } };
-  const ff = featureFrame(ds, velocityOptionsFor(ds.spec, config));
-  const t = timesMs(ds.frame, "TX_DATETIME");
+  const ff = featureFrame(ds, velocityOptionsFor(ds.spec, FEATURES));
+  const w = {
+    ds,
+    labels: labelsOf(ds),
+    ff,
+    times: timesMs(ds.frame, "TX_DATETIME"),
+    cards: stringColumn(ds.frame, "CUSTOMER_ID"),
+  };
+  console.log(`features in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return w;
+}
+
+/** Chapter 3 on one world: each model's test figures. */
+async function chapter3(w: World): Promise<Record<string, Figures>> {
+  const { labels, ff, times: t, cards } = w;
   const trainStart = Date.UTC(2018, 6, 25);
   const s = splitTimeWindows(t, { trainDays: 7, gapDays: 7, testDays: 7, startMs: trainStart });
-  const cards = stringColumn(ds.frame, "CUSTOMER_ID");
   const test = dropKnownCompromised(s.test, { times: t, labels, cards }, {
     fromMs: trainStart,
     delayDays: 7,
@@ -106,14 +167,15 @@ async function chapter3(path: string): Promise<Record<string, Figures>> {
     `chapter 3: train 2018-07-25..07-31 ${s.train.length} tx (${frauds(s.train)} fraud; book ` +
       `67,240 and 598), test 2018-08-08..08-14 ${test.length} tx (${frauds(test)} fraud; book ` +
       `58,264 and 385), ${s.test.length - test.length} test tx of known-compromised customers ` +
-      `left out; features in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `left out`,
   );
-  const pipeline = fitPipeline(ff, s.train, config);
+  const pipeline = fitPipeline(ff, s.train, FEATURES);
   const Xtest = transformFrame(pipeline, ff, { rows: test });
   const yTest = Int8Array.from(test, (i) => labels[i]);
   const testTimes = Float64Array.from(test, (i) => t[i]);
   const testCards = Array.from(test, (i) => cards[i]);
   const out: Record<string, Figures> = {};
+  if (flags.peer) await chapter3Peer({ pipeline, ff, train: s.train, test, w, Xtest });
   for (const [name, kindName, params] of CHAPTER3_MODELS) {
     const kind = getKind(kindName);
     const { detector } = await fitOnRows(
@@ -136,9 +198,120 @@ async function chapter3(path: string): Promise<Record<string, Figures>> {
   return out;
 }
 
-const started = performance.now();
-const worlds: Record<string, Figures>[] = [];
-if (flags.data) worlds.push(await chapter3(flags.data));
+/** Writes chapter 3's matrices and runs the Python peer on them (one JSON line a model). */
+async function chapter3Peer(o: {
+  pipeline: ReturnType<typeof fitPipeline>;
+  ff: World["ff"];
+  train: Uint32Array;
+  test: Uint32Array;
+  w: World;
+  Xtest: ReturnType<typeof transformFrame>;
+}) {
+  const dir = await Deno.makeTempDir({ prefix: "fraudlab_handbook_peer_" });
+  const write = async (name: string, rows: Uint32Array, X: ReturnType<typeof transformFrame>) => {
+    const lines = [[...X.columns, "label", "day", "card"].join(",")];
+    for (let r = 0; r < X.rows; r++) {
+      const i = rows[r];
+      const x = Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols));
+      lines.push(
+        [...x, o.w.labels[i], Math.floor(o.w.times[i] / 86_400_000), o.w.cards[i]].join(","),
+      );
+    }
+    await Deno.writeTextFile(join(dir, name), lines.join("\n") + "\n");
+  };
+  await write("train.csv", o.train, transformFrame(o.pipeline, o.ff, { rows: o.train }));
+  await write("test.csv", o.test, o.Xtest);
+  const peer = new URL("./handbook_peer.py", import.meta.url).pathname;
+  const r = await new Deno.Command("/usr/bin/python3", { args: [peer, dir], stderr: "inherit" })
+    .output();
+  const text = new TextDecoder().decode(r.stdout).trim();
+  for (const line of text.split("\n").filter(Boolean)) {
+    const p = JSON.parse(line);
+    const name = p.model as string;
+    peerResults[name] ??= [];
+    peerResults[name].push({ auc: p.auc, ap: p.ap, cp100: p.cp100 });
+  }
+  await Deno.remove(dir, { recursive: true });
+  if (!r.success) throw new Error("bench/handbook_peer.py failed");
+}
+const peerResults: Record<string, Figures[]> = {};
+
+/** Every combination of a grid. */
+function grid(g: Record<string, unknown[]>): Record<string, unknown>[] {
+  let out: Record<string, unknown>[] = [{}];
+  for (const [k, vs] of Object.entries(g)) {
+    out = out.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
+  }
+  return out;
+}
+
+/** Chapter 5 on one world: per model, per metric, the test folds' mean at the validation's best. */
+async function chapter5(
+  w: World,
+): Promise<Record<string, Figures & { chosen: Record<string, string> }>> {
+  const folds = (firstTrainStart: number) =>
+    prequentialFolds({ ds: w.ds, ff: w.ff, labels: w.labels, times: w.times }, {
+      firstTrainStart,
+      trainDays: 7,
+      delayDays: 7,
+      foldDays: 7,
+      folds: 4,
+      dropCompromised: true,
+      features: FEATURES,
+    });
+  const validation = folds(Date.UTC(2018, 6, 11)), test = folds(Date.UTC(2018, 6, 25));
+  console.log(
+    `chapter 5: validation folds assess ${validation.map((f) => f.window.assess[0]).join(", ")}; ` +
+      `test folds ${test.map((f) => f.window.assess[0]).join(", ")}`,
+  );
+  const out: Record<string, Figures & { chosen: Record<string, string> }> = {};
+  for (const [name, kindName, base, g] of CHAPTER5_GRIDS) {
+    const kind = getKind(kindName);
+    const t0 = performance.now();
+    const scored = [];
+    for (const p of grid(g)) {
+      const params = resolveParams(kind, { ...base, ...p });
+      const opts = { seed: 0, k: 100, removeDetected: true, labels: w.labels, ff: w.ff };
+      const model = { kind, params, resample: { method: "none" as const } };
+      const v = await assessOnFolds(model, validation, opts);
+      const t = await assessOnFolds(model, test, opts);
+      const mean = (rows: Record<string, number>[], m: string) =>
+        meanStd(rows.map((r) => r[m])).mean;
+      scored.push({
+        p,
+        v: Object.fromEntries(METRICS.map((m) => [m, mean(v, FOLD_METRIC[m])])),
+        t: Object.fromEntries(METRICS.map((m) => [m, mean(t, FOLD_METRIC[m])])),
+      });
+    }
+    const figures = {} as Figures, chosen: Record<string, string> = {};
+    for (const m of METRICS) {
+      const best = scored.reduce((a, b) => (b.v[m] > a.v[m] ? b : a));
+      figures[m] = best.t[m];
+      chosen[m] = JSON.stringify(best.p);
+    }
+    out[name] = { ...figures, chosen };
+    console.log(
+      `  ${name}: ${scored.length} configurations in ${
+        ((performance.now() - t0) / 1000).toFixed(0)
+      } s; ` +
+        `chosen ${METRICS.map((m) => `${m} ${chosen[m]}`).join(", ")}`,
+    );
+  }
+  return out;
+}
+
+const started: Record<string, number> = {};
+const spent: Record<string, number> = { "3": 0, "5": 0 };
+const results: Record<string, Record<string, Figures>[]> = { "3": [], "5": [] };
+async function runChapters(path: string) {
+  const w = await readWorld(path);
+  for (const c of chapters) {
+    started[c] = performance.now();
+    results[c].push(c === "3" ? await chapter3(w) : await chapter5(w));
+    spent[c] += (performance.now() - started[c]) / 1000;
+  }
+}
+if (flags.data) await runChapters(flags.data);
 else {
   const tmp = await Deno.makeTempDir({ prefix: "fraudlab_handbook_" });
   for (let k = 0; k < seeds; k++) {
@@ -150,46 +323,82 @@ else {
       `world ${seed + k}: ${frame.height} transactions (book ${HANDBOOK_TOTALS.transactions}), ` +
         `${fraud} fraud (book ${HANDBOOK_TOTALS.frauds})`,
     );
-    worlds.push(await chapter3(path));
+    await runChapters(path);
   }
   await Deno.remove(tmp, { recursive: true });
 }
-const rows: string[][] = [];
-const summary: Record<string, Figures & { sd?: Figures }> = {};
-for (const [name] of CHAPTER3_MODELS) {
-  const book = BOOK_CHAPTER3[name];
-  const cells: string[] = [name];
-  const mean: Record<string, number> = {}, sds: Record<string, number> = {};
-  (["auc", "ap", "cp100"] as const).forEach((metric, j) => {
-    const { mean: m, sd } = meanStd(worlds.map((w) => w[name][metric]));
-    mean[metric] = m;
-    sds[metric] = sd;
-    const d = m - book[j];
-    cells.push(
-      `${m.toFixed(3)}${worlds.length > 1 ? ` ± ${sd.toFixed(3)}` : ""} (${book[j].toFixed(3)}, ${
-        d >= 0 ? "+" : ""
-      }${d.toFixed(3)})`,
-    );
-  });
-  rows.push(cells);
-  summary[name] = {
-    ...(mean as Figures),
-    ...(worlds.length > 1 ? { sd: sds as Figures } : {}),
-  };
-}
-console.log(
-  `\nchapter 3, test week${worlds.length > 1 ? `: mean ± sd over ${worlds.length} worlds` : ""}`,
-);
-console.log(
-  table(["model", "AUC ROC (book, diff)", "AP (book, diff)", "CP@100 (book, diff)"], rows),
-);
-console.log(`chapter 3 took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 const rounded = (f: Figures) => ({ auc: round(f.auc), ap: round(f.ap), cp100: round(f.cp100) });
-console.log(JSON.stringify({
-  chapter3: Object.fromEntries(
-    Object.entries(summary).map((
-      [k, f],
-    ) => [k, { ...rounded(f), ...(f.sd ? { sd: rounded(f.sd) } : {}) }]),
-  ),
-}));
+const json: Record<string, unknown> = {};
+for (const c of chapters) {
+  const book = c === "3" ? BOOK_CHAPTER3 : BOOK_CHAPTER5;
+  const worlds = results[c];
+  const rows: string[][] = [];
+  const summary: Record<string, unknown> = {};
+  for (const name of Object.keys(book)) {
+    const cells: string[] = [name];
+    const mean = {} as Figures, sds = {} as Figures;
+    METRICS.forEach((metric, j) => {
+      const { mean: m, sd } = meanStd(worlds.map((w) => w[name][metric]));
+      mean[metric] = m;
+      sds[metric] = sd;
+      const d = m - book[name][j];
+      cells.push(
+        `${m.toFixed(3)}${worlds.length > 1 ? ` ± ${sd.toFixed(3)}` : ""} (${
+          book[name][j].toFixed(3)
+        }, ${d >= 0 ? "+" : ""}${d.toFixed(3)})`,
+      );
+    });
+    rows.push(cells);
+    summary[name] = { ...rounded(mean), ...(worlds.length > 1 ? { sd: rounded(sds) } : {}) };
+  }
+  console.log(
+    `\nchapter ${c}, ${c === "3" ? "test week" : "test folds at the validation's choice"}${
+      worlds.length > 1 ? `: mean ± sd over ${worlds.length} worlds` : ""
+    }`,
+  );
+  console.log(
+    table(["model", "AUC ROC (book, diff)", "AP (book, diff)", "CP@100 (book, diff)"], rows),
+  );
+  console.log(`chapter ${c} took ${spent[c].toFixed(1)} s`);
+  json[`chapter${c}`] = summary;
+  if (c === "3" && flags.peer) {
+    const peerRows = Object.keys(BOOK_CHAPTER3).map((name) => [
+      name,
+      ...METRICS.map((m) => {
+        const ours = meanStd(worlds.map((w) => w[name][m])).mean;
+        const theirs = meanStd((peerResults[name] ?? []).map((f) => f[m])).mean;
+        const d = ours - theirs;
+        return `${ours.toFixed(3)} / ${theirs.toFixed(3)} (${d >= 0 ? "+" : ""}${d.toFixed(3)})`;
+      }),
+    ]);
+    const hist = peerResults.gbdt_hist ?? [];
+    if (hist.length) {
+      peerRows.push([
+        "gbdt vs XGBoost hist",
+        ...METRICS.map((m) => {
+          const ours = meanStd(worlds.map((w) => w.gbdt[m])).mean;
+          const theirs = meanStd(hist.map((f) => f[m])).mean;
+          const d = ours - theirs;
+          return `${ours.toFixed(3)} / ${theirs.toFixed(3)} (${d >= 0 ? "+" : ""}${d.toFixed(3)})`;
+        }),
+      ]);
+    }
+    console.log(
+      "\nchapter 3 on the same matrices: fraudlab / scikit-learn and XGBoost, exact splits (diff)",
+    );
+    console.log(table(["model", "AUC ROC", "AP", "CP@100"], peerRows));
+    json.chapter3Peer = Object.fromEntries(
+      Object.keys(BOOK_CHAPTER3).map((name) => [
+        name,
+        rounded(
+          Object.fromEntries(
+            METRICS.map((m) => [m, meanStd((peerResults[name] ?? []).map((f) => f[m])).mean]),
+          ) as Figures,
+        ),
+      ]),
+    );
+  }
+}
+console.log(JSON.stringify(json));

@@ -23,14 +23,25 @@ import { splitTimeWindows } from "../data/split.ts";
 import { averagePrecision } from "../eval/curves.ts";
 import { entityPrecisionAtK, rocAuc } from "../eval/metrics.ts";
 import {
+  type FeatureFrame,
   featureFrame,
   fitPipeline,
   type FittedPipeline,
+  type Matrix,
+  type PipelineConfig,
   transformFrame,
   velocityOptionsFor,
 } from "../features/pipeline.ts";
+import type { Dataset } from "../data/load.ts";
 import { timesMs } from "../features/velocity.ts";
-import { fitOnRows, getKind, type Params, resolveParams, scoreBatch } from "../models/mod.ts";
+import {
+  type DetectorKind,
+  fitOnRows,
+  getKind,
+  type Params,
+  resolveParams,
+  scoreBatch,
+} from "../models/mod.ts";
 import { resolveRunConfig, type RunConfigInput } from "../registry/config.ts";
 import {
   type ConfigResult,
@@ -47,7 +58,7 @@ import { UserError } from "../util/errors.ts";
 import { DAY_MS } from "../util/time.ts";
 import { meanStd } from "../util/stats.ts";
 import { dropKnownCompromised } from "./split.ts";
-import { parseResample } from "../models/resample.ts";
+import { parseResample, type Resample } from "../models/resample.ts";
 import { type TrainOptions, trainRun } from "./train.ts";
 
 /** A parameter's search space: listed values, or a range a random search draws from. */
@@ -120,6 +131,121 @@ export function configurations(
   });
 }
 
+/** One prequential fold: its rows, pipeline and assessment matrix. */
+export interface PrequentialFold {
+  train: Uint32Array;
+  assess: Uint32Array;
+  pipeline: FittedPipeline;
+  X: Matrix;
+  y: Int8Array;
+  times: Float64Array;
+  cards: (string | null)[] | null;
+  window: TuneReport["folds"][number];
+}
+
+/**
+ * Prequential folds (the Handbook's `prequentialSplit`): fold f trains on
+ * `trainDays` from `firstTrainStart` − f · `foldDays`, waits `delayDays`,
+ * and is assessed on the next `foldDays`, without known-compromised cards
+ * when asked; each fold fits its own pipeline on its training rows.
+ */
+export function prequentialFolds(
+  data: { ds: Dataset; ff: FeatureFrame; labels: Int8Array; times: Float64Array },
+  o: {
+    firstTrainStart: number;
+    trainDays: number;
+    delayDays: number;
+    foldDays: number;
+    folds: number;
+    dropCompromised: boolean;
+    features: PipelineConfig;
+  },
+): PrequentialFold[] {
+  const { ds, ff, labels, times: t } = data;
+  const card = ds.spec.entities[0];
+  const cards = card ? stringColumn(ds.frame, card) : null;
+  const folds: PrequentialFold[] = [];
+  for (let f = 0; f < o.folds; f++) {
+    const start = o.firstTrainStart - f * o.foldDays * DAY_MS;
+    const s = splitTimeWindows(t, {
+      trainDays: o.trainDays,
+      gapDays: o.delayDays,
+      testDays: o.foldDays,
+      startMs: start,
+    });
+    const assess = cards && o.dropCompromised
+      ? dropKnownCompromised(s.test, { times: t, labels, cards }, {
+        fromMs: start,
+        delayDays: o.delayDays,
+      })
+      : s.test;
+    const frauds = (rows: Uint32Array) => rows.reduce((n, i) => n + labels[i], 0);
+    if (frauds(s.train) === 0 || frauds(assess) === 0) {
+      throw new UserError(
+        `tune: fold ${f} (train from ${iso(start)}) has no fraud to ${
+          frauds(s.train) ? "assess" : "fit"
+        }: use fewer --folds or more data`,
+      );
+    }
+    const pipeline = fitPipeline(ff, s.train, o.features);
+    const assessFrom = start + (o.trainDays + o.delayDays) * DAY_MS;
+    folds.push({
+      train: s.train,
+      assess,
+      pipeline,
+      X: transformFrame(pipeline, ff, { rows: assess }),
+      y: Int8Array.from(assess, (i) => labels[i]),
+      times: Float64Array.from(assess, (i) => t[i]),
+      cards: cards ? Array.from(assess, (i) => cards[i]) : null,
+      window: {
+        train: [iso(start), iso(start + o.trainDays * DAY_MS)],
+        assess: [iso(assessFrom), iso(assessFrom + o.foldDays * DAY_MS)],
+        rows: assess.length,
+        frauds: frauds(assess),
+      },
+    });
+  }
+  return folds;
+}
+
+/** Fits one configuration on every fold's training rows and assesses it: AP, ROC-AUC, card precision@k per fold. */
+export async function assessOnFolds(
+  model: { kind: DetectorKind; params: Params; resample: Resample },
+  folds: PrequentialFold[],
+  o: {
+    seed: number;
+    k: number;
+    removeDetected: boolean;
+    labels: Int8Array;
+    ff: FeatureFrame;
+    tick?: () => void;
+  },
+): Promise<Record<TuneMetric, number>[]> {
+  const out: Record<TuneMetric, number>[] = [];
+  for (const fold of folds) {
+    const { detector } = await fitOnRows(
+      model,
+      { pipeline: fold.pipeline, ff: o.ff, rows: fold.train, labels: o.labels },
+      { seed: o.seed, quiet: true },
+    );
+    const scores = await scoreBatch(detector, fold.X);
+    out.push({
+      ap: averagePrecision(fold.y, scores),
+      auc: rocAuc(fold.y, scores),
+      cp100: fold.cards
+        ? entityPrecisionAtK(fold.y, scores, {
+          timesMs: fold.times,
+          entities: fold.cards,
+          k: o.k,
+          removeDetected: o.removeDetected,
+        }).mean
+        : NaN,
+    });
+    o.tick?.();
+  }
+  return out;
+}
+
 /** What {@linkcode tuneRun} is asked. */
 export interface TuneInput {
   /** The run config (a time split); its params are the base every configuration overrides. */
@@ -169,59 +295,15 @@ export async function tuneRun(
     : testStart;
   const runStart = valStart - (split.delayDays + split.trainDays) * DAY_MS;
   const ff = featureFrame(ds, velocityOptionsFor(ds.spec, config.features));
-  const card = ds.spec.entities[0];
-  const cards = card ? stringColumn(ds.frame, card) : null;
-  interface Fold {
-    train: Uint32Array;
-    assess: Uint32Array;
-    pipeline: FittedPipeline;
-    X: ReturnType<typeof transformFrame>;
-    y: Int8Array;
-    times: Float64Array;
-    cards: (string | null)[] | null;
-    window: TuneReport["folds"][number];
-  }
-  const folds: Fold[] = [];
-  for (let f = 0; f < nFolds; f++) {
-    const start = runStart - (split.delayDays + foldDays + f * foldDays) * DAY_MS;
-    const s = splitTimeWindows(t, {
-      trainDays: split.trainDays,
-      gapDays: split.delayDays,
-      testDays: foldDays,
-      startMs: start,
-    });
-    const assess = cards && split.compromised === "drop"
-      ? dropKnownCompromised(s.test, { times: t, labels, cards }, {
-        fromMs: start,
-        delayDays: split.delayDays,
-      })
-      : s.test;
-    const frauds = (rows: Uint32Array) => rows.reduce((n, i) => n + labels[i], 0);
-    if (frauds(s.train) === 0 || frauds(assess) === 0) {
-      throw new UserError(
-        `tune: fold ${f} (train from ${iso(start)}) has no fraud to ${
-          frauds(s.train) ? "assess" : "fit"
-        }: use fewer --folds or more data`,
-      );
-    }
-    const pipeline = fitPipeline(ff, s.train, config.features);
-    const assessFrom = start + (split.trainDays + split.delayDays) * DAY_MS;
-    folds.push({
-      train: s.train,
-      assess,
-      pipeline,
-      X: transformFrame(pipeline, ff, { rows: assess }),
-      y: Int8Array.from(assess, (i) => labels[i]),
-      times: Float64Array.from(assess, (i) => t[i]),
-      cards: cards ? Array.from(assess, (i) => cards[i]) : null,
-      window: {
-        train: [iso(start), iso(start + split.trainDays * DAY_MS)],
-        assess: [iso(assessFrom), iso(assessFrom + foldDays * DAY_MS)],
-        rows: assess.length,
-        frauds: frauds(assess),
-      },
-    });
-  }
+  const folds = prequentialFolds({ ds, ff, labels, times: t }, {
+    firstTrainStart: runStart - (split.delayDays + foldDays) * DAY_MS,
+    trainDays: split.trainDays,
+    delayDays: split.delayDays,
+    foldDays,
+    folds: nFolds,
+    dropCompromised: split.compromised === "drop",
+    features: config.features,
+  });
 
   const bar = progress(`tune ${kind.name}`, candidates.length * nFolds, {
     unit: "fits",
@@ -231,28 +313,14 @@ export async function tuneRun(
   for (const c of candidates) {
     const c0 = performance.now();
     const params = resolveParams(kind, { ...config.params, ...c });
-    const perFold: Record<TuneMetric, number>[] = [];
-    for (const fold of folds) {
-      const { detector } = await fitOnRows(
-        { kind, params, resample },
-        { pipeline: fold.pipeline, ff, rows: fold.train, labels },
-        { seed: config.seed, quiet: true },
-      );
-      const scores = await scoreBatch(detector, fold.X);
-      perFold.push({
-        ap: averagePrecision(fold.y, scores),
-        auc: rocAuc(fold.y, scores),
-        cp100: fold.cards
-          ? entityPrecisionAtK(fold.y, scores, {
-            timesMs: fold.times,
-            entities: fold.cards,
-            k: config.k,
-            removeDetected: split.detectedCards !== "keep",
-          }).mean
-          : NaN,
-      });
-      bar.tick();
-    }
+    const perFold = await assessOnFolds({ kind, params, resample }, folds, {
+      seed: config.seed,
+      k: config.k,
+      removeDetected: split.detectedCards !== "keep",
+      labels,
+      ff,
+      tick: () => bar.tick(),
+    });
     const mean = {} as Record<TuneMetric, number>, std = {} as Record<TuneMetric, number>;
     for (const m of TUNE_METRICS) {
       const { mean: mu, sd } = meanStd(perFold.map((p) => p[m]));
