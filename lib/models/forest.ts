@@ -7,7 +7,13 @@
  * bootstrap sample (row weights = draw counts), each split choosing among
  * `maxFeatures` features drawn anew (sqrt of the features by default),
  * with balanced class weights as an option; its score is the mean of the
- * trees' fraud shares. A decision tree is one tree on every row and
+ * trees' fraud shares. With `undersample: r` (0 < r ≤ 1) each tree first
+ * keeps every fraud row and ⌊fraud / r⌋ legitimate rows drawn without
+ * replacement, then bootstraps from those (imbalanced-learn's
+ * BalancedRandomForestClassifier with `sampling_strategy` r; with
+ * `maxFeatures: "all"`, its BalancedBaggingClassifier of decision trees;
+ * with `undersample: 0`, the default, and all features, a
+ * BaggingClassifier). A decision tree is one tree on every row and
  * feature. `minSamplesLeaf` counts row weight (bootstrap draws).
  *
  * Explanation: exact TreeSHAP values of the score (the trees' mean); with
@@ -71,6 +77,7 @@ class TreeAverage implements Detector {
     }
     if (kind === "rf") {
       checkParam(params, "nEstimators", { kind: k, min: 1, max: 10000, integer: true });
+      checkParam(params, "undersample", { kind: k, min: 0, max: 1 });
       const mf = params.maxFeatures;
       if (mf !== "sqrt" && mf !== "all" && !(Number(mf) > 0 && Number(mf) <= 1)) {
         throw new UserError(
@@ -103,12 +110,40 @@ class TreeAverage implements Detector {
       : undefined;
     const all = Int32Array.from({ length: d }, (_, j) => j);
     const draws = new Int32Array(n);
+    const undersample = forest && (p.undersample as number) > 0;
+    const frauds = undersample
+      ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === 1)
+      : null;
+    const legit = undersample
+      ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === 0)
+      : null;
+    const keep = undersample ? Math.min(n - pos, Math.floor(pos / (p.undersample as number))) : 0;
+    const subset = undersample ? new Int32Array(pos + keep) : null;
     const trees: Tree[] = [];
     const bar = progress(k, count, { unit: "trees", quiet: options.quiet });
     try {
       for (let t = 0; t < count; t++) {
-        draws.fill(bootstrap ? 0 : 1);
-        if (bootstrap) { for (let i = 0; i < n; i++) draws[Math.floor(rng.random() * n)]++; }
+        if (subset && frauds && legit) {
+          // Every fraud row and as many legitimate rows (a partial shuffle), then the bootstrap
+          // draws from those alone.
+          subset.set(frauds);
+          for (let j = 0; j < keep; j++) {
+            const r = j + Math.floor(rng.random() * (legit.length - j));
+            const v = legit[r];
+            legit[r] = legit[j];
+            legit[j] = v;
+            subset[pos + j] = v;
+          }
+          draws.fill(0);
+          if (bootstrap) {
+            for (let i = 0; i < subset.length; i++) {
+              draws[subset[Math.floor(rng.random() * subset.length)]]++;
+            }
+          } else for (const i of subset) draws[i] = 1;
+        } else {
+          draws.fill(bootstrap ? 0 : 1);
+          if (bootstrap) { for (let i = 0; i < n; i++) draws[Math.floor(rng.random() * n)]++; }
+        }
         let m = 0;
         for (let i = 0; i < n; i++) {
           const w = draws[i] * (y[i] ? w1 : w0);
@@ -273,6 +308,7 @@ export const rfKind: DetectorKind = {
     minSamplesLeaf: 1,
     maxFeatures: "sqrt",
     bootstrap: true,
+    undersample: 0,
     classWeight: "none",
     maxBins: 255,
     threads: 2,

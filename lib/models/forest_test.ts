@@ -82,3 +82,31 @@ Deno.test("rf: a large batch split between two threads scores exactly as one thr
     assert.equal(one[r], Math.fround(s / det.trees.length), `row ${r}`);
   }
 });
+
+Deno.test("rf with undersample (balanced random forest, balanced bagging): each tree sees every fraud and ⌊fraud / r⌋ legitimate rows; seeded; a bad ratio is refused", async () => {
+  const { X, y } = tricky({ rows: 4000, cols: 6, seed: 12 });
+  const pos = y.reduce((s, v) => s + v, 0);
+  const kind = getKind("rf");
+  const fit = async (params: Record<string, unknown>) => {
+    const det = kind.create(resolveParams(kind, { nEstimators: 20, maxDepth: 6, ...params }));
+    await det.fit(X, y, { seed: 4, quiet: true });
+    return det;
+  };
+  // A tree's root cover (hessian sum, no class weights) is its sample: bootstrap draws from
+  // pos + ⌊pos / r⌋ rows, as many draws as rows.
+  const avg = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  const plain = avg((await fit({})).score(X));
+  for (const r of [1, 0.25]) {
+    const det = await fit({ undersample: r });
+    const trees = (det as unknown as { trees: Tree[] }).trees;
+    for (const t of trees) assert.equal(t.cover[0], pos + Math.floor(pos / r));
+    // A balanced sample raises the scores (leaf fraud shares) above the plain forest's.
+    const mean = avg(det.score(X));
+    assert.ok(mean > 1.1 * plain, `r ${r}: mean score ${mean} against ${plain}`);
+    const again = await fit({ undersample: r });
+    assert.deepEqual(again.score(X), det.score(X));
+  }
+  const all = await fit({ undersample: 1, maxFeatures: "all" }); // balanced bagging
+  assert.ok(rocAuc(y, all.score(X)) > 0.8);
+  assert.throws(() => kind.create(resolveParams(kind, { undersample: 2 })), /undersample/);
+});
