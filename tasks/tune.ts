@@ -36,6 +36,10 @@ await runTask(async (args) => {
       help: "days each fold assesses and shifts by (default --test-days)",
     },
     metric: { type: "string", help: "the metric that picks the best: ap (default), auc or cp100" },
+    workers: {
+      type: "string",
+      help: "threads the configurations are spread over (default: the cores)",
+    },
     json: { type: "boolean", default: false, help: "last stdout line is one JSON object" },
     quiet: { type: "boolean", default: false, help: "no progress lines" },
   }, {
@@ -81,6 +85,9 @@ await runTask(async (args) => {
       max: 3650,
     }),
     metric: metric as TuneMetric,
+    workers: flags.workers === undefined
+      ? undefined
+      : intFlag(flags.workers as string, { name: "workers", fallback: 1, min: 1, max: 64 }),
   }, { quiet: flags.quiet, log });
   const pct = (m: number, s: number) => `${m.toFixed(3)} ± ${s.toFixed(3)}`;
   log(

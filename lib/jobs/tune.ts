@@ -14,6 +14,9 @@
  * the fold's training window on, the delay before their day), and card
  * precision@k leaves out cards detected on earlier days, as the run's test
  * does. The features are computed once; each fold fits its own pipeline.
+ * The configurations are spread over worker threads, one per core
+ * (`tune_worker.ts`; their tree kinds then on one thread each), with the
+ * figures one thread gives (tested).
  * @module
  */
 import { loadSpec } from "../data/datasets.ts";
@@ -228,22 +231,147 @@ export async function assessOnFolds(
       { pipeline: fold.pipeline, ff: o.ff, rows: fold.train, labels: o.labels },
       { seed: o.seed, quiet: true },
     );
-    const scores = await scoreBatch(detector, fold.X);
-    out.push({
-      ap: averagePrecision(fold.y, scores),
-      auc: rocAuc(fold.y, scores),
-      cp100: fold.cards
-        ? entityPrecisionAtK(fold.y, scores, {
-          timesMs: fold.times,
-          entities: fold.cards,
-          k: o.k,
-          removeDetected: o.removeDetected,
-        }).mean
-        : NaN,
-    });
+    out.push(foldFigures(fold, await scoreBatch(detector, fold.X), o));
     o.tick?.();
   }
   return out;
+}
+
+/** A fold's figures for assessment scores. */
+export function foldFigures(
+  fold: Pick<PrequentialFold, "y" | "times" | "cards">,
+  scores: Float32Array,
+  o: { k: number; removeDetected: boolean },
+): Record<TuneMetric, number> {
+  return {
+    ap: averagePrecision(fold.y, scores),
+    auc: rocAuc(fold.y, scores),
+    cp100: fold.cards
+      ? entityPrecisionAtK(fold.y, scores, {
+        timesMs: fold.times,
+        entities: fold.cards,
+        k: o.k,
+        removeDetected: o.removeDetected,
+      }).mean
+      : NaN,
+  };
+}
+
+/** What a search worker is sent: the folds as matrices, and its share of the configurations. */
+export interface TuneWorkerJob {
+  kind: string;
+  configs: { index: number; params: Params }[];
+  folds: {
+    Xtrain: Matrix;
+    ytrain: Int8Array;
+    X: Matrix;
+    y: Int8Array;
+    times: Float64Array;
+    cards: (string | null)[] | null;
+  }[];
+  resample: Resample;
+  seed: number;
+  k: number;
+  removeDetected: boolean;
+}
+
+/** A worker's answer: one fold of one configuration done, or one configuration's figures. */
+export type TuneWorkerReply =
+  | { tick: true }
+  | { index: number; folds: Record<TuneMetric, number>[]; seconds: number }
+  | { error: string };
+
+/**
+ * Assesses configurations on worker threads, one configuration at a time
+ * each (their tree kinds on one thread each): the folds' matrices are sent
+ * once, and the figures are the one-thread path's, fitted on the same
+ * matrices with the same seed. For kinds fitted on every row (supervised,
+ * no sampling); `null` otherwise, or with one core.
+ */
+async function assessInWorkers(
+  kind: DetectorKind,
+  configs: Params[],
+  folds: PrequentialFold[],
+  o: {
+    seed: number;
+    k: number;
+    removeDetected: boolean;
+    resample: Resample;
+    ff: FeatureFrame;
+    labels: Int8Array;
+    tick: () => void;
+    workers: number;
+  },
+): Promise<{ folds: Record<TuneMetric, number>[]; seconds: number }[] | null> {
+  const cores = Math.min(o.workers, configs.length);
+  if (cores < 2 || kind.fitOn !== "all" || kind.fitSample) return null;
+  const data = folds.map((f) => ({
+    Xtrain: transformFrame(f.pipeline, o.ff, { rows: f.train }),
+    ytrain: Int8Array.from(f.train, (i) => o.labels[i]),
+    X: f.X,
+    y: f.y,
+    times: f.times,
+    cards: f.cards,
+  }));
+  const threaded = "threads" in kind.defaults;
+  const out: { folds: Record<TuneMetric, number>[]; seconds: number }[] = new Array(configs.length);
+  await Promise.all(Array.from({ length: cores }, (_, w) => {
+    const mine = configs.flatMap((params, index) =>
+      index % cores === w ? [{ index, params: threaded ? { ...params, threads: 1 } : params }] : []
+    );
+    const worker = new Worker(new URL("./tune_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const job: TuneWorkerJob = {
+      kind: kind.name,
+      configs: mine,
+      folds: data,
+      resample: o.resample,
+      seed: o.seed,
+      k: o.k,
+      removeDetected: o.removeDetected,
+    };
+    return new Promise<void>((resolve, reject) => {
+      let left = mine.length;
+      worker.onmessage = (e: MessageEvent<TuneWorkerReply>) => {
+        const r = e.data;
+        if ("tick" in r) o.tick();
+        else if ("error" in r) {
+          worker.terminate();
+          reject(new UserError(`tune: ${r.error}`));
+        } else {
+          out[r.index] = { folds: r.folds, seconds: r.seconds };
+          if (--left === 0) {
+            worker.terminate();
+            resolve();
+          }
+        }
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        worker.terminate();
+        reject(new Error(`tune worker: ${e.message}`));
+      };
+      if (left === 0) {
+        worker.terminate();
+        resolve();
+      } else worker.postMessage(job);
+    });
+  }));
+  return out;
+}
+
+/** The folds' mean and standard deviation per metric. */
+function summarize(
+  perFold: Record<TuneMetric, number>[],
+): { mean: Record<TuneMetric, number>; std: Record<TuneMetric, number> } {
+  const mean = {} as Record<TuneMetric, number>, std = {} as Record<TuneMetric, number>;
+  for (const m of TUNE_METRICS) {
+    const { mean: mu, sd } = meanStd(perFold.map((p) => p[m]));
+    mean[m] = mu;
+    std[m] = sd;
+  }
+  return { mean, std };
 }
 
 /** What {@linkcode tuneRun} is asked. */
@@ -256,6 +384,8 @@ export interface TuneInput {
   folds?: number;
   foldDays?: number;
   metric?: TuneMetric;
+  /** Threads the configurations are spread over (default: the cores; 1: this thread alone). */
+  workers?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -310,7 +440,27 @@ export async function tuneRun(
     quiet: options.quiet,
   });
   const results: ConfigResult[] = [];
-  for (const c of candidates) {
+  const parallel = await assessInWorkers(
+    kind,
+    candidates.map((c) => resolveParams(kind, { ...config.params, ...c })),
+    folds,
+    {
+      seed: config.seed,
+      k: config.k,
+      removeDetected: split.detectedCards !== "keep",
+      resample,
+      ff,
+      labels,
+      tick: () => bar.tick(),
+      workers: input.workers ?? navigator.hardwareConcurrency ?? 1,
+    },
+  );
+  for (const [i, c] of candidates.entries()) {
+    if (parallel) {
+      const { folds: perFold, seconds } = parallel[i];
+      results.push({ params: c, folds: perFold, ...summarize(perFold), seconds });
+      continue;
+    }
     const c0 = performance.now();
     const params = resolveParams(kind, { ...config.params, ...c });
     const perFold = await assessOnFolds({ kind, params, resample }, folds, {
@@ -321,17 +471,10 @@ export async function tuneRun(
       ff,
       tick: () => bar.tick(),
     });
-    const mean = {} as Record<TuneMetric, number>, std = {} as Record<TuneMetric, number>;
-    for (const m of TUNE_METRICS) {
-      const { mean: mu, sd } = meanStd(perFold.map((p) => p[m]));
-      mean[m] = mu;
-      std[m] = sd;
-    }
     results.push({
       params: c,
       folds: perFold,
-      mean,
-      std,
+      ...summarize(perFold),
       seconds: (performance.now() - c0) / 1000,
     });
   }

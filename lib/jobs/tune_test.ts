@@ -8,18 +8,31 @@ Deno.test("tune: the run refits the configuration it reports as best, and holds 
   const root = await Deno.makeTempDir();
   const data = `${root}/hb.parquet`;
   writeFrame(simulateHandbook({ customers: 800, terminals: 1600, days: 75, seed: 5 }), data);
-  const { report, run } = await tuneRun({
+  const input = {
     config: {
       data,
       spec: "handbook",
       model: "dt",
-      split: { method: "time", trainDays: 7, delayDays: 7, testDays: 7, validation: "random" },
-      features: { velocity: { rules: "handbook" } },
+      split: {
+        method: "time" as const,
+        trainDays: 7,
+        delayDays: 7,
+        testDays: 7,
+        validation: "random" as const,
+      },
+      features: { velocity: { rules: "handbook" as const } },
     },
     spaces: [parseParamSpace("maxDepth=1,3,6")],
     folds: 3,
-    metric: "ap",
-  }, { root, quiet: true });
+    metric: "ap" as const,
+  };
+  const { report, run } = await tuneRun({ ...input, workers: 2 }, { root, quiet: true });
+  // On two worker threads, the figures of this thread alone.
+  const alone = await tuneRun({ ...input, workers: 1 }, { root, quiet: true });
+  assert.deepEqual(
+    report.results.map((r) => r.folds),
+    alone.report.results.map((r) => r.folds),
+  );
   assert.equal(report.results.length, 3);
   const means = report.results.map((r) => r.mean.ap);
   assert.equal(report.best, means.indexOf(Math.max(...means)));
