@@ -136,6 +136,35 @@ export function resolveParams(kind: DetectorKind, given: Record<string, unknown>
   return out;
 }
 
+/**
+ * A `classWeight` parameter: "none", "balanced" (a row of class c weighs
+ * n / (2·n_c)), or a number in (0, 1000]: the legitimate class's weight, the
+ * fraud class's being 1 (scikit-learn's `class_weight={0: w}`, as the Fraud
+ * Detection Handbook searches it). Throws a UserError naming the kind.
+ */
+export function classWeights(
+  kind: string,
+  value: unknown,
+  counts?: { n: number; pos: number },
+): { w0: number; w1: number } {
+  if (value === "none") return { w0: 1, w1: 1 };
+  if (value === "balanced") {
+    const { n, pos } = counts ?? { n: 2, pos: 1 };
+    return { w0: n / (2 * (n - pos)), w1: n / (2 * pos) };
+  }
+  const w = typeof value === "number"
+    ? value
+    : typeof value === "string" && value.trim() !== ""
+    ? Number(value)
+    : NaN;
+  if (!(w > 0 && w <= 1000)) {
+    throw new UserError(
+      `${kind}: parameter "classWeight" must be "none", "balanced" or the legitimate class's weight in (0, 1000], got "${value}"`,
+    );
+  }
+  return { w0: w, w1: 1 };
+}
+
 /** Checks a numeric parameter's range, naming the kind and parameter. */
 export function checkParam(
   params: Params,

@@ -27,6 +27,7 @@ import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkParam,
+  classWeights,
   type Detector,
   type DetectorKind,
   type FitOptions,
@@ -70,11 +71,7 @@ class TreeAverage implements Detector {
     checkParam(params, "minSamplesLeaf", { kind: k, min: 1, integer: true });
     checkParam(params, "maxBins", { kind: k, min: 2, max: MAX_BINS, integer: true });
     checkParam(params, "threads", { kind: k, min: 1, max: 2, integer: true });
-    if (params.classWeight !== "none" && params.classWeight !== "balanced") {
-      throw new UserError(
-        `${k}: parameter "classWeight" must be "none" or "balanced", got "${params.classWeight}"`,
-      );
-    }
+    classWeights(k, params.classWeight);
     if (kind === "rf") {
       checkParam(params, "nEstimators", { kind: k, min: 1, max: 10000, integer: true });
       checkParam(params, "undersample", { kind: k, min: 0, max: 1 });
@@ -97,8 +94,7 @@ class TreeAverage implements Detector {
     if (pos === 0 || pos === n) {
       throw new UserError(`${k}: training rows hold one class only (${pos} fraud of ${n})`);
     }
-    const balanced = p.classWeight === "balanced";
-    const w1 = balanced ? n / (2 * pos) : 1, w0 = balanced ? n / (2 * (n - pos)) : 1;
+    const { w0, w1 } = classWeights(k, p.classWeight, { n, pos });
     const bins = fitBins(X, { maxBins: p.maxBins as number });
     const builder = treeBuilder(X, bins, p.threads as number);
     const rng = new Rng(options.seed);

@@ -65,7 +65,7 @@ Deno.test("rf: TreeSHAP values plus the expected value equal the score; bad para
   );
   assert.throws(
     () => getKind("dt").create(resolveParams(getKind("dt"), { classWeight: "auto" })),
-    /dt: parameter "classWeight" must be "none" or "balanced"/,
+    /dt: parameter "classWeight" must be "none", "balanced" or the legitimate class.s weight/,
   );
 });
 
@@ -109,4 +109,21 @@ Deno.test("rf with undersample (balanced random forest, balanced bagging): each 
   const all = await fit({ undersample: 1, maxFeatures: "all" }); // balanced bagging
   assert.ok(rocAuc(y, all.score(X)) > 0.8);
   assert.throws(() => kind.create(resolveParams(kind, { undersample: 2 })), /undersample/);
+});
+
+Deno.test("classWeight as the legitimate class's weight (the Handbook's cost-sensitive grid): a tree's cover and leaf values weigh legitimate rows by it; logreg and dt refuse a bad weight", async () => {
+  const { X, y } = tricky({ rows: 3000, cols: 5, seed: 13 });
+  const pos = y.reduce((s, v) => s + v, 0), neg = y.length - pos;
+  const kind = getKind("dt");
+  const det = kind.create(resolveParams(kind, { maxDepth: 3, classWeight: 0.1 }));
+  await det.fit(X, y, { seed: 0, quiet: true });
+  const t = (det as unknown as { trees: Tree[] }).trees[0];
+  assert.ok(Math.abs(t.cover[0] - (pos + 0.1 * neg)) < 1e-6, `root cover ${t.cover[0]}`);
+  // The root's value is the weighted fraud share.
+  assert.ok(Math.abs(t.value[0] - pos / (pos + 0.1 * neg)) < 1e-9, `root value ${t.value[0]}`);
+  for (const name of ["dt", "logreg"]) {
+    const k = getKind(name);
+    assert.throws(() => k.create(resolveParams(k, { classWeight: "heavy" })), /classWeight/);
+    assert.throws(() => k.create(resolveParams(k, { classWeight: 0 })), /classWeight/);
+  }
 });

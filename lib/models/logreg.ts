@@ -7,7 +7,8 @@
  *
  * the scikit-learn objective (`LogisticRegression(C, class_weight)`, lbfgs)
  * divided by the weight total, so the minimizer is the same. With
- * `classWeight: "balanced"` a row of class c weighs n / (2·n_c).
+ * `classWeight: "balanced"` a row of class c weighs n / (2·n_c); a number
+ * is the legitimate class's weight (the fraud class's is 1).
  *
  * Score = z (log-odds, rank-identical to the probability without its
  * saturation ties). Explanation = wⱼ·xⱼ per feature (on the standardized
@@ -23,6 +24,7 @@ import { progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkParam,
+  classWeights,
   type Detector,
   type DetectorKind,
   type FitOptions,
@@ -40,11 +42,7 @@ class LogisticRegression implements Detector {
     checkParam(params, "C", { kind: "logreg", min: 1e-12 });
     checkParam(params, "maxIter", { kind: "logreg", min: 1, max: 100000, integer: true });
     checkParam(params, "tol", { kind: "logreg", min: 0 });
-    if (params.classWeight !== "balanced" && params.classWeight !== "none") {
-      throw new UserError(
-        `logreg: parameter "classWeight" must be "balanced" or "none", got "${params.classWeight}"`,
-      );
-    }
+    classWeights("logreg", params.classWeight);
   }
 
   fit(X: Matrix, y: Int8Array | undefined, options: FitOptions): Promise<FitReport> {
@@ -55,8 +53,7 @@ class LogisticRegression implements Detector {
     if (pos === 0 || pos === n) {
       throw new UserError(`logreg: training rows hold one class only (${pos} fraud of ${n})`);
     }
-    const balanced = this.params.classWeight === "balanced";
-    const w1 = balanced ? n / (2 * pos) : 1, w0 = balanced ? n / (2 * (n - pos)) : 1;
+    const { w0, w1 } = classWeights("logreg", this.params.classWeight, { n, pos });
     const wsum = w1 * pos + w0 * (n - pos);
     const lambda = 1 / ((this.params.C as number) * wsum);
     const z = new Float64Array(n);
