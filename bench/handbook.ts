@@ -1,9 +1,10 @@
 /**
  * The Fraud Detection Handbook's tables, reproduced on a Handbook-format
- * file (CSV or Parquet: the book's own data works unchanged), by default one
- * made here with `generate --profile handbook` (seed `--seed`):
+ * file (CSV or Parquet: the book's own data works unchanged), by default the
+ * book's own data set, rebuilt here with its draws (`generate --profile
+ * handbook`); with `--seed` or `--seeds`, fraudlab's worlds under the same rules:
  *
- *   deno run -A bench/handbook.ts [--data FILE] [--seed 0] [--seeds 1] [--chapter 3]
+ *   deno run -A bench/handbook.ts [--data FILE] [--seed S] [--seeds N] [--peer] [--chapter 3|5|6|all]
  *
  * With `--peer`, chapter 3's models also run in scikit-learn and XGBoost
  * (the book's libraries, `bench/handbook_peer.py`, Debian's Python) on the
@@ -181,6 +182,8 @@ const CHAPTER3_MODELS: [string, string, Record<string, unknown>][] = [
 
 const seed = intFlag(flags.seed, { name: "seed", fallback: 0, min: 0 });
 const seeds = intFlag(flags.seeds, { name: "seeds", fallback: 1, min: 1, max: 100 });
+/** Without --seed or --seeds, the book's own data set (its draws); with them, fraudlab's worlds. */
+const bookWorld = flags.seed === undefined && flags.seeds === undefined;
 if (flags.data && seeds > 1) {
   console.error("--seeds: only for simulated worlds (without --data)");
   Deno.exit(2);
@@ -405,14 +408,14 @@ async function runChapters(path: string) {
 if (flags.data) await runChapters(flags.data);
 else {
   const tmp = await Deno.makeTempDir({ prefix: "fraudlab_handbook_" });
-  for (let k = 0; k < seeds; k++) {
-    const path = join(tmp, `handbook_${seed + k}.parquet`);
-    const frame = simulateHandbook({ seed: seed + k });
+  for (let k = 0; k < (bookWorld ? 1 : seeds); k++) {
+    const path = join(tmp, `handbook_${bookWorld ? "book" : seed + k}.parquet`);
+    const frame = simulateHandbook(bookWorld ? {} : { seed: seed + k });
     writeFrame(frame, path);
     const fraud = Number(frame.getColumn("TX_FRAUD").sum());
     console.log(
-      `world ${seed + k}: ${frame.height} transactions (book ${HANDBOOK_TOTALS.transactions}), ` +
-        `${fraud} fraud (book ${HANDBOOK_TOTALS.frauds})`,
+      `world ${bookWorld ? "of the book's draws" : seed + k}: ${frame.height} transactions ` +
+        `(book ${HANDBOOK_TOTALS.transactions}), ${fraud} fraud (book ${HANDBOOK_TOTALS.frauds})`,
     );
     await runChapters(path);
   }

@@ -5,7 +5,8 @@
  * Profile `txsim` (default) is fraudlab's richer world (`lib/data/simulate.ts`);
  * `handbook` the Fraud Detection Handbook's, in its file format
  * (`lib/data/handbook.ts`; defaults: the book's 5,000 customers, 10,000
- * terminals, 183 days from 2018-04-01, radius 5).
+ * terminals, 183 days from 2018-04-01, radius 5): without `--seed`, with the
+ * book's own random draws, which rebuild its data set; with one, fraudlab's.
  */
 import {
   type Frame,
@@ -40,7 +41,10 @@ await runTask(async (args) => {
       type: "string",
       help: "handbook: a customer's reach on the 100 x 100 grid (default 5)",
     },
-    seed: { type: "string", help: "seed (default 0)" },
+    seed: {
+      type: "string",
+      help: "seed (default 0; handbook: without it, the book's own draws, its data set)",
+    },
     drift: {
       type: "string",
       multiple: true,
@@ -101,7 +105,8 @@ await runTask(async (args) => {
       terminals,
       days,
       start,
-      seed,
+      // Without --seed, the book's own draws (its data set); with one, fraudlab's.
+      seed: flags.seed === undefined ? undefined : seed,
       radius,
     })
     : simulateTransactions({ customers, terminals, days, start, seed, drift, quiet: flags.quiet });

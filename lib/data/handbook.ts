@@ -23,10 +23,12 @@
  *   have their amount multiplied by 5 and are fraud. Later scenarios
  *   overwrite earlier ones' scenario code, as in the notebook.
  *
- * The draws come from fraudlab's seeded generator (a stream for profiles,
- * one for terminals, one per customer, one per day and scenario), not from
- * numpy's, so the rows differ from the book's files while following the
- * same rules; `bench/handbook.ts` compares the totals and the tables.
+ * Without a seed, the draws are the book's own (numpy's legacy RandomState
+ * and Python's `random`, seeded as the notebook seeds them: `bookDraws`),
+ * which rebuild the book's data set row for row (tested against the
+ * notebook's code); with a seed, fraudlab's seeded streams (one for
+ * profiles, one for terminals, one per customer, one per day and scenario)
+ * make other worlds under the same rules.
  * @module
  */
 import pl from "nodejs-polars";
@@ -34,6 +36,7 @@ import type { Frame } from "./frame.ts";
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 import { parseDay } from "./simulate.ts";
+import { NumpyRandomState, numpyRound, PythonRandom } from "../util/numpy_rng.ts";
 
 /** Options for {@linkcode simulateHandbook}; the defaults are the book's. */
 export interface HandbookOptions {
@@ -47,7 +50,11 @@ export interface HandbookOptions {
   start?: string;
   /** A customer's reach on the 100 × 100 grid. Default 5. */
   radius?: number;
-  /** Seed of every draw. Default 0. */
+  /**
+   * Seed of fraudlab's own draws; without it, the book's draws (numpy's and
+   * Python's generators, seeded as its notebook seeds them), which rebuild
+   * the book's data set.
+   */
   seed?: number;
 }
 
@@ -126,7 +133,6 @@ function terminalsInReach(
   const start = new Int32Array(cx.length + 1);
   const ids: number[] = [];
   const found: number[] = [];
-  const r2 = radius * radius;
   for (let c = 0; c < cx.length; c++) {
     found.length = 0;
     const gx = cellOf(cx[c]), gy = cellOf(cy[c]);
@@ -134,7 +140,7 @@ function terminalsInReach(
       for (let j = Math.max(0, gy - 1); j <= Math.min(cells - 1, gy + 1); j++) {
         for (const t of buckets[i * cells + j]) {
           const dx = cx[c] - tx[t], dy = cy[c] - ty[t];
-          if (dx * dx + dy * dy < r2) found.push(t);
+          if (Math.sqrt(dx * dx + dy * dy) < radius) found.push(t);
         }
       }
     }
@@ -148,6 +154,80 @@ function terminalsInReach(
 /** "YYYY-MM-DD HH:MM:SS" of `startMs` plus `seconds`. */
 function datetimeText(startMs: number, seconds: number): string {
   return new Date(startMs + seconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** A customer's draws: the transactions a day, times and amounts, and a terminal among n. */
+interface CustomerDraws {
+  poisson(lambda: number): number;
+  normal(mean: number, sd: number): number;
+  uniform(lo: number, hi: number): number;
+  pick(n: number): number;
+}
+
+/** Where every draw of the simulation comes from. */
+interface Draws {
+  profiles(): { uniform(lo: number, hi: number): number };
+  terminals(): { uniform(lo: number, hi: number): number };
+  customer(c: number): CustomerDraws;
+  /** An amount rounded to cents. */
+  cents(a: number): number;
+  compromisedTerminals(day: number, n: number, k: number): Int32Array;
+  compromisedCustomers(day: number, n: number, k: number): Int32Array;
+  /** `k` of a day's window of transactions (their indices, ascending). */
+  sample(day: number, window: number[], k: number): number[];
+}
+
+/** fraudlab's seeded streams: one for profiles, one for terminals, one per customer and per day and scenario. */
+function fraudlabDraws(seed: number): Draws {
+  return {
+    profiles: () => new Rng(streamSeed(seed, 0, 0)),
+    terminals: () => new Rng(streamSeed(seed, 1, 0)),
+    customer: (c) => {
+      const rng = new Rng(streamSeed(seed, 2, c));
+      return {
+        poisson: (l) => rng.poisson(l),
+        normal: (m, sd) => rng.normal(m, sd),
+        uniform: (lo, hi) => rng.uniform(lo, hi),
+        pick: (n) => rng.int(n),
+      };
+    },
+    cents: (a) => Math.round(a * 100) / 100,
+    compromisedTerminals: (d, n, k) => sampleWithout(new Rng(streamSeed(seed, 3, d)), n, k),
+    compromisedCustomers: (d, n, k) => sampleWithout(new Rng(streamSeed(seed, 4, d)), n, k),
+    sample: (d, window, k) =>
+      Array.from(
+        sampleWithout(new Rng(streamSeed(seed, 5, d)), window.length, k),
+        (w) => window[w],
+      ),
+  };
+}
+
+/**
+ * The book's own draws (its SimulatedDataset notebook): numpy's legacy
+ * RandomState seeded 0 for the customer profiles, 1 for the terminals and
+ * the customer's id for its transactions, with Python's `random` seeded the
+ * id for its terminals; pandas' `sample(random_state=day)` for each day's
+ * compromised terminals and customers, and `random.seed(day)` for the
+ * third of a compromised customer's transactions.
+ */
+function bookDraws(): Draws {
+  return {
+    profiles: () => new NumpyRandomState(0),
+    terminals: () => new NumpyRandomState(1),
+    customer: (c) => {
+      const np = new NumpyRandomState(c), py = new PythonRandom(c);
+      return {
+        poisson: (l) => np.poisson(l),
+        normal: (m, sd) => np.normal(m, sd),
+        uniform: (lo, hi) => np.uniform(lo, hi),
+        pick: (n) => py.randbelow(n),
+      };
+    },
+    cents: (a) => numpyRound(a, 2),
+    compromisedTerminals: (d, n, k) => new NumpyRandomState(d).choiceWithoutReplacement(n, k),
+    compromisedCustomers: (d, n, k) => new NumpyRandomState(d).choiceWithoutReplacement(n, k),
+    sample: (d, window, k) => new PythonRandom(d).sample(window, k),
+  };
 }
 
 /**
@@ -166,9 +246,10 @@ function datetimeText(startMs: number, seconds: number): string {
  * ```
  */
 export function simulateHandbook(options: HandbookOptions = {}): Frame {
-  const { customers, terminals, days, radius, seed, startMs } = checkOptions(options);
+  const { customers, terminals, days, radius, startMs } = checkOptions(options);
+  const draws = options.seed === undefined ? bookDraws() : fraudlabDraws(options.seed);
   // Profiles, then terminals, each from its own stream.
-  const profiles = new Rng(streamSeed(seed, 0, 0));
+  const profiles = draws.profiles();
   const cx = new Float64Array(customers), cy = new Float64Array(customers);
   const mean = new Float64Array(customers), perDay = new Float64Array(customers);
   for (let c = 0; c < customers; c++) {
@@ -177,7 +258,7 @@ export function simulateHandbook(options: HandbookOptions = {}): Frame {
     mean[c] = profiles.uniform(5, 100);
     perDay[c] = profiles.uniform(0, 4);
   }
-  const places = new Rng(streamSeed(seed, 1, 0));
+  const places = draws.terminals();
   const tx = new Float64Array(terminals), ty = new Float64Array(terminals);
   for (let t = 0; t < terminals; t++) {
     tx[t] = places.uniform(0, 100);
@@ -188,7 +269,7 @@ export function simulateHandbook(options: HandbookOptions = {}): Frame {
   // Transactions, customer by customer (each from its own stream).
   const sec: number[] = [], cust: number[] = [], term: number[] = [], amt: number[] = [];
   for (let c = 0; c < customers; c++) {
-    const rng = new Rng(streamSeed(seed, 2, c));
+    const rng = draws.customer(c);
     const from = reach.start[c], n = reach.start[c + 1] - from;
     const m = mean[c], sd = m / 2;
     for (let d = 0; d < days; d++) {
@@ -198,11 +279,11 @@ export function simulateHandbook(options: HandbookOptions = {}): Frame {
         if (!(s > 0 && s < DAY_S)) continue;
         let a = rng.normal(m, sd);
         if (a < 0) a = rng.uniform(0, 2 * m);
-        a = Math.round(a * 100) / 100;
+        a = draws.cents(a);
         if (n === 0) continue;
         sec.push(s + d * DAY_S);
         cust.push(c);
-        term.push(reach.ids[from + rng.int(n)]);
+        term.push(reach.ids[from + rng.pick(n)]);
         amt.push(a);
       }
     }
@@ -231,7 +312,7 @@ export function simulateHandbook(options: HandbookOptions = {}): Frame {
   // Scenario 2: 2 terminals a day, compromised for 28 days.
   const compromisedOn = new Map<number, number[]>();
   for (let d = 0; d < lastDay; d++) {
-    for (const t of sampleWithout(new Rng(streamSeed(seed, 3, d)), terminals, 2)) {
+    for (const t of draws.compromisedTerminals(d, terminals, 2)) {
       const list = compromisedOn.get(t) ?? [];
       list.push(d);
       compromisedOn.set(t, list);
@@ -248,15 +329,14 @@ export function simulateHandbook(options: HandbookOptions = {}): Frame {
   const byCustomer: number[][] = Array.from({ length: customers }, () => []);
   for (let i = 0; i < rows; i++) byCustomer[customer[i]].push(i);
   for (let d = 0; d < lastDay; d++) {
-    const chosen = sampleWithout(new Rng(streamSeed(seed, 4, d)), customers, 3);
+    const chosen = draws.compromisedCustomers(d, customers, 3);
     const window: number[] = [];
     for (const c of chosen) {
       for (const i of byCustomer[c]) if (day[i] >= d && day[i] < d + 14) window.push(i);
     }
     window.sort((a, b) => a - b);
     const k = Math.floor(window.length / 3);
-    for (const w of sampleWithout(new Rng(streamSeed(seed, 5, d)), window.length, k)) {
-      const i = window[w];
+    for (const i of draws.sample(d, window, k)) {
       amount[i] *= 5;
       fraud[i] = 1;
       scenario[i] = 3;

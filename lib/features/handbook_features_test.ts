@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { simulateHandbook } from "../data/handbook.ts";
+import { HANDBOOK_TOTALS, simulateHandbook } from "../data/handbook.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
 import { HANDBOOK_SPEC } from "../data/datasets.ts";
@@ -76,4 +76,42 @@ Deno.test("the Handbook's simulator: deterministic, the book's columns, and its 
     seen.add(scenario[i]);
   }
   assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
+});
+
+/** The rows as the fixture's generator hashes them: seconds, customer, terminal, amount (Python's repr), fraud, scenario. */
+async function rowsSha256(frame: pl.DataFrame): Promise<string> {
+  const col = (n: string) => frame.getColumn(n).toArray().map(Number);
+  const [s, c, t, a, f, sc] = [
+    "TX_TIME_SECONDS",
+    "CUSTOMER_ID",
+    "TERMINAL_ID",
+    "TX_AMOUNT",
+    "TX_FRAUD",
+    "TX_FRAUD_SCENARIO",
+  ].map(col);
+  const repr = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
+  const text = s.map((_, i) => `${s[i]},${c[i]},${t[i]},${repr(a[i])},${f[i]},${sc[i]}`).join("\n");
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("the book's draws rebuild the book's data set: its 1,754,155 transactions and 14,681 frauds, and every row of the notebook's code (fixture by make_handbook_book.py)", async () => {
+  const fixture = JSON.parse(
+    await Deno.readTextFile(new URL("../data/fixtures/handbook_book.json", import.meta.url)),
+  );
+  for (const w of [fixture.small, fixture.full]) {
+    const frame = simulateHandbook({
+      customers: w.customers,
+      terminals: w.terminals,
+      days: w.days,
+    });
+    assert.equal(frame.height, w.rows);
+    assert.equal(Number(frame.getColumn("TX_FRAUD").sum()), w.frauds);
+    const sc = frame.getColumn("TX_FRAUD_SCENARIO").toArray().map(Number);
+    assert.deepEqual([1, 2, 3].map((k) => sc.filter((v) => v === k).length), w.scenarios);
+    assert.equal(await rowsSha256(frame), w.sha256);
+  }
+  // The book's published totals.
+  assert.equal(fixture.full.rows, HANDBOOK_TOTALS.transactions);
+  assert.equal(fixture.full.frauds, HANDBOOK_TOTALS.frauds);
 });
