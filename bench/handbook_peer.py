@@ -45,6 +45,9 @@ models = {
     # XGBoost's histogram method (256 bins), as fraudlab's trees bin: where it differs
     # from the exact method above, the bins are why.
     "gbdt_hist": xgboost.XGBClassifier(random_state=0, n_jobs=2, tree_method="hist"),
+    # Chapter 6's XGBoost (50 trees of depth 3 at learning rate 0.3), exact and histogram.
+    "gbdt_small": xgboost.XGBClassifier(n_estimators=50, max_depth=3, learning_rate=0.3, random_state=0, n_jobs=2),
+    "gbdt_small_hist": xgboost.XGBClassifier(n_estimators=50, max_depth=3, learning_rate=0.3, random_state=0, n_jobs=2, tree_method="hist"),
 }
 for name, m in models.items():
     t0 = time.time()
