@@ -99,6 +99,14 @@ class GradientBoosting implements Detector {
     checkParam(params, "subsample", { kind: k, min: 0.01, max: 1 });
     checkParam(params, "colsampleBytree", { kind: k, min: 0.01, max: 1 });
     checkParam(params, "scalePosWeight", { kind: k, min: 1e-6 });
+    if (
+      params.baseScore !== "prior" &&
+      !(Number(params.baseScore) > 0 && Number(params.baseScore) < 1)
+    ) {
+      throw new UserError(
+        `gbdt: parameter "baseScore" must be "prior" or a probability in (0, 1), got "${params.baseScore}"`,
+      );
+    }
     checkParam(params, "maxBins", { kind: k, min: 2, max: MAX_BINS, integer: true });
     checkParam(params, "earlyStoppingRounds", { kind: k, min: 0, max: 100000, integer: true });
     checkParam(params, "threads", { kind: k, min: 1, max: 2, integer: true });
@@ -120,7 +128,11 @@ class GradientBoosting implements Detector {
       throw new UserError(`gbdt: training rows hold one class only (${pos} fraud of ${n})`);
     }
     const spw = p.scalePosWeight as number;
-    const prior = (spw * pos) / (spw * pos + (n - pos));
+    // The first margin: the (weighted) fraud share's log-odds, or a given probability's
+    // (XGBoost 1.x starts every row at 0.5).
+    const prior = p.baseScore === "prior"
+      ? (spw * pos) / (spw * pos + (n - pos))
+      : Number(p.baseScore);
     const base = Math.log(prior / (1 - prior));
     const bins = fitBins(X, { maxBins: p.maxBins as number });
     const builder = treeBuilder(X, bins, p.threads as number);
@@ -385,6 +397,7 @@ export const gbdtKind: DetectorKind = {
     subsample: 1,
     colsampleBytree: 1,
     scalePosWeight: 1,
+    baseScore: "prior",
     maxBins: 255,
     earlyStoppingRounds: 0,
     earlyStoppingMetric: "logloss",

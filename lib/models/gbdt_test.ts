@@ -207,3 +207,18 @@ Deno.test("gbdt: one row's score (the serving path, through the batch walk) equa
     assert.equal(one, batch[r]);
   }
 });
+
+Deno.test("gbdt baseScore: the first margin is the fraud share's log-odds by default, or a given probability's; a bad one is refused", async () => {
+  const { X, y } = tricky({ rows: 2000, cols: 5, seed: 21 });
+  const kind = getKind("gbdt");
+  const pos = y.reduce((s, v) => s + v, 0);
+  const base = async (params: Record<string, unknown>) => {
+    const det = kind.create(resolveParams(kind, { nEstimators: 3, ...params }));
+    await det.fit(X, y, { seed: 0, quiet: true });
+    return (det as unknown as { ensemble: Ensemble }).ensemble.base;
+  };
+  const prior = pos / y.length;
+  assert.ok(Math.abs(await base({}) - Math.log(prior / (1 - prior))) < 1e-12);
+  assert.equal(await base({ baseScore: 0.5 }), 0);
+  assert.throws(() => kind.create(resolveParams(kind, { baseScore: 1 })), /baseScore/);
+});
