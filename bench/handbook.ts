@@ -56,7 +56,7 @@ import { transformFrame } from "../lib/features/pipeline.ts";
 import { averagePrecision } from "../lib/eval/curves.ts";
 import { entityPrecisionAtK, rocAuc } from "../lib/eval/metrics.ts";
 import { dropKnownCompromised } from "../lib/jobs/split.ts";
-import { assessOnFolds, prequentialFolds } from "../lib/jobs/tune.ts";
+import { assessOnFolds, configurations, prequentialFolds } from "../lib/jobs/tune.ts";
 import { parseResample } from "../lib/models/resample.ts";
 import { intFlag, parseFlags } from "../lib/util/cli.ts";
 import { table } from "../lib/util/table.ts";
@@ -314,13 +314,12 @@ async function chapter3Peer(o: {
 }
 const peerResults: Record<string, Figures[]> = {};
 
-/** Every combination of a grid. */
-function grid(g: Record<string, unknown[]>): Record<string, unknown>[] {
-  let out: Record<string, unknown>[] = [{}];
-  for (const [k, vs] of Object.entries(g)) {
-    out = out.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
-  }
-  return out;
+/** Every combination of a grid (the tune task's grid search). */
+function grid(g: Record<string, unknown[]>) {
+  return configurations(
+    Object.entries(g).map(([k, vs]) => [k, { values: vs as (number | string | boolean)[] }]),
+    { seed: 0 },
+  );
 }
 
 /** A model's search: kind, fixed parameters, a parameter grid and the resamplings to try. */

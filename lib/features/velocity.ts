@@ -224,15 +224,7 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
   }
   let out = base.select("__row");
   for (const e of entities) {
-    const sorted = base.select(
-      "__row",
-      "__y",
-      "__amt",
-      pl.col(e).isNull().alias("__null"),
-      pl.col(e).rank("dense").cast(pl.Int64).fillNull(pl.lit(0).cast(pl.Int64))
-        .mul(pl.lit(ENTITY_STRIDE).cast(pl.Int64))
-        .add(pl.col("__t").sub(pl.lit(tMin).cast(pl.Int64))).alias("__key"),
-    ).sort(["__key", "__row"]);
+    const sorted = sortedByEntity(base, e, tMin);
     const parts: Frame[] = [sorted.select("__row", "__null")];
     for (const w of windows) {
       const wMs = Math.round(w * DAY_MS), dMs = Math.round(delay * DAY_MS);
@@ -258,16 +250,7 @@ export function velocityFeatures(data: FramedData, options: VelocityOptions = {}
     const names = windows.flatMap((
       w,
     ) => [`${e}_n_${w}d`, `${e}_mean_amount_${w}d`, `${e}_risk_${w}d`]);
-    const feats = pl.concat(parts, { how: "horizontal" })
-      .select(
-        "__row",
-        ...names.map((n) =>
-          pl.when(pl.col("__null")).then(pl.lit(null)).otherwise(pl.col(n)).cast(pl.Float64).alias(
-            n,
-          )
-        ),
-      ).sort("__row");
-    out = pl.concat([out, feats.drop("__row")], { how: "horizontal" });
+    out = pl.concat([out, inRowOrder(parts, names)], { how: "horizontal" });
   }
   if (options.calendar ?? true) {
     const t = base.select(pl.col("__t"));

@@ -202,6 +202,9 @@ function resultOf(
   };
 }
 
+/** An uncalibrated run's answers: no probability (one object, not one a request). */
+const NO_PROBABILITY: { probability?: number } = Object.freeze({});
+
 /** A number as JSON writes it (`null` for NaN and ±Infinity). */
 function numberJson(x: number): string {
   return Number.isFinite(x) ? "" + x : "null";
@@ -434,7 +437,7 @@ export class ServedModel {
     const calibration = this.run.calibration;
     const probability = calibration
       ? { probability: shortestFloat32(Math.fround(calibrate(calibration, score))) }
-      : {};
+      : NO_PROBABILITY;
     if (skip) {
       return {
         transaction_id: id,
