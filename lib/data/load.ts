@@ -62,6 +62,13 @@ export interface LoadOptions {
    * `missingFeatures` (drift reports them as a schema change). Default "error".
    */
   missingFeatures?: "error" | "drop";
+  /**
+   * The bytes are one part of a larger file (a header followed by some of its
+   * records, as {@linkcode readDatasetChunks} reads it): errors name rows and
+   * lines of the whole file, counting `rows` data rows and `lines` lines
+   * before this part, and a column may be empty throughout a part.
+   */
+  part?: { rows: number; lines: number };
 }
 
 const LABEL_TRUE = new Set(["1", "true"]);
@@ -100,8 +107,16 @@ function rowOf(frame: Frame, mask: pl.Expr): number {
   return hit.height === 0 ? -1 : Number(hit.getColumn("__row").get(0));
 }
 
-function where(file: string, column: string, row: number): string {
-  return `${file}: column "${column}", row ${row + 1} (line ${row + 2})`;
+/** A file being read, and the data row its first row is (a chunk of a larger file starts later). */
+interface Source {
+  file: string;
+  /** Data rows before this part of the file. */
+  offset: number;
+}
+
+function where(src: Source, column: string, row: number): string {
+  const r = src.offset + row;
+  return `${src.file}: column "${column}", row ${r + 1} (line ${r + 2})`;
 }
 
 function valueAt(frame: Frame, column: string, row: number): string {
@@ -118,7 +133,7 @@ function parsesAsNumber(frame: Frame, column: string): boolean {
   return v.nullCount() === s.nullCount() && Boolean(v.isFinite().all());
 }
 
-function toFloat(frame: Frame, file: string, column: string): pl.Expr {
+function toFloat(frame: Frame, file: Source, column: string): pl.Expr {
   const s = frame.getColumn(column);
   if (s.dtype.equals(pl.Bool)) return pl.col(column).cast(pl.Float64);
   const parsed = pl.col(column).cast(pl.Float64, false);
@@ -132,7 +147,7 @@ function toFloat(frame: Frame, file: string, column: string): pl.Expr {
   return parsed.alias(column);
 }
 
-function toLabel(frame: Frame, file: string, column: string): pl.Expr {
+function toLabel(frame: Frame, file: Source, column: string): pl.Expr {
   const s = frame.getColumn(column);
   const missing = rowOf(frame, pl.col(column).isNull());
   if (missing >= 0) {
@@ -182,7 +197,7 @@ function parseDatetimes(frame: Frame, column: string): Frame | null {
   return null;
 }
 
-function toTime(frame: Frame, file: string, column: string): TimeColumn {
+function toTime(frame: Frame, file: Source, column: string): TimeColumn {
   const s = frame.getColumn(column);
   if (s.dtype.variant === "Datetime" || s.dtype.variant === "Date") {
     return { expr: pl.col(column).cast(pl.Datetime("ms")).alias(column) };
@@ -254,6 +269,7 @@ function readFrame(
   bytes: Uint8Array,
   file: string,
   format: "csv" | "parquet",
+  part = { rows: 0, lines: 0 },
 ): { frame: Frame; header: string[] } {
   if (format === "csv") {
     const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 1 << 20)));
@@ -274,7 +290,9 @@ function readFrame(
     const ragged = longRecord(bytes, header.length);
     if (ragged) {
       throw new UserError(
-        `${file}: row ${ragged.row} (line ${ragged.line}) has ${ragged.fields} fields, the header ${header.length}`,
+        `${file}: row ${ragged.row + part.rows} (line ${
+          ragged.line + part.lines
+        }) has ${ragged.fields} fields, the header ${header.length}`,
       );
     }
     let frame: Frame;
@@ -355,8 +373,22 @@ function fromBytes(
   format: "csv" | "parquet",
   options: LoadOptions = {},
 ): Dataset {
+  const { frame: raw, header } = readFrame(bytes, path, format, options.part);
+  return fromFrame({ raw, header, bytes }, path, givenSpec, format, options);
+}
+
+/** Validates and types a frame read from `path` (its header and bytes as read). */
+function fromFrame(
+  read: { raw: Frame; header: string[]; bytes: Uint8Array },
+  path: string,
+  givenSpec: DatasetSpec,
+  format: "csv" | "parquet",
+  options: LoadOptions,
+): Dataset {
+  const { raw, header, bytes } = read;
   const file = path;
-  const { frame: raw, header } = readFrame(bytes, file, format);
+  const part = options.part;
+  const src: Source = { file, offset: part?.rows ?? 0 };
   const has = (c: string) => header.includes(c);
   const labeled = options.labels !== "optional" ||
     (has(givenSpec.label) && raw.getColumn(givenSpec.label).nullCount() < raw.height);
@@ -401,24 +433,24 @@ function fromBytes(
   const ignored = header.filter((c) => !used.has(c));
   for (const c of used) {
     if (!labeled && c === resolved.label) continue;
-    if (raw.getColumn(c).nullCount() === raw.height) {
+    if (!part && raw.getColumn(c).nullCount() === raw.height) {
       throw new UserError(
         `${file}: column "${c}" is entirely missing (all ${raw.height} rows empty)`,
       );
     }
   }
   const exprs: pl.Expr[] = [
-    labeled ? toLabel(raw, file, resolved.label) : pl.lit(null).cast(pl.Int8).alias(resolved.label),
+    labeled ? toLabel(raw, src, resolved.label) : pl.lit(null).cast(pl.Int8).alias(resolved.label),
   ];
   const asText = (c: string) => pl.col(c).cast(pl.Utf8).alias(c);
   if (resolved.id) exprs.push(asText(resolved.id));
-  const time = resolved.time ? toTime(raw, file, resolved.time) : undefined;
+  const time = resolved.time ? toTime(raw, src, resolved.time) : undefined;
   if (time) exprs.push("expr" in time ? time.expr : pl.col(resolved.time!));
   for (const c of resolved.entities) exprs.push(asText(c));
   const numeric = new Set(resolved.numeric);
   // A column with a declared range is clamped to it (as the server clamps a record).
   const ranged = (c: string) => {
-    const e = toFloat(raw, file, c);
+    const e = toFloat(raw, src, c);
     const r = resolved.range && Object.hasOwn(resolved.range, c) ? resolved.range[c] : undefined;
     return r ? e.clip(r[0], r[1]).alias(c) : e;
   };
@@ -437,7 +469,27 @@ function fromBytes(
 export function loadDatasetBytes(
   bytes: Uint8Array,
   spec: DatasetSpec,
-  options: { name: string; format?: "csv" | "parquet" },
+  options: LoadOptions & { name: string },
 ): Dataset {
-  return fromBytes(bytes, basename(options.name), spec, options.format ?? "csv");
+  return fromBytes(bytes, basename(options.name), spec, options.format ?? "csv", options);
+}
+
+/**
+ * Validates and types an already read frame (its columns as a file would
+ * give them) against a spec, as {@linkcode loadDataset} does a file's;
+ * `name` stands in for the file name in errors.
+ */
+export function loadDatasetFrame(
+  frame: Frame,
+  spec: DatasetSpec,
+  options: LoadOptions & { name: string },
+): Dataset {
+  if (frame.height === 0) throw new UserError(`${options.name}: no data rows`);
+  return fromFrame(
+    { raw: frame, header: frame.columns, bytes: new Uint8Array(0) },
+    options.name,
+    spec,
+    options.format ?? "parquet",
+    options,
+  );
 }

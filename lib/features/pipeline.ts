@@ -426,6 +426,27 @@ export function outOfRangeInput(
 }
 
 /**
+ * Per row of `frame`, the index in `fp.numeric` of the first input field
+ * (derived velocity features excluded) that {@linkcode outOfRangeInput}
+ * would name, or -1: the batch form of that check, with the same test.
+ */
+export function outOfRangeRows(fp: FittedPipeline, frame: pl.DataFrame): Int32Array {
+  const bad = new Int32Array(frame.height).fill(-1);
+  const lim = featureLimit(fp.standardize);
+  for (let s = fp.numeric.length - 1; s >= 0; s--) {
+    const step = fp.numeric[s];
+    if (step.derived || !frame.columns.includes(step.name)) continue;
+    const col = numericColumn(frame, step.name);
+    for (let i = 0; i < col.length; i++) {
+      const x = col[i];
+      if (x !== x) continue; // missing: imputed, never out of range
+      if (!(Math.abs(unclampedValue(fp, step, x)) <= lim)) bad[i] = s;
+    }
+  }
+  return bad;
+}
+
+/**
  * Transforms rows `rows` (all when omitted) of a feature frame into a
  * matrix. The frame must hold the velocity columns when the pipeline uses
  * them ({@linkcode featureFrame}).
@@ -433,7 +454,11 @@ export function outOfRangeInput(
 export function transformFrame(
   fp: FittedPipeline,
   ff: { frame: pl.DataFrame },
-  options: { rows?: ArrayLike<number> } = {},
+  options: {
+    rows?: ArrayLike<number>;
+    /** Numeric columns given as arrays (NaN = missing) instead of frame columns, e.g. velocity features computed online. */
+    columns?: ReadonlyMap<string, Float64Array>;
+  } = {},
 ): Matrix {
   let rows = options.rows;
   const frame = ff.frame;
@@ -441,7 +466,15 @@ export function transformFrame(
   rows = int32Rows(rows);
   const cols = fp.columns.length;
   const data = new Float32Array(n * cols);
+  const given = options.columns;
   const sources: Float64Array[] = fp.numeric.map((step) => {
+    const col = given?.get(step.name);
+    if (col) {
+      if (col.length !== frame.height) {
+        throw new Error(`column "${step.name}" has ${col.length} values for ${frame.height} rows`);
+      }
+      return col;
+    }
     if (!frame.columns.includes(step.name)) {
       throw new UserError(`input lacks numeric feature column "${step.name}"`);
     }

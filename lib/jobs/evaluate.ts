@@ -40,6 +40,8 @@ export interface EvaluateJob {
   since?: string;
   /** Write id (when the spec has one), score and alert per evaluated row (CSV or Parquet). */
   out?: string;
+  /** Artifacts root the reference is resolved in (default `artifacts/`). */
+  root?: string;
 }
 
 /** The outcome of {@linkcode runEvaluateJob}. */
@@ -74,7 +76,7 @@ export interface EvaluateJobResult {
  * ```
  */
 export async function runEvaluateJob(job: EvaluateJob): Promise<EvaluateJobResult> {
-  const run = typeof job.run === "string" ? await loadRunRef(job.run) : job.run;
+  const run = typeof job.run === "string" ? await loadRunRef(job.run, job.root) : job.run;
   const ds = await loadDataset(job.data, run.spec);
   let rows: Uint32Array;
   if (job.since) {

@@ -149,6 +149,33 @@ function scoreRow(detector: Detector, row: Float32Array, contrib: Float32Array, 
 }
 
 /**
+ * The `n` reason groups contributing most to a score, descending (ties by
+ * column order), -1 where there are fewer groups: `contrib` holds the
+ * matrix columns' contributions, `groupOf` each column's group, and `sums`
+ * (one slot per group) is scratch space the group totals are left in.
+ */
+export function topGroups(
+  groupOf: Int32Array,
+  contrib: Float32Array,
+  options: { sums: Float64Array; n: number },
+): number[] {
+  const { sums, n } = options;
+  sums.fill(0);
+  for (let j = 0; j < groupOf.length; j++) sums[groupOf[j]] += contrib[j];
+  const top = new Array<number>(n).fill(-1);
+  for (let g = 0; g < sums.length; g++) {
+    for (let k = 0; k < n; k++) {
+      if (top[k] === -1 || sums[g] > sums[top[k]]) {
+        for (let m = n - 1; m > k; m--) top[m] = top[m - 1];
+        top[k] = g;
+        break;
+      }
+    }
+  }
+  return top;
+}
+
+/**
  * The answer for one scored record: the decision at the run's threshold and
  * the three fields contributing most, from `contrib` (its column contributions).
  */
@@ -162,20 +189,7 @@ function resultOf(
   sums: Float64Array,
   probability: { probability?: number } = {},
 ): ScoreResult {
-  sums.fill(0);
-  const groupOf = model.groupOf;
-  for (let j = 0; j < groupOf.length; j++) sums[groupOf[j]] += contrib[j];
-  // Top three groups by contribution (descending), ties by column order.
-  const top = [-1, -1, -1];
-  for (let g = 0; g < sums.length; g++) {
-    for (let k = 0; k < 3; k++) {
-      if (top[k] === -1 || sums[g] > sums[top[k]]) {
-        for (let m = 2; m > k; m--) top[m] = top[m - 1];
-        top[k] = g;
-        break;
-      }
-    }
-  }
+  const top = topGroups(model.groupOf, contrib, { sums, n: 3 });
   const reasons: Reason[] = [];
   for (const g of top) {
     if (g === -1) continue;
@@ -394,10 +408,16 @@ export class ServedModel {
     throw new InvalidInput(
       "out_of_range",
       where ? `${where}.${bad.field}` : bad.field,
-      `"${bad.field}" is too large in magnitude for this model (${bad.value}; its ${
-        fp.standardize ? "standardized " : ""
-      }value must stay within ±${featureLimit(fp.standardize)})`,
+      this.outOfRangeMessage(bad.field, bad.value),
     );
+  }
+
+  /** Why a value of `field` too large for the model is refused (one line). */
+  outOfRangeMessage(field: string, value: number): string {
+    const fp = this.run.pipeline;
+    return `"${field}" is too large in magnitude for this model (${value}; its ${
+      fp.standardize ? "standardized " : ""
+    }value must stay within ±${featureLimit(fp.standardize)})`;
   }
 
   /**

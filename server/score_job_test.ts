@@ -1,0 +1,152 @@
+/**
+ * Batch scoring (`deno task score`) against the server: the same records,
+ * scored by the job from a file and by `/v1/score` one by one in file
+ * order, give the same scores, decisions, probabilities and reasons.
+ */
+import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import { ModelHolder } from "../lib/serving/holder.ts";
+import { loadServedModel } from "../lib/serving/scorer.ts";
+import { warmFromFile } from "../lib/serving/warm.ts";
+import { runScoreJob } from "../lib/jobs/score.ts";
+import { trainRun } from "../lib/jobs/train.ts";
+import { createApp } from "./app.ts";
+import { type ServingFixture, servingFixture } from "./testing.ts";
+
+/** The server's answers to the fixture's records, one request each, in order. */
+async function serverAnswers(f: ServingFixture, ref: string, records: Record<string, unknown>[]) {
+  const holder = new ModelHolder({ clock: f.now });
+  holder.warm = async (m, history) => {
+    await warmFromFile(history, { model: m, path: f.data });
+  };
+  await holder.swap(await loadServedModel(ref, f.root));
+  const app = createApp({ models: holder, log: null, now: f.now, feedbackRate: null });
+  const out = [];
+  for (const r of records) {
+    const res = await app.request("/v1/score", {
+      method: "POST",
+      body: JSON.stringify(r),
+      headers: { "content-type": "application/json" },
+    });
+    out.push({ status: res.status, body: await res.json() });
+  }
+  return out;
+}
+
+/** The job's output rows (every column as text, as written). */
+async function jobRows(path: string): Promise<Record<string, string | null>[]> {
+  const df = pl.readCSV(await Deno.readTextFile(path), { inferSchemaLength: 0 });
+  return df.toRecords() as Record<string, string | null>[];
+}
+
+async function assertSameAsServer(f: ServingFixture, ref: string, modelArg: string) {
+  const dir = await Deno.makeTempDir();
+  const next = `${dir}/next.csv`;
+  // The fixture's request days as a CSV, the way a client would export them.
+  pl.DataFrame(f.records).writeCSV(next);
+  const out = `${dir}/scores.csv`;
+  const r = await runScoreJob({
+    model: modelArg,
+    data: next,
+    out,
+    history: f.data,
+    explain: "all",
+    chunkRows: 700, // several parts: the history carries across them
+    root: f.root,
+    quiet: true,
+  });
+  assert.equal(r.rows, f.records.length);
+  assert.equal(r.refused, 0);
+  assert.ok(r.warm && r.warm.kept > 0);
+  const rows = await jobRows(out);
+  const answers = await serverAnswers(f, ref, f.records);
+  assert.equal(rows.length, answers.length);
+  let alerts = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i], a = answers[i];
+    assert.equal(a.status, 200);
+    const b = a.body;
+    assert.equal(row.tx_id, b.transaction_id);
+    assert.equal(row.score, String(b.score), `row ${i}: score`);
+    if (b.probability !== undefined) assert.equal(row.probability, String(b.probability));
+    assert.equal(row.decision, b.is_fraud ? "alert" : "pass");
+    if (b.is_fraud) alerts++;
+    b.reasons.forEach(
+      (reason: { feature: string; contribution: number; value: unknown }, k: number) => {
+        assert.equal(row[`reason_${k + 1}`], reason.feature, `row ${i}: reason ${k + 1}`);
+        assert.equal(Number(row[`contribution_${k + 1}`]), reason.contribution);
+        assert.equal(row[`value_${k + 1}`], reason.value === null ? null : String(reason.value));
+      },
+    );
+  }
+  assert.equal(r.alerts, alerts);
+  return r;
+}
+
+Deno.test("score job: the champion's scores and reasons equal the server's, record for record", async () => {
+  const f = await servingFixture();
+  await assertSameAsServer(f, "champion", "champion");
+});
+
+Deno.test("score job: a calibrated gbdt's scores, probabilities and reasons equal the server's", async () => {
+  const f = await servingFixture();
+  const run = await trainRun({
+    data: f.data,
+    model: "gbdt",
+    params: { nEstimators: 30 },
+    calibration: "platt",
+    split: { method: "time", trainDays: 14, delayDays: 7, testDays: 7, validation: "random" },
+    seed: 1,
+  }, { root: f.root, quiet: true });
+  const r = await assertSameAsServer(f, `run:${run.id}`, `run:${run.id}`);
+  assert.equal(r.model.kind, "gbdt");
+});
+
+Deno.test("score job: a row the model cannot take is written as refused with its reason, and skips the history", async () => {
+  const f = await servingFixture();
+  const dir = await Deno.makeTempDir();
+  const records = f.records.slice(0, 50).map((r) => ({ ...r }));
+  records[10] = { ...records[10], amount: 1e308 };
+  const data = `${dir}/next.csv`;
+  pl.DataFrame(records).writeCSV(data);
+  const out = `${dir}/scores.parquet`;
+  const r = await runScoreJob({ model: "champion", data, out, root: f.root, quiet: true });
+  assert.equal(r.rows, 50);
+  assert.equal(r.refused, 1);
+  assert.deepEqual(r.refusedBy, { out_of_range: 1 });
+  const rows = pl.readParquet(out).toRecords();
+  assert.equal(rows.length, 50);
+  assert.equal(rows[10].decision, "refused");
+  assert.equal(rows[10].score, null);
+  assert.match(String(rows[10].error), /"amount" is too large in magnitude/);
+  // The refused row never entered the history: the rest score as if it was not there.
+  const without = records.filter((_, i) => i !== 10);
+  const data2 = `${dir}/without.csv`;
+  pl.DataFrame(without).writeCSV(data2);
+  const out2 = `${dir}/without.csv.out.csv`;
+  await runScoreJob({ model: "champion", data: data2, out: out2, root: f.root, quiet: true });
+  const scores2 = (await jobRows(out2)).map((x) => x.score);
+  const scores1 = rows.filter((_, i) => i !== 10).map((x) => String(x.score));
+  assert.deepEqual(scores1, scores2);
+});
+
+Deno.test("score job: bad input is one clear error and leaves no output", async () => {
+  const f = await servingFixture();
+  const dir = await Deno.makeTempDir();
+  const data = `${dir}/bad.csv`;
+  const records = f.records.slice(0, 30).map((r) => ({ ...r }));
+  pl.DataFrame(records).writeCSV(data);
+  const text = (await Deno.readTextFile(data)).split("\n");
+  text[25] = text[25].replace(/,(\d+\.\d+),/, ",twelve,"); // data row 25: a number that is not one
+  await Deno.writeTextFile(data, text.join("\n"));
+  const out = `${dir}/scores.csv`;
+  await assert.rejects(
+    () => runScoreJob({ model: "champion", data, out, chunkRows: 10, root: f.root, quiet: true }),
+    /row 25 \(line 26\): "twelve" is not a number/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["bad.csv"]);
+  await assert.rejects(
+    () => runScoreJob({ model: "champion", data, out: `${dir}/s.json`, root: f.root }),
+    /expected a \.csv or \.parquet file/,
+  );
+});
