@@ -95,7 +95,13 @@ await runTask(async (args) => {
     );
     console.log(`\nmodel ${name}: ${m.versions.length} versions; ${aliases.join(", ")}`);
     for (const h of m.history.slice(-5)) {
-      console.log(`  ${h.at.slice(0, 19)} ${h.alias}: v${h.from ?? "–"} → v${h.to} (${h.reason})`);
+      console.log(
+        `  ${h.at.slice(0, 19)} ${h.alias}: v${h.from ?? "–"} → ${
+          h.to === null ? "removed" : `v${h.to}`
+        }${
+          h.decision ? ` [gate: ${h.decision}]` : h.kind === "rollback" ? " [rollback]" : ""
+        } (${h.reason})`,
+      );
     }
   }
 });

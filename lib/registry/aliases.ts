@@ -29,14 +29,24 @@ export interface ModelVersion {
   data_sha256: string;
 }
 
-/** One alias move. */
+/** One alias move (or a gate's decision about it). */
 export interface AliasEvent {
   at: string;
   alias: string;
   from: number | null;
-  to: number;
+  /** The version the alias points at after the event; null when it was removed. */
+  to: number | null;
   reason: string;
+  /** What moved it: a manual promotion (absent), a gate decision, or a rollback. */
+  kind?: "gate" | "rollback";
+  /** A gate's decision. */
+  decision?: GateDecision;
+  /** A gate's evidence: both models' figures on the same window and the rules applied. */
+  evidence?: Record<string, unknown>;
 }
+
+/** What a champion/challenger gate decided. */
+export type GateDecision = "promote" | "keep" | "reject";
 
 /** A registered model. */
 export interface RegisteredModel {
@@ -318,4 +328,158 @@ export async function loadRunRef(ref: string, root = artifactsRoot()): Promise<L
     }
   }
   return await loadModelRef(ref, root);
+}
+
+/** What {@linkcode recordGateDecision} changed. */
+export interface GateRecord {
+  model: string;
+  decision: GateDecision;
+  /** The challenger's version, and the champion's before and after. */
+  challenger: number;
+  championBefore: number | null;
+  championAfter: number | null;
+}
+
+/**
+ * Writes a gate's decision into the registry, under its lock: `promote`
+ * moves the champion alias to the challenger's version (and clears the
+ * challenger alias), `keep` leaves both aliases, `reject` removes the
+ * challenger alias. Every decision goes into the history with its reason
+ * and evidence. Refused when the challenger alias moved since the gate
+ * looked at it (`expect`), so a decision never lands on another version.
+ *
+ * @param name the registered model
+ * @param gate the decision, its reason and evidence, the version decided on
+ * @param options artifacts root, aliases (default champion and challenger)
+ * @returns the versions before and after
+ */
+export async function recordGateDecision(
+  name: string,
+  gate: {
+    decision: GateDecision;
+    reason: string;
+    evidence: Record<string, unknown>;
+    expect: number;
+  },
+  options: { root?: string; champion?: string; challenger?: string } = {},
+): Promise<GateRecord> {
+  const root = options.root ?? artifactsRoot();
+  const champion = options.champion ?? "champion", challenger = options.challenger ?? "challenger";
+  return await withRegistryLock(root, async () => {
+    const reg = await readRegistry(root);
+    const model = reg.models[name];
+    const v = model?.aliases[challenger];
+    if (v === undefined) throw new UserError(`model "${name}" has no ${challenger}`);
+    if (v !== gate.expect) {
+      throw new UserError(
+        `${name}@${challenger} moved to v${v} while the gate compared v${gate.expect}: decide again`,
+      );
+    }
+    const before = model.aliases[champion] ?? null;
+    const at = new Date().toISOString();
+    const base = { at, kind: "gate" as const, decision: gate.decision, evidence: gate.evidence };
+    if (gate.decision === "promote") {
+      model.aliases[champion] = v;
+      model.history.push({ ...base, alias: champion, from: before, to: v, reason: gate.reason });
+      delete model.aliases[challenger];
+      model.history.push({
+        at,
+        kind: "gate",
+        alias: challenger,
+        from: v,
+        to: null,
+        reason: `promoted to ${champion}`,
+      });
+    } else if (gate.decision === "keep") {
+      model.history.push({ ...base, alias: challenger, from: v, to: v, reason: gate.reason });
+    } else {
+      delete model.aliases[challenger];
+      model.history.push({ ...base, alias: challenger, from: v, to: null, reason: gate.reason });
+    }
+    await writeAtomic(registryPath(root), jsonText(reg));
+    return {
+      model: name,
+      decision: gate.decision,
+      challenger: v,
+      championBefore: before,
+      championAfter: model.aliases[champion] ?? null,
+    };
+  });
+}
+
+/**
+ * The versions an alias has pointed at, oldest first, without those a
+ * rollback undid: the last is the current one, the one before it what a
+ * rollback restores.
+ */
+export function aliasLineage(model: RegisteredModel, alias: string): number[] {
+  const stack: number[] = [];
+  for (const h of model.history) {
+    if (h.alias !== alias) continue;
+    if (h.kind === "rollback") stack.pop();
+    else if (h.to === null) stack.length = 0;
+    else if (stack[stack.length - 1] !== h.to) stack.push(h.to);
+  }
+  return stack;
+}
+
+/**
+ * Moves an alias (default champion) back to the version it pointed at
+ * before its current one, skipping versions earlier rollbacks undid; the
+ * rollback goes into the history. A server serving the alias hot-swaps to
+ * the restored version.
+ *
+ * @param name the registered model
+ * @param options alias, reason, artifacts root
+ * @returns the versions before and after
+ *
+ * @example
+ * ```ts
+ * import { exampleData, exampleRun } from "../testing/examples.ts";
+ * import { promote, rollback } from "./aliases.ts";
+ * const { root } = await exampleData();
+ * const run = await exampleRun();
+ * await promote(run.dir, { root, model: "rollback-example" });
+ * try {
+ *   await rollback("rollback-example", { root });
+ * } catch (e) {
+ *   console.log((e as Error).message); // only one version so far: nothing to restore
+ * }
+ * ```
+ */
+export async function rollback(
+  name: string,
+  options: { alias?: string; reason?: string; root?: string } = {},
+): Promise<{ model: string; alias: string; from: number; to: number }> {
+  const root = options.root ?? artifactsRoot();
+  const alias = options.alias ?? "champion";
+  return await withRegistryLock(root, async () => {
+    const reg = await readRegistry(root);
+    const model = reg.models[name];
+    if (!model) {
+      throw new UserError(
+        `no registered model "${name}" (known: ${Object.keys(reg.models).join(", ") || "none"})`,
+      );
+    }
+    const current = model.aliases[alias];
+    if (current === undefined) throw new UserError(`model "${name}" has no ${alias} to roll back`);
+    const lineage = aliasLineage(model, alias);
+    if (lineage.length < 2 || lineage[lineage.length - 1] !== current) {
+      throw new UserError(
+        `${name}@${alias} (v${current}) has no earlier version to roll back to`,
+      );
+    }
+    const to = lineage[lineage.length - 2];
+    model.aliases[alias] = to;
+    model.history.push({
+      at: new Date().toISOString(),
+      alias,
+      from: current,
+      to,
+      kind: "rollback",
+      reason: options.reason ?? `rollback from v${current}`,
+    });
+    await writeAtomic(registryPath(root), jsonText(reg));
+    return { model: name, alias, from: current, to };
+  });
 }
