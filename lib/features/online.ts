@@ -31,10 +31,13 @@ import { velocityColumnNames, type VelocityOptions } from "./velocity.ts";
 import { selectKth } from "../util/select.ts";
 import { DAY_MS } from "../util/time.ts";
 
-/** One remembered transaction (shared by the lists of all its entities). */
+/**
+ * One remembered transaction, shared by the lists of all its entities. Its
+ * time and amount live in each list's arrays (`ts`, `am`), not here: a
+ * double in an object is a heap number of its own, and a history of
+ * millions of transactions is as slow to collect as it has objects.
+ */
 interface Event {
-  t: number;
-  amount: number | null;
   fraud: boolean;
   id: string | null;
   /** Entity lists holding it: its id is forgotten when the last one drops it. */
@@ -86,6 +89,8 @@ interface Events {
   list: Event[];
   /** The events' times (searched without reaching into each event). */
   ts: number[];
+  /** Their amounts (NaN: none). */
+  am: number[];
   start: number;
   /** When the value was last seen (a counter of adds). */
   seen: number;
@@ -130,7 +135,7 @@ function rebased(counts: number[], from: number): number[] {
 
 /** A new, empty entity list. */
 function newEvents(): Events {
-  return { list: [], ts: [], start: 0, seen: 0, n: [0], c: [0], x: [0], f: [0] };
+  return { list: [], ts: [], am: [], start: 0, seen: 0, n: [0], c: [0], x: [0], f: [0] };
 }
 
 /**
@@ -140,17 +145,18 @@ function newEvents(): Events {
  */
 function windowMean(ev: Events, lo: number, hi: number, n: number): number {
   if (ev.x[hi] === ev.x[lo]) return (ev.c[hi] - ev.c[lo]) / 100 / n;
+  const am = ev.am;
   let sum = 0;
   for (let i = lo; i < hi; i++) {
-    const a = ev.list[i].amount;
-    if (a !== null) sum += a;
+    const a = am[i];
+    if (a === a) sum += a;
   }
   if (Number.isFinite(sum)) return sum / n;
   // Amounts near the float64 range overflow their sum: a sum of amount / n terms stays finite.
   let mean = 0;
   for (let i = lo; i < hi; i++) {
-    const a = ev.list[i].amount;
-    if (a !== null) mean += a / n;
+    const a = am[i];
+    if (a === a) mean += a / n;
   }
   return mean;
 }
@@ -158,7 +164,7 @@ function windowMean(ev: Events, lo: number, hi: number, n: number): number {
 /** The values {@linkcode OnlineVelocity.features} computes, by feature name. */
 export type VelocityValues = Record<string, number | null>;
 
-/** First index i ≥ start with list[i].t ≥ t (binary search). */
+/** First index i ≥ start with ts[i] ≥ t (binary search). */
 function lowerBound(ev: Events, t: number): number {
   const ts = ev.ts;
   let lo = ev.start, hi = ts.length;
@@ -351,8 +357,8 @@ export class OnlineVelocity {
             } else {
               let sum = amount ?? 0;
               for (let i = lo; i < end; i++) {
-                const a = ev.list[i].amount;
-                if (a !== null) sum += a;
+                const a = ev.am[i];
+                if (a === a) sum += a;
               }
               mean = sum / n;
             }
@@ -394,8 +400,6 @@ export class OnlineVelocity {
   ): boolean {
     if (id != null && this.#byId.has(id)) return false; // the same transaction scored twice counts once
     const event: Event = {
-      t: tMs,
-      amount,
       fraud,
       id: id ?? null,
       refs: 0,
@@ -426,6 +430,7 @@ export class OnlineVelocity {
         const m = list.length;
         list.push(event);
         ev.ts.push(tMs);
+        ev.am.push(amount ?? NaN);
         ev.n.push(ev.n[m] + dn);
         ev.c.push(ev.c[m] + dc);
         ev.x.push(ev.x[m] + dx);
@@ -435,6 +440,7 @@ export class OnlineVelocity {
         const lo = upperBound(ev, tMs);
         list.splice(lo, 0, event);
         ev.ts.splice(lo, 0, tMs);
+        ev.am.splice(lo, 0, amount ?? NaN);
         insertCount(ev.n, lo, dn);
         insertCount(ev.c, lo, dc);
         insertCount(ev.x, lo, dx);
@@ -525,12 +531,9 @@ export class OnlineVelocity {
     const lists = [event.l0, event.l1, ...(event.more ?? [])];
     for (const ev of lists) {
       if (!ev) continue;
-      // Its place in the list: among the events at its time (from the live start).
-      for (let i = lowerBound(ev, event.t); i < ev.list.length && ev.ts[i] === event.t; i++) {
-        if (ev.list[i] !== event) continue;
-        for (let j = i + 1; j < ev.f.length; j++) ev.f[j] += d;
-        break;
-      }
+      // Its place in the list (from the live start; labels are rare, the count update as long).
+      const i = ev.list.indexOf(event, ev.start);
+      if (i >= 0) for (let j = i + 1; j < ev.f.length; j++) ev.f[j] += d;
     }
     return true;
   }
@@ -554,6 +557,7 @@ export class OnlineVelocity {
     if (to > 64 && to * 2 > ev.list.length) {
       ev.list = ev.list.slice(to);
       ev.ts = ev.ts.slice(to);
+      ev.am = ev.am.slice(to);
       ev.n = rebased(ev.n, to);
       ev.c = rebased(ev.c, to);
       ev.x = rebased(ev.x, to);
