@@ -533,7 +533,7 @@ export class OnlineVelocity {
       if (!ev) continue;
       // Its place in the list (from the live start; labels are rare, the count update as long).
       const i = ev.list.indexOf(event, ev.start);
-      if (i >= 0) for (let j = i + 1; j < ev.f.length; j++) ev.f[j] += d;
+      if (i >= 0) { for (let j = i + 1; j < ev.f.length; j++) ev.f[j] += d; }
     }
     return true;
   }
