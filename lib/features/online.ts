@@ -31,27 +31,6 @@ import { velocityColumnNames, type VelocityOptions } from "./velocity.ts";
 import { selectKth } from "../util/select.ts";
 import { DAY_MS } from "../util/time.ts";
 
-/**
- * One remembered transaction, shared by the lists of all its entities. Its
- * time and amount live in each list's arrays (`ts`, `am`), not here: a
- * double in an object is a heap number of its own, and a history of
- * millions of transactions is as slow to collect as it has objects.
- */
-interface Event {
-  fraud: boolean;
-  id: string | null;
-  /** Entity lists holding it: its id is forgotten when the last one drops it. */
-  refs: number;
-  /**
-   * The lists it was added to, for a late label to update their fraud
-   * counts: the first two in fields, any further ones in an array (an array
-   * per event would cost several hundred bytes each).
-   */
-  l0: Events | null;
-  l1: Events | null;
-  more: Events[] | null;
-}
-
 /** Bounds of an {@linkcode OnlineVelocity}. */
 export interface HistoryLimits {
   /** Values remembered per entity column; the least recently seen is forgotten first. Default 1,000,000. */
@@ -78,30 +57,140 @@ export const DEFAULT_MAX_ENTITIES = 1_000_000;
 export const DEFAULT_MAX_EVENTS = 100_000;
 
 /**
- * An entity value's events, ascending by time, with a pruned prefix, and
- * running counts over the list: entry i of each count array covers
- * `list[0..i)` (entry `list.length` the whole list), so a window's figure is
- * the difference of two entries. Every count is a whole number (amounts as
- * whole cents), so a difference is exact whatever the list held before the
- * window: a window's sum is the same number however the history was pruned.
+ * An entity value's events, ascending by time, in typed arrays (no object
+ * per transaction: a history of millions of them would be as slow to
+ * collect as it has objects), with a pruned prefix `[0, start)` and running
+ * counts: entry i of `n`, `c`, `x` and `f` covers events `[0, i)`, so a
+ * window's figure is the difference of two entries. Every count is a whole
+ * number (amounts as whole cents), so a difference is exact whatever the
+ * list held before the window: a window's sum is the same number however
+ * the history was pruned.
  */
 interface Events {
-  list: Event[];
-  /** The events' times (searched without reaching into each event). */
-  ts: number[];
-  /** Their amounts (NaN: none). */
-  am: number[];
+  /** Events held (`[0, len)`, the live ones from `start`). */
+  len: number;
   start: number;
   /** When the value was last seen (a counter of adds). */
   seen: number;
+  /** Times, ascending. */
+  ts: Float64Array;
+  /** Amounts (NaN: none). */
+  am: Float64Array;
+  /** The transaction's id slot (-1: no id), for labels and for forgetting ids. */
+  slot: Int32Array;
   /** Events with an amount. */
-  n: number[];
+  n: Int32Array;
   /** Their amounts in whole cents (an amount that is not whole cents adds 0 here and 1 to `x`). */
-  c: number[];
+  c: Float64Array;
   /** Amounts that are not whole cents (a window holding one sums its amounts one by one). */
-  x: number[];
+  x: Int32Array;
   /** Events labelled fraud. */
-  f: number[];
+  f: Int32Array;
+}
+
+/** Room a new entity list starts with. */
+const FIRST_CAPACITY = 8;
+
+/**
+ * The arrays of a list with room for `cap` events, on one buffer (one
+ * allocation: a buffer costs far more to allocate than a view on it):
+ * 40 bytes an event. The whole-number counts other than cents fit 32 bits
+ * (a list is rebased whenever it is compacted, and holds at most
+ * `maxEvents` plus its pruned part).
+ */
+function arrays(cap: number): Pick<Events, "ts" | "am" | "slot" | "n" | "c" | "x" | "f"> {
+  const buf = new ArrayBuffer(cap * 8 * 2 + (cap + 1) * 8 + cap * 4 + (cap + 1) * 4 * 3 + 4);
+  let at = 0;
+  const f64 = (n: number) => {
+    const a = new Float64Array(buf, at, n);
+    at += n * 8;
+    return a;
+  };
+  const i32 = (n: number) => {
+    const a = new Int32Array(buf, at, n);
+    at += n * 4;
+    return a;
+  };
+  const ts = f64(cap), am = f64(cap), c = f64(cap + 1);
+  return { ts, am, c, slot: i32(cap), n: i32(cap + 1), x: i32(cap + 1), f: i32(cap + 1) };
+}
+
+/** A new, empty entity list. */
+function newEvents(): Events {
+  return { len: 0, start: 0, seen: 0, ...arrays(FIRST_CAPACITY) };
+}
+
+/** Entries `[from, from + n]` of running counts moved to the front, less the entry at `from`. */
+function rebase(counts: Float64Array | Int32Array, from: number, n: number): void {
+  const base = counts[from];
+  for (let j = 0; j <= n; j++) counts[j] = counts[from + j] - base;
+}
+
+/**
+ * Makes room for one more event: first by moving the live events to the
+ * front (the counts rebased, exactly: they are whole numbers), else by
+ * doubling the arrays.
+ */
+function makeRoom(ev: Events): void {
+  const cap = ev.ts.length;
+  if (ev.len < cap) return;
+  const from = ev.start, live = ev.len - from;
+  // Compacted once a quarter is pruned (amortized: each move pays for a quarter of new events),
+  // else grown by half: a list holds at most about twice its live events.
+  if (from * 4 >= cap) {
+    ev.ts.copyWithin(0, from, ev.len);
+    ev.am.copyWithin(0, from, ev.len);
+    ev.slot.copyWithin(0, from, ev.len);
+    rebase(ev.n, from, live);
+    rebase(ev.c, from, live);
+    rebase(ev.x, from, live);
+    rebase(ev.f, from, live);
+    ev.len = live;
+    ev.start = 0;
+    return;
+  }
+  const next = arrays(Math.ceil(cap * 1.5));
+  next.ts.set(ev.ts);
+  next.am.set(ev.am);
+  next.slot.set(ev.slot);
+  next.n.set(ev.n);
+  next.c.set(ev.c);
+  next.x.set(ev.x);
+  next.f.set(ev.f);
+  Object.assign(ev, next);
+}
+
+/** Running counts with an event of count `d` inserted at index `i` of a list of `len`. */
+function insertCount(p: Float64Array | Int32Array, i: number, len: number, d: number): void {
+  if (i < len) p.copyWithin(i + 2, i + 1, len + 1);
+  p[i + 1] = p[i] + d;
+  if (d !== 0) { for (let j = i + 2; j <= len + 1; j++) p[j] += d; }
+}
+
+/**
+ * Inserts an event with its counts: last when in order, else after every
+ * event at the same time or earlier (the later ones move up).
+ */
+function insertEvent(
+  ev: Events,
+  e: { t: number; amount: number; slot: number; dn: number; dc: number; dx: number; df: number },
+): void {
+  makeRoom(ev); // first: compacting moves the events
+  const len = ev.len;
+  const i = len === 0 || ev.ts[len - 1] <= e.t ? len : upperBound(ev, e.t);
+  if (i < len) {
+    ev.ts.copyWithin(i + 1, i, len);
+    ev.am.copyWithin(i + 1, i, len);
+    ev.slot.copyWithin(i + 1, i, len);
+  }
+  ev.ts[i] = e.t;
+  ev.am[i] = e.amount;
+  ev.slot[i] = e.slot;
+  insertCount(ev.n, i, len, e.dn);
+  insertCount(ev.c, i, len, e.dc);
+  insertCount(ev.x, i, len, e.dx);
+  insertCount(ev.f, i, len, e.df);
+  ev.len = len + 1;
 }
 
 /** Cents of an amount held exactly as whole cents (magnitude below 2^31 cents), else NaN. */
@@ -119,27 +208,8 @@ function utcHourDay(tMs: number): { hour: number; dow: number } {
   return { hour: ((hours % 24) + 24) % 24, dow: (((days + 4) % 7) + 7) % 7 }; // 1970-01-01 was a Thursday
 }
 
-/** A running count with an event of count `d` inserted before list index `at`. */
-function insertCount(counts: number[], at: number, d: number): void {
-  counts.splice(at + 1, 0, counts[at] + d);
-  if (d !== 0) { for (let j = at + 2; j < counts.length; j++) counts[j] += d; }
-}
-
-/** Entries from `from` on, less the entry at `from` (whole numbers: exact). */
-function rebased(counts: number[], from: number): number[] {
-  const base = counts[from];
-  const out = counts.slice(from);
-  if (base !== 0) { for (let j = 0; j < out.length; j++) out[j] -= base; }
-  return out;
-}
-
-/** A new, empty entity list. */
-function newEvents(): Events {
-  return { list: [], ts: [], am: [], start: 0, seen: 0, n: [0], c: [0], x: [0], f: [0] };
-}
-
 /**
- * Mean amount of `list[lo..hi)` (`n` of them with an amount): from the
+ * Mean amount of events `[lo, hi)` (`n` of them with an amount): from the
  * whole cents when every amount is, else summed one by one (then from
  * amount / n terms if the sum overflows).
  */
@@ -164,10 +234,10 @@ function windowMean(ev: Events, lo: number, hi: number, n: number): number {
 /** The values {@linkcode OnlineVelocity.features} computes, by feature name. */
 export type VelocityValues = Record<string, number | null>;
 
-/** First index i ≥ start with ts[i] ≥ t (binary search). */
-function lowerBound(ev: Events, t: number): number {
+/** The first index in `[ev.start, to]` with a time ≥ t, every time from `to` on being so. */
+function lowerBound(ev: Events, t: number, to = ev.len): number {
   const ts = ev.ts;
-  let lo = ev.start, hi = ts.length;
+  let lo = ev.start, hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (ts[mid] < t) lo = mid + 1;
@@ -176,10 +246,10 @@ function lowerBound(ev: Events, t: number): number {
   return lo;
 }
 
-/** The first event after `t` (from the list's live start). */
-function upperBound(ev: Events, t: number): number {
+/** The first index in `[ev.start, to]` with a time > t, every time from `to` on being so. */
+function upperBound(ev: Events, t: number, to = ev.len): number {
   const ts = ev.ts;
-  let lo = ev.start, hi = ts.length;
+  let lo = ev.start, hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (ts[mid] <= t) lo = mid + 1;
@@ -192,7 +262,16 @@ function upperBound(ev: Events, t: number): number {
 export class OnlineVelocity {
   readonly options: Required<VelocityOptions>;
   readonly #entities: Map<string, Events>[];
-  readonly #byId = new Map<string, Event>();
+  /** Remembered ids → their slot. */
+  readonly #byId = new Map<string, number>();
+  /** Per slot: the id, its entity values (to find its lists), how many lists hold it, its label. */
+  #slotId: (string | null)[] = [];
+  readonly #slotKeys: (string | null)[][];
+  #slotRefs = new Uint8Array(1024);
+  #slotFraud = new Uint8Array(1024);
+  readonly #freeSlots: number[] = [];
+  /** The slot of the transaction `add` is adding (-1: none). */
+  #adding = -1;
   readonly #retainMs: number;
   readonly #maxEntities: number;
   readonly #maxEvents: number;
@@ -217,6 +296,7 @@ export class OnlineVelocity {
     this.#delayMs = Math.round(options.delayDays * DAY_MS);
     this.#lastKey = options.entities.map(() => null);
     this.#lastEvents = options.entities.map(() => undefined);
+    this.#slotKeys = options.entities.map(() => []);
     this.#scratch = new Float64Array(this.#names.length);
     this.#entities = options.entities.map(() => new Map());
     this.#evicted = options.entities.map(() => 0);
@@ -290,7 +370,7 @@ export class OnlineVelocity {
       const key = entityValues[e];
       const ev = this.#lookup(e, key);
       // [t − w, t) and [t − delay − w, t − delay): the windows' common ends.
-      const end = ev ? lowerBound(ev, tMs) : 0, rEnd = ev ? lowerBound(ev, tMs - dMs) : 0;
+      const end = ev ? lowerBound(ev, tMs) : 0, rEnd = ev ? lowerBound(ev, tMs - dMs, end) : 0;
       for (let wi = 0; wi < W; wi++) {
         if (key === null) {
           out[k++] = NaN;
@@ -305,7 +385,7 @@ export class OnlineVelocity {
           continue;
         }
         const wMs = windows[wi];
-        const lo = lowerBound(ev, tMs - wMs), rLo = lowerBound(ev, tMs - dMs - wMs);
+        const lo = lowerBound(ev, tMs - wMs, end), rLo = lowerBound(ev, tMs - dMs - wMs, rEnd);
         const n = ev.n[end] - ev.n[lo], all = rEnd - rLo;
         out[k++] = n;
         out[k++] = n === 0 ? NaN : windowMean(ev, lo, end, n);
@@ -348,7 +428,7 @@ export class OnlineVelocity {
           const now = amount === null ? 0 : 1;
           let n = now, mean = amount ?? NaN;
           if (ev) {
-            const lo = upperBound(ev, tMs - wMs);
+            const lo = upperBound(ev, tMs - wMs, end);
             n += ev.n[end] - ev.n[lo];
             const cents = amount === null ? 0 : centsOf(amount);
             if (n === 0) mean = NaN;
@@ -369,7 +449,7 @@ export class OnlineVelocity {
           // (t − delay − w, t − delay]
           let all = 0, fraud = 0;
           if (ev) {
-            const lo = upperBound(ev, tMs - dMs - wMs);
+            const lo = upperBound(ev, tMs - dMs - wMs, rEnd);
             all = rEnd - lo;
             fraud = ev.f[rEnd] - ev.f[lo];
           }
@@ -399,20 +479,21 @@ export class OnlineVelocity {
     fraud = false,
   ): boolean {
     if (id != null && this.#byId.has(id)) return false; // the same transaction scored twice counts once
-    const event: Event = {
-      fraud,
-      id: id ?? null,
-      refs: 0,
-      l0: null,
-      l1: null,
-      more: null,
-    };
-    const cents = amount === null ? 0 : centsOf(amount);
-    const dn = amount === null ? 0 : 1, dx = cents === cents ? 0 : 1, dc = dx ? 0 : cents;
-    const df = fraud ? 1 : 0;
     if (tMs > this.#newest) this.#newest = tMs;
     const horizon = this.#horizon();
     if (tMs < horizon) return false; // already older than any window of now
+    const cents = amount === null ? 0 : centsOf(amount);
+    const dx = amount !== null && cents !== cents ? 1 : 0;
+    const event = {
+      t: tMs,
+      amount: amount ?? NaN,
+      slot: -1,
+      dn: amount === null ? 0 : 1,
+      dc: dx ? 0 : cents,
+      dx,
+      df: fraud ? 1 : 0,
+    };
+    let held = 0;
     for (let e = 0; e < entityValues.length; e++) {
       const key = entityValues[e];
       if (key === null) continue;
@@ -425,41 +506,61 @@ export class OnlineVelocity {
         this.#lastEvents[e] = ev;
       }
       ev.seen = ++this.#tick;
-      const list = ev.list;
-      if (list.length === 0 || ev.ts[list.length - 1] <= tMs) {
-        const m = list.length;
-        list.push(event);
-        ev.ts.push(tMs);
-        ev.am.push(amount ?? NaN);
-        ev.n.push(ev.n[m] + dn);
-        ev.c.push(ev.c[m] + dc);
-        ev.x.push(ev.x[m] + dx);
-        ev.f.push(ev.f[m] + df);
-      } else {
-        // Out of order: insert after every event at the same time or earlier.
-        const lo = upperBound(ev, tMs);
-        list.splice(lo, 0, event);
-        ev.ts.splice(lo, 0, tMs);
-        ev.am.splice(lo, 0, amount ?? NaN);
-        insertCount(ev.n, lo, dn);
-        insertCount(ev.c, lo, dc);
-        insertCount(ev.x, lo, dx);
-        insertCount(ev.f, lo, df);
+      if (id != null && event.slot < 0) this.#adding = event.slot = this.#newSlot(id, fraud);
+      insertEvent(ev, event);
+      held++;
+      if (event.slot >= 0) {
+        this.#slotRefs[event.slot]++;
+        this.#slotKeys[e][event.slot] = key;
       }
-      if (event.refs === 0) event.l0 = ev;
-      else if (event.refs === 1) event.l1 = ev;
-      else (event.more ??= []).push(ev);
-      event.refs++;
       this.#prune(ev, horizon);
-      if (list.length - ev.start > this.#maxEvents) {
+      if (ev.len - ev.start > this.#maxEvents) {
         this.#capped++;
         this.#drop(ev, ev.start + 1);
       }
     }
-    if (event.refs === 0) return false;
-    if (id != null) this.#byId.set(id, event);
+    this.#adding = -1;
+    if (event.slot >= 0) {
+      if (this.#slotRefs[event.slot] === 0) {
+        this.#freeSlot(event.slot); // a full list already dropped it again
+        return false;
+      }
+      this.#byId.set(id!, event.slot);
+    }
+    if (held === 0) return false;
     if (++this.#addsSinceSweep >= 50_000) this.sweep();
     return true;
+  }
+
+  /** A slot for a new id (reused when one is free). */
+  #newSlot(id: string, fraud: boolean): number {
+    let s = this.#freeSlots.pop();
+    if (s === undefined) {
+      s = this.#slotId.length;
+      this.#slotId.push(null);
+      for (const keys of this.#slotKeys) keys.push(null);
+      if (s >= this.#slotRefs.length) {
+        const refs = new Uint8Array(this.#slotRefs.length * 2), fr = new Uint8Array(refs.length);
+        refs.set(this.#slotRefs);
+        fr.set(this.#slotFraud);
+        this.#slotRefs = refs;
+        this.#slotFraud = fr;
+      }
+    }
+    this.#slotId[s] = id;
+    for (const keys of this.#slotKeys) keys[s] = null;
+    this.#slotRefs[s] = 0;
+    this.#slotFraud[s] = fraud ? 1 : 0;
+    return s;
+  }
+
+  /** Forgets a slot's id and frees it. */
+  #freeSlot(s: number): void {
+    const id = this.#slotId[s];
+    if (id !== null && this.#byId.get(id) === s) this.#byId.delete(id);
+    this.#slotId[s] = null;
+    for (const keys of this.#slotKeys) keys[s] = null;
+    this.#freeSlots.push(s);
   }
 
   /** The list of value `key` of entity column `e` (undefined: none), the last one found kept at hand. */
@@ -502,7 +603,7 @@ export class OnlineVelocity {
     for (const [key, ev] of map) {
       if (ev.seen <= cut) {
         map.delete(key);
-        this.#drop(ev, ev.list.length);
+        this.#drop(ev, ev.len);
         this.#evicted[e]++;
       }
     }
@@ -516,24 +617,29 @@ export class OnlineVelocity {
     for (const map of this.#entities) {
       for (const [key, ev] of map) {
         this.#prune(ev, horizon);
-        if (ev.start >= ev.list.length) map.delete(key);
+        if (ev.start >= ev.len) map.delete(key);
       }
     }
   }
 
   /** Records a late label; false when the transaction is not (or no longer) remembered. */
   label(id: string, fraud: boolean): boolean {
-    const event = this.#byId.get(id);
-    if (!event) return false;
-    if (event.fraud === fraud) return true;
-    event.fraud = fraud;
+    const slot = this.#byId.get(id);
+    if (slot === undefined) return false;
+    const now = fraud ? 1 : 0;
+    if (this.#slotFraud[slot] === now) return true;
+    this.#slotFraud[slot] = now;
     const d = fraud ? 1 : -1;
-    const lists = [event.l0, event.l1, ...(event.more ?? [])];
-    for (const ev of lists) {
+    for (let e = 0; e < this.#entities.length; e++) {
+      const key: string | null = this.#slotKeys[e][slot];
+      const ev: Events | undefined = key === null ? undefined : this.#entities[e].get(key);
       if (!ev) continue;
       // Its place in the list (from the live start; labels are rare, the count update as long).
-      const i = ev.list.indexOf(event, ev.start);
-      if (i >= 0) { for (let j = i + 1; j < ev.f.length; j++) ev.f[j] += d; }
+      for (let i: number = ev.start; i < ev.len; i++) {
+        if (ev.slot[i] !== slot) continue;
+        for (let j = i + 1; j <= ev.len; j++) ev.f[j] += d;
+        break;
+      }
     }
     return true;
   }
@@ -541,28 +647,17 @@ export class OnlineVelocity {
   /** Drops events older than `horizon` from the front of a list. */
   #prune(ev: Events, horizon: number): void {
     let s = ev.start;
-    while (s < ev.ts.length && ev.ts[s] < horizon) s++;
+    while (s < ev.len && ev.ts[s] < horizon) s++;
     if (s !== ev.start) this.#drop(ev, s);
   }
 
-  /** Drops the list's events before index `to`; an event no list holds any more loses its id. */
+  /** Drops the list's events before index `to`; an id no list holds any more is forgotten. */
   #drop(ev: Events, to: number): void {
     for (let i = ev.start; i < to; i++) {
-      const event = ev.list[i];
-      if (--event.refs === 0 && event.id !== null && this.#byId.get(event.id) === event) {
-        this.#byId.delete(event.id);
-      }
+      const s = ev.slot[i];
+      // The transaction being added may leave a full list and still enter the next one.
+      if (s >= 0 && --this.#slotRefs[s] === 0 && s !== this.#adding) this.#freeSlot(s);
     }
     ev.start = to;
-    if (to > 64 && to * 2 > ev.list.length) {
-      ev.list = ev.list.slice(to);
-      ev.ts = ev.ts.slice(to);
-      ev.am = ev.am.slice(to);
-      ev.n = rebased(ev.n, to);
-      ev.c = rebased(ev.c, to);
-      ev.x = rebased(ev.x, to);
-      ev.f = rebased(ev.f, to);
-      ev.start = 0;
-    }
   }
 }

@@ -7,6 +7,8 @@ import type { ResolvedSpec } from "../data/spec.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
 import { OnlineVelocity } from "./online.ts";
+import { Rng } from "../util/rng.ts";
+import { DAY_MS } from "../util/time.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
 import {
   timesMs,
@@ -160,4 +162,74 @@ Deno.test("online velocity: bounded memory (least recently seen entity forgotten
   // An id whose event no list holds any more is forgotten.
   assert.equal(v.label("id-a", true), false);
   assert.equal(v.idsHeld, 1);
+});
+
+Deno.test("online velocity: a long stream with late labels equals brute force over every event kept", () => {
+  const options: Required<VelocityOptions> = {
+    windowsDays: [1, 3],
+    delayDays: 2,
+    entities: ["c", "t"],
+    calendar: false,
+    rules: "fraudlab",
+  };
+  const v = new OnlineVelocity(options);
+  const rng = new Rng(11);
+  const all: {
+    t: number;
+    c: string | null;
+    tt: string | null;
+    a: number | null;
+    id: string;
+    fraud: boolean;
+  }[] = [];
+  const out = new Float64Array(v.names.length);
+  let t = Date.UTC(2025, 0, 1), worst = 0, compared = 0;
+  for (let i = 0; i < 30_000; i++) {
+    t += Math.floor(rng.random() * 40 * 60_000); // a few hours between events on average: lists prune and compact
+    const c = rng.random() < 0.05 ? null : `c${Math.floor(rng.random() * 3)}`;
+    const tt = rng.random() < 0.05 ? null : `t${Math.floor(rng.random() * 2)}`;
+    // Whole cents mostly; now and then an amount that is not, or none.
+    const r = rng.random();
+    const a = r < 0.05
+      ? null
+      : r < 0.1
+      ? rng.random() * 100
+      : Math.round(rng.random() * 50000) / 100;
+    v.featuresInto(t, [c, tt], a, { out, at: 0 });
+    // Brute force: every earlier event of the same entity value within its window.
+    for (const [e, key] of [c, tt].entries()) {
+      for (const [k, w] of options.windowsDays.entries()) {
+        const base = (e * options.windowsDays.length + k) * 3;
+        if (key === null) {
+          assert.ok([0, 1, 2].every((j) => Number.isNaN(out[base + j])));
+          continue;
+        }
+        const wMs = w * DAY_MS, dMs = options.delayDays * DAY_MS;
+        const mine = all.filter((x) => (e === 0 ? x.c : x.tt) === key);
+        const inW = mine.filter((x) => x.t >= t - wMs && x.t < t && x.a !== null);
+        const risk = mine.filter((x) => x.t >= t - dMs - wMs && x.t < t - dMs);
+        assert.equal(out[base], inW.length, `event ${i}: count`);
+        const mean = inW.length ? inW.reduce((s, x) => s + x.a!, 0) / inW.length : NaN;
+        if (inW.length) {
+          worst = Math.max(worst, Math.abs(out[base + 1] - mean) / Math.abs(mean));
+          compared++;
+        } else assert.ok(Number.isNaN(out[base + 1]));
+        const want = risk.length ? risk.filter((x) => x.fraud).length / risk.length : 0;
+        assert.equal(out[base + 2], want, `event ${i}: risk`);
+      }
+    }
+    const id = `x${i}`;
+    v.add(t, [c, tt], a, id);
+    all.push({ t, c, tt, a, id, fraud: false });
+    // A late label now and then, for an event still remembered (and sometimes taken back).
+    if (rng.random() < 0.2 && all.length > 10) {
+      const back = all[all.length - 1 - Math.floor(rng.random() * Math.min(all.length, 300))];
+      const fraud = rng.random() < 0.8;
+      if (v.label(back.id, fraud)) back.fraud = fraud;
+    }
+    // Keep the brute force's store as short as the retention.
+    if (all.length > 2000 && all[0].t < t - 10 * DAY_MS) all.splice(0, 1000);
+  }
+  assert.ok(compared > 50_000, `compared ${compared} means`);
+  assert.ok(worst < 1e-9, `largest relative difference of a mean ${worst}`);
 });
