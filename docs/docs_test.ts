@@ -66,3 +66,26 @@ Deno.test("docs: every deno task is in the README's task table", () => {
   const table = readme.slice(readme.indexOf("## Tasks"), readme.indexOf("## The scoring API"));
   assert.deepEqual(tasks.filter((t) => !table.includes(`\`${t}\``)), []);
 });
+
+Deno.test("docs: every deno task a GitHub workflow runs exists, with the flags it passes", async () => {
+  const tasks = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks;
+  const dir = join(root, ".github/workflows");
+  const used: string[] = [];
+  for (const f of Deno.readDirSync(dir)) {
+    const text = Deno.readTextFileSync(join(dir, f.name));
+    for (const m of text.matchAll(/deno task ([a-z:-]+)((?: --[a-z-]+)*)/g)) {
+      assert.ok(m[1] in tasks, `${f.name}: deno task ${m[1]} is not a task`);
+      used.push(m[1]);
+      for (const flag of m[2].trim().split(/\s+/).filter(Boolean)) {
+        const cmd = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", tasks[m[1]].split(" ").pop(), "--help"],
+          cwd: root,
+          stdout: "piped",
+        });
+        const help = new TextDecoder().decode((await cmd.output()).stdout);
+        assert.ok(help.includes(flag), `${f.name}: deno task ${m[1]} has no flag ${flag}`);
+      }
+    }
+  }
+  assert.ok(used.includes("pipeline"));
+});
