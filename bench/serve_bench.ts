@@ -27,7 +27,8 @@
  * checkout in DIR (the code before a change), after fraudlab's round, so
  * both ratios to the bare route come from the same run; `--compare-args
  * "ARGS"` serves it with these server flags added instead (or as well),
- * e.g. `--compare-args "--explain-threads 1"`.
+ * e.g. `--compare-args "--explain-threads 1"`; `--challenger KIND` trains a
+ * second run as the challenger, e.g. for `--compare-args "--shadow NAME@challenger"`.
  */
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/load.ts";
@@ -54,6 +55,7 @@ const flags = parseFlags(Deno.args, {
   out: { type: "string" },
   "compare-repo": { type: "string" },
   "compare-args": { type: "string" },
+  challenger: { type: "string" },
   model: { type: "string" },
   reasons: { type: "string" },
   "in-process-rows": { type: "string" },
@@ -85,6 +87,18 @@ const run = await trainRun({
   seed: 0,
 }, { root, quiet: true });
 await promote(run.id, { root });
+// --challenger KIND: a second run (seed 1) as the challenger, for `--compare-args "--shadow NAME@challenger"`.
+if (flags.challenger) {
+  const c = await trainRun({
+    data: flags.csv,
+    spec: join(root, "spec.json"),
+    model: flags.challenger as string,
+    split: { method: "mod5" },
+    seed: 1,
+  }, { root, quiet: true });
+  const p = await promote(c.id, { root, alias: "challenger" });
+  console.log(`challenger: ${p.model}@challenger = v${p.version.version} (${flags.challenger})`);
+}
 
 async function writeSpec(s: unknown): Promise<string> {
   const p = join(root, "spec.json");

@@ -40,7 +40,7 @@ import {
   RequestError,
   requestErrorOf,
 } from "./http.ts";
-import { NonFiniteScore, type ScoreResult } from "../lib/serving/scorer.ts";
+import { NonFiniteScore, sameVelocity, type ScoreResult } from "../lib/serving/scorer.ts";
 import { ulid } from "../lib/util/ulid.ts";
 import { openApiDocument } from "./openapi.ts";
 import { DOCS_HEADERS, docsAsset, docsPage } from "./docs.ts";
@@ -112,6 +112,12 @@ export interface AppDeps {
    * `"reasons": [], "reasons_skipped": true`, and costs only its score).
    */
   reasons?: ReasonsPolicy;
+  /**
+   * A shadow model (`serve --shadow NAME@challenger`): it scores every
+   * request beside the served model, is logged as a shadow row and never
+   * answers; its failures are counted and never reach the client.
+   */
+  shadow?: ModelHolder | null;
 }
 
 /** Method labels of the request metrics; any other method counts as "other". */
@@ -451,14 +457,45 @@ export function createApp(deps: AppDeps): ScoringApp {
     reasons: "all" | "flagged" = "all",
   ): ScoreResult => {
     const model = s.model;
-    const result = model.score(parsed, { history: s.history, id: parsed.id ?? ulid(at), reasons });
+    const id = parsed.id ?? ulid(at);
+    const result = model.score(parsed, { history: s.history, id, reasons });
     const log = deps.log;
     if (log) {
       log.append(model.logRow(parsed, result, at));
       if (!log.status.available) metrics.unloggedAnswer();
     }
     metrics.scored(s.model, result.score, result.is_fraud);
+    const shadow = deps.shadow?.current;
+    if (shadow) shadowScore(s, shadow, parsed, { id, at });
     return result;
+  };
+
+  /**
+   * The shadow model's score of a request the served model answered: from
+   * the served model's history when both read the same velocity features
+   * (the transaction is already in it; its windows end before its own time),
+   * else from its own history. Logged as a shadow row; a failure is counted.
+   */
+  const shadowScore = (
+    served: Serving,
+    shadow: Serving,
+    parsed: ParsedRecord,
+    at: { id: string; at: number },
+  ): void => {
+    const m = shadow.model;
+    const shared = sameVelocity(served.model.run.pipeline.velocity, m.run.pipeline.velocity);
+    try {
+      const r = m.score(parsed, {
+        history: shared ? served.history : shadow.history,
+        id: at.id,
+        reasons: "none",
+        remember: !shared,
+      });
+      deps.log?.append(m.logRow(parsed, { ...r, transaction_id: at.id }, at.at, "shadow"));
+      metrics.shadow.inc([m.name, String(m.version), r.is_fraud ? "alert" : "pass"]);
+    } catch {
+      metrics.shadow.inc([m.name, String(m.version), "failed"]);
+    }
   };
 
   const handlers: Record<RouteKey, Handler> = {

@@ -22,6 +22,10 @@ export const SERVE_FLAGS: Record<string, [string, string]> = {
   port: ["port to listen on", "8000"],
   host: ["address to listen on (non-loopback needs keys or --insecure)", "127.0.0.1"],
   model: ["NAME@ALIAS, NAME@VERSION, ALIAS or run:ID", "champion"],
+  shadow: [
+    "a model scoring every request beside it, logged, never answered (NAME@challenger)",
+    "none",
+  ],
   log: ["prediction log (SQLite)", "$FRAUDLAB_LOG or artifacts/predictions.sqlite"],
   history: ["entity history seed: run, FILE or none", "run"],
   poll: ["seconds between alias checks (0 = never)", "2"],
@@ -105,6 +109,7 @@ await runTask(async (args) => {
     port: intFlag(str("port"), { name: "port", fallback: 8000, min: 0, max: 65535 }),
     hostname: str("host"),
     model: str("model"),
+    shadow: str("shadow"),
     logPath: str("log"),
     history: str("history"),
     pollSeconds: intFlag(str("poll"), { name: "poll", fallback: 2, min: 0, max: 3600 }),

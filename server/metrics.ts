@@ -80,6 +80,14 @@ export class ServerMetrics {
   readonly feedbacks = this.registry.add(
     new Counter("fraudlab_feedback_total", "Late labels received, by label.", ["label"]),
   );
+  /** Shadow scoring: requests a shadow model scored, alerted on, or failed on. */
+  readonly shadow = this.registry.add(
+    new Counter(
+      "fraudlab_shadow_predictions_total",
+      "Transactions a shadow model scored beside the served one (never answered), by model, version and result.",
+      ["model", "version", "result"],
+    ),
+  );
   readonly reloads = this.registry.add(
     new Counter("fraudlab_model_reloads_total", "Model reload attempts by result.", ["result"]),
   );

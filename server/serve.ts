@@ -38,6 +38,8 @@ export interface ServeOptions extends
   > {
   /** NAME@ALIAS, NAME@VERSION, a bare alias, or run:ID. Default "champion". */
   model?: string;
+  /** A shadow model (e.g. NAME@challenger): scores every request beside the served one, logged, never answered. */
+  shadow?: string;
   port?: number;
   hostname?: string;
   /** Prediction log path. Default $FRAUDLAB_LOG or artifacts/predictions.sqlite. */
@@ -140,8 +142,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       );
     }
   };
+  let shadowHolder: ModelHolder | null = null;
   try {
     await holder.swap(model);
+    if (options.shadow) {
+      shadowHolder = new ModelHolder(holder.limits, { explainThreads: 1 });
+      shadowHolder.warm = holder.warm;
+      await shadowHolder.swap(await loadServedModel(options.shadow, root, { explainThreads: 1 }));
+    }
   } catch (e) {
     log.close();
     throw e;
@@ -160,6 +168,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     scoreRate: options.scoreRate,
     cors: options.cors,
     reasons: options.reasons,
+    shadow: shadowHolder,
   });
 
   let resolveListen: (port: number) => void;
@@ -191,6 +200,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     `serving ${model.name} v${model.version} (run ${model.run.id}, ${model.run.config.model}) at ${url}`,
   );
   say(`prediction log: ${logPath}`);
+  if (shadowHolder) {
+    const m = shadowHolder.current!.model;
+    say(
+      `shadow: ${m.name} v${m.version} (run ${m.run.id}, ${m.run.config.model}) scores every request, logged, never answered`,
+    );
+  }
 
   let reloading: Promise<ReloadOutcome> | null = null;
   const reload = async (): Promise<ReloadOutcome> => {
@@ -198,6 +213,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     reloading = holder.reload(ref, root);
     try {
       const out = await reloading;
+      if (shadowHolder && options.shadow && !options.shadow.startsWith("run:")) {
+        const sh = await shadowHolder.reload(options.shadow, root);
+        if (sh.status === "swapped") say(`shadow swapped: ${sh.from} -> ${sh.to}`);
+        else if (sh.status === "refused") say(`shadow reload refused: ${sh.error}`);
+      }
       if (out.status === "swapped") {
         metrics.reloads.inc(["swapped"]);
         const m = holder.current!.model;
@@ -256,6 +276,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         await wait(300);
       }
       holder.current?.model.close();
+      shadowHolder?.current?.model.close();
       const st = await log.closeWithin(Math.max(500, shutdownMs - (Date.now() - t0)));
       say(
         `stopped: prediction log ${log.path}: ${st.written} rows written this run, ${st.quarantined} quarantined, ${st.dropped} dropped`,

@@ -29,6 +29,16 @@ await runTask(async (args) => {
       type: "string",
       help: "the window's first UTC day (YYYY-MM-DD); earlier rows feed the history",
     },
+    live: {
+      type: "string",
+      help:
+        "or decide from live traffic: a log window (log:30d) where the challenger ran as the shadow",
+    },
+    log: {
+      type: "string",
+      help:
+        "with --live: the prediction log (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
+    },
     metric: { type: "string", default: "ap", help: "the metric that must improve" },
     guard: {
       type: "string",
@@ -59,14 +69,19 @@ await runTask(async (args) => {
     examples: [
       "deno task gate --model txsim --data data/tx.parquet --since 2025-04-01",
       "deno task gate --model txsim --data data/may.parquet --metric card-p@k --min-gain 0.01 --dry-run",
+      "deno task gate --model txsim --live log:30d",
     ],
   });
   if (!flags.model) throw new UserError("--model NAME is required");
-  if (!flags.data) throw new UserError("--data FILE is required");
+  if (!flags.data && !flags.live) {
+    throw new UserError("--data FILE (or --live log:WINDOW) is required");
+  }
   const r = await runGate({
     model: flags.model as string,
-    data: flags.data as string,
+    data: flags.data as string | undefined,
     since: flags.since as string | undefined,
+    live: flags.live as string | undefined,
+    log: flags.log as string | undefined,
     rules: {
       metric: flags.metric as string,
       guard: String(flags.guard).split(",").map((s) => s.trim()).filter(Boolean),

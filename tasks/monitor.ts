@@ -8,7 +8,7 @@
  * fraud) and recall (labeled frauds that were alerted). Labels arrive late:
  * recent days rest on few labels, which the coverage column shows.
  */
-import { type MonitorLine, runMonitorJob } from "../lib/jobs/monitor.ts";
+import { type MonitorLine, runCompareJob, runMonitorJob } from "../lib/jobs/monitor.ts";
 import { table } from "../lib/util/table.ts";
 import { fmt } from "../lib/report/html.ts";
 import { UserError } from "../lib/util/errors.ts";
@@ -29,6 +29,11 @@ await runTask((args) => {
       help: "prediction log (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
     },
     by: { type: "string", default: "day", help: "day or version" },
+    compare: {
+      type: "string",
+      help:
+        "served,shadow: the served model against the shadow (serve --shadow) on the same transactions",
+    },
     json: { type: "boolean", default: false, help: "print everything as JSON" },
   }, {
     usage: "deno task monitor [--window log:7d] [--log FILE] [--by day|version] [--json]",
@@ -36,6 +41,42 @@ await runTask((args) => {
       "Alert rate, label coverage, precision and recall of the served models from the prediction log and the labels sent back.",
     examples: ["deno task monitor --window log:24h"],
   });
+  if (flags.compare !== undefined) {
+    if (!/^(served|champion),(shadow|challenger)$/.test(flags.compare as string)) {
+      throw new UserError(
+        `--compare: expected served,shadow (or champion,challenger), got "${flags.compare}"`,
+      );
+    }
+    const { path, comparison: c } = runCompareJob({
+      window: flags.window as string,
+      log: flags.log as string | undefined,
+    });
+    if (flags.json) {
+      console.log(JSON.stringify(c));
+      return;
+    }
+    console.log(
+      `${path}, ${c.window.label}: ${fmt(c.transactions)} transactions scored by both, ${
+        fmt(c.labeled)
+      } labeled (${fmt(c.frauds)} frauds)`,
+    );
+    const keys = [
+      "alertRate",
+      "averagePrecision",
+      "rocAuc",
+      "recallAt1pctFpr",
+      "precision",
+      "recall",
+    ] as const;
+    console.log(table(
+      ["", `served: ${c.served.model}`, `shadow: ${c.shadow.model}`, "shadow − served"],
+      keys.map((k) => {
+        const a = c.served[k], b = c.shadow[k];
+        return [k, fmt(a), fmt(b), a === null || b === null ? "" : fmt(b - a)];
+      }),
+    ));
+    return;
+  }
   const by = flags.by as string;
   if (by !== "day" && by !== "version") {
     throw new UserError(`--by: expected day or version, got "${by}"`);

@@ -23,6 +23,7 @@ import {
   recordGateDecision,
 } from "../registry/aliases.ts";
 import { artifactsRoot } from "../registry/store.ts";
+import { runCompareJob } from "./monitor.ts";
 import { UserError } from "../util/errors.ts";
 
 /** The rules a gate applies. */
@@ -53,8 +54,16 @@ export interface GateJob {
   /** The registered model. */
   model: string;
   /** The window: a data file with labels, and its first day (earlier rows only feed the history). */
-  data: string;
+  data?: string;
   since?: string;
+  /**
+   * Or decide from live traffic: a prediction-log window (`log:30d`) in which
+   * the server answered with the champion and scored the challenger as its
+   * shadow (`serve --shadow NAME@challenger`), on the labels fed back so far.
+   */
+  live?: string;
+  /** The prediction log for `live` (default `$FRAUDLAB_LOG` or `<root>/predictions.sqlite`). */
+  log?: string;
   /** The rules (defaults {@linkcode GATE_DEFAULTS}). */
   rules?: GateRules;
   /** Decide, but write nothing into the registry. */
@@ -218,22 +227,52 @@ export async function runGate(job: GateJob): Promise<GateResult> {
   const evalOn = (v: number): Promise<EvaluateJobResult> =>
     runEvaluateJob({
       run: `${job.model}@${v}`,
-      data: job.data,
+      data: job.data!,
       since: job.since,
       root,
     });
-  const challenger = await evalOn(cv);
-  const champion = chv !== undefined ? await evalOn(chv) : null;
-  const d = decideGate(champion?.headline ?? null, challenger.headline, rules);
-  const window = {
-    data: job.data,
-    sha256: challenger.data.sha256,
-    since: job.since ?? null,
-    rows: challenger.metrics.rows,
-    frauds: challenger.metrics.positives,
+  let figures: {
+    champion: Record<string, number | null> | null;
+    challenger: Record<string, number | null>;
   };
+  let window: GateResult["window"];
+  if (job.live) {
+    if (chv === undefined) {
+      throw new UserError(`model "${job.model}" has no champion to compare live`);
+    }
+    const { comparison: c, path } = runCompareJob({ window: job.live, log: job.log, root });
+    const want = (v: number) => `${job.model}@${v}`;
+    if (c.served.model !== want(chv) || c.shadow.model !== want(cv)) {
+      throw new UserError(
+        `${job.live} of ${path} compares ${c.served.model} (served) with ${c.shadow.model} (shadow), not champion ${
+          want(chv)
+        } with challenger ${want(cv)}`,
+      );
+    }
+    const numbers = (side: typeof c.served) => {
+      const { model: _m, role: _r, ...rest } = side;
+      return rest;
+    };
+    figures = { champion: numbers(c.served), challenger: numbers(c.shadow) };
+    window = { data: path, sha256: "", since: job.live, rows: c.labeled, frauds: c.frauds };
+  } else {
+    if (!job.data) {
+      throw new UserError("gate: give --data FILE (with --since DAY) or --live log:WINDOW");
+    }
+    const challenger = await evalOn(cv);
+    const champion = chv !== undefined ? await evalOn(chv) : null;
+    figures = { champion: champion?.headline ?? null, challenger: challenger.headline };
+    window = {
+      data: job.data,
+      sha256: challenger.data.sha256,
+      since: job.since ?? null,
+      rows: challenger.metrics.rows,
+      frauds: challenger.metrics.positives,
+    };
+  }
+  const d = decideGate(figures.champion, figures.challenger, rules);
   const evidence = {
-    source: "offline",
+    source: job.live ? "live" : "offline",
     window,
     rules,
     comparisons: d.comparisons,

@@ -17,6 +17,9 @@ import {
   type PredictionLog,
 } from "../serving/predlog.ts";
 import { artifactsRoot } from "../registry/store.ts";
+import { averagePrecision } from "../eval/curves.ts";
+import { recallAtFpr } from "../eval/metrics.ts";
+import { rocAuc } from "../util/stats.ts";
 import { DAY_MS } from "../util/time.ts";
 
 /** A window of the prediction log: predictions scored in [from, to). */
@@ -299,6 +302,106 @@ export function runMonitorJob(job: MonitorJob = {}): MonitorJobResult {
   const log = openExistingLog(path);
   try {
     return { path, window, report: monitorLog(log, window) };
+  } finally {
+    log.close();
+  }
+}
+
+/** One side of a live comparison: a model's figures on the transactions both models scored. */
+export interface LiveSide {
+  /** The model (name and version) and its rows' role in the log. */
+  model: string;
+  role: "served" | "shadow";
+  alerts: number;
+  /** Alert rate over every compared transaction. */
+  alertRate: number;
+  /** On the labeled transactions: */
+  averagePrecision: number | null;
+  rocAuc: number | null;
+  recallAt1pctFpr: number | null;
+  precision: number | null;
+  recall: number | null;
+}
+
+/** The outcome of {@linkcode compareLive}. */
+export interface LiveComparison {
+  window: LogWindow;
+  /** Transactions both the served model and the shadow scored, and how many have a label. */
+  transactions: number;
+  labeled: number;
+  frauds: number;
+  served: LiveSide;
+  shadow: LiveSide;
+}
+
+/**
+ * The served model against the shadow on the transactions both scored in
+ * the window (`serve --shadow`), from the labels fed back so far: each
+ * side's alert rate, and on the labeled ones its average precision, ROC
+ * AUC, recall at 1% FPR and precision and recall at its own threshold.
+ *
+ * @param log an open prediction log
+ * @param window scoring times
+ * @returns both sides' figures
+ */
+export function compareLive(log: PredictionLog, window: LogWindow): LiveComparison {
+  const served = log.predictions(window.from, window.to);
+  const shadow = log.shadowPredictions(window.from, window.to);
+  if (shadow.length === 0) {
+    throw new UserError(
+      `the log has no shadow predictions in ${window.label}: serve with --shadow NAME@challenger first`,
+    );
+  }
+  const byId = new Map(served.map((r) => [r.transaction_id, r]));
+  const pairs = shadow.filter((r) => byId.has(r.transaction_id))
+    .map((r) => ({ shadow: r, served: byId.get(r.transaction_id)! }));
+  const labeledPairs = pairs.filter((p) => p.shadow.label !== null);
+  const labels = Int8Array.from(labeledPairs, (p) => p.shadow.label!);
+  const frauds = labels.reduce((a, b) => a + b, 0);
+  const side = (role: "served" | "shadow"): LiveSide => {
+    const rows = pairs.map((p) => p[role]);
+    const names = [...new Set(rows.map((r) => `${r.model}@${r.version}`))];
+    const scores = Float64Array.from(labeledPairs, (p) => p[role].score);
+    const alerts = rows.filter((r) => r.is_fraud).length;
+    const both = labels.length > 0 && frauds > 0 && frauds < labels.length;
+    let tp = 0, fp = 0;
+    labeledPairs.forEach((p, i) => {
+      if (p[role].is_fraud) labels[i] === 1 ? tp++ : fp++;
+    });
+    return {
+      model: names.join(", "),
+      role,
+      alerts,
+      alertRate: rows.length ? alerts / rows.length : 0,
+      averagePrecision: both ? averagePrecision(labels, scores) : null,
+      rocAuc: both ? rocAuc(labels, scores) : null,
+      recallAt1pctFpr: both ? recallAtFpr(labels, scores).recall : null,
+      precision: tp + fp > 0 ? tp / (tp + fp) : null,
+      recall: frauds > 0 ? tp / frauds : null,
+    };
+  };
+  return {
+    window,
+    transactions: pairs.length,
+    labeled: labeledPairs.length,
+    frauds,
+    served: side("served"),
+    shadow: side("shadow"),
+  };
+}
+
+/**
+ * {@linkcode compareLive} on a log file (the job `monitor --compare` runs).
+ *
+ * @param job the window, the log file or the artifacts root
+ * @returns the comparison and the log read
+ */
+export function runCompareJob(job: MonitorJob = {}): { path: string; comparison: LiveComparison } {
+  const window = parseLogWindow(job.window ?? "log:7d", job.now);
+  const path = job.log ?? defaultLogPath(job.root ?? artifactsRoot());
+  const log = openExistingLog(path);
+  try {
+    return { path, comparison: compareLive(log, window) };
   } finally {
     log.close();
   }

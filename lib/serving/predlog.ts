@@ -298,18 +298,27 @@ export class PredictionLog {
   append(row: PredictionRow): void {
     if (this.#closed) throw new Error("prediction log is closed");
     const q = this.#queue;
-    let m = q.models.length - 1;
-    const last = q.models[m];
-    if (
-      !last || last.run_id !== row.run_id || last.version !== row.version ||
-      last.model !== row.model || last.threshold !== row.threshold
-    ) {
+    const role = row.role ?? "served";
+    // The batch's models: a served model and its shadow alternate, so the last two are looked at.
+    let m = -1;
+    for (let k = q.models.length - 1; k >= 0 && k >= q.models.length - 2; k--) {
+      const c = q.models[k];
+      if (
+        c.run_id === row.run_id && c.version === row.version && c.model === row.model &&
+        c.threshold === row.threshold && c.role === role
+      ) {
+        m = k;
+        break;
+      }
+    }
+    if (m < 0) {
       m = q.models.length;
       q.models.push({
         model: row.model,
         version: row.version,
         run_id: row.run_id,
         threshold: row.threshold,
+        role,
       });
     }
     q.model.push(m);
@@ -465,6 +474,12 @@ export class PredictionLog {
   predictions(fromMs: number, toMs: number): LabeledPrediction[] {
     this.flush();
     return queryPredictions(this.#db, { from: fromMs, to: toMs });
+  }
+
+  /** What shadow models scored in [fromMs, toMs), oldest first, with the labels. */
+  shadowPredictions(fromMs: number, toMs: number): LabeledPrediction[] {
+    this.flush();
+    return queryPredictions(this.#db, { from: fromMs, to: toMs }, { shadow: true });
   }
 
   /**

@@ -22,12 +22,20 @@ export interface LoggedEvent {
   label: number | null;
 }
 
-/** Predictions scored in [from, to), oldest first, with their labels. */
-export function queryPredictions(db: DatabaseSync, window: Window): LabeledPrediction[] {
+/**
+ * Predictions scored in [from, to), oldest first, with their labels: the
+ * answered ones, or (`shadow`) those shadow models scored beside them.
+ */
+export function queryPredictions(
+  db: DatabaseSync,
+  window: Window,
+  options: { shadow?: boolean } = {},
+): LabeledPrediction[] {
+  const view = options.shadow ? "shadow_predictions" : "predictions";
   const rows = db.prepare(
     `SELECT p.transaction_id, p.scored_at, p.event_time, p.model, p.version, p.run_id, p.score,
        p.threshold, p.is_fraud, p.input, f.label, f.labeled_at
-     FROM predictions p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
+     FROM ${view} p LEFT JOIN feedback f ON f.transaction_id = p.transaction_id
      WHERE p.scored_at >= ? AND p.scored_at < ? ORDER BY p.seq`,
   ).all(
     window.from,

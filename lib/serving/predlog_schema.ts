@@ -21,6 +21,11 @@ export interface PredictionRow {
   is_fraud: boolean;
   /** The record as the client sent it (JSON text). */
   input: string;
+  /**
+   * "served" (default): the answer the client got; "shadow": a model scoring
+   * the same request beside it, never answered (`serve --shadow`).
+   */
+  role?: "served" | "shadow";
 }
 
 /** A logged prediction with its label, when feedback arrived. */
@@ -69,7 +74,8 @@ CREATE TABLE IF NOT EXISTS models (
   version INTEGER NOT NULL,
   run_id TEXT NOT NULL,
   threshold REAL NOT NULL,
-  UNIQUE (model, version, run_id, threshold)
+  role TEXT NOT NULL DEFAULT 'served',
+  UNIQUE (model, version, run_id, threshold, role)
 );
 CREATE TABLE IF NOT EXISTS scored (
   seq INTEGER PRIMARY KEY,
@@ -83,10 +89,7 @@ CREATE TABLE IF NOT EXISTS scored (
 );
 CREATE INDEX IF NOT EXISTS scored_scored_at ON scored (scored_at);
 CREATE INDEX IF NOT EXISTS scored_transaction ON scored (transaction_id);
-CREATE VIEW IF NOT EXISTS predictions AS
-  SELECT s.seq, s.transaction_id, s.scored_at, s.event_time, m.model, m.version, m.run_id,
-    s.score, m.threshold, s.is_fraud, s.input
-  FROM scored s JOIN models m ON m.model_key = s.model_key;
+
 CREATE TABLE IF NOT EXISTS feedback (
   transaction_id TEXT PRIMARY KEY,
   label INTEGER NOT NULL,
@@ -102,11 +105,35 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 `;
 
+/**
+ * The views: `predictions` holds what was answered, `shadow_predictions`
+ * what shadow models scored beside it (recreated on open, so a log from an
+ * earlier layout gets the current ones).
+ */
+const VIEWS = `
+DROP VIEW IF EXISTS predictions;
+CREATE VIEW predictions AS
+  SELECT s.seq, s.transaction_id, s.scored_at, s.event_time, m.model, m.version, m.run_id,
+    s.score, m.threshold, s.is_fraud, s.input
+  FROM scored s JOIN models m ON m.model_key = s.model_key WHERE m.role = 'served';
+DROP VIEW IF EXISTS shadow_predictions;
+CREATE VIEW shadow_predictions AS
+  SELECT s.seq, s.transaction_id, s.scored_at, s.event_time, m.model, m.version, m.run_id,
+    s.score, m.threshold, s.is_fraud, s.input
+  FROM scored s JOIN models m ON m.model_key = s.model_key WHERE m.role = 'shadow';
+`;
+
 /** Adds columns later versions added to tables an older log already has. */
 function migrateColumns(db: DatabaseSync): void {
   const cols = db.prepare("PRAGMA table_info(feedback)").all() as { name: string }[];
   if (!cols.some((c) => c.name === "source")) {
     db.exec("ALTER TABLE feedback ADD COLUMN source TEXT");
+  }
+  // A log from before shadows: its model rows were all served. (Its unique key does not
+  // include the role, so it cannot log as a shadow a model version it has served.)
+  const models = db.prepare("PRAGMA table_info(models)").all() as { name: string }[];
+  if (!models.some((c) => c.name === "role")) {
+    db.exec("ALTER TABLE models ADD COLUMN role TEXT NOT NULL DEFAULT 'served'");
   }
 }
 
@@ -148,4 +175,5 @@ export function migrateLog(db: DatabaseSync): void {
   migrateWideLog(db);
   db.exec(SCHEMA);
   migrateColumns(db);
+  db.exec(VIEWS);
 }

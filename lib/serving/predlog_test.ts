@@ -112,6 +112,7 @@ Deno.test("prediction log: a log in the one-table layout is moved into the model
     "view predictions",
     "table quarantine",
     "table scored",
+    "view shadow_predictions",
   ]);
   assert.equal((db.prepare("SELECT count(*) AS n FROM models").get() as { n: number }).n, 2);
   db.close();

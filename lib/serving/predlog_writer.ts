@@ -36,7 +36,7 @@ const PER_ROW = 7;
  * `event_time` NaN stands for none.
  */
 export interface RowBatch {
-  models: { model: string; version: number; run_id: string; threshold: number }[];
+  models: { model: string; version: number; run_id: string; threshold: number; role: string }[];
   model: number[];
   transaction_id: string[];
   scored_at: number[];
@@ -78,11 +78,18 @@ interface Statements {
 
 /** The key of a model in the `models` table, added when new (inside the caller's transaction). */
 function modelKeyOf(w: Statements, m: RowBatch["models"][number]): number {
-  const id = `${m.model}\0${m.version}\0${m.run_id}\0${m.threshold}`;
+  const id = `${m.model}\0${m.version}\0${m.run_id}\0${m.threshold}\0${m.role}`;
   let key = w.keys.get(id);
   if (key === undefined) {
-    w.addModel.run(m.model, m.version, m.run_id, m.threshold);
-    const r = w.modelKey.get(m.model, m.version, m.run_id, m.threshold) as { model_key: number };
+    w.addModel.run(m.model, m.version, m.run_id, m.threshold, m.role);
+    const r = w.modelKey.get(m.model, m.version, m.run_id, m.threshold, m.role) as
+      | { model_key: number }
+      | undefined;
+    if (!r) {
+      throw new Error(
+        `this log predates shadow logging and already holds ${m.model} v${m.version} as served: log its shadow to a new log file`,
+      );
+    }
     key = Number(r.model_key);
     w.keys.set(id, key);
   }
@@ -233,11 +240,12 @@ export class LogWriter {
       one: db.prepare(INSERT),
       many: db.prepare(INSERT_MANY),
       addModel: db.prepare(
-        `INSERT INTO models (model, version, run_id, threshold) VALUES (?, ?, ?, ?)
+        `INSERT INTO models (model, version, run_id, threshold, role) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
       ),
       modelKey: db.prepare(
-        `SELECT model_key FROM models WHERE model = ? AND version = ? AND run_id = ? AND threshold = ?`,
+        `SELECT model_key FROM models
+         WHERE model = ? AND version = ? AND run_id = ? AND threshold = ? AND role = ?`,
       ),
       keys: new Map(),
     };

@@ -319,10 +319,18 @@ export interface ScoreOptions {
   /** The entity history velocity features come from (then remembering it); null: none. */
   history: OnlineVelocity | null;
   /**
-   * Reasons on every answer ("all", the default), or only on alerts
-   * ("flagged"; a pass then answers no reasons and says they were skipped).
+   * Reasons on every answer ("all", the default), only on alerts
+   * ("flagged"; a pass then answers no reasons and says they were skipped),
+   * or never ("none": a shadow model's score, which nobody reads reasons of).
    */
-  reasons?: "all" | "flagged";
+  reasons?: "all" | "flagged" | "none";
+  /**
+   * Whether the history remembers the transaction (default true). False for
+   * a shadow model reading the served model's history: the served model
+   * already added it, and a history's windows end before the transaction's
+   * own time, so the shadow sees the same features.
+   */
+  remember?: boolean;
 }
 
 /**
@@ -443,17 +451,20 @@ export class ServedModel {
     transformRecord(fp, parsed.values, { derived, out: row });
     const detector = this.run.detector;
     // Under "flagged", a pass is scored alone and answered without reasons.
-    const alone = options.reasons === "flagged"
+    const reasons = options.reasons ?? "all";
+    const alone = reasons !== "all"
       ? (detector.scoreRow
         ? detector.scoreRow(row)
         : detector.score({ data: row, rows: 1, cols: row.length, columns: fp.columns })[0])
       : NaN;
-    const skip = alone === alone && alone < this.threshold;
+    const skip = alone === alone && (reasons === "none" || alone < this.threshold);
     const score = skip ? alone : scoreRow(detector, row, contrib, fp.columns);
     if (!Number.isFinite(score)) {
       throw new NonFiniteScore("the model produced a non-finite score");
     }
-    if (history && t !== null) history.add(t, parsed.entities, parsed.amount, id);
+    if (history && t !== null && options.remember !== false) {
+      history.add(t, parsed.entities, parsed.amount, id);
+    }
     const calibration = this.run.calibration;
     const probability = calibration
       ? { probability: shortestFloat32(Math.fround(calibrate(calibration, score))) }
@@ -463,7 +474,7 @@ export class ServedModel {
         transaction_id: id,
         score: shortestFloat32(score),
         ...probability,
-        is_fraud: false,
+        is_fraud: score >= this.threshold,
         threshold: this.thresholdShown,
         reasons: [],
         reasons_skipped: true,
@@ -479,8 +490,14 @@ export class ServedModel {
   }
 
   /** The prediction log's row of an answer: when it was scored and what was sent. */
-  logRow(parsed: ParsedRecord, result: ScoreResult, scoredAt: number): PredictionRow {
+  logRow(
+    parsed: ParsedRecord,
+    result: ScoreResult,
+    scoredAt: number,
+    role: "served" | "shadow" = "served",
+  ): PredictionRow {
     return {
+      ...(role === "shadow" ? { role } : {}),
       transaction_id: result.transaction_id,
       scored_at: scoredAt,
       event_time: parsed.timeMs,
