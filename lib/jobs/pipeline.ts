@@ -34,7 +34,7 @@ import { writeFrame } from "../data/write.ts";
 import { velocityFeatures } from "../features/velocity.ts";
 import { promote } from "../registry/aliases.ts";
 import { headline } from "../registry/runs.ts";
-import { artifactsRoot, jsonText, writeAtomic } from "../registry/store.ts";
+import { artifactsRoot, jsonText, runsDir, writeAtomic } from "../registry/store.ts";
 import { UserError } from "../util/errors.ts";
 import { runDriftJob } from "./drift.ts";
 import { runEvaluateJob } from "./evaluate.ts";
@@ -216,7 +216,7 @@ export const STAGE_KINDS: Record<string, StageKind> = {
         throw new UserError(`drift: "out" must be a .json file (the HTML report goes beside it)`);
       }
       const r = await runDriftJob({
-        ref: `run:${await runIdFrom(ctx.path(str(w.run)))}`,
+        ref: `run:${join(runsDir(ctx.root), await runIdFrom(ctx.path(str(w.run))))}`,
         cur: ctx.path(str(w.data)),
         since: w.since === undefined ? undefined : str(w.since),
         out: out.replace(/\.json$/, ".report.html"),
