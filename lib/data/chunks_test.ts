@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { loadDataset } from "./load.ts";
+import { type DatasetChunk, readDatasetChunks } from "./chunks.ts";
+import type { DatasetSpec } from "./spec.ts";
+
+const spec: DatasetSpec = {
+  name: "notes",
+  label: "y",
+  id: "id",
+  numeric: ["x"],
+  categorical: ["note"],
+};
+
+/** A CSV whose quoted fields hold commas, doubled quotes and line breaks. */
+function csv(rows: number): string {
+  const lines = ["id,x,note,y"];
+  for (let i = 0; i < rows; i++) {
+    const note = i % 7 === 0
+      ? `"a ""quoted"", multi-line\nnote ${i}"`
+      : i % 5 === 0
+      ? `"comma, ${i}"`
+      : `plain${i % 3}`;
+    lines.push(`r${i},${i % 11 === 0 ? "" : (i * 0.5).toFixed(1)},${note},${i % 2}`);
+  }
+  return lines.join(i18n(rows)) + "\n";
+}
+const i18n = (n: number) => (n % 2 === 0 ? "\n" : "\r\n"); // LF or CRLF record ends
+
+Deno.test("chunks: parts of a CSV with quoted commas and line breaks hold exactly the whole file's rows", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const rows of [3, 4, 999, 4000]) {
+    const path = `${dir}/notes_${rows}.csv`;
+    await Deno.writeTextFile(path, csv(rows));
+    const whole = await loadDataset(path, spec);
+    for (const per of rows < 10 ? [1, 2, 100_000] : [97, 100_000]) {
+      const parts: DatasetChunk[] = [];
+      let hash: string | null = null;
+      for await (const p of readDatasetChunks(path, spec, { rows: per, onHash: (h) => hash = h })) {
+        parts.push(p);
+      }
+      const ids = parts.flatMap((p) => p.ds.frame.getColumn("id").toArray());
+      const notes = parts.flatMap((p) => p.ds.frame.getColumn("note").toArray());
+      assert.deepEqual(
+        ids,
+        whole.frame.getColumn("id").toArray(),
+        `${rows} rows in parts of ${per}`,
+      );
+      assert.deepEqual(notes, whole.frame.getColumn("note").toArray());
+      assert.deepEqual(
+        parts.map((p) => p.firstRow),
+        parts.map((_, k) => parts.slice(0, k).reduce((s, q) => s + q.ds.frame.height, 0)),
+      );
+      assert.equal(hash, (await import("./fingerprint.ts")).sha256Hex(await Deno.readFile(path)));
+    }
+  }
+});
+
+Deno.test("chunks: a bad value names its row and line in the whole file", async () => {
+  const dir = await Deno.makeTempDir();
+  const text = csv(300).split("\n");
+  // Data row 250 (its line, after the quoted line breaks before it).
+  const line = text.findIndex((l) => l.startsWith("r249,"));
+  text[line] = text[line].replace(/^r249,[^,]*,/, "r249,twelve,");
+  const path = `${dir}/bad.csv`;
+  await Deno.writeTextFile(path, text.join("\n"));
+  const whole = await loadDataset(path, spec).catch((e) => e.message);
+  let inParts = "";
+  try {
+    for await (const _ of readDatasetChunks(path, spec, { rows: 40 })) { /* read on */ }
+  } catch (e) {
+    inParts = (e as Error).message;
+  }
+  assert.match(whole, /row 250 \(line \d+\): "twelve" is not a number/);
+  assert.equal(inParts.replace(/^[^:]*:/, ""), whole.replace(/^[^:]*:/, ""));
+  await Deno.writeTextFile(`${dir}/empty.csv`, "");
+  await assert.rejects(async () => {
+    for await (const _ of readDatasetChunks(`${dir}/empty.csv`, spec)) { /* */ }
+  }, /empty file/);
+  await Deno.writeTextFile(`${dir}/header.csv`, "id,x,note,y\n");
+  await assert.rejects(async () => {
+    for await (const _ of readDatasetChunks(`${dir}/header.csv`, spec)) { /* */ }
+  }, /no data rows/);
+});
