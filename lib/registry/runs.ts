@@ -218,7 +218,9 @@ export async function loadRun(idOrPath: string, root = artifactsRoot()): Promise
     dataset: await readJson(dir, "dataset.json"),
     spec: await readJson(dir, "spec.json"),
     pipeline: pipelineFromJSON(await readJson(dir, "pipeline.json")),
-    detector: await kind.load(join(dir, "model"), config.params),
+    // A parameter the kind gained after the run was trained takes its default (it shaped
+    // fitting, not the stored model): a run from an earlier fraudlab still loads.
+    detector: await kind.load(join(dir, "model"), { ...kind.defaults, ...config.params }),
     threshold,
     metrics: await readJson(dir, "metrics.json"),
     calibration: "calibration.json" in manifest.files
