@@ -86,6 +86,13 @@ interface Events {
   x: Int32Array;
   /** Events labelled fraud. */
   f: Int32Array;
+  /**
+   * Where the last query's windows began and ended ({@linkcode windowBounds}),
+   * for a later query at the same time or after: its bounds only move on.
+   */
+  cursor: Int32Array | null;
+  /** The last query's time; NaN when the cursor is void (events moved). */
+  cursorT: number;
 }
 
 /** Room a new entity list starts with. */
@@ -117,7 +124,7 @@ function arrays(cap: number): Pick<Events, "ts" | "am" | "slot" | "n" | "c" | "x
 
 /** A new, empty entity list. */
 function newEvents(): Events {
-  return { len: 0, start: 0, seen: 0, ...arrays(FIRST_CAPACITY) };
+  return { len: 0, start: 0, seen: 0, cursor: null, cursorT: NaN, ...arrays(FIRST_CAPACITY) };
 }
 
 /** Entries `[from, from + n]` of running counts moved to the front, less the entry at `from`. */
@@ -141,6 +148,7 @@ function makeRoom(ev: Events): void {
     ev.ts.copyWithin(0, from, ev.len);
     ev.am.copyWithin(0, from, ev.len);
     ev.slot.copyWithin(0, from, ev.len);
+    ev.cursorT = NaN; // indices moved
     rebase(ev.n, from, live);
     rebase(ev.c, from, live);
     rebase(ev.x, from, live);
@@ -179,6 +187,7 @@ function insertEvent(
   const len = ev.len;
   const i = len === 0 || ev.ts[len - 1] <= e.t ? len : upperBound(ev, e.t);
   if (i < len) {
+    ev.cursorT = NaN; // indices moved
     ev.ts.copyWithin(i + 1, i, len);
     ev.am.copyWithin(i + 1, i, len);
     ev.slot.copyWithin(i + 1, i, len);
@@ -256,6 +265,44 @@ function upperBound(ev: Events, t: number, to = ev.len): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The fraudlab windows' bounds of a query at `t`, into `ev.cursor`: at 0
+ * the first event at t or after, at 1 the first at t − delay or after, at
+ * 2 + w the first at t − w or after, at 2 + W + w the first at
+ * t − delay − w or after (w over the windows, in ms). The same indices
+ * {@linkcode lowerBound} gives; a query at or after the last one moves each
+ * bound on from where it was (a file scored in time order: a step or two
+ * per bound, against a binary search), any other searches afresh.
+ */
+function windowBounds(ev: Events, t: number, windows: number[], dMs: number): Int32Array {
+  const W = windows.length;
+  let c = ev.cursor;
+  if (!c) c = ev.cursor = new Int32Array(2 + 2 * W);
+  const ts = ev.ts, len = ev.len, start = ev.start;
+  if (t >= ev.cursorT) {
+    const move = (k: number, target: number) => {
+      let p = c![k] < start ? start : c![k];
+      while (p < len && ts[p] < target) p++;
+      c![k] = p;
+    };
+    move(0, t);
+    move(1, t - dMs);
+    for (let w = 0; w < W; w++) {
+      move(2 + w, t - windows[w]);
+      move(2 + W + w, t - dMs - windows[w]);
+    }
+  } else {
+    c[0] = lowerBound(ev, t);
+    c[1] = lowerBound(ev, t - dMs, c[0]);
+    for (let w = 0; w < W; w++) {
+      c[2 + w] = lowerBound(ev, t - windows[w], c[0]);
+      c[2 + W + w] = lowerBound(ev, t - dMs - windows[w], c[1]);
+    }
+  }
+  ev.cursorT = t;
+  return c;
 }
 
 /** Entity history for online velocity features. */
@@ -369,8 +416,9 @@ export class OnlineVelocity {
     for (let e = 0; e < E; e++) {
       const key = entityValues[e];
       const ev = this.#lookup(e, key);
-      // [t − w, t) and [t − delay − w, t − delay): the windows' common ends.
-      const end = ev ? lowerBound(ev, tMs) : 0, rEnd = ev ? lowerBound(ev, tMs - dMs, end) : 0;
+      // [t − w, t) and [t − delay − w, t − delay): the windows' bounds.
+      const b = ev ? windowBounds(ev, tMs, windows, dMs) : null;
+      const end = b ? b[0] : 0, rEnd = b ? b[1] : 0;
       for (let wi = 0; wi < W; wi++) {
         if (key === null) {
           out[k++] = NaN;
@@ -384,8 +432,7 @@ export class OnlineVelocity {
           out[k++] = 0;
           continue;
         }
-        const wMs = windows[wi];
-        const lo = lowerBound(ev, tMs - wMs, end), rLo = lowerBound(ev, tMs - dMs - wMs, rEnd);
+        const lo = b![2 + wi], rLo = b![2 + W + wi];
         const n = ev.n[end] - ev.n[lo], all = rEnd - rLo;
         out[k++] = n;
         out[k++] = n === 0 ? NaN : windowMean(ev, lo, end, n);
