@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
 import { ModelHolder } from "../lib/serving/holder.ts";
+import { PredictionLog } from "../lib/serving/predlog.ts";
 import { loadServedModel } from "../lib/serving/scorer.ts";
 import { warmFromFile } from "../lib/serving/warm.ts";
 import { runScoreJob } from "../lib/jobs/score.ts";
@@ -100,6 +101,61 @@ Deno.test("score job: a calibrated gbdt's scores, probabilities and reasons equa
   }, { root: f.root, quiet: true });
   const r = await assertSameAsServer(f, `run:${run.id}`, `run:${run.id}`);
   assert.equal(r.model.kind, "gbdt");
+});
+
+Deno.test("score job: a window of the prediction log re-scored gives the logged scores", async () => {
+  const f = await servingFixture();
+  const dir = await Deno.makeTempDir();
+  const logPath = `${dir}/predictions.sqlite`;
+  const log = PredictionLog.open(logPath);
+  const holder = new ModelHolder({ clock: f.now });
+  holder.warm = async (m, history) => {
+    await warmFromFile(history, { model: m, path: f.data });
+  };
+  await holder.swap(await loadServedModel("champion", f.root));
+  const app = createApp({ models: holder, log, now: f.now, feedbackRate: null });
+  // Some records without their own time or id: the log keeps the server's.
+  const records = f.records.slice(0, 600).map((r, i) =>
+    i % 50 === 7 ? { ...r, tx_id: undefined } : r
+  );
+  for (const r of records) {
+    const res = await app.request("/v1/score", {
+      method: "POST",
+      body: JSON.stringify(r),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200);
+  }
+  await log.closeWithin(10_000);
+  const logged = PredictionLog.open(logPath, { worker: false });
+  const want = logged.predictions(0, Date.UTC(2100, 0));
+  logged.close();
+  const out = `${dir}/rescored.csv`;
+  const r = await runScoreJob({
+    model: "champion",
+    data: "log:2000-01-01..2100-01-01",
+    log: logPath,
+    history: f.data,
+    out,
+    chunkRows: 250,
+    root: f.root,
+    quiet: true,
+  });
+  assert.equal(r.rows, 600);
+  const rows = await jobRows(out);
+  assert.deepEqual(rows.map((x) => x.tx_id), want.map((p) => p.transaction_id));
+  assert.deepEqual(rows.map((x) => Number(x.score)), want.map((p) => p.score));
+  await assert.rejects(
+    () =>
+      runScoreJob({
+        model: "champion",
+        data: "log:1990-01-01..1990-02-01",
+        log: logPath,
+        out,
+        root: f.root,
+      }),
+    /no predictions logged/,
+  );
 });
 
 Deno.test("score job: a row the model cannot take is written as refused with its reason, and skips the history", async () => {

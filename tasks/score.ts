@@ -19,7 +19,15 @@ await runTask(async (args) => {
       help: "the model: NAME@ALIAS, NAME@VERSION or an alias",
     },
     run: { type: "string", help: "a run id instead of a registered model" },
-    data: { type: "string", help: "transactions to score (CSV or Parquet; no labels needed)" },
+    data: {
+      type: "string",
+      help: "transactions to score: CSV or Parquet (no labels needed), or a log window log:24h",
+    },
+    log: {
+      type: "string",
+      help:
+        "with --data log:…: the prediction log (default $FRAUDLAB_LOG or artifacts/predictions.sqlite)",
+    },
     out: { type: "string", help: "where the scores go (CSV or Parquet by extension)" },
     reasons: { type: "string", default: "3", help: "reasons per explained row (0: none)" },
     explain: {
@@ -42,6 +50,7 @@ await runTask(async (args) => {
     examples: [
       "deno task score --model txsim@champion --data data/today.csv --out scores/today.csv",
       "deno task score --run 20261201-134849-gbdt-f029b5 --data new.parquet --history data/tx.parquet --out s.parquet",
+      "deno task score --model txsim@challenger --data log:24h --out rescored.csv",
     ],
   });
   if (!flags.data) throw new UserError("--data FILE is required");
@@ -49,6 +58,7 @@ await runTask(async (args) => {
   const r = await runScoreJob({
     model: flags.run ? `run:${flags.run}` : flags.model as string,
     data: flags.data as string,
+    log: flags.log as string | undefined,
     out: flags.out as string,
     reasons: intFlag(flags.reasons as string, { name: "reasons", fallback: 3, min: 0, max: 50 }),
     explain: flags.explain as ExplainMode,

@@ -255,16 +255,19 @@ export const STAGE_KINDS: Record<string, StageKind> = {
     },
   },
   score: {
-    about: "batch scoring of `data` with `model` (NAME@ALIAS) or a train stage's `run`, to `out`",
+    about:
+      "batch scoring of `data` (a file, or a prediction-log window `log:24h` of `log`) with `model` (NAME@ALIAS) or a train stage's `run`, to `out`",
     required: ["data", "out"],
     inputs: ["data", "run", "history"],
     async run(w, ctx) {
       const model = w.run !== undefined
         ? `run:${await runIdFrom(ctx.path(str(w.run)))}`
         : str(w.model ?? "champion");
+      const data = str(w.data);
       const r = await runScoreJob({
         model,
-        data: ctx.path(str(w.data)),
+        data: data.startsWith("log:") ? data : ctx.path(data),
+        log: w.log === undefined ? undefined : ctx.path(str(w.log)),
         out: ctx.path(str(w.out)),
         history: w.history === undefined ? undefined : ctx.path(str(w.history)),
         reasons: w.reasons === undefined ? undefined : Number(w.reasons),
@@ -495,6 +498,7 @@ export function resolvePipeline(
   // Every input is a file or another stage's output.
   for (const st of stages) {
     for (const input of st.inputs) {
+      if (input.startsWith("log:")) continue; // a prediction-log window (score), not a file
       if (!writer.has(norm(input)) && !exists(norm(input))) {
         throw new UserError(
           `stage "${st.name}": input ${input} is neither a file nor another stage's output`,
@@ -617,6 +621,9 @@ async function whyRun(
     return `settings changed: ${changed.join(", ")}`;
   }
   for (const input of st.inputs) {
+    if (input.startsWith("log:")) {
+      return `input ${input} is a prediction-log window, read anew each run`;
+    }
     const up = ctx.writer.get(ctx.path(input));
     if (ctx.dry && up !== undefined && ctx.ranUpstream.has(up)) {
       return `input ${input} comes from stage "${up}", which would run`;
@@ -721,6 +728,7 @@ export async function runPipeline(job: PipelineJob): Promise<StageOutcome[]> {
     const seconds = (performance.now() - t0) / 1000;
     const inputs: Record<string, FileHash> = {};
     for (const input of st.inputs) {
+      if (input.startsWith("log:")) continue;
       const h = await hashFile(path(input));
       if (h) inputs[input] = h;
     }

@@ -18,7 +18,10 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { DEFAULT_CHUNK_ROWS, readDatasetChunks } from "../data/chunks.ts";
+import { type DatasetChunk, DEFAULT_CHUNK_ROWS, readDatasetChunks } from "../data/chunks.ts";
+import { loadDatasetFrame } from "../data/load.ts";
+import { defaultLogPath, openExistingLog } from "../serving/predlog.ts";
+import { parseLogWindow } from "./monitor.ts";
 import type { Dataset } from "../data/load.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
 import { calibrate } from "../eval/calibrate.ts";
@@ -50,8 +53,15 @@ export type ExplainMode = typeof EXPLAIN_MODES[number];
 export interface ScoreJob {
   /** The model: NAME@ALIAS, NAME@VERSION, an alias, `run:ID`, or a loaded one. */
   model: string | ServedModel;
-  /** Transactions to score (CSV or Parquet, the model's spec; labels not needed). */
+  /**
+   * Transactions to score: a CSV or Parquet file (the model's spec; labels
+   * not needed), or a window of the prediction log (`log:24h`,
+   * `log:FROM..TO`): the logged requests re-scored, each at its logged event
+   * time and with its logged transaction id.
+   */
   data: string;
+  /** The prediction log a `log:` window reads (default `$FRAUDLAB_LOG` or `<root>/predictions.sqlite`). */
+  log?: string;
   /** Where the scores go (CSV or Parquet by extension). */
   out: string;
   /** Reasons per explained row. Default 3. */
@@ -183,12 +193,16 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
     ? await Deno.makeTempDir({ dir: dirname(job.out), prefix: ".score-" })
     : null;
   try {
-    for await (
-      const part of readDatasetChunks(job.data, spec, {
+    const parts_ = job.data.startsWith("log:")
+      ? logParts(job.data, model, {
+        log: job.log ?? defaultLogPath(job.root ?? artifactsRoot()),
+        rows: job.chunkRows ?? DEFAULT_CHUNK_ROWS,
+      })
+      : readDatasetChunks(job.data, spec, {
         rows: job.chunkRows ?? DEFAULT_CHUNK_ROWS,
         onHash: (h) => sha256 = h,
-      })
-    ) {
+      });
+    for await (const part of parts_) {
       state.lap("read_s");
       const n = part.ds.frame.height;
       if (!bar) {
@@ -255,6 +269,63 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
     ),
     out: job.out,
   };
+}
+
+/**
+ * The requests of a prediction-log window as parts of a dataset: each
+ * logged record's fields, its logged event time (ISO) in the time column and
+ * its logged transaction id in the id column, in scoring order.
+ */
+async function* logParts(
+  window: string,
+  model: ServedModel,
+  options: { log: string; rows: number },
+): AsyncGenerator<DatasetChunk> {
+  const w = parseLogWindow(window);
+  const log = openExistingLog(options.log);
+  let rows;
+  try {
+    rows = log.predictions(w.from, w.to);
+  } finally {
+    log.close();
+  }
+  if (rows.length === 0) {
+    throw new UserError(`${window}: no predictions logged in ${options.log} in that window`);
+  }
+  const fields = model.schema.fields;
+  for (let first = 0; first < rows.length; first += options.rows) {
+    const part = rows.slice(first, first + options.rows);
+    const inputs = part.map((r) => JSON.parse(r.input) as Record<string, unknown>);
+    const columns = fields.map((f) => {
+      if (f.role === "time") {
+        return pl.Series(
+          f.name,
+          part.map((r) => r.event_time === null ? null : new Date(r.event_time).toISOString()),
+          pl.Utf8,
+        );
+      }
+      if (f.role === "id") return pl.Series(f.name, part.map((r) => r.transaction_id), pl.Utf8);
+      if (f.role === "numeric") {
+        return pl.Series(
+          f.name,
+          inputs.map((v) => (typeof v[f.name] === "number" ? v[f.name] as number : null)),
+          pl.Float64,
+        );
+      }
+      return pl.Series(
+        f.name,
+        inputs.map((v) => (v[f.name] == null ? null : String(v[f.name]))),
+        pl.Utf8,
+      );
+    });
+    const ds = loadDatasetFrame(pl.DataFrame(columns), model.run.spec, {
+      name: `${options.log} ${window}`,
+      format: "parquet",
+      labels: "optional",
+      part: { rows: first, lines: first },
+    });
+    yield { ds, firstRow: first, done: first + part.length, total: rows.length };
+  }
 }
 
 function outputFormat(path: string): "csv" | "parquet" {
