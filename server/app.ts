@@ -476,6 +476,11 @@ export function createApp(deps: AppDeps): ScoringApp {
    * (the transaction is already in it; its windows end before its own time),
    * else from its own history. Logged as a shadow row; a failure is counted.
    */
+  const sharedFor: { served: unknown; shadow: unknown; shared: boolean } = {
+    served: null,
+    shadow: null,
+    shared: false,
+  };
   const shadowScore = (
     served: Serving,
     shadow: Serving,
@@ -483,7 +488,13 @@ export function createApp(deps: AppDeps): ScoringApp {
     at: { id: string; at: number },
   ): void => {
     const m = shadow.model;
-    const shared = sameVelocity(served.model.run.pipeline.velocity, m.run.pipeline.velocity);
+    // Whether the two read the same features: decided once per pair of models, not per request.
+    if (sharedFor.served !== served.model || sharedFor.shadow !== m) {
+      sharedFor.served = served.model;
+      sharedFor.shadow = m;
+      sharedFor.shared = sameVelocity(served.model.run.pipeline.velocity, m.run.pipeline.velocity);
+    }
+    const shared = sharedFor.shared;
     try {
       const r = m.score(parsed, {
         history: shared ? served.history : shadow.history,

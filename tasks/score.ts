@@ -7,6 +7,7 @@
  * The work is the batch scoring job (`lib/jobs/score.ts`).
  */
 import { EXPLAIN_MODES, type ExplainMode, runScoreJob } from "../lib/jobs/score.ts";
+import { MAX_CHUNK_ROWS } from "../lib/data/chunks.ts";
 import { intFlag, parseFlags, runTask } from "../lib/util/cli.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { fmt } from "../lib/report/html.ts";
@@ -67,6 +68,7 @@ await runTask(async (args) => {
       name: "chunk-rows",
       fallback: 250_000,
       min: 1,
+      max: MAX_CHUNK_ROWS,
     }),
     quiet: flags.quiet as boolean,
   });

@@ -36,6 +36,8 @@ export interface ChunkOptions {
 
 /** Default {@linkcode ChunkOptions.rows}. */
 export const DEFAULT_CHUNK_ROWS = 250_000;
+/** Largest {@linkcode ChunkOptions.rows}: a part is held in memory whole. */
+export const MAX_CHUNK_ROWS = 10_000_000;
 
 const LF = 10, QUOTE = 34;
 
@@ -63,8 +65,8 @@ export async function* readDatasetChunks(
   options: ChunkOptions = {},
 ): AsyncGenerator<DatasetChunk> {
   const rows = options.rows ?? DEFAULT_CHUNK_ROWS;
-  if (!(Number.isInteger(rows) && rows > 0)) {
-    throw new UserError(`rows per part must be a positive integer, got ${rows}`);
+  if (!(Number.isInteger(rows) && rows > 0 && rows <= MAX_CHUNK_ROWS)) {
+    throw new UserError(`rows per part must be an integer in [1, ${MAX_CHUNK_ROWS}], got ${rows}`);
   }
   const labels = options.labels ?? "optional";
   let info: Deno.FileInfo;

@@ -369,6 +369,9 @@ function timeOfDay(rng: Rng): number {
   }
 }
 
+/** Largest customers, terminals or days the simulator takes. */
+export const SIMULATE_MAX = 10_000_000;
+
 /**
  * Simulates card transactions. Returns a frame in time order with columns
  * tx_id, tx_time (Datetime ms, UTC), customer_id, terminal_id, amount,
@@ -394,8 +397,9 @@ export function simulateTransactions(options: SimulateOptions = {}): Frame {
   for (
     const [name, v] of [["customers", customers], ["terminals", terminals], ["days", days]] as const
   ) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new UserError(`--${name}: expected a whole number >= 1, got ${v}`);
+    // Bounded: each is an array length (customers and terminals) or a day loop.
+    if (!Number.isInteger(v) || v < 1 || v > SIMULATE_MAX) {
+      throw new UserError(`--${name}: expected a whole number in [1, ${SIMULATE_MAX}], got ${v}`);
     }
   }
   const driftDay = new Map<DriftScenario, number>();

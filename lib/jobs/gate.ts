@@ -109,6 +109,14 @@ function metricKey(name: string): string {
 /** Rules with defaults filled in, checked. */
 export function resolveGateRules(rules: GateRules = {}): Required<GateRules> {
   const r = { ...GATE_DEFAULTS, ...rules };
+  if (!Array.isArray(r.guard) || !r.guard.every((g) => typeof g === "string")) {
+    throw new UserError(
+      `gate: guard must be a list of metric names, got ${JSON.stringify(r.guard)}`,
+    );
+  }
+  if (typeof r.metric !== "string") {
+    throw new UserError(`gate: metric must be a metric name, got ${JSON.stringify(r.metric)}`);
+  }
   r.metric = metricKey(r.metric);
   r.guard = r.guard.map(metricKey);
   for (const k of ["minGain", "minRelativeGain", "maxLoss"] as const) {

@@ -611,6 +611,11 @@ async function whyRun(
   },
 ): Promise<string | null> {
   if (!entry) return "never ran";
+  if (
+    typeof entry.settings !== "object" || entry.settings === null ||
+    typeof entry.inputs !== "object" || entry.inputs === null ||
+    typeof entry.out?.sha256 !== "string"
+  ) return "its lock entry is unreadable";
   if (entry.kind !== st.kind) return `kind changed (${entry.kind} → ${st.kind})`;
   const before = JSON.stringify(entry.settings), now = JSON.stringify(st.settings);
   if (before !== now) {
@@ -655,21 +660,32 @@ async function readLock(path: string): Promise<PipelineLock> {
   }
 }
 
-/** Reads and checks a pipeline file. */
-export async function loadPipeline(file: string): Promise<ResolvedPipeline> {
-  let spec: PipelineSpec;
+/**
+ * Reads a JSON definition file (a pipeline, a schedule) and checks it with
+ * `check`; every error is one line naming the file.
+ */
+export async function readDefinition<T>(file: string, check: (value: unknown) => T): Promise<T> {
+  let value: unknown;
   try {
-    spec = JSON.parse(await Deno.readTextFile(file));
+    value = JSON.parse(await Deno.readTextFile(file));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new UserError(`${file}: no such file`);
     throw new UserError(`${file}: not JSON (${(e as Error).message.split("\n")[0]})`);
   }
   try {
-    return resolvePipeline(spec, { dir: dirname(resolve(file)) });
+    return check(value);
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
     throw e;
   }
+}
+
+/** Reads and checks a pipeline file. */
+export function loadPipeline(file: string): Promise<ResolvedPipeline> {
+  return readDefinition(
+    file,
+    (v) => resolvePipeline(v as PipelineSpec, { dir: dirname(resolve(file)) }),
+  );
 }
 
 /**

@@ -31,7 +31,7 @@ import { dirname, join, resolve } from "node:path";
 import { artifactsRoot, jsonText, writeAtomic } from "../registry/store.ts";
 import { UserError } from "../util/errors.ts";
 import { DAY_MS } from "../util/time.ts";
-import { runPipeline, STAGE_KINDS, type StageSettings } from "./pipeline.ts";
+import { readDefinition, runPipeline, STAGE_KINDS, type StageSettings } from "./pipeline.ts";
 
 /** One job of a schedule file. */
 export interface JobSpec {
@@ -471,20 +471,11 @@ export class Scheduler {
 }
 
 /** Reads and checks a schedule file; the folder beside it keeps its history. */
-export async function loadSchedule(
+export function loadSchedule(
   file: string,
 ): Promise<{ jobs: Record<string, ScheduledJob>; dir: string }> {
-  let spec: ScheduleSpec;
-  try {
-    spec = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UserError(`${file}: no such file`);
-    throw new UserError(`${file}: not JSON (${(e as Error).message.split("\n")[0]})`);
-  }
-  try {
-    return { jobs: resolveSchedule(spec), dir: dirname(resolve(file)) };
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
-    throw e;
-  }
+  return readDefinition(file, (v) => ({
+    jobs: resolveSchedule(v as ScheduleSpec),
+    dir: dirname(resolve(file)),
+  }));
 }

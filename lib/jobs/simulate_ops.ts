@@ -24,7 +24,7 @@ import { writeFrame } from "../data/write.ts";
 import { promote, readRegistry } from "../registry/aliases.ts";
 import { DAY_MS } from "../util/time.ts";
 import { UserError } from "../util/errors.ts";
-import { opsReportHtml } from "../report/ops_report.ts";
+import { type OpsReportFigures, opsReportHtml, type OpsReportMonth } from "../report/ops_report.ts";
 import { runsDir, writeAtomic } from "../registry/store.ts";
 import { runDriftJob } from "./drift.ts";
 import { runEvaluateJob } from "./evaluate.ts";
@@ -54,34 +54,17 @@ export interface SimulateOpsJob {
   onMonth?: (m: OpsMonth) => void;
 }
 
-/** One model's figures on one month. */
-export interface OpsFigures {
-  averagePrecision: number | null;
-  /** Card precision@100, the daily mean. */
-  cardPrecisionAt100: number | null;
-  alertRate: number;
+/** One model's figures on one month (card precision@100 is the daily mean). */
+export interface OpsFigures extends OpsReportFigures {
   recall: number;
 }
 
-/** One month of the simulated operations. */
-export interface OpsMonth {
-  month: number;
-  from: string;
-  to: string;
-  rows: number;
-  frauds: number;
-  /** Drift events starting this month. */
-  events: string[];
-  /** The champion during the month (version, run) and both models' figures. */
-  champion: { version: number; run_id: string };
+/** One month of the simulated operations: what the report shows, and the month's batch scoring. */
+export interface OpsMonth extends OpsReportMonth {
   loop: OpsFigures;
   frozen: OpsFigures;
-  /** The drift check of the month against the champion's reference. */
-  drift: { drift: boolean; reasons: string[] };
   /** The batch-scoring job's counts for the month. */
   scored: { rows: number; alerts: number; refused: number };
-  /** The end-of-month gate. */
-  gate: { decision: string; reason: string; challenger: number };
 }
 
 /** The outcome of {@linkcode runSimulateOps}. */

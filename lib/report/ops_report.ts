@@ -14,21 +14,31 @@ export interface OpsReportFigures {
   alertRate: number;
 }
 
+/** One month of simulated operations, as the report reads it. */
+export interface OpsReportMonth {
+  month: number;
+  /** Its first day and the day after its last (YYYY-MM-DD). */
+  from: string;
+  to: string;
+  /** Transactions measured, and frauds among them. */
+  rows: number;
+  frauds: number;
+  /** Drift events starting this month. */
+  events: string[];
+  /** The loop's champion during the month. */
+  champion: { version: number; run_id: string };
+  /** The loop's and the frozen model's figures on the month. */
+  loop: OpsReportFigures;
+  frozen: OpsReportFigures;
+  /** The month's drift check against the champion's reference. */
+  drift: { drift: boolean; reasons: string[] };
+  /** The end-of-month gate. */
+  gate: { decision: string; reason: string; challenger: number };
+}
+
 /** What {@linkcode opsReportHtml} shows. */
 export interface OpsReportInput {
-  months: {
-    month: number;
-    from: string;
-    to: string;
-    rows: number;
-    frauds: number;
-    events: string[];
-    champion: { version: number; run_id: string };
-    loop: OpsReportFigures;
-    frozen: OpsReportFigures;
-    drift: { drift: boolean; reasons: string[] };
-    gate: { decision: string; reason: string; challenger: number };
-  }[];
+  months: OpsReportMonth[];
   afterEvents: {
     month: number;
     scenario: string;
