@@ -40,11 +40,16 @@ async function jobRows(path: string): Promise<Record<string, string | null>[]> {
   return df.toRecords() as Record<string, string | null>[];
 }
 
-async function assertSameAsServer(f: ServingFixture, ref: string, modelArg: string) {
+async function assertSameAsServer(
+  f: ServingFixture,
+  ref: string,
+  modelArg: string,
+  records = f.records,
+) {
   const dir = await Deno.makeTempDir();
   const next = `${dir}/next.csv`;
   // The fixture's request days as a CSV, the way a client would export them.
-  pl.DataFrame(f.records).writeCSV(next);
+  pl.DataFrame(records).writeCSV(next);
   const out = `${dir}/scores.csv`;
   const r = await runScoreJob({
     model: modelArg,
@@ -56,16 +61,16 @@ async function assertSameAsServer(f: ServingFixture, ref: string, modelArg: stri
     root: f.root,
     quiet: true,
   });
-  assert.equal(r.rows, f.records.length);
+  assert.equal(r.rows, records.length);
   assert.equal(r.refused, 0);
   assert.ok(r.warm && r.warm.kept > 0);
   const rows = await jobRows(out);
-  const answers = await serverAnswers(f, ref, f.records);
+  const answers = await serverAnswers(f, ref, records);
   assert.equal(rows.length, answers.length);
   let alerts = 0;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i], a = answers[i];
-    assert.equal(a.status, 200);
+    assert.equal(a.status, 200, JSON.stringify(a.body));
     const b = a.body;
     assert.equal(row.tx_id, b.transaction_id);
     assert.equal(row.score, String(b.score), `row ${i}: score`);
@@ -86,7 +91,46 @@ async function assertSameAsServer(f: ServingFixture, ref: string, modelArg: stri
 
 Deno.test("score job: the champion's scores and reasons equal the server's, record for record", async () => {
   const f = await servingFixture();
-  await assertSameAsServer(f, "champion", "champion");
+  const r = await assertSameAsServer(f, "champion", "champion");
+  // The fixture's days in time order: each part's features value by value.
+  assert.ok(r.velocityParts.grouped > 1, JSON.stringify(r.velocityParts));
+  assert.equal(r.velocityParts.rows, 0);
+});
+
+Deno.test("score job: records out of time order, or an id twice, still equal the server's (row after row)", async () => {
+  const f = await servingFixture();
+  const records = f.records.map((r) => ({ ...r }));
+  // Every 50th record an hour early, and one id given twice (the server counts it once).
+  const time = f.ds.spec.time!;
+  for (let i = 50; i < records.length; i += 50) {
+    records[i][time] = new Date(Date.parse(String(records[i][time])) - 3_600_000).toISOString();
+  }
+  records[records.length - 10][f.ds.spec.id!] = records[records.length - 20][f.ds.spec.id!];
+  const r = await assertSameAsServer(f, "champion", "champion", records);
+  assert.ok(r.velocityParts.rows > 0, JSON.stringify(r.velocityParts));
+});
+
+Deno.test("score job: an id the history file already holds counts once, as in the server", async () => {
+  const f = await servingFixture();
+  const spec = f.ds.spec, time = spec.time!;
+  // The history's last transaction sent again, then forty more of its customer a minute apart:
+  // counted twice, it would raise each one's counts by one.
+  const last = pl.readParquet(f.data).sort(time).tail(1).toRecords()[0] as Record<string, unknown>;
+  const again: Record<string, unknown> = { ...f.records[0] };
+  for (const k of Object.keys(again)) {
+    if (k in last) again[k] = typeof again[k] === "string" ? String(last[k]) : last[k];
+  }
+  const t0 = last[time] instanceof Date
+    ? (last[time] as Date).getTime()
+    : Date.parse(String(last[time]));
+  again[time] = new Date(t0).toISOString();
+  again[spec.id!] = String(last[spec.id!]);
+  const more = Array.from({ length: 40 }, (_, k) => ({
+    ...again,
+    [spec.id!]: `again-${k}`,
+    [time]: new Date(t0 + (k + 1) * 60_000).toISOString(),
+  }));
+  await assertSameAsServer(f, "champion", "champion", [again, ...more]);
 });
 
 Deno.test("score job: a calibrated gbdt's scores, probabilities and reasons equal the server's", async () => {

@@ -106,5 +106,9 @@ await runTask(async (args) => {
       )
     }`,
   );
+  const v = r.velocityParts;
+  if (v.grouped + v.rows > 0) {
+    console.log(`velocity: ${v.grouped} part(s) value by value, ${v.rows} row after row`);
+  }
   console.log(`wrote ${r.out}`);
 });

@@ -68,6 +68,40 @@ export function stringColumn(frame: Frame, name: string): (string | null)[] {
 }
 
 /**
+ * A frame's rows grouped by a column's value (as text; null is a value),
+ * each group's rows ascending: rows `order[starts[g]], …,
+ * order[starts[g + 1] − 1]` hold `keys[g]`. Sorted by polars, so only one
+ * string per distinct value reaches JavaScript.
+ *
+ * @param frame the rows
+ * @param name the column
+ * @returns the distinct values, offsets into `order`, and the rows in groups
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { groupedRows } from "./frame.ts";
+ * const g = groupedRows(pl.DataFrame({ c: ["b", "a", "b", null] }), "c");
+ * console.log(g.keys, [...g.starts], [...g.order]); // [null, "a", "b"] [0, 1, 2, 4] [3, 1, 0, 2]
+ * ```
+ */
+export function groupedRows(
+  frame: Frame,
+  name: string,
+): { keys: (string | null)[]; starts: Uint32Array; order: Uint32Array } {
+  const sorted = frame.select(pl.col(name).cast(pl.Utf8).alias("v")).withRowIndex("i")
+    .sort("v", false, false, true); // stable: a group's rows stay ascending
+  const order = Uint32Array.from(sorted.getColumn("i").toTypedArray() as Uint32Array);
+  const first = sorted.select(pl.col("v").isFirstDistinct().alias("f")).getColumn("f").argTrue();
+  const at = Array.from(first.toTypedArray() as Uint32Array);
+  const keys = sorted.getColumn("v").gather(at).toArray() as (string | null)[];
+  const starts = new Uint32Array(at.length + 1);
+  starts.set(at);
+  starts[at.length] = frame.height;
+  return { keys, starts, order };
+}
+
+/**
  * Labels of a dataset as 0/1 bytes.
  *
  * @param ds a frame and the spec naming its label column

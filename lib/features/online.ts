@@ -95,6 +95,9 @@ interface Events {
   cursorT: number;
 }
 
+/** Adds between two sweeps of every entity list ({@linkcode OnlineVelocity.sweep}). */
+const SWEEP_ADDS = 50_000;
+
 /** Room a new entity list starts with. */
 const FIRST_CAPACITY = 8;
 
@@ -217,6 +220,14 @@ function utcHourDay(tMs: number): { hour: number; dow: number } {
   return { hour: ((hours % 24) + 24) % 24, dow: (((days + 4) % 7) + 7) % 7 }; // 1970-01-01 was a Thursday
 }
 
+/** The fraudlab rules' calendar features of a time into `out` from `k`: hour, is_night, is_weekend. */
+function calendarInto(tMs: number, out: Float64Array, k: number): void {
+  const { hour, dow } = utcHourDay(tMs);
+  out[k] = hour;
+  out[k + 1] = hour < 6 ? 1 : 0;
+  out[k + 2] = dow === 0 || dow === 6 ? 1 : 0;
+}
+
 /**
  * Mean amount of events `[lo, hi)` (`n` of them with an amount): from the
  * whole cents when every amount is, else summed one by one (then from
@@ -305,6 +316,60 @@ function windowBounds(ev: Events, t: number, windows: number[], dMs: number): In
   return c;
 }
 
+/**
+ * One entity column of a {@linkcode VelocityBatch}, grouped by value: the
+ * rows `order[starts[r]], …, order[starts[r + 1] − 1]` hold value `keys[r]`
+ * (null: missing), ascending within a value. {@linkcode entityRunsOf}
+ * builds it from row values; a caller holding a frame may sort there.
+ */
+export interface EntityRuns {
+  keys: (string | null)[];
+  /** `keys.length + 1` offsets into `order`. */
+  starts: Uint32Array;
+  /** Every row of the batch once. */
+  order: Uint32Array;
+}
+
+/** Transactions given to {@linkcode OnlineVelocity.batchInto}, in arrival order. */
+export interface VelocityBatch {
+  /** Event times (epoch ms); a row not skipped needs a finite one. */
+  times: Float64Array;
+  /** Per entity column (the history's `entities` order), its values grouped. */
+  entities: EntityRuns[];
+  /** Amounts (NaN: none), or null when there are none. */
+  amounts: Float64Array | null;
+  /** Transaction ids (null: none), or null when there are none. */
+  ids: (string | null)[] | null;
+  /** 1 for a row neither featured nor remembered (refused), or null. */
+  skip: Uint8Array | null;
+}
+
+/**
+ * {@linkcode EntityRuns} from one value per row (null: missing), grouped by
+ * value in order of first appearance.
+ */
+export function entityRunsOf(values: (string | null)[]): EntityRuns {
+  const at = new Map<string | null, number>();
+  const keys: (string | null)[] = [];
+  const run = new Uint32Array(values.length);
+  const counts: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    let r = at.get(values[i]);
+    if (r === undefined) {
+      at.set(values[i], r = keys.length);
+      keys.push(values[i]);
+      counts.push(0);
+    }
+    run[i] = r;
+    counts[r]++;
+  }
+  const starts = new Uint32Array(keys.length + 1);
+  for (let r = 0; r < keys.length; r++) starts[r + 1] = starts[r] + counts[r];
+  const next = starts.slice(0, keys.length), order = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) order[next[run[i]]++] = i;
+  return { keys, starts, order };
+}
+
 /** Entity history for online velocity features. */
 export class OnlineVelocity {
   readonly options: Required<VelocityOptions>;
@@ -372,6 +437,11 @@ export class OnlineVelocity {
     return this.#byId.size;
   }
 
+  /** Whether a transaction with this id is remembered (a second one would not count). */
+  remembers(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
   /** The names {@linkcode features} gives, in the order {@linkcode featuresInto} writes them. */
   get names(): readonly string[] {
     return this.#names;
@@ -411,39 +481,44 @@ export class OnlineVelocity {
     }
     const out = into.out;
     let k = into.at;
-    const windows = this.#windowsMs, dMs = this.#delayMs, W = windows.length;
-    const E = this.options.entities.length;
-    for (let e = 0; e < E; e++) {
+    const E = this.options.entities.length, per = 3 * this.#windowsMs.length;
+    for (let e = 0; e < E; e++, k += per) {
       const key = entityValues[e];
-      const ev = this.#lookup(e, key);
-      // [t − w, t) and [t − delay − w, t − delay): the windows' bounds.
-      const b = ev ? windowBounds(ev, tMs, windows, dMs) : null;
-      const end = b ? b[0] : 0, rEnd = b ? b[1] : 0;
-      for (let wi = 0; wi < W; wi++) {
-        if (key === null) {
-          out[k++] = NaN;
-          out[k++] = NaN;
-          out[k++] = NaN;
-          continue;
-        }
-        if (!ev) {
-          out[k++] = 0;
-          out[k++] = NaN;
-          out[k++] = 0;
-          continue;
-        }
-        const lo = b![2 + wi], rLo = b![2 + W + wi];
-        const n = ev.n[end] - ev.n[lo], all = rEnd - rLo;
-        out[k++] = n;
-        out[k++] = n === 0 ? NaN : windowMean(ev, lo, end, n);
-        out[k++] = all > 0 ? (ev.f[rEnd] - ev.f[rLo]) / all : 0;
-      }
+      this.#entityInto(key === null ? null : this.#lookup(e, key), key === null, tMs, out, k);
     }
-    if (this.options.calendar) {
-      const { hour, dow } = utcHourDay(tMs);
-      out[k++] = hour;
-      out[k++] = hour < 6 ? 1 : 0;
-      out[k++] = dow === 0 || dow === 6 ? 1 : 0;
+    if (this.options.calendar) calendarInto(tMs, out, k);
+  }
+
+  /**
+   * One entity value's features at `tMs` (fraudlab rules) into `out` from
+   * `k`: per window its count, mean amount and risk; all NaN for a missing
+   * value, none counted for a value with no list.
+   */
+  #entityInto(
+    ev: Events | undefined | null,
+    missing: boolean,
+    tMs: number,
+    out: Float64Array,
+    k: number,
+  ): void {
+    const windows = this.#windowsMs, W = windows.length;
+    if (missing || !ev) {
+      for (let wi = 0; wi < W; wi++) {
+        out[k++] = missing ? NaN : 0;
+        out[k++] = NaN;
+        out[k++] = missing ? NaN : 0;
+      }
+      return;
+    }
+    // [t − w, t) and [t − delay − w, t − delay): the windows' bounds.
+    const b = windowBounds(ev, tMs, windows, this.#delayMs);
+    const end = b[0], rEnd = b[1];
+    for (let wi = 0; wi < W; wi++) {
+      const lo = b[2 + wi], rLo = b[2 + W + wi];
+      const n = ev.n[end] - ev.n[lo], all = rEnd - rLo;
+      out[k++] = n;
+      out[k++] = n === 0 ? NaN : windowMean(ev, lo, end, n);
+      out[k++] = all > 0 ? (ev.f[rEnd] - ev.f[rLo]) / all : 0;
     }
   }
 
@@ -575,7 +650,186 @@ export class OnlineVelocity {
       this.#byId.set(id!, event.slot);
     }
     if (held === 0) return false;
-    if (++this.#addsSinceSweep >= 50_000) this.sweep();
+    if (++this.#addsSinceSweep >= SWEEP_ADDS) this.sweep();
+    return true;
+  }
+
+  /**
+   * {@linkcode featuresInto} then {@linkcode add} for each row of a batch in
+   * arrival order (skipped rows neither), the features into `out` (row
+   * after row, {@linkcode names} wide). Returns how it went about it:
+   *
+   * - `"grouped"`: value after value of each entity column, each value's
+   *   rows in order. An entity value's features depend only on its own
+   *   events, so this gives every row the numbers row after row would,
+   *   with one lookup per value instead of per row and each value's lists
+   *   at hand (the window bounds move a step at a time). Taken when
+   *   nothing couples the values within the batch: the fraudlab rules, no
+   *   clock, the rows in time order from the newest time seen on (pruning
+   *   then never reaches a window still to be asked), no id already
+   *   remembered or given twice, and no limit reached (entities per column,
+   *   events per value). Each list is pruned when it is added to, as row
+   *   after row, and the sweep row after row would have made last is made
+   *   at the end (the rows after it only added to their lists): the same
+   *   ids are remembered after, and late labels reach the same transactions.
+   * - `"rows"`: row after row, otherwise.
+   */
+  batchInto(batch: VelocityBatch, out: Float64Array): "grouped" | "rows" {
+    const n = batch.times.length, m = this.#names.length, E = this.options.entities.length;
+    if (batch.entities.length !== E) {
+      throw new RangeError(`a batch needs ${E} entity columns, got ${batch.entities.length}`);
+    }
+    if (out.length < n * m) {
+      throw new RangeError(`out holds ${out.length} values, a batch of ${n} needs ${n * m}`);
+    }
+    const skip = batch.skip;
+    for (let i = 0; i < n; i++) {
+      if (!(skip && skip[i]) && !Number.isFinite(batch.times[i])) {
+        throw new RangeError(`row ${i} has no finite time and is not skipped`);
+      }
+    }
+    if (this.#grouped(batch, out)) return "grouped";
+    const values: (string | null)[][] = batch.entities.map((r) => {
+      const v: (string | null)[] = new Array(n).fill(null);
+      for (let k = 0; k < r.keys.length; k++) {
+        for (let j = r.starts[k]; j < r.starts[k + 1]; j++) v[r.order[j]] = r.keys[k];
+      }
+      return v;
+    });
+    const row: (string | null)[] = new Array(E);
+    const into = { out, at: 0 };
+    const { amounts, ids } = batch;
+    for (let i = 0; i < n; i++) {
+      if (skip && skip[i]) continue;
+      for (let e = 0; e < E; e++) row[e] = values[e][i];
+      const a = amounts ? amounts[i] : NaN, t = batch.times[i];
+      into.at = i * m;
+      this.featuresInto(t, row, a !== a ? null : a, into);
+      this.add(t, row, a !== a ? null : a, ids ? ids[i] : null);
+    }
+    return "rows";
+  }
+
+  /** The grouped way of {@linkcode batchInto}; false (nothing changed) when it does not apply. */
+  #grouped(batch: VelocityBatch, out: Float64Array): boolean {
+    if (this.options.rules === "handbook" || this.#clock) return false;
+    const { times, skip, amounts, ids } = batch;
+    const n = times.length, m = this.#names.length, E = this.options.entities.length;
+    // In time order, from the newest time seen on.
+    let first = NaN, last = this.#newest;
+    for (let i = 0; i < n; i++) {
+      if (skip && skip[i]) continue;
+      const t = times[i];
+      if (t < last) return false;
+      if (first !== first) first = t;
+      last = t;
+    }
+    if (first !== first) return true; // every row skipped
+    // Which rows hold a value (those are remembered), and no limit reached.
+    const held = new Uint8Array(n);
+    const lists: (Events | undefined)[][] = [];
+    for (let e = 0; e < E; e++) {
+      const r = batch.entities[e], map = this.#entities[e];
+      const evs: (Events | undefined)[] = new Array(r.keys.length);
+      let fresh = 0;
+      for (let k = 0; k < r.keys.length; k++) {
+        const key = r.keys[k];
+        let rows = 0;
+        for (let j = r.starts[k]; j < r.starts[k + 1]; j++) {
+          const i = r.order[j];
+          if (skip && skip[i]) continue;
+          rows++;
+          if (key !== null) held[i]++;
+        }
+        if (key === null || rows === 0) continue;
+        const ev = evs[k] = map.get(key);
+        if (!ev) fresh++;
+        if ((ev ? ev.len - ev.start : 0) + rows > this.#maxEvents) return false;
+      }
+      if (map.size + fresh > this.#maxEntities) return false;
+      lists.push(evs);
+    }
+    // Ids: none remembered or twice; each row holding a value gets its slot now.
+    const slots = new Int32Array(n).fill(-1);
+    if (ids) {
+      for (let i = 0; i < n; i++) {
+        const id = ids[i];
+        if (id == null || (skip && skip[i])) continue;
+        if (this.#byId.has(id)) {
+          for (let h = 0; h < i; h++) {
+            if (slots[h] >= 0) this.#freeSlot(slots[h]);
+          }
+          return false;
+        }
+        if (held[i] === 0) continue; // no list would hold it: not remembered
+        const s = slots[i] = this.#newSlot(id, false);
+        this.#byId.set(id, s);
+      }
+    }
+    // Each value's `seen` as row after row would leave it: the count of adds at its last row.
+    const before = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) before[i + 1] = before[i] + (skip && skip[i] ? 0 : held[i]);
+    const tick0 = this.#tick, place = new Uint8Array(n);
+    this.#forgetLookups();
+    const event = { t: 0, amount: NaN, slot: -1, dn: 0, dc: 0, dx: 0, df: 0 };
+    const per = 3 * this.#windowsMs.length;
+    for (let e = 0; e < E; e++) {
+      const r = batch.entities[e], map = this.#entities[e], evs = lists[e];
+      const at = e * per;
+      for (let k = 0; k < r.keys.length; k++) {
+        const key = r.keys[k], from = r.starts[k], to = r.starts[k + 1];
+        if (key === null) {
+          for (let j = from; j < to; j++) {
+            const i = r.order[j];
+            if (!(skip && skip[i])) this.#entityInto(null, true, times[i], out, i * m + at);
+          }
+          continue;
+        }
+        let ev = evs[k];
+        let seen = -1;
+        for (let j = from; j < to; j++) {
+          const i = r.order[j];
+          if (skip && skip[i]) continue;
+          const t = times[i];
+          this.#entityInto(ev, false, t, out, i * m + at);
+          if (!ev) map.set(key, ev = newEvents());
+          const a = amounts ? amounts[i] : NaN;
+          const cents = a !== a ? 0 : centsOf(a);
+          const dx = a === a && cents !== cents ? 1 : 0;
+          event.t = t;
+          event.amount = a;
+          event.slot = slots[i];
+          event.dn = a !== a ? 0 : 1;
+          event.dc = dx ? 0 : cents;
+          event.dx = dx;
+          insertEvent(ev, event);
+          if (event.slot >= 0) {
+            this.#slotRefs[event.slot]++;
+            this.#slotKeys[e][event.slot] = key;
+          }
+          this.#prune(ev, t - this.#retainMs); // as `add` prunes: the newest time is this row's
+          seen = tick0 + before[i] + ++place[i];
+        }
+        if (ev && seen >= 0) ev.seen = seen;
+      }
+    }
+    if (this.options.calendar) {
+      for (let i = 0; i < n; i++) {
+        if (!(skip && skip[i])) calendarInto(times[i], out, i * m + E * per);
+      }
+    }
+    this.#tick = tick0 + before[n];
+    this.#newest = Math.max(this.#newest, last);
+    // The sweeps row after row would have made: the last one's pruning and forgetting of emptied
+    // values leaves the same (the rows after it only added to their values' lists).
+    let sweepAt = NaN;
+    for (let i = 0; i < n; i++) {
+      if (held[i] > 0 && !(skip && skip[i]) && ++this.#addsSinceSweep >= SWEEP_ADDS) {
+        this.#addsSinceSweep = 0;
+        sweepAt = times[i];
+      }
+    }
+    if (sweepAt === sweepAt) this.#sweep(sweepAt - this.#retainMs);
     return true;
   }
 
@@ -659,8 +913,11 @@ export class OnlineVelocity {
   /** Prunes every entity (also those not seen lately) and forgets empty ones. */
   sweep(): void {
     this.#addsSinceSweep = 0;
+    this.#sweep(this.#horizon());
+  }
+
+  #sweep(horizon: number): void {
     this.#forgetLookups();
-    const horizon = this.#horizon();
     for (const map of this.#entities) {
       for (const [key, ev] of map) {
         this.#prune(ev, horizon);

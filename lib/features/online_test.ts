@@ -6,7 +6,7 @@ import { simulateHandbook } from "../data/handbook.ts";
 import type { ResolvedSpec } from "../data/spec.ts";
 import { writeFrame } from "../data/write.ts";
 import { loadDataset } from "../data/load.ts";
-import { OnlineVelocity } from "./online.ts";
+import { entityRunsOf, OnlineVelocity } from "./online.ts";
 import { Rng } from "../util/rng.ts";
 import { DAY_MS } from "../util/time.ts";
 import { numericColumn, stringColumn } from "../data/frame.ts";
@@ -232,4 +232,127 @@ Deno.test("online velocity: a long stream with late labels equals brute force ov
   }
   assert.ok(compared > 50_000, `compared ${compared} means`);
   assert.ok(worst < 1e-9, `largest relative difference of a mean ${worst}`);
+});
+
+Deno.test("online velocity: batches (grouped by value or row after row) equal the same rows one at a time, late labels between them", () => {
+  const options: Required<VelocityOptions> = {
+    windowsDays: [1, 3],
+    delayDays: 1,
+    entities: ["c", "t"],
+    calendar: true,
+    rules: "fraudlab",
+  };
+  for (const limits of [{}, { maxEntities: 6, maxEvents: 40 }]) {
+    const batched = new OnlineVelocity(options, limits);
+    const single = new OnlineVelocity(options, limits);
+    const rng = new Rng(5);
+    const m = batched.names.length;
+    const ways = { grouped: 0, rows: 0 };
+    let t = Date.UTC(2025, 0, 1), serial = 0;
+    const kept: string[] = [];
+    for (let b = 0; b < 300; b++) {
+      // Batches long enough in all to sweep the lists (every 50,000 adds) a few times.
+      const n = 1 + Math.floor(rng.random() * ("maxEntities" in limits ? 60 : 1200));
+      // Now and then a batch the grouped way cannot take: out of order, or an id seen before.
+      const shuffled = rng.random() < 0.1, repeat = rng.random() < 0.1 && kept.length > 0;
+      const times = new Float64Array(n), amounts = new Float64Array(n), skip = new Uint8Array(n);
+      const ids: (string | null)[] = [], cs: (string | null)[] = [], ts: (string | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        // Equal times now and then (the same second twice in a row).
+        if (rng.random() > 0.05) {
+          t += Math.floor(rng.random() * ("maxEntities" in limits ? 90 : 4) * 60_000);
+        }
+        times[i] = shuffled && rng.random() < 0.3 ? t - Math.floor(rng.random() * DAY_MS) : t;
+        const r = rng.random();
+        amounts[i] = r < 0.05
+          ? NaN
+          : r < 0.1
+          ? rng.random() * 100
+          : Math.round(rng.random() * 50000) / 100;
+        // Mostly a few customers; now and then one never seen again (only a sweep prunes its list).
+        const c = rng.random();
+        cs.push(c < 0.05 ? null : c < 0.07 ? `once${serial}` : `c${Math.floor(rng.random() * 8)}`);
+        ts.push(rng.random() < 0.05 ? null : `t${Math.floor(rng.random() * 4)}`);
+        ids.push(
+          rng.random() < 0.05
+            ? null
+            : repeat && i === n - 1
+            ? kept[kept.length - 1]
+            : `x${serial++}`,
+        );
+        skip[i] = rng.random() < 0.03 ? 1 : 0;
+      }
+      const out = new Float64Array(n * m).fill(-7);
+      ways[
+        batched.batchInto({
+          times,
+          entities: [entityRunsOf(cs), entityRunsOf(ts)],
+          amounts,
+          ids,
+          skip,
+        }, out)
+      ]++;
+      const want = new Float64Array(n * m).fill(-7);
+      for (let i = 0; i < n; i++) {
+        if (skip[i]) continue;
+        const a = Number.isNaN(amounts[i]) ? null : amounts[i];
+        single.featuresInto(times[i], [cs[i], ts[i]], a, { out: want, at: i * m });
+        single.add(times[i], [cs[i], ts[i]], a, ids[i]);
+        if (ids[i] !== null) kept.push(ids[i]!);
+      }
+      for (let k = 0; k < n * m; k++) {
+        assert.ok(
+          Object.is(out[k], want[k]),
+          `batch ${b}, row ${Math.floor(k / m)}, ${batched.names[k % m]}: ${out[k]} against ${
+            want[k]
+          }`,
+        );
+      }
+      // Late labels reach the same transactions in both.
+      for (let q = 0; q < 5 && kept.length > 0; q++) {
+        const id = kept[kept.length - 1 - Math.floor(rng.random() * Math.min(kept.length, 200))];
+        const fraud = rng.random() < 0.8;
+        assert.equal(batched.label(id, fraud), single.label(id, fraud), `label ${id}`);
+      }
+      assert.equal(batched.idsHeld, single.idsHeld, `ids held after batch ${b}`);
+    }
+    assert.deepEqual(batched.stats, single.stats);
+    if ("maxEntities" in limits) {
+      assert.ok(single.stats.evicted[0] > 0 && single.stats.capped > 0, "the limits were reached");
+      assert.ok(ways.rows > 0 && ways.grouped > 0, `ways ${JSON.stringify(ways)}`);
+    } else assert.ok(ways.grouped > 200 && ways.rows > 20, `ways ${JSON.stringify(ways)}`);
+  }
+});
+
+Deno.test("online velocity: a batch refuses a row with no time that is not skipped, and entity columns of the wrong count", () => {
+  const v = new OnlineVelocity({
+    windowsDays: [1],
+    delayDays: 1,
+    entities: ["c"],
+    calendar: false,
+    rules: "fraudlab",
+  });
+  const out = new Float64Array(6);
+  assert.throws(
+    () =>
+      v.batchInto({
+        times: new Float64Array([1, NaN]),
+        entities: [entityRunsOf(["a", "b"])],
+        amounts: null,
+        ids: null,
+        skip: null,
+      }, out),
+    /row 1 has no finite time/,
+  );
+  assert.throws(
+    () =>
+      v.batchInto({
+        times: new Float64Array([1]),
+        entities: [],
+        amounts: null,
+        ids: null,
+        skip: null,
+      }, out),
+    /needs 1 entity columns, got 0/,
+  );
 });
