@@ -55,6 +55,35 @@ Deno.test("chunks: parts of a CSV with quoted commas and line breaks hold exactl
   }
 });
 
+Deno.test("chunks: a CSV without quotes, and one whose first quote comes after the first block, read as the whole file", async () => {
+  const dir = await Deno.makeTempDir();
+  const plain = ["id,x,note,y"];
+  for (let i = 0; i < 2000; i++) plain.push(`r${i},${i},plain${i % 3},${i % 2}`);
+  // About 9 MB without a quote, then quoted fields with line breaks: the first 8 MB block
+  // is cut without looking for quotes, the rest byte by byte.
+  const late = ["id,x,note,y"];
+  for (let i = 0; i < 260_000; i++) {
+    late.push(`r${i},${i},${i < 250_000 ? `plain${i % 3}` : `"late, ""quoted""\nnote"`},${i % 2}`);
+  }
+  for (const [name, lines, pers] of [["plain", plain, [1, 333]], ["late", late, [50_000]]] as const) {
+    const path = `${dir}/${name}.csv`;
+    await Deno.writeTextFile(path, lines.join("\n") + "\n");
+    const whole = await loadDataset(path, spec);
+    for (const per of pers) {
+      const ids: unknown[] = [], notes: unknown[] = [];
+      for await (const p of readDatasetChunks(path, spec, { rows: per })) {
+        ids.push(...p.ds.frame.getColumn("id").toArray());
+        notes.push(...p.ds.frame.getColumn("note").toArray());
+      }
+      // Joined: deepEqual on 260,000 values takes seconds.
+      const join = (v: unknown[]) => v.map(String).join("\u0001");
+      assert.equal(ids.length, whole.frame.height, `${name} in parts of ${per}`);
+      assert.ok(join(ids) === join(whole.frame.getColumn("id").toArray()), `${name}: ids`);
+      assert.ok(join(notes) === join(whole.frame.getColumn("note").toArray()), `${name}: notes`);
+    }
+  }
+});
+
 Deno.test("chunks: a bad value names its row and line in the whole file", async () => {
   const dir = await Deno.makeTempDir();
   const text = csv(300).split("\n");

@@ -220,6 +220,13 @@ function utcHourDay(tMs: number): { hour: number; dow: number } {
   return { hour: ((hours % 24) + 24) % 24, dow: (((days + 4) % 7) + 7) % 7 }; // 1970-01-01 was a Thursday
 }
 
+/** Bits set in a byte. */
+function bits(b: number): number {
+  let n = 0;
+  for (; b; b &= b - 1) n++;
+  return n;
+}
+
 /** The fraudlab rules' calendar features of a time into `out` from `k`: hour, is_night, is_weekend. */
 function calendarInto(tMs: number, out: Float64Array, k: number): void {
   const { hour, dow } = utcHourDay(tMs);
@@ -656,8 +663,8 @@ export class OnlineVelocity {
 
   /**
    * {@linkcode featuresInto} then {@linkcode add} for each row of a batch in
-   * arrival order (skipped rows neither), the features into `out` (row
-   * after row, {@linkcode names} wide). Returns how it went about it:
+   * arrival order (skipped rows neither), the features into `out`: one
+   * column per name of {@linkcode names}, indexed by row. Returns how it went about it:
    *
    * - `"grouped"`: value after value of each entity column, each value's
    *   rows in order. An entity value's features depend only on its own
@@ -674,13 +681,13 @@ export class OnlineVelocity {
    *   ids are remembered after, and late labels reach the same transactions.
    * - `"rows"`: row after row, otherwise.
    */
-  batchInto(batch: VelocityBatch, out: Float64Array): "grouped" | "rows" {
+  batchInto(batch: VelocityBatch, out: Float64Array[]): "grouped" | "rows" {
     const n = batch.times.length, m = this.#names.length, E = this.options.entities.length;
     if (batch.entities.length !== E) {
       throw new RangeError(`a batch needs ${E} entity columns, got ${batch.entities.length}`);
     }
-    if (out.length < n * m) {
-      throw new RangeError(`out holds ${out.length} values, a batch of ${n} needs ${n * m}`);
+    if (out.length !== m || out.some((c) => c.length < n)) {
+      throw new RangeError(`a batch of ${n} needs ${m} output columns of at least ${n} values`);
     }
     const skip = batch.skip;
     for (let i = 0; i < n; i++) {
@@ -697,24 +704,24 @@ export class OnlineVelocity {
       return v;
     });
     const row: (string | null)[] = new Array(E);
-    const into = { out, at: 0 };
+    const into = { out: new Float64Array(m), at: 0 };
     const { amounts, ids } = batch;
     for (let i = 0; i < n; i++) {
       if (skip && skip[i]) continue;
       for (let e = 0; e < E; e++) row[e] = values[e][i];
       const a = amounts ? amounts[i] : NaN, t = batch.times[i];
-      into.at = i * m;
       this.featuresInto(t, row, a !== a ? null : a, into);
+      for (let k = 0; k < m; k++) out[k][i] = into.out[k];
       this.add(t, row, a !== a ? null : a, ids ? ids[i] : null);
     }
     return "rows";
   }
 
   /** The grouped way of {@linkcode batchInto}; false (nothing changed) when it does not apply. */
-  #grouped(batch: VelocityBatch, out: Float64Array): boolean {
-    if (this.options.rules === "handbook" || this.#clock) return false;
+  #grouped(batch: VelocityBatch, out: Float64Array[]): boolean {
     const { times, skip, amounts, ids } = batch;
-    const n = times.length, m = this.#names.length, E = this.options.entities.length;
+    const n = times.length, E = this.options.entities.length;
+    if (this.options.rules === "handbook" || this.#clock || E > 8) return false; // a byte per row: E ≤ 8
     // In time order, from the newest time seen on.
     let first = NaN, last = this.#newest;
     for (let i = 0; i < n; i++) {
@@ -725,7 +732,8 @@ export class OnlineVelocity {
       last = t;
     }
     if (first !== first) return true; // every row skipped
-    // Which rows hold a value (those are remembered), and no limit reached.
+    // Which entity columns of each row hold a value (bit e; those rows are remembered), and no
+    // limit reached.
     const held = new Uint8Array(n);
     const lists: (Events | undefined)[][] = [];
     for (let e = 0; e < E; e++) {
@@ -739,7 +747,7 @@ export class OnlineVelocity {
           const i = r.order[j];
           if (skip && skip[i]) continue;
           rows++;
-          if (key !== null) held[i]++;
+          if (key !== null) held[i] |= 1 << e;
         }
         if (key === null || rows === 0) continue;
         const ev = evs[k] = map.get(key);
@@ -750,8 +758,9 @@ export class OnlineVelocity {
       lists.push(evs);
     }
     // Ids: none remembered or twice; each row holding a value gets its slot now.
-    const slots = new Int32Array(n).fill(-1);
+    let slots: Int32Array | null = null;
     if (ids) {
+      slots = new Int32Array(n).fill(-1);
       for (let i = 0; i < n; i++) {
         const id = ids[i];
         if (id == null || (skip && skip[i])) continue;
@@ -768,54 +777,71 @@ export class OnlineVelocity {
     }
     // Each value's `seen` as row after row would leave it: the count of adds at its last row.
     const before = new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) before[i + 1] = before[i] + (skip && skip[i] ? 0 : held[i]);
-    const tick0 = this.#tick, place = new Uint8Array(n);
+    for (let i = 0; i < n; i++) before[i + 1] = before[i] + (skip && skip[i] ? 0 : bits(held[i]));
+    // Amounts as events once for all entity columns: whole cents, or not (dx), or none.
+    const cents = new Float64Array(n), kind = new Uint8Array(n); // 0 none, 1 cents, 2 not cents
+    if (amounts) {
+      for (let i = 0; i < n; i++) {
+        const a = amounts[i];
+        if (a !== a) continue;
+        const c = centsOf(a);
+        if (c === c) {
+          cents[i] = c;
+          kind[i] = 1;
+        } else kind[i] = 2;
+      }
+    }
+    const tick0 = this.#tick;
     this.#forgetLookups();
     const event = { t: 0, amount: NaN, slot: -1, dn: 0, dc: 0, dx: 0, df: 0 };
-    const per = 3 * this.#windowsMs.length;
+    const per = 3 * this.#windowsMs.length, row = new Float64Array(per), retain = this.#retainMs;
     for (let e = 0; e < E; e++) {
       const r = batch.entities[e], map = this.#entities[e], evs = lists[e];
-      const at = e * per;
+      const cols = out.slice(e * per, (e + 1) * per), below = (1 << e) - 1;
       for (let k = 0; k < r.keys.length; k++) {
         const key = r.keys[k], from = r.starts[k], to = r.starts[k + 1];
         if (key === null) {
+          this.#entityInto(null, true, 0, row, 0);
           for (let j = from; j < to; j++) {
             const i = r.order[j];
-            if (!(skip && skip[i])) this.#entityInto(null, true, times[i], out, i * m + at);
+            if (!(skip && skip[i])) for (let q = 0; q < per; q++) cols[q][i] = row[q];
           }
           continue;
         }
-        let ev = evs[k];
-        let seen = -1;
+        let ev = evs[k], lastRow = -1;
         for (let j = from; j < to; j++) {
           const i = r.order[j];
           if (skip && skip[i]) continue;
           const t = times[i];
-          this.#entityInto(ev, false, t, out, i * m + at);
+          this.#entityInto(ev, false, t, row, 0);
+          for (let q = 0; q < per; q++) cols[q][i] = row[q];
           if (!ev) map.set(key, ev = newEvents());
-          const a = amounts ? amounts[i] : NaN;
-          const cents = a !== a ? 0 : centsOf(a);
-          const dx = a === a && cents !== cents ? 1 : 0;
+          const how = kind[i];
           event.t = t;
-          event.amount = a;
-          event.slot = slots[i];
-          event.dn = a !== a ? 0 : 1;
-          event.dc = dx ? 0 : cents;
-          event.dx = dx;
+          event.amount = how === 0 ? NaN : amounts![i];
+          event.slot = slots ? slots[i] : -1;
+          event.dn = how === 0 ? 0 : 1;
+          event.dc = cents[i];
+          event.dx = how === 2 ? 1 : 0;
           insertEvent(ev, event);
           if (event.slot >= 0) {
             this.#slotRefs[event.slot]++;
             this.#slotKeys[e][event.slot] = key;
           }
-          this.#prune(ev, t - this.#retainMs); // as `add` prunes: the newest time is this row's
-          seen = tick0 + before[i] + ++place[i];
+          this.#prune(ev, t - retain); // as `add` prunes: the newest time is this row's
+          lastRow = i;
         }
-        if (ev && seen >= 0) ev.seen = seen;
+        if (ev && lastRow >= 0) ev.seen = tick0 + before[lastRow] + bits(held[lastRow] & below) + 1;
       }
     }
     if (this.options.calendar) {
+      const cal = out.slice(E * per), three = new Float64Array(3);
       for (let i = 0; i < n; i++) {
-        if (!(skip && skip[i])) calendarInto(times[i], out, i * m + E * per);
+        if (skip && skip[i]) continue;
+        calendarInto(times[i], three, 0);
+        cal[0][i] = three[0];
+        cal[1][i] = three[1];
+        cal[2][i] = three[2];
       }
     }
     this.#tick = tick0 + before[n];

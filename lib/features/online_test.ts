@@ -282,7 +282,7 @@ Deno.test("online velocity: batches (grouped by value or row after row) equal th
         );
         skip[i] = rng.random() < 0.03 ? 1 : 0;
       }
-      const out = new Float64Array(n * m).fill(-7);
+      const cols = Array.from({ length: m }, () => new Float64Array(n).fill(-7));
       ways[
         batched.batchInto({
           times,
@@ -290,8 +290,10 @@ Deno.test("online velocity: batches (grouped by value or row after row) equal th
           amounts,
           ids,
           skip,
-        }, out)
+        }, cols)
       ]++;
+      const out = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) out[i * m + k] = cols[k][i];
       const want = new Float64Array(n * m).fill(-7);
       for (let i = 0; i < n; i++) {
         if (skip[i]) continue;
@@ -332,7 +334,7 @@ Deno.test("online velocity: a batch refuses a row with no time that is not skipp
     calendar: false,
     rules: "fraudlab",
   });
-  const out = new Float64Array(6);
+  const out = [new Float64Array(2), new Float64Array(2), new Float64Array(2)];
   assert.throws(
     () =>
       v.batchInto({

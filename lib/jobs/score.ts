@@ -406,7 +406,7 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
   }
   lap("check_s");
   const given = new Map<string, Float64Array>();
-  let derived: Float64Array | null = null;
+  let derived: Float64Array[] | null = null;
   const names = history ? history.names : [];
   if (history) {
     const times = timesMs(frame, spec.time!);
@@ -418,22 +418,16 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
         skip[i] = 1;
       }
     }
-    const m = names.length;
-    derived = new Float64Array(n * m);
-    state.ways[
-      history.batchInto({
-        times,
-        entities: history.options.entities.map((e) => groupedRows(frame, e)),
-        amounts: spec.amount ? numericColumn(frame, spec.amount) : null,
-        ids,
-        skip,
-      }, derived)
-    ]++;
-    for (let k = 0; k < m; k++) {
-      const col = new Float64Array(n);
-      for (let i = 0, at = k; i < n; i++, at += m) col[i] = derived[at];
-      given.set(names[k], col);
-    }
+    const columns = names.map(() => new Float64Array(n));
+    state.ways[history.batchInto({
+      times,
+      entities: history.options.entities.map((e) => groupedRows(frame, e)),
+      amounts: spec.amount ? numericColumn(frame, spec.amount) : null,
+      ids,
+      skip,
+    }, columns)]++;
+    names.forEach((name, k) => given.set(name, columns[k]));
+    derived = columns;
   }
   lap("velocity_s");
   const X = transformFrame(fp, { frame }, { columns: given });
@@ -461,7 +455,7 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
   const valueOf = (field: string, i: number): string | null => {
     const d = derivedAt.get(field);
     if (d !== undefined && derived) {
-      const v = derived[i * names.length + d];
+      const v = derived[d][i];
       return v === v ? String(fourDecimals(v)) : null;
     }
     let col = inputs.get(field);
