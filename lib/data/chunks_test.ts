@@ -65,7 +65,9 @@ Deno.test("chunks: a CSV without quotes, and one whose first quote comes after t
   for (let i = 0; i < 260_000; i++) {
     late.push(`r${i},${i},${i < 250_000 ? `plain${i % 3}` : `"late, ""quoted""\nnote"`},${i % 2}`);
   }
-  for (const [name, lines, pers] of [["plain", plain, [1, 333]], ["late", late, [50_000]]] as const) {
+  for (
+    const [name, lines, pers] of [["plain", plain, [1, 333]], ["late", late, [50_000]]] as const
+  ) {
     const path = `${dir}/${name}.csv`;
     await Deno.writeTextFile(path, lines.join("\n") + "\n");
     const whole = await loadDataset(path, spec);

@@ -804,7 +804,7 @@ export class OnlineVelocity {
           this.#entityInto(null, true, 0, row, 0);
           for (let j = from; j < to; j++) {
             const i = r.order[j];
-            if (!(skip && skip[i])) for (let q = 0; q < per; q++) cols[q][i] = row[q];
+            if (!(skip && skip[i])) { for (let q = 0; q < per; q++) cols[q][i] = row[q]; }
           }
           continue;
         }

@@ -419,13 +419,15 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
       }
     }
     const columns = names.map(() => new Float64Array(n));
-    state.ways[history.batchInto({
-      times,
-      entities: history.options.entities.map((e) => groupedRows(frame, e)),
-      amounts: spec.amount ? numericColumn(frame, spec.amount) : null,
-      ids,
-      skip,
-    }, columns)]++;
+    state.ways[
+      history.batchInto({
+        times,
+        entities: history.options.entities.map((e) => groupedRows(frame, e)),
+        amounts: spec.amount ? numericColumn(frame, spec.amount) : null,
+        ids,
+        skip,
+      }, columns)
+    ]++;
     names.forEach((name, k) => given.set(name, columns[k]));
     derived = columns;
   }
