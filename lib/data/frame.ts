@@ -69,9 +69,9 @@ export function stringColumn(frame: Frame, name: string): (string | null)[] {
 
 /**
  * A frame's rows grouped by a column's value (as text; null is a value),
- * each group's rows ascending: rows `order[starts[g]], …,
- * order[starts[g + 1] − 1]` hold `keys[g]`. Sorted by polars, so only one
- * string per distinct value reaches JavaScript.
+ * each group's rows ascending, the groups in no particular order: rows
+ * `order[starts[g]], …, order[starts[g + 1] − 1]` hold `keys[g]`. Sorted by
+ * polars, so only one string per distinct value reaches JavaScript.
  *
  * @param frame the rows
  * @param name the column
@@ -82,17 +82,20 @@ export function stringColumn(frame: Frame, name: string): (string | null)[] {
  * import pl from "nodejs-polars";
  * import { groupedRows } from "./frame.ts";
  * const g = groupedRows(pl.DataFrame({ c: ["b", "a", "b", null] }), "c");
- * console.log(g.keys, [...g.starts], [...g.order]); // [null, "a", "b"] [0, 1, 2, 4] [3, 1, 0, 2]
+ * console.log(g.keys, [...g.starts], [...g.order]); // [null, "b", "a"] [0, 1, 3, 4] [3, 0, 2, 1]
  * ```
  */
 export function groupedRows(
   frame: Frame,
   name: string,
 ): { keys: (string | null)[]; starts: Uint32Array; order: Uint32Array } {
-  const sorted = frame.select(pl.col(name).cast(pl.Utf8).alias("v")).withRowIndex("i")
-    .sort("v", false, false, true); // stable: a group's rows stay ascending
+  // Sorted by categorical codes, not by text (250,000 rows here: 44.5 ms against 74.7 ms for
+  // 49,679 values); stable, so a group's rows stay ascending.
+  const sorted = frame.select(pl.col(name).cast(pl.Utf8).alias("v"))
+    .withColumns(pl.col("v").cast(pl.Categorical).toPhysical().alias("c")).withRowIndex("i")
+    .sort("c", false, false, true);
   const order = Uint32Array.from(sorted.getColumn("i").toTypedArray() as Uint32Array);
-  const first = sorted.select(pl.col("v").isFirstDistinct().alias("f")).getColumn("f").argTrue();
+  const first = sorted.select(pl.col("c").isFirstDistinct().alias("f")).getColumn("f").argTrue();
   const at = Array.from(first.toTypedArray() as Uint32Array);
   const keys = sorted.getColumn("v").gather(at).toArray() as (string | null)[];
   const starts = new Uint32Array(at.length + 1);
