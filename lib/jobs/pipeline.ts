@@ -97,6 +97,12 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await writeAtomic(path, jsonText(value));
 }
 
+/** A stage's frame written to `out` (Parquet or CSV by extension), its folder made first. */
+async function writeOut(out: string, frame: pl.DataFrame): Promise<void> {
+  await Deno.mkdir(dirname(out), { recursive: true });
+  writeFrame(frame, out);
+}
+
 /** The stage kinds, each composing one lib job. */
 export const STAGE_KINDS: Record<string, StageKind> = {
   generate: {
@@ -116,9 +122,7 @@ export const STAGE_KINDS: Record<string, StageKind> = {
         drift,
         quiet: true,
       });
-      const out = ctx.path(str(w.out));
-      await Deno.mkdir(dirname(out), { recursive: true });
-      writeFrame(frame, out);
+      await writeOut(ctx.path(str(w.out)), frame);
       return `${frame.height} transactions`;
     },
   },
@@ -128,9 +132,7 @@ export const STAGE_KINDS: Record<string, StageKind> = {
     inputs: ["data"],
     async run(w, ctx) {
       const ds = await loadDataset(ctx.path(str(w.data)), await loadSpec(str(w.spec)));
-      const out = ctx.path(str(w.out));
-      await Deno.mkdir(dirname(out), { recursive: true });
-      writeFrame(ds.frame, out);
+      await writeOut(ctx.path(str(w.out)), ds.frame);
       return `${ds.frame.height} rows validated`;
     },
   },
@@ -144,9 +146,7 @@ export const STAGE_KINDS: Record<string, StageKind> = {
         windowsDays: w.windowsDays as number[] | undefined,
         delayDays: w.delayDays === undefined ? undefined : Number(w.delayDays),
       });
-      const out = ctx.path(str(w.out));
-      await Deno.mkdir(dirname(out), { recursive: true });
-      writeFrame(pl.concat([ds.frame, feats], { how: "horizontal" }), out);
+      await writeOut(ctx.path(str(w.out)), pl.concat([ds.frame, feats], { how: "horizontal" }));
       return `${feats.width} features on ${ds.frame.height} rows`;
     },
   },

@@ -24,7 +24,12 @@ import { writeFrame } from "../data/write.ts";
 import { promote, readRegistry } from "../registry/aliases.ts";
 import { DAY_MS } from "../util/time.ts";
 import { UserError } from "../util/errors.ts";
-import { type OpsReportFigures, opsReportHtml, type OpsReportMonth } from "../report/ops_report.ts";
+import {
+  type OpsReportFigures,
+  opsReportHtml,
+  type OpsReportInput,
+  type OpsReportMonth,
+} from "../report/ops_report.ts";
 import { runsDir, writeAtomic } from "../registry/store.ts";
 import { runDriftJob } from "./drift.ts";
 import { runEvaluateJob } from "./evaluate.ts";
@@ -71,13 +76,7 @@ export interface OpsMonth extends OpsReportMonth {
 export interface SimulateOpsResult {
   months: OpsMonth[];
   /** Per drift event: the mean AP and card precision@100 gap (loop − frozen) over its month and the two after. */
-  afterEvents: {
-    month: number;
-    scenario: string;
-    months: number[];
-    apGain: number | null;
-    cpGain: number | null;
-  }[];
+  afterEvents: OpsReportInput["afterEvents"];
   report: string;
   seconds: number;
 }
