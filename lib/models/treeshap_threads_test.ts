@@ -14,7 +14,8 @@ async function fitted(cols: number) {
 }
 
 async function untilReady(t: ThreadedTreeShap, row: Float32Array, phi: Float64Array) {
-  for (let i = 0; i < 200 && !t.ready; i++) {
+  // Up to a minute: under the parallel test run a worker can take seconds to load its modules.
+  for (let i = 0; i < 6000 && !t.ready; i++) {
     t.explain(row, phi); // starts the worker; walked on this thread meanwhile
     await new Promise((r) => setTimeout(r, 10));
   }
