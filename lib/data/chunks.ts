@@ -10,6 +10,7 @@
 import pl from "nodejs-polars";
 import { createHash } from "node:crypto";
 import { type Dataset, formatOf, loadDatasetBytes, loadDatasetFrame } from "./load.ts";
+import { groupedRows } from "./frame.ts";
 import type { DatasetSpec } from "./spec.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -22,7 +23,20 @@ export interface DatasetChunk {
   /** Bytes (CSV) or rows (Parquet) of the file read so far, and in all: for progress. */
   done: number;
   total: number;
+  /**
+   * The columns {@linkcode ChunkOptions.group} names, each one's rows
+   * grouped by value (`groupedRows`); absent when none was asked for.
+   */
+  groups?: Record<string, Grouped>;
+  /**
+   * The part's frame as Arrow IPC bytes, when it came so (read on a worker,
+   * `readDatasetChunksAhead`); the frame was read from a copy of them.
+   */
+  ipc?: Uint8Array;
 }
+
+/** A column's rows grouped by value, as `groupedRows` gives them. */
+export type Grouped = ReturnType<typeof groupedRows>;
 
 /** Options of {@linkcode readDatasetChunks}. */
 export interface ChunkOptions {
@@ -32,6 +46,8 @@ export interface ChunkOptions {
   labels?: "required" | "optional";
   /** Called once the whole file was read, with its sha256 (hex; CSV only, null for Parquet). */
   onHash?: (sha256: string | null) => void;
+  /** Columns whose rows each part groups by value ({@linkcode DatasetChunk.groups}). */
+  group?: string[];
 }
 
 /** Default {@linkcode ChunkOptions.rows}. */
@@ -77,18 +93,29 @@ export async function* readDatasetChunks(
     throw new UserError(`${path}: cannot read (${(e as Error).message})`);
   }
   if (info.isDirectory) throw new UserError(`${path}: is a directory, not a file`);
-  if (formatOf(path) === "parquet") {
-    yield* parquetChunks(path, spec, { rows, labels });
-    options.onHash?.(null);
-    return;
+  const parts = formatOf(path) === "parquet"
+    ? parquetChunks(path, spec, { rows, labels, onHash: options.onHash })
+    : csvChunks(path, spec, { rows, labels, size: info.size, onHash: options.onHash });
+  const group = options.group ?? [];
+  for await (const part of parts) {
+    if (group.length === 0) yield part;
+    else {
+      yield {
+        ...part,
+        groups: Object.fromEntries(group.map((c) => [c, groupedRows(part.ds.frame, c)])),
+      };
+    }
   }
-  yield* csvChunks(path, spec, { rows, labels, size: info.size, onHash: options.onHash });
 }
 
 async function* parquetChunks(
   path: string,
   spec: DatasetSpec,
-  o: { rows: number; labels: "required" | "optional" },
+  o: {
+    rows: number;
+    labels: "required" | "optional";
+    onHash?: (sha256: string | null) => void;
+  },
 ): AsyncGenerator<DatasetChunk> {
   let total: number;
   try {
@@ -111,6 +138,7 @@ async function* parquetChunks(
     });
     yield { ds, firstRow: first, done: first + frame.height, total };
   }
+  o.onHash?.(null);
 }
 
 async function* csvChunks(

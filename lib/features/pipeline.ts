@@ -505,15 +505,54 @@ export function transformFrame(
     if (!frame.columns.includes(step.name)) {
       throw new UserError(`input lacks categorical feature column "${step.name}"`);
     }
-    const col = stringColumn(frame, step.name);
-    const index = new Map(step.categories.map((c, k) => [c, k]));
+    const { codes, of } = categoryCodes(frame, step.name, step.categories);
     for (let i = 0; i < n; i++) {
-      const k = index.get(col[rows ? rows[i] : i] ?? MISSING_CATEGORY);
-      if (k !== undefined) data[i * cols + j + k] = 1;
+      const k = of[codes[rows ? rows[i] : i]];
+      if (k >= 0) data[i * cols + j + k] = 1;
     }
     j += step.categories.length;
   }
   return { data, rows: n, cols, columns: fp.columns };
+}
+
+/**
+ * A text column's values as small codes and, per code, the index of its
+ * value in `categories` (-1: none); a missing value is
+ * {@linkcode MISSING_CATEGORY}, as {@linkcode transformRecord} reads it.
+ * Coded by polars, so only one string per distinct value reaches
+ * JavaScript (250,000 rows of one column: 7 ms against 46 ms as strings).
+ */
+function categoryCodes(
+  frame: pl.DataFrame,
+  name: string,
+  categories: string[],
+): { codes: Uint32Array; of: Int32Array } {
+  const coded = frame.select(
+    pl.col(name).cast(pl.Utf8).fillNull(pl.lit(MISSING_CATEGORY)).cast(pl.Categorical)
+      .toPhysical().alias("c"),
+  ).withRowIndex("i");
+  const codes = coded.getColumn("c").cast(pl.UInt32).toTypedArray() as Uint32Array;
+  // Each code's first row gives its value.
+  const firsts = coded.filter(pl.col("c").isFirstDistinct());
+  const firstCodes = firsts.getColumn("c").cast(pl.UInt32).toTypedArray() as Uint32Array;
+  const values = frame.getColumn(name).cast(pl.Utf8)
+    .gather(Array.from(firsts.getColumn("i").toTypedArray() as Uint32Array)).toArray() as (
+      | string
+      | null
+    )[];
+  const index = new Map(categories.map((c, k) => [c, k]));
+  let top = 0;
+  for (const c of firstCodes) top = Math.max(top, c);
+  if (top >= 4 * firstCodes.length + 1024) {
+    // Codes far apart (a string cache shared with other columns): renumbered densely.
+    const dense = new Map<number, number>();
+    firstCodes.forEach((c, r) => dense.set(c, r));
+    const of = Int32Array.from(values, (v) => index.get(v ?? MISSING_CATEGORY) ?? -1);
+    return { codes: codes.map((c) => dense.get(c)!), of };
+  }
+  const of = new Int32Array(top + 1).fill(-1);
+  firstCodes.forEach((c, r) => of[c] = index.get(values[r] ?? MISSING_CATEGORY) ?? -1);
+  return { codes, of };
 }
 
 /** One input record: field name → number, string or null. */

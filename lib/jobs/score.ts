@@ -18,36 +18,26 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { type DatasetChunk, DEFAULT_CHUNK_ROWS, readDatasetChunks } from "../data/chunks.ts";
+import { type DatasetChunk, DEFAULT_CHUNK_ROWS } from "../data/chunks.ts";
+import { readDatasetChunksAhead } from "../data/chunks_ahead.ts";
 import { loadDatasetFrame } from "../data/load.ts";
 import { defaultLogPath, openExistingLog } from "../serving/predlog.ts";
 import { parseLogWindow } from "./monitor.ts";
 import type { Dataset } from "../data/load.ts";
 import { groupedRows, numericColumn, stringColumn } from "../data/frame.ts";
-import { calibrate } from "../eval/calibrate.ts";
-import type { OnlineVelocity } from "../features/online.ts";
-import { outOfRangeRows, transformFrame } from "../features/pipeline.ts";
+import type { EntityRuns, OnlineVelocity } from "../features/online.ts";
+import { outOfRangeRows } from "../features/pipeline.ts";
 import { timesMs } from "../features/velocity.ts";
-import { scoreBatch } from "../models/mod.ts";
+import type { ScorerAnswer, ScorerRequest } from "./score_worker.ts";
+import { EXPLAIN_MODES, type ExplainMode } from "./score_part.ts";
 import { artifactsRoot } from "../registry/store.ts";
-import {
-  fourDigits,
-  loadServedModel,
-  newHistory,
-  type ServedModel,
-  shortestFloat32,
-  topGroups,
-} from "../serving/scorer.ts";
+import { loadServedModel, newHistory, type ServedModel } from "../serving/scorer.ts";
 import { warmFromFile, type WarmReport } from "../serving/warm.ts";
-import { fourDecimals } from "../util/format.ts";
 import { type Progress, progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 import { dirname } from "node:path";
 
-/** Which rows get reasons: alerts only (default), every row, or none. */
-export const EXPLAIN_MODES = ["alerts", "all", "none"] as const;
-/** One of {@linkcode EXPLAIN_MODES}. */
-export type ExplainMode = typeof EXPLAIN_MODES[number];
+export { EXPLAIN_MODES, type ExplainMode };
 
 /** What {@linkcode runScoreJob} scores and where it writes. */
 export interface ScoreJob {
@@ -112,24 +102,11 @@ export interface ScoreJobResult {
   out: string;
 }
 
-/** One part's output columns. */
-interface PartOut {
-  frame: pl.DataFrame;
-  scored: number;
-  alerts: number;
-  explained: number;
-}
-
-/** Reusable per-job state. */
+/** Reusable per-job state of the job's own thread. */
 interface JobState {
   model: ServedModel;
   history: OnlineVelocity | null;
-  reasons: number;
-  explain: ExplainMode;
-  idName: string;
   refusedBy: Record<string, number>;
-  contrib: Float32Array;
-  sums: Float64Array;
   /** Adds the time since the last lap to stage `name` (no name: only restarts). */
   lap(name?: string): void;
   timings: Record<string, number>;
@@ -179,16 +156,11 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
   const state: JobState = {
     model,
     history,
-    reasons: explain === "none" ? 0 : reasons,
-    explain,
-    idName: spec.id ?? "row",
     refusedBy: {},
     ways: { grouped: 0, rows: 0 },
     distinctIds: history && spec.id && !job.data.startsWith("log:")
       ? distinctIds(job.data, spec.id)
       : false,
-    contrib: new Float32Array(model.run.pipeline.columns.length),
-    sums: new Float64Array(model.groups.length),
     timings,
     lap: (name?: string) => {
       const now = performance.now();
@@ -200,22 +172,48 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
   await Deno.mkdir(dirname(job.out), { recursive: true });
   const totals = { rows: 0, scored: 0, alerts: 0, explained: 0 };
   let sha256: string | null = null, peakRss = Deno.memoryUsage().rss;
-  let bar: Progress | null = null, parts = 0;
-  const csv = outFormat === "csv" ? await Deno.open(tmp, { write: true, createNew: true }) : null;
+  let bar: Progress | null = null, done = 0;
   const partDir = outFormat === "parquet"
     ? await Deno.makeTempDir({ dir: dirname(job.out), prefix: ".score-" })
     : null;
+  if (outFormat === "csv") (await Deno.open(tmp, { write: true, createNew: true })).close();
+  let scorer: ScoringThread | null = null;
   try {
-    const parts_ = job.data.startsWith("log:")
+    scorer = await ScoringThread.start({
+      type: "init",
+      model: `run:${model.run.dir}`,
+      root: job.root ?? artifactsRoot(),
+      reasons,
+      explain,
+      names: history ? [...history.names] : [],
+      format: outFormat,
+      target: partDir ?? tmp,
+    }, (a) => {
+      totals.rows += a.rows;
+      totals.scored += a.scored;
+      totals.alerts += a.alerts;
+      totals.explained += a.explained;
+      for (const [k, v] of Object.entries<number>(a.refusedBy)) {
+        state.refusedBy[k] = (state.refusedBy[k] ?? 0) + v;
+      }
+      for (const [k, v] of Object.entries<number>(a.timings)) timings[k] = (timings[k] ?? 0) + v;
+      bar?.tick(a.rows);
+    });
+    const parts = job.data.startsWith("log:")
       ? logParts(job.data, model, {
         log: job.log ?? defaultLogPath(job.root ?? artifactsRoot()),
         rows: job.chunkRows ?? DEFAULT_CHUNK_ROWS,
       })
-      : readDatasetChunks(job.data, spec, {
+      : readDatasetChunksAhead(job.data, spec, {
         rows: job.chunkRows ?? DEFAULT_CHUNK_ROWS,
+        group: history ? history.options.entities : [],
         onHash: (h) => sha256 = h,
       });
-    for await (const part of parts_) {
+    // Three threads: the reading worker reads ahead, this one features each part through the
+    // entity history (which only it holds), the scoring worker scores and writes the part
+    // before (the slowest of the three sets the pace; at most two parts wait for it).
+    state.lap();
+    for await (const part of parts) {
       state.lap("read_s");
       const n = part.ds.frame.height;
       if (!bar) {
@@ -223,38 +221,28 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
         const est = Math.max(n, Math.round(n * part.total / Math.max(1, part.done)));
         bar = progress("score", est, { quiet: job.quiet });
       }
-      const o = await scorePart(state, part.ds, part.firstRow);
-      if (csv) {
-        const text = o.frame.writeCSV({ includeHeader: parts === 0 }) as unknown as Uint8Array;
-        await writeAll(csv, text);
-      } else {
-        o.frame.writeParquet(`${partDir}/${String(parts).padStart(6, "0")}.parquet`);
-      }
-      state.lap("write_s");
-      parts++;
-      totals.rows += n;
-      totals.scored += o.scored;
-      totals.alerts += o.alerts;
-      totals.explained += o.explained;
-      bar.tick(n);
-      // A part's frames live in polars' native memory, which V8 does not see: without a
-      // collection after each part they pile up until one comes (10,414,237 rows: 5.3 GB
-      // peak without, 2.4 GB with). `deno task score` runs with --expose-gc.
-      (globalThis as { gc?: () => void }).gc?.();
+      const p = featurePart(state, part.ds, part.groups);
+      await scorer.send({
+        type: "part",
+        seq: 0, // numbered by the sender
+        ipc: part.ipc ?? new Uint8Array(part.ds.frame.writeIPC()),
+        firstRow: part.firstRow,
+        ...p,
+      });
+      state.lap("handoff_s");
+      // A part's frames live in polars' native memory, which V8 does not see: collected every
+      // few parts, since a collection here marks the whole history (130 ms a part for the
+      // 10.4M-row file). `deno task score` runs with --expose-gc.
+      if (++done % GC_PARTS === 0) (globalThis as { gc?: () => void }).gc?.();
       peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
     }
+    await scorer.close();
+    state.lap("handoff_s");
     bar?.done();
-    if (csv) {
-      csv.close();
-      await Deno.rename(tmp, job.out);
-    } else {
-      pl.scanParquet(`${partDir}/*.parquet`).sinkParquet(tmp).collectSync();
-      await Deno.rename(tmp, job.out);
-    }
+    if (partDir) pl.scanParquet(`${partDir}/*.parquet`).sinkParquet(tmp).collectSync();
+    await Deno.rename(tmp, job.out);
   } catch (e) {
-    try {
-      csv?.close();
-    } catch { /* already closed */ }
+    scorer?.terminate();
     await Deno.remove(tmp).catch(() => {});
     throw e;
   } finally {
@@ -348,21 +336,49 @@ async function* logParts(
  * scanned so (the parts then say what is wrong).
  */
 function distinctIds(path: string, column: string): boolean {
+  const parquet = path.toLowerCase().endsWith(".parquet");
+  const scan = (asText: boolean) =>
+    parquet ? pl.scanParquet(path) : pl.scanCSV(path, {
+      hasHeader: true,
+      sep: ",",
+      quoteChar: '"',
+      ...(asText ? { inferSchemaLength: 0 } : {}),
+    });
+  const twice = (frame: pl.LazyDataFrame, id: pl.Expr) =>
+    // Sorted, a repeated id sits next to its twin: 1.7 s for 10M ids as text here, scan
+    // included (7.0 s hashed); as integers 0.15 s from Parquet.
+    Number(
+      frame.select(id.alias("id")).filter(pl.col("id").isNotNull())
+        .select(pl.col("id").sort().alias("id"))
+        .select(pl.col("id").eq(pl.col("id").shift(1)).cast(pl.UInt32).sum().alias("twice"))
+        .collectSync().getColumn("twice").get(0),
+    );
   try {
-    const scan = path.toLowerCase().endsWith(".parquet")
-      ? pl.scanParquet(path)
-      : pl.scanCSV(path, { hasHeader: true, sep: ",", quoteChar: '"', inferSchemaLength: 0 });
-    const id = pl.col(column).cast(pl.Utf8);
-    // Sorted, a repeated id sits next to its twin: 1.7 s for 10M ids here, scan included (7.0 s hashed).
-    const r = scan.select(id.alias("id")).filter(pl.col("id").isNotNull())
-      .select(pl.col("id").sort().alias("id"))
-      .select(pl.col("id").eq(pl.col("id").shift(1)).cast(pl.UInt32).sum().alias("twice"))
-      .collectSync();
-    return Number(r.getColumn("twice").get(0)) === 0;
+    // Integers compared as integers: equal texts are equal integers, so integers all
+    // distinct are texts all distinct ("007" and "7" only make it say no).
+    const lazy = scan(false);
+    const dtype = lazy.select(pl.col(column)).head(1).collectSync().getColumn(column).dtype;
+    if (INTEGER_TYPES.some((t) => dtype.equals(t))) {
+      try {
+        return twice(lazy, pl.col(column)) === 0;
+      } catch { /* a later value not an integer: compared as text */ }
+    }
+    return twice(scan(true), pl.col(column).cast(pl.Utf8)) === 0;
   } catch {
     return false;
   }
 }
+
+const INTEGER_TYPES = [
+  pl.Int8,
+  pl.Int16,
+  pl.Int32,
+  pl.Int64,
+  pl.UInt8,
+  pl.UInt16,
+  pl.UInt32,
+  pl.UInt64,
+];
 
 function outputFormat(path: string): "csv" | "parquet" {
   const lower = path.toLowerCase();
@@ -371,21 +387,117 @@ function outputFormat(path: string): "csv" | "parquet" {
   throw new UserError(`--out ${path}: expected a .csv or .parquet file`);
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await file.write(bytes.subarray(at));
+/**
+ * The scoring worker as the job sees it: parts sent in order (at most
+ * {@linkcode SCORING_QUEUE} waiting), each answer handed to `onDone`.
+ */
+class ScoringThread {
+  readonly #worker: Worker;
+  #sent = 0;
+  #answered = 0;
+  #failed: Error | null = null;
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  private constructor(readonly onDone: (a: Extract<ScorerAnswer, { type: "done" }>) => void) {
+    this.#worker = new Worker(new URL("./score_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (e: MessageEvent<ScorerAnswer>) => {
+      const a = e.data;
+      if (a.type === "done") {
+        this.#answered++;
+        this.onDone(a);
+      } else if (a.type === "error") {
+        this.#failed = a.user
+          ? new UserError(a.message)
+          : new Error(`scoring worker: ${a.message}`);
+      } else if (a.type === "closed") this.#closed = true;
+      else if (a.type === "ready") this.#answered++;
+      this.#wake?.();
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#failed = new Error(`the scoring worker failed: ${e.message}`);
+      this.#wake?.();
+    };
+  }
+
+  /** Starts the worker and waits until it has loaded the model. */
+  static async start(
+    init: Extract<ScorerRequest, { type: "init" }>,
+    onDone: (a: Extract<ScorerAnswer, { type: "done" }>) => void,
+  ): Promise<ScoringThread> {
+    const t = new ScoringThread(onDone);
+    t.#worker.postMessage(init);
+    t.#sent++;
+    await t.#until(() => t.#answered >= 1);
+    return t;
+  }
+
+  async #until(done: () => boolean): Promise<void> {
+    while (!done()) {
+      if (this.#failed) throw this.#failed;
+      await new Promise<void>((r) => this.#wake = r);
+      this.#wake = null;
+    }
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Sends a part (its buffers moved), then waits while too many are unanswered. */
+  async send(part: Extract<ScorerRequest, { type: "part" }>): Promise<void> {
+    if (this.#failed) throw this.#failed;
+    const moved: Transferable[] = [
+      part.ipc.buffer as ArrayBuffer,
+      part.refusedAt.buffer as ArrayBuffer,
+    ];
+    for (const d of part.derived ?? []) moved.push(d.buffer as ArrayBuffer);
+    this.#worker.postMessage({ ...part, seq: this.#sent++ }, moved);
+    await this.#until(() => this.#sent - this.#answered <= SCORING_QUEUE);
+  }
+
+  /** Waits for every part, closes the output and ends the worker. */
+  async close(): Promise<void> {
+    await this.#until(() => this.#answered === this.#sent);
+    this.#worker.postMessage({ type: "close" } satisfies ScorerRequest);
+    await this.#until(() => this.#closed);
+    this.#worker.terminate();
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+  }
 }
 
-/** Scores one part: features in row order through the history, the matrix, scores, reasons. */
-async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promise<PartOut> {
+/** Parts between two collections on the job's thread. */
+const GC_PARTS = 8;
+
+/** Parts sent to the scoring worker and not yet answered, at most. */
+const SCORING_QUEUE = 2;
+
+/** A featured part as the scoring worker takes it. */
+type Featured = Pick<
+  Extract<ScorerRequest, { type: "part" }>,
+  "refusedAt" | "refusedWhy" | "derived"
+>;
+
+/** Features one part: range checks, then velocity features in row order through the history. */
+function featurePart(
+  state: JobState,
+  ds: Dataset,
+  groups?: Record<string, EntityRuns>,
+): Featured {
   const lap = state.lap;
   lap();
   const { model, history } = state;
   const fp = model.run.pipeline, spec = model.run.spec;
   const frame = ds.frame, n = frame.height;
   const refused: (string | null)[] = new Array(n).fill(null);
+  const refusedAt: number[] = [], refusedWhy: string[] = [];
   const refuse = (i: number, kind: string, why: string) => {
     refused[i] = why;
+    refusedAt.push(i);
+    refusedWhy.push(why);
     state.refusedBy[kind] = (state.refusedBy[kind] ?? 0) + 1;
   };
   const bad = outOfRangeRows(fp, frame);
@@ -405,9 +517,7 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
     ids = null;
   }
   lap("check_s");
-  const given = new Map<string, Float64Array>();
   let derived: Float64Array[] | null = null;
-  const names = history ? history.names : [];
   if (history) {
     const times = timesMs(frame, spec.time!);
     const skip = new Uint8Array(n);
@@ -418,140 +528,23 @@ async function scorePart(state: JobState, ds: Dataset, firstRow: number): Promis
         skip[i] = 1;
       }
     }
-    const columns = names.map(() => new Float64Array(n));
+    derived = history.names.map(() => new Float64Array(n));
     state.ways[
       history.batchInto({
         times,
-        entities: history.options.entities.map((e) => groupedRows(frame, e)),
+        entities: history.options.entities.map((e) => groups?.[e] ?? groupedRows(frame, e)),
         amounts: spec.amount ? numericColumn(frame, spec.amount) : null,
         ids,
         skip,
-      }, columns)
+      }, derived)
     ]++;
-    names.forEach((name, k) => given.set(name, columns[k]));
-    derived = columns;
   }
   lap("velocity_s");
-  const X = transformFrame(fp, { frame }, { columns: given });
-  lap("pipeline_s");
-  const detector = model.run.detector;
-  const scores = await scoreBatch(detector, X);
-  lap("model_s");
-  const calibration = model.run.calibration;
-  const probOut = calibration ? new Float64Array(n) : null;
-  // 0 pass, 1 alert, 2 refused
-  const decision = new Int8Array(n);
-  const k = state.reasons;
-  /** The explained rows and their reasons (few: alerts by default), joined on after. */
-  const explainedRows: number[] = [];
-  const reasonCols = Array.from({ length: k }, () => ({
-    feature: [] as (string | null)[],
-    contribution: [] as (number | null)[],
-    value: [] as (string | null)[],
-  }));
-  let scored = 0, alerts = 0;
-  const cols = X.cols;
-  const derivedAt = new Map(names.map((nm, j) => [nm, j]));
-  const inputs = new Map<string, Float64Array | (string | null)[] | null>();
-  /** A reason's value: a derived value to four decimals, an input value as read. */
-  const valueOf = (field: string, i: number): string | null => {
-    const d = derivedAt.get(field);
-    if (d !== undefined && derived) {
-      const v = derived[d][i];
-      return v === v ? String(fourDecimals(v)) : null;
-    }
-    let col = inputs.get(field);
-    if (col === undefined) {
-      col = !frame.columns.includes(field)
-        ? null
-        : frame.getColumn(field).isNumeric()
-        ? numericColumn(frame, field)
-        : stringColumn(frame, field);
-      inputs.set(field, col);
-    }
-    if (col === null) return null;
-    const v = col[i];
-    return typeof v === "number" ? (v === v ? String(v) : null) : v;
+  // Refusals in row order, as the output lists them.
+  const order = refusedAt.map((_, k) => k).sort((a, b) => refusedAt[a] - refusedAt[b]);
+  return {
+    refusedAt: Int32Array.from(order, (k) => refusedAt[k]),
+    refusedWhy: order.map((k) => refusedWhy[k]),
+    derived,
   };
-  for (let i = 0; i < n; i++) {
-    if (refused[i] !== null) {
-      decision[i] = 2;
-      continue;
-    }
-    const s = scores[i];
-    if (!Number.isFinite(s)) {
-      refuse(i, "non_finite", "the model produced a non-finite score");
-      decision[i] = 2;
-      continue;
-    }
-    scored++;
-    if (probOut) probOut[i] = calibrate(calibration!, s);
-    const alert = s >= model.threshold;
-    if (alert) {
-      alerts++;
-      decision[i] = 1;
-    }
-    if (k > 0 && (alert || state.explain === "all")) {
-      const row = X.data.subarray(i * cols, (i + 1) * cols);
-      if (detector.scoreOne) detector.scoreOne(row, state.contrib);
-      else state.contrib.set(detector.explain(row));
-      const top = topGroups(model.groupOf, state.contrib, { sums: state.sums, n: k });
-      explainedRows.push(i);
-      for (let r = 0; r < k; r++) {
-        const g = top[r];
-        const field = g === -1 ? null : model.groups[g];
-        reasonCols[r].feature.push(field);
-        reasonCols[r].contribution.push(g === -1 ? null : fourDigits(state.sums[g]));
-        reasonCols[r].value.push(field === null ? null : valueOf(field, i));
-      }
-    }
-  }
-  // Scores and probabilities written as the server answers them (shortestFloat32):
-  // the shortest decimal that reads back as the same float32 (ties as the server breaks them).
-  const scoreOut = new Float64Array(n);
-  for (let i = 0; i < n; i++) scoreOut[i] = shortestFloat32(scores[i]);
-  if (probOut) {
-    for (let i = 0; i < n; i++) {
-      probOut[i] = shortestFloat32(Math.fround(probOut[i]));
-    }
-  }
-  lap("decide_s");
-  const refusedAt = refused.flatMap((why, i) => (why === null ? [] : [i]));
-  const isRefused = pl.col("decision").eq(2);
-  let table = pl.DataFrame([
-    spec.id
-      ? frame.getColumn(spec.id).rename(state.idName)
-      : pl.Series(state.idName, Float64Array.from({ length: n }, (_, i) => firstRow + i + 1))
-        .cast(pl.Int64),
-    pl.Series("score", scoreOut, pl.Float64),
-    ...(probOut ? [pl.Series("probability", probOut, pl.Float64)] : []),
-    pl.Series("decision", decision, pl.Int8),
-  ]).withRowIndex("__row").withColumns(
-    pl.when(isRefused).then(pl.lit(null)).otherwise(pl.col("score")).alias("score"),
-    ...(probOut
-      ? [
-        pl.when(isRefused).then(pl.lit(null)).otherwise(pl.col("probability")).alias("probability"),
-      ]
-      : []),
-    pl.when(pl.col("decision").eq(1)).then(pl.lit("alert")).when(isRefused).then(pl.lit("refused"))
-      .otherwise(pl.lit("pass")).alias("decision"),
-  );
-  if (k > 0) {
-    const reasonFrame = pl.DataFrame([
-      pl.Series("__row", explainedRows, pl.UInt32),
-      ...reasonCols.flatMap((c, r) => [
-        pl.Series(`reason_${r + 1}`, c.feature, pl.Utf8),
-        pl.Series(`contribution_${r + 1}`, c.contribution, pl.Float64),
-        pl.Series(`value_${r + 1}`, c.value, pl.Utf8),
-      ]),
-    ]);
-    table = table.join(reasonFrame, { on: "__row", how: "left" });
-  }
-  const errors = pl.DataFrame([
-    pl.Series("__row", refusedAt, pl.UInt32),
-    pl.Series("error", refusedAt.map((i) => refused[i]), pl.Utf8),
-  ]);
-  table = table.join(errors, { on: "__row", how: "left" }).sort("__row").drop("__row");
-  lap("output_s");
-  return { frame: table, scored, alerts, explained: explainedRows.length };
 }
