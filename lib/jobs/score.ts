@@ -221,7 +221,7 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
         const est = Math.max(n, Math.round(n * part.total / Math.max(1, part.done)));
         bar = progress("score", est, { quiet: job.quiet });
       }
-      const p = featurePart(state, part.ds, part.groups);
+      const p = featurePart(state, part.ds, part.groups, scorer.spare.pop());
       await scorer.send({
         type: "part",
         seq: 0, // numbered by the sender
@@ -398,6 +398,8 @@ class ScoringThread {
   #failed: Error | null = null;
   #wake: (() => void) | null = null;
   #closed = false;
+  /** Velocity columns the worker handed back, to be filled again. */
+  readonly spare: Float64Array[][] = [];
 
   private constructor(readonly onDone: (a: Extract<ScorerAnswer, { type: "done" }>) => void) {
     this.#worker = new Worker(new URL("./score_worker.ts", import.meta.url).href, {
@@ -407,6 +409,7 @@ class ScoringThread {
       const a = e.data;
       if (a.type === "done") {
         this.#answered++;
+        if (a.derived) this.spare.push(a.derived);
         this.onDone(a);
       } else if (a.type === "error") {
         this.#failed = a.user
@@ -486,6 +489,7 @@ function featurePart(
   state: JobState,
   ds: Dataset,
   groups?: Record<string, EntityRuns>,
+  spare?: Float64Array[],
 ): Featured {
   const lap = state.lap;
   lap();
@@ -528,7 +532,11 @@ function featurePart(
         skip[i] = 1;
       }
     }
-    derived = history.names.map(() => new Float64Array(n));
+    // Columns handed back by the scoring worker are filled again (allocating 21 columns a part
+    // costs collections of the whole history).
+    derived = history.names.map((_, k) =>
+      spare && spare[k].length === n ? spare[k].fill(0) : new Float64Array(n)
+    );
     state.ways[
       history.batchInto({
         times,

@@ -53,13 +53,15 @@ export type ScorerAnswer =
     refusedBy: Record<string, number>;
     /** Seconds by stage for this part. */
     timings: Record<string, number>;
+    /** The part's velocity columns, handed back for the next part's features. */
+    derived: Float64Array[] | null;
   }
   | { type: "closed" }
   | { type: "error"; message: string; user: boolean };
 
 const scope = globalThis as unknown as {
   onmessage: (e: MessageEvent<ScorerRequest>) => void;
-  postMessage: (message: ScorerAnswer) => void;
+  postMessage: (message: ScorerAnswer, transfer?: Transferable[]) => void;
 };
 
 let state: ScorerState | null = null;
@@ -143,7 +145,8 @@ async function handle(m: ScorerRequest): Promise<void> {
     explained: r.explained,
     refusedBy: added,
     timings,
-  });
+    derived: m.derived,
+  }, (m.derived ?? []).map((d) => d.buffer as ArrayBuffer));
   // Frames live in polars' native memory, which V8 does not see: collected part by part.
   (globalThis as { gc?: () => void }).gc?.();
 }
