@@ -24,7 +24,10 @@ export const DEFAULT_AHEAD = 2;
 export type AheadMessage =
   | {
     type: "part";
+    /** Every column of the part. */
     ipc: Uint8Array;
+    /** The columns asked for (`columns`), when some were: the frame given here. */
+    some: Uint8Array | null;
     meta: Omit<DatasetChunk, "ds"> & { ds: Omit<DatasetChunk["ds"], "frame" | "bytes"> };
   }
   | { type: "end"; sha256: string | null }
@@ -39,6 +42,7 @@ export type AheadRequest =
     rows?: number;
     labels?: "required" | "optional";
     group?: string[];
+    columns?: string[];
   }
   | { type: "more" };
 
@@ -53,7 +57,15 @@ export type AheadRequest =
 export async function* readDatasetChunksAhead(
   path: string,
   spec: DatasetSpec,
-  options: ChunkOptions & { ahead?: number } = {},
+  options: ChunkOptions & {
+    /** Parts that may wait. Default {@linkcode DEFAULT_AHEAD}. */
+    ahead?: number;
+    /**
+     * Only these columns in each part's frame (`ipc` still holds them all,
+     * for a thread that needs them all): less to read back here.
+     */
+    columns?: string[];
+  } = {},
 ): AsyncGenerator<DatasetChunk> {
   const ahead = options.ahead ?? DEFAULT_AHEAD;
   const worker = new Worker(new URL("./chunks_worker.ts", import.meta.url).href, {
@@ -80,6 +92,7 @@ export async function* readDatasetChunksAhead(
         rows: options.rows,
         labels: options.labels,
         group: options.group,
+        columns: options.columns,
       } satisfies AheadRequest,
     );
     for (let i = 0; i < ahead; i++) worker.postMessage({ type: "more" } satisfies AheadRequest);
@@ -93,7 +106,8 @@ export async function* readDatasetChunksAhead(
         options.onHash?.(m.sha256);
         return;
       }
-      const frame = pl.readIPC(Buffer.from(m.ipc.buffer, m.ipc.byteOffset, m.ipc.byteLength));
+      const mine = m.some ?? m.ipc;
+      const frame = pl.readIPC(Buffer.from(mine.buffer, mine.byteOffset, mine.byteLength));
       worker.postMessage({ type: "more" } satisfies AheadRequest);
       yield { ...m.meta, ipc: m.ipc, ds: { ...m.meta.ds, frame, bytes: new Uint8Array(0) } };
     }

@@ -46,12 +46,17 @@ async function read(m: Extract<AheadRequest, { type: "read" }>): Promise<void> {
     wake = null;
     credits--;
     const ipc = new Uint8Array(part.ds.frame.writeIPC()); // its own buffer, to transfer
+    // Only the asked-for columns the part has (one it lacks is named by whoever needs it).
+    const frame = part.ds.frame, has = (c: string) => frame.columns.includes(c);
+    const some = m.columns
+      ? new Uint8Array(frame.select(...m.columns.filter(has)).writeIPC())
+      : null;
     const { frame: _f, bytes: _b, ...ds } = part.ds;
-    const moved: Transferable[] = [ipc.buffer];
+    const moved: Transferable[] = [ipc.buffer, ...(some ? [some.buffer] : [])];
     for (const g of Object.values(part.groups ?? {})) {
       moved.push(g.starts.buffer as ArrayBuffer, g.order.buffer as ArrayBuffer);
     }
-    scope.postMessage({ type: "part", ipc, meta: { ...part, ds } }, moved);
+    scope.postMessage({ type: "part", ipc, some, meta: { ...part, ds } }, moved);
   }
   scope.postMessage({ type: "end", sha256 });
 }

@@ -207,6 +207,13 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
       : readDatasetChunksAhead(job.data, spec, {
         rows: job.chunkRows ?? DEFAULT_CHUNK_ROWS,
         group: history ? history.options.entities : [],
+        // What this thread reads of a part; the scoring worker gets every column.
+        columns: [
+          ...new Set([
+            ...[spec.id, spec.time, spec.amount].filter((c): c is string => !!c),
+            ...model.run.pipeline.numeric.filter((s) => !s.derived).map((s) => s.name),
+          ]),
+        ],
         onHash: (h) => sha256 = h,
       });
     // Three threads: the reading worker reads ahead, this one features each part through the
