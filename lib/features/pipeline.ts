@@ -458,6 +458,8 @@ export function transformFrame(
     rows?: ArrayLike<number>;
     /** Numeric columns given as arrays (NaN = missing) instead of frame columns, e.g. velocity features computed online. */
     columns?: ReadonlyMap<string, Float64Array>;
+    /** Where the matrix goes when it has exactly the room (its values are overwritten). */
+    into?: Float32Array;
   } = {},
 ): Matrix {
   let rows = options.rows;
@@ -465,7 +467,9 @@ export function transformFrame(
   const n = rows ? rows.length : frame.height;
   rows = int32Rows(rows);
   const cols = fp.columns.length;
-  const data = new Float32Array(n * cols);
+  const data = options.into?.length === n * cols
+    ? options.into.fill(0)
+    : new Float32Array(n * cols);
   const given = options.columns;
   const sources: Float64Array[] = fp.numeric.map((step) => {
     const col = given?.get(step.name);

@@ -32,6 +32,8 @@ export interface ScorerState {
   refusedBy: Record<string, number>;
   contrib: Float32Array;
   sums: Float64Array;
+  /** The last part's matrix, reused by the next. */
+  matrix?: Float32Array;
   /** Adds the time since the last lap to stage `name` (no name: only restarts). */
   lap(name?: string): void;
 }
@@ -84,7 +86,9 @@ export function scorePart(state: ScorerState, p: PartInput): PartOut {
   lap();
   const given = new Map<string, Float64Array>();
   if (p.derived) state.names.forEach((name, k) => given.set(name, p.derived![k]));
-  const X = transformFrame(fp, { frame: p.frame }, { columns: given });
+  // The matrix of the part before is written over (a new one each part costs collections).
+  const X = transformFrame(fp, { frame: p.frame }, { columns: given, into: state.matrix });
+  state.matrix = X.data;
   lap("pipeline_s");
   const scores = state.model.run.detector.score(X);
   lap("model_s");
