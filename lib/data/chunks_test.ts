@@ -112,3 +112,74 @@ Deno.test("chunks: a bad value names its row and line in the whole file", async 
     for await (const _ of readDatasetChunks(`${dir}/header.csv`, spec)) { /* */ }
   }, /no data rows/);
 });
+
+Deno.test("chunks ahead: read on a worker, the parts, groups, hash and errors are those read here", async () => {
+  const { readDatasetChunksAhead } = await import("./chunks_ahead.ts");
+  const { groupedRows } = await import("./frame.ts");
+  const { UserError } = await import("../util/errors.ts");
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/notes.csv`;
+  await Deno.writeTextFile(path, csv(999));
+  for (const file of [path, await asParquet(path)]) {
+    const here: DatasetChunk[] = [];
+    let hashHere: string | null = "unset", hashThere: string | null = "unset";
+    for await (
+      const p of readDatasetChunks(file, spec, {
+        rows: 97,
+        onHash: (h) => hashHere = h,
+      })
+    ) {
+      here.push(p);
+    }
+    let k = 0;
+    for await (
+      const p of readDatasetChunksAhead(file, spec, {
+        rows: 97,
+        group: ["note"],
+        columns: ["id", "x"],
+        onHash: (h) => hashThere = h,
+      })
+    ) {
+      const mine = here[k++];
+      assert.equal(p.firstRow, mine.firstRow);
+      assert.equal(p.done, mine.done);
+      assert.deepEqual(p.ds.frame.columns, ["id", "x"]);
+      assert.deepEqual(p.ds.frame.getColumn("x").toArray(), mine.ds.frame.getColumn("x").toArray());
+      // Every column in the IPC bytes, typed as here.
+      const all = (await import("nodejs-polars")).default.readIPC(
+        (await import("node:buffer")).Buffer.from(p.ipc!),
+      );
+      assert.ok(all.frameEqual(mine.ds.frame, true), `part ${k} of ${file}`);
+      const g = p.groups!.note, want = groupedRows(mine.ds.frame, "note");
+      assert.deepEqual(g.keys, want.keys);
+      assert.deepEqual([...g.starts], [...want.starts]);
+      assert.deepEqual([...g.order], [...want.order]);
+    }
+    assert.equal(k, here.length);
+    assert.equal(hashThere, hashHere);
+  }
+  // A bad value: the same user error, named the same.
+  const bad = `${dir}/bad.csv`;
+  await Deno.writeTextFile(bad, csv(300).replace(/\nr249,[^,]*,/, "\nr249,twelve,"));
+  const messages: string[] = [];
+  for (const read of [readDatasetChunks, readDatasetChunksAhead]) {
+    try {
+      for await (const _ of read(bad, spec, { rows: 40 })) { /* read on */ }
+    } catch (e) {
+      assert.ok(e instanceof UserError, String(e));
+      messages.push(e.message);
+    }
+  }
+  assert.equal(messages.length, 2);
+  assert.match(messages[1], /row 250 \(line \d+\): "twelve" is not a number/);
+  assert.equal(messages[1], messages[0]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** The same rows as a Parquet file next to the CSV. */
+async function asParquet(path: string): Promise<string> {
+  const pl = (await import("nodejs-polars")).default;
+  const out = path.replace(/\.csv$/, ".parquet");
+  pl.readCSV(path, { inferSchemaLength: 0 }).writeParquet(out);
+  return out;
+}
