@@ -102,9 +102,11 @@ export function parseCsvHeader(text: string): string[] {
   return names;
 }
 
+/** The first row where `mask` is true (null counts as false), or -1. */
 function rowOf(frame: Frame, mask: pl.Expr): number {
-  const hit = frame.withRowIndex("__row").filter(mask).select("__row").head(1);
-  return hit.height === 0 ? -1 : Number(hit.getColumn("__row").get(0));
+  // The mask alone, not the frame filtered by it: 2.2 s of reading 10.4M rows against none.
+  const at = frame.select(mask.alias("__m")).getColumn("__m").argTrue();
+  return at.length === 0 ? -1 : Number(at.get(0));
 }
 
 /** A file being read, and the data row its first row is (a chunk of a larger file starts later). */
@@ -192,7 +194,7 @@ function parseDatetimes(frame: Frame, column: string): Frame | null {
   // 250,000 values here, against 80 ms with the format inferred. Kept only when every value
   // parses so; anything else is inferred as before.
   const s = frame.getColumn(column);
-  const first = s.nullCount() < s.length ? s.filter(s.isNotNull()).get(0) : null;
+  const first = s.get(0) ?? (s.nullCount() < s.length ? s.filter(s.isNotNull()).get(0) : null);
   if (typeof first === "string" && NAIVE_ISO.test(first)) {
     const parsed = frame.select(
       pl.col(column).str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%.f").alias("v"),
