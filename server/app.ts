@@ -655,8 +655,10 @@ export function createApp(deps: AppDeps): ScoringApp {
       });
     },
 
-    "GET /metrics": (c) =>
-      c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+    "GET /metrics": async (c) => {
+      await metrics.sampleLag();
+      return c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
+    },
 
     "GET /openapi.json": (c) => c.json(openApiDocument(deps.models.current?.model ?? null)),
 

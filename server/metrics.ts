@@ -19,6 +19,7 @@ import {
 } from "../lib/serving/metrics.ts";
 import type { PredictionLog } from "../lib/serving/predlog.ts";
 import type { ServedModel } from "../lib/serving/scorer.ts";
+import process from "node:process";
 
 /** The series one (route, method, status) records into. */
 interface RequestSeries {
@@ -35,6 +36,32 @@ interface ModelSeries {
   scores: HistogramSeries;
   alert: { value: number };
   pass: { value: number };
+}
+
+/** When this process started (Unix seconds): the runtime's uptime back from now. */
+const STARTED = Math.round((Date.now() / 1000 - process.uptime()) * 1000) / 1000;
+
+/** Open file descriptors (Linux: entries of /proc/self/fd), or null. */
+function openFds(): number | null {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
+    return n - 1; // the one reading the folder
+  } catch {
+    return null;
+  }
+}
+
+/** The soft limit on open files (Linux: /proc/self/limits), or null. */
+function maxFds(): number | null {
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const n = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Predictions the recent alert rate covers. */
@@ -124,7 +151,53 @@ export class ServerMetrics {
   readonly #models = new WeakMap<ServedModel, ModelSeries>();
   #lastModel: ModelSeries | null = null;
 
+  /** How late a zero-delay timer ran at the last scrape, seconds ({@linkcode sampleLag}). */
+  #lag = 0;
+
   constructor() {
+    // Process metrics under the names Prometheus' own clients use (process_*), read from the
+    // runtime and, on Linux, /proc (absent elsewhere).
+    this.registry.add(
+      new Counter(
+        "process_cpu_seconds_total",
+        "User and system CPU time of the server process, seconds.",
+        [],
+        () => {
+          const u = process.cpuUsage();
+          return [{ labels: [], value: (u.user + u.system) / 1e6 }];
+        },
+      ),
+    );
+    this.registry.add(
+      new Gauge(
+        "process_start_time_seconds",
+        "Start of the server process, Unix seconds.",
+        [],
+        () => [
+          { labels: [], value: STARTED },
+        ],
+      ),
+    );
+    this.registry.add(
+      new Gauge("process_open_fds", "Open file descriptors of the server process.", [], () => {
+        const n = openFds();
+        return n === null ? [] : [{ labels: [], value: n }];
+      }),
+    );
+    this.registry.add(
+      new Gauge("process_max_fds", "Most file descriptors the server process may open.", [], () => {
+        const n = maxFds();
+        return n === null ? [] : [{ labels: [], value: n }];
+      }),
+    );
+    this.registry.add(
+      new Gauge(
+        "fraudlab_event_loop_lag_seconds",
+        "How late a zero-delay timer ran when /metrics was last scraped (the serving thread's backlog), seconds.",
+        [],
+        () => [{ labels: [], value: this.#lag }],
+      ),
+    );
     this.registry.add(
       new Gauge(
         "process_resident_memory_bytes",
@@ -305,6 +378,16 @@ export class ServerMetrics {
   /** Records one late label. */
   feedback(label: 0 | 1): void {
     this.feedbacks.inc([String(label)]);
+  }
+
+  /**
+   * Measures the event loop's lag now: how late a zero-delay timer runs
+   * (what `/metrics` reports as `fraudlab_event_loop_lag_seconds`).
+   */
+  async sampleLag(): Promise<void> {
+    const t = performance.now();
+    await new Promise((r) => setTimeout(r, 0));
+    this.#lag = (performance.now() - t) / 1000;
   }
 
   /** The exposition text. */
