@@ -5,20 +5,11 @@
  * running fraudlab server, queried through its HTTP API.
  */
 import assert from "node:assert/strict";
-import { servingFixture } from "./testing.ts";
-import { startServer } from "./serve.ts";
+import { fixtureServer, servingFixture } from "./testing.ts";
 
 async function scoredServer(n: number) {
   const f = await servingFixture();
-  const server = await startServer({
-    root: f.root,
-    port: 0,
-    logPath: ":memory:",
-    pollSeconds: 0,
-    log: () => {},
-    now: f.now,
-    feedbackRate: null,
-  });
+  const server = await fixtureServer(f);
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${server.url}/v1/score`, {
       method: "POST",

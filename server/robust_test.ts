@@ -6,7 +6,7 @@ import { promote } from "../lib/registry/aliases.ts";
 
 import { createApp } from "./app.ts";
 import { startServer } from "./serve.ts";
-import { fixtureHolder, recordsNow, servingFixture } from "./testing.ts";
+import { fixtureHolder, fixtureServer, recordsNow, servingFixture } from "./testing.ts";
 import { trainRun } from "../lib/jobs/train.ts";
 
 /** A random malformed (or occasionally valid) body derived from a valid record. */
@@ -127,15 +127,7 @@ Deno.test("fuzz: 12,000 random malformed bodies on score, batch and feedback: no
 
 Deno.test("fuzz over HTTP: 3,000 malformed bodies to a running server (bodies read natively): no 5xx", async () => {
   const f = await servingFixture();
-  const server = await startServer({
-    root: f.root,
-    port: 0,
-    logPath: ":memory:",
-    pollSeconds: 0,
-    log: () => {},
-    now: f.now,
-    feedbackRate: null,
-  });
+  const server = await fixtureServer(f);
   try {
     const rng = new Rng(12);
     const statuses = new Map<number, number>();

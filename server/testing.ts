@@ -16,6 +16,7 @@ import { ModelHolder } from "../lib/serving/holder.ts";
 import { warmFromFile } from "../lib/serving/warm.ts";
 import type { HistoryLimits } from "../lib/features/online.ts";
 import { trainRun } from "../lib/jobs/train.ts";
+import { type RunningServer, startServer } from "./serve.ts";
 
 /** What {@linkcode servingFixture} builds. */
 export interface ServingFixture {
@@ -84,4 +85,20 @@ export function recordsNow(f: ServingFixture, nowMs = Date.now()): Record<string
     ...r,
     tx_time: new Date(Date.parse(String(r.tx_time)) + shift).toISOString(),
   }));
+}
+
+/**
+ * A running server (port chosen by the system, log in memory, no polling,
+ * quiet) serving the fixture's champion on the fixture's clock.
+ */
+export async function fixtureServer(f: ServingFixture): Promise<RunningServer> {
+  return await startServer({
+    root: f.root,
+    port: 0,
+    logPath: ":memory:",
+    pollSeconds: 0,
+    log: () => {},
+    now: f.now,
+    feedbackRate: null,
+  });
 }
