@@ -31,3 +31,30 @@ Deno.test("engines: a real PostgreSQL on 127.0.0.1 keeps its data across a stop 
     await pg.close();
   }
 });
+
+Deno.test("engines: the kept clients work under Deno against them (ioredis: a Lua script; postgres.js: a multi-row insert)", async () => {
+  const { Redis } = await import("ioredis");
+  const { default: postgres } = await import("postgres");
+  const redis = await startRedis();
+  const pg = await startPostgres();
+  const r = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  try {
+    await r.connect();
+    const script =
+      "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]); return redis.call('ZCARD', KEYS[1])";
+    assert.equal(await r.eval(script, 1, "e:c1", 1000, "t1"), 1);
+    assert.equal(await r.eval(script, 1, "e:c1", 2000, "t2"), 2);
+    await sql`create table p (id text primary key, score double precision)`;
+    const rows = Array.from({ length: 500 }, (_, i) => ({ id: `t${i}`, score: i / 500 }));
+    await sql`insert into p ${sql(rows, "id", "score")}`;
+    const [{ n, total }] = await sql`select count(*)::int as n, sum(score) as total from p`;
+    assert.equal(n, 500);
+    assert.ok(Math.abs(total - rows.reduce((s, x) => s + x.score, 0)) < 1e-9, String(total));
+  } finally {
+    r.disconnect();
+    await sql.end({ timeout: 5 });
+    await redis.close();
+    await pg.close();
+  }
+});
