@@ -10,9 +10,20 @@ import { writeFrame } from "../data/write.ts";
 import type { TrainResult } from "../registry/runs.ts";
 import { trainRun } from "../jobs/train.ts";
 
+/** This process's folder of temporary test files, removed when the process ends. */
+let tempDir: string | null = null;
+
 /** Writes `text` to a new temporary file with the given extension; returns its path. */
 export async function tempFile(text: string | Uint8Array, ext = ".csv"): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "fraudlab_test_", suffix: ext });
+  if (!tempDir) {
+    const dir = tempDir = Deno.makeTempDirSync({ prefix: "fraudlab_test_" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  }
+  const path = await Deno.makeTempFile({ dir: tempDir, prefix: "t_", suffix: ext });
   if (typeof text === "string") await Deno.writeTextFile(path, text);
   else await Deno.writeFile(path, text);
   return path;
