@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { fixtureServer, servingFixture } from "./testing.ts";
+import { freePort } from "../lib/testing/engines.ts";
 
 async function scoredServer(n: number) {
   const f = await servingFixture();
@@ -19,14 +20,6 @@ async function scoredServer(n: number) {
     assert.equal(res.status, 200, await res.text());
   }
   return server;
-}
-
-/** A port nothing listens on now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 Deno.test("metrics: a scrape passes promtool check metrics; counters end in _total; process metrics are there", async () => {

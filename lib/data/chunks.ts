@@ -156,8 +156,8 @@ async function* csvChunks(
   const file = await Deno.open(path, { read: true });
   const hash = createHash("sha256");
   try {
-    // Bytes read and not yet given out: buf[lo, hi), read into in place (a copy per block of
-    // everything pending cost 2 GB of copies for an 840 MB file).
+    // Bytes read and not yet given out: buf[lo, hi), read into in place (copying everything
+    // pending at each 8 MB block copies up to a part's bytes 105 times for an 840 MB file).
     let buf = new Uint8Array(4 * BLOCK), lo = 0, hi = 0;
     let pending = buf.subarray(0, 0);
     let scanned = 0; // bytes of `pending` already scanned for record ends

@@ -91,7 +91,7 @@ export function groupedRows(
 ): { keys: (string | null)[]; starts: Uint32Array; order: Uint32Array } {
   // Coded by polars (a categorical: one string per distinct value reaches JavaScript), then
   // counted into groups here, stable, so a group's rows stay ascending: 250,000 rows of
-  // 49,565 values, 20–45 ms against 41–69 ms sorting the codes in polars.
+  // 49,565 values, 16–27 ms against 25–69 ms sorting the codes in polars.
   const text = pl.col(name).cast(pl.Utf8);
   const codes = frame.select(
     text.cast(pl.Categorical).toPhysical().cast(pl.Float64).fillNull(pl.lit(-1)).alias("c"),

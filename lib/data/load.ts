@@ -104,7 +104,7 @@ export function parseCsvHeader(text: string): string[] {
 
 /** The first row where `mask` is true (null counts as false), or -1. */
 function rowOf(frame: Frame, mask: pl.Expr): number {
-  // The mask alone, not the frame filtered by it: 2.2 s of reading 10.4M rows against none.
+  // The mask alone: filtering the whole frame by it would copy every column's matching rows.
   const at = frame.select(mask.alias("__m")).getColumn("__m").argTrue();
   return at.length === 0 ? -1 : Number(at.get(0));
 }

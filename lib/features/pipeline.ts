@@ -524,7 +524,8 @@ export function transformFrame(
  * value in `categories` (-1: none); a missing value is
  * {@linkcode MISSING_CATEGORY}, as {@linkcode transformRecord} reads it.
  * Coded by polars, so only one string per distinct value reaches
- * JavaScript (250,000 rows of one column: 7 ms against 46 ms as strings).
+ * JavaScript (the one-hots of one column of 250,000 rows: 10–11 ms, against 30–48 ms only to
+ * read the column as strings).
  */
 function categoryCodes(
   frame: pl.DataFrame,

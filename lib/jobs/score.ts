@@ -231,7 +231,6 @@ export async function runScoreJob(job: ScoreJob): Promise<ScoreJobResult> {
       const p = featurePart(state, part.ds, part.groups, scorer.spare.pop());
       await scorer.send({
         type: "part",
-        seq: 0, // numbered by the sender
         ipc: part.ipc ?? new Uint8Array(part.ds.frame.writeIPC()),
         firstRow: part.firstRow,
         ...p,
@@ -455,7 +454,7 @@ class ScoringThread {
   }
 
   /** Sends a part (its buffers moved), then waits while too many are unanswered. */
-  async send(part: Extract<ScorerRequest, { type: "part" }>): Promise<void> {
+  async send(part: Omit<Extract<ScorerRequest, { type: "part" }>, "seq">): Promise<void> {
     if (this.#failed) throw this.#failed;
     const moved: Transferable[] = [
       part.ipc.buffer as ArrayBuffer,
